@@ -1,0 +1,30 @@
+import type { FieldIssue } from '@triggers/event-schema';
+import * as v from 'valibot';
+import { ApiError } from './errors.ts';
+
+/**
+ * Parses `input` with `schema`, or throws 400 `VALIDATION_ERROR` listing every problem with its
+ * field path (`payload`, `metadata.source`, `query.debug`).
+ */
+export function validate<TSchema extends v.GenericSchema>(
+  schema: TSchema,
+  input: unknown,
+  root?: string,
+): v.InferOutput<TSchema> {
+  const result = v.safeParse(schema, input);
+  if (result.success) return result.output;
+  const issues: FieldIssue[] = result.issues.map((issue) => {
+    const path = v.getDotPath(issue);
+    return {
+      path: [root, path].filter((part) => part !== undefined && part !== null && part !== '').join('.'),
+      message: issue.message,
+    };
+  });
+  throw new ApiError(
+    'VALIDATION_ERROR',
+    `The request is invalid: ${issues.map((i) => `${i.path || 'body'} ${i.message}`).join('; ')}.`,
+    {
+      details: { issues },
+    },
+  );
+}

@@ -1,0 +1,51 @@
+import { ApiKeyRecord, hashApiKey, parseApiKey, recordKey } from '@triggers/api-keys';
+import * as v from 'valibot';
+import type { IngestRequest } from '../context.ts';
+import type { IngestEnv } from '../env.ts';
+import { ApiError } from '../lib/errors.ts';
+
+/** Seconds a client should wait when the key store does not answer. */
+const KEY_STORE_RETRY_AFTER = '2';
+
+// One answer for a missing, malformed, unknown or revoked key, so the response never tells an
+// attacker which of those it was.
+const unauthorized = () =>
+  new ApiError('UNAUTHORIZED', 'A valid API key is required: send "Authorization: Bearer <key>".', {
+    headers: { 'www-authenticate': 'Bearer' },
+  });
+
+function bearerToken(header: string | null): string | undefined {
+  if (header === null) return undefined;
+  const match = /^Bearer +(\S+)$/i.exec(header.trim());
+  return match?.[1];
+}
+
+/** Looks a key up by its hash; `null` when the store has no such key. */
+async function findKey(env: IngestEnv, key: string): Promise<ApiKeyRecord | null> {
+  let raw: unknown;
+  try {
+    raw = await env.AUTH_KV.get(recordKey(await hashApiKey(key)), 'json');
+  } catch (err) {
+    throw new ApiError('SERVICE_UNAVAILABLE', 'API keys cannot be checked right now. Retry later.', {
+      headers: { 'retry-after': KEY_STORE_RETRY_AFTER },
+      cause: err,
+    });
+  }
+  if (raw === null) return null;
+  // A record we cannot read is our fault, not the client's: let it surface as a 500.
+  return v.parse(ApiKeyRecord, raw);
+}
+
+/**
+ * Authenticates `Authorization: Bearer sk_<mode>_…` against `AUTH_KV`. The key's declared mode
+ * must match the stored one, and revoked keys are refused.
+ */
+export async function withApiKey(request: IngestRequest, env: IngestEnv): Promise<void> {
+  const key = bearerToken(request.headers.get('authorization'));
+  const mode = key === undefined ? undefined : parseApiKey(key);
+  if (key === undefined || mode === undefined) throw unauthorized();
+  const record = await findKey(env, key);
+  if (record === null || record.revoked || record.mode !== mode) throw unauthorized();
+  request.apiKey = record;
+  request.log = request.log.with({ api_key_id: record.id });
+}

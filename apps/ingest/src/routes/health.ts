@@ -1,0 +1,27 @@
+import type { IngestEnv } from '../env.ts';
+import { ApiError } from '../lib/errors.ts';
+import { ok } from '../lib/responses.ts';
+
+/**
+ * `GET /health`: reads a key from `AUTH_KV` to prove the key store answers, and checks the queue
+ * binding is configured. A queue cannot be probed without enqueueing a message, so it is not sent
+ * one. 503 when a binding does not answer.
+ */
+export async function health(_request: unknown, env: IngestEnv): Promise<Response> {
+  try {
+    await env.AUTH_KV.get('health:probe');
+  } catch (err) {
+    throw new ApiError('SERVICE_UNAVAILABLE', 'The API key store (AUTH_KV) does not answer.', {
+      headers: { 'retry-after': '5' },
+      cause: err,
+    });
+  }
+  if (typeof env.EVENT_QUEUE?.send !== 'function') {
+    throw new ApiError('SERVICE_UNAVAILABLE', 'The event queue binding (EVENT_QUEUE) is not configured.');
+  }
+  return ok({
+    status: 'ok',
+    environment: env.ENVIRONMENT,
+    checks: { auth_kv: 'ok', event_queue: 'configured' },
+  });
+}

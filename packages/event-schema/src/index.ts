@@ -1,0 +1,5 @@
+export * from './envelope.ts';
+export * from './event.ts';
+export * from './json.ts';
+export * from './limits.ts';
+export * from './queues.ts';

@@ -1,0 +1,74 @@
+// Shared by the local commands: where the repo is, where local state lives, how to call wrangler.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+/** Local D1, KV and queue state of `pnpm dev`, shared by both Workers. */
+export const persistTo = join(root, '.wrangler', 'state');
+
+export const ingestConfig = join(root, 'apps', 'ingest', 'wrangler.toml');
+export const consumerConfig = join(root, 'apps', 'consumer', 'wrangler.toml');
+
+/** `node <this> …` runs the workspace's pinned wrangler, whatever is on PATH. */
+export const wranglerBin = join(
+  dirname(createRequire(import.meta.url).resolve('wrangler/package.json')),
+  'bin',
+  'wrangler.js',
+);
+
+/** Runs wrangler to completion; throws with its output when it fails. */
+export function wrangler(args, { quiet = true } = {}) {
+  const result = spawnSync(process.execPath, [wranglerBin, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: quiet ? 'pipe' : 'inherit',
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+  });
+  if (result.error) throw result.error;
+  if (result.status !== 0) {
+    throw new Error(`wrangler ${args.join(' ')} failed:\n${result.stdout ?? ''}${result.stderr ?? ''}`);
+  }
+  return result.stdout ?? '';
+}
+
+/** Where `--remote` was given, the Cloudflare account's KV; otherwise the local one. */
+function kvTarget(remote) {
+  return remote ? ['--remote'] : ['--local', '--persist-to', persistTo];
+}
+
+/** Writes key/value pairs to the `AUTH_KV` namespace in one wrangler call. */
+export function kvPut(entries, { remote = false } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'triggers-kv-'));
+  try {
+    const file = join(dir, 'entries.json');
+    writeFileSync(file, JSON.stringify(entries.map(([key, value]) => ({ key, value }))));
+    wrangler(['kv', 'bulk', 'put', file, '--binding', 'AUTH_KV', '-c', ingestConfig, ...kvTarget(remote)]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Reads one value of `AUTH_KV` as text, or `null`. */
+export function kvGet(key, { remote = false } = {}) {
+  try {
+    return wrangler([
+      'kv',
+      'key',
+      'get',
+      key,
+      '--text',
+      '--binding',
+      'AUTH_KV',
+      '-c',
+      ingestConfig,
+      ...kvTarget(remote),
+    ]);
+  } catch {
+    return null;
+  }
+}
