@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { JsonObject } from './json.ts';
+import { isPlainObject, JsonObject } from './json.ts';
 import { MAX_CORRELATION_ID_LENGTH } from './limits.ts';
 
 /** Messages for the object-level problems valibot reports on a request body. */
@@ -10,12 +10,16 @@ export const bodyMessage = (issue: v.BaseIssue<unknown>): string => {
 };
 
 /** Body of `POST /events`. Unknown top-level fields are rejected so that typos surface. */
-export const EventRequest = v.strictObject(
-  {
-    payload: JsonObject,
-    metadata: v.optional(JsonObject),
-  },
-  bodyMessage,
+export const EventRequest = v.pipe(
+  // valibot's object schemas take arrays for objects; a body must be a JSON object.
+  v.custom<Record<string, unknown>>(isPlainObject, 'must be a JSON object'),
+  v.strictObject(
+    {
+      payload: JsonObject,
+      metadata: v.optional(JsonObject),
+    },
+    bodyMessage,
+  ),
 );
 export type EventRequest = v.InferOutput<typeof EventRequest>;
 

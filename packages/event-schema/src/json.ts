@@ -7,7 +7,8 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 /** A JSON object: what `payload` and `metadata` must be. */
 export type JsonObject = { [key: string]: JsonValue };
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+/** A plain object, as `JSON.parse` makes them (arrays and null excluded). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
