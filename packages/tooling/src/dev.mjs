@@ -5,24 +5,18 @@
 // the Workers with `wrangler dev -c … -c …` so they share the local queues, D1 and KV.
 // The ingest Worker answers on http://localhost:8787 (override with PORT).
 import { spawn } from 'node:child_process';
-import { createApiKey, idKey, recordKey } from '@triggers/api-keys';
-import { ingestConfig, kvPut, persistTo, wranglerBin } from './local.mjs';
+import { ingestConfig, persistTo, seedApiKey, wranglerBin } from './local.mjs';
 
 /** The key the story's curl commands use. Seeded into local development only. */
 const STORY_TEST_KEY = 'sk_test_abc123xyz789';
 
 const port = process.env.PORT ?? '8787';
 
-const { hash, record } = await createApiKey({
-  name: 'Local development test key',
-  mode: 'test',
+const { record } = await seedApiKey({
   key: STORY_TEST_KEY,
   id: 'key_local_test',
+  name: 'Local development test key',
 });
-kvPut([
-  [recordKey(hash), JSON.stringify(record)],
-  [idKey(record.id), hash],
-]);
 console.log(`Seeded the local test key ${STORY_TEST_KEY} (id ${record.id}).`);
 
 const child = spawn(

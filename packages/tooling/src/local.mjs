@@ -36,20 +36,47 @@ export function wrangler(args, { quiet = true } = {}) {
   return result.stdout ?? '';
 }
 
-/** Where `--remote` was given, the Cloudflare account's KV; otherwise the local one. */
-function kvTarget(remote) {
-  return remote ? ['--remote'] : ['--local', '--persist-to', persistTo];
+/** Where `--remote` was given, the Cloudflare account's KV; otherwise the local state in `dir`. */
+function kvTarget(remote, dir) {
+  return remote ? ['--remote'] : ['--local', '--persist-to', dir];
+}
+
+/**
+ * Registers an API key in the local `AUTH_KV` state under `dir`, as `pnpm key:create` would.
+ * @returns the key's record.
+ */
+export async function seedApiKey({ key, mode = 'test', name = 'local key', id, dir = persistTo }) {
+  const { createApiKey, idKey, recordKey } = await import('@triggers/api-keys');
+  const created = await createApiKey({ name, mode, key, id });
+  kvPut(
+    [
+      [recordKey(created.hash), JSON.stringify(created.record)],
+      [idKey(created.record.id), created.hash],
+    ],
+    { dir },
+  );
+  return created;
 }
 
 /** Writes key/value pairs to the `AUTH_KV` namespace in one wrangler call. */
-export function kvPut(entries, { remote = false } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'triggers-kv-'));
+export function kvPut(entries, { remote = false, dir = persistTo } = {}) {
+  const scratch = mkdtempSync(join(tmpdir(), 'triggers-kv-'));
   try {
-    const file = join(dir, 'entries.json');
+    const file = join(scratch, 'entries.json');
     writeFileSync(file, JSON.stringify(entries.map(([key, value]) => ({ key, value }))));
-    wrangler(['kv', 'bulk', 'put', file, '--binding', 'AUTH_KV', '-c', ingestConfig, ...kvTarget(remote)]);
+    wrangler([
+      'kv',
+      'bulk',
+      'put',
+      file,
+      '--binding',
+      'AUTH_KV',
+      '-c',
+      ingestConfig,
+      ...kvTarget(remote, dir),
+    ]);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(scratch, { recursive: true, force: true });
   }
 }
 

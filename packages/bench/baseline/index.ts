@@ -1,0 +1,4 @@
+/** Answers every request with a small JSON 200, without reading the body. */
+export default {
+  fetch: () => Response.json({ ok: true }),
+} satisfies ExportedHandler;

@@ -1,0 +1,79 @@
+// One load run with autocannon, reduced to the figures the report needs.
+import autocannon from 'autocannon';
+
+/** The value at quantile `q` (0..1) of ascending `sorted`, nearest-rank. */
+export function quantile(sorted, q) {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+const round = (value) => Math.round(value * 10) / 10;
+
+/**
+ * Drives `url` with `connections` concurrent clients for `duration` seconds (or until `amount`
+ * requests), printing a progress line every second. Latencies are collected per response so that
+ * p95 is exact (autocannon's own summary has no p95).
+ *
+ * @returns {Promise<{ label: string, connections: number, requests: number, ok: number, non2xx: number, errors: number, seconds: number, rps: number, p50: number, p95: number, p99: number, max: number }>}
+ */
+export function load({
+  label,
+  url,
+  method = 'POST',
+  headers = {},
+  body,
+  connections,
+  duration,
+  amount,
+  onResponse,
+}) {
+  return new Promise((resolve, reject) => {
+    const latencies = [];
+    let ok = 0;
+    let non2xx = 0;
+    const started = Date.now();
+    const instance = autocannon(
+      {
+        url,
+        connections,
+        pipelining: 1,
+        ...(amount ? { amount } : { duration }),
+        requests: [{ method, headers, body, ...(onResponse ? { onResponse } : {}) }],
+        timeout: 30,
+      },
+      (err, result) => {
+        clearInterval(ticker);
+        process.stderr.write('\n');
+        if (err) return reject(err);
+        const seconds = (Date.now() - started) / 1000;
+        latencies.sort((a, b) => a - b);
+        resolve({
+          label,
+          connections,
+          requests: latencies.length,
+          ok,
+          non2xx,
+          errors: result.errors + result.timeouts,
+          seconds: Number(seconds.toFixed(2)),
+          rps: Math.round(ok / seconds),
+          p50: round(quantile(latencies, 0.5)),
+          p95: round(quantile(latencies, 0.95)),
+          p99: round(quantile(latencies, 0.99)),
+          max: round(latencies.at(-1) ?? Number.NaN),
+        });
+      },
+    );
+    instance.on('response', (_client, status, _bytes, responseTime) => {
+      latencies.push(responseTime);
+      if (status >= 200 && status < 300) ok++;
+      else non2xx++;
+    });
+    const ticker = setInterval(() => {
+      const elapsed = ((Date.now() - started) / 1000).toFixed(0);
+      const goal = amount
+        ? `${latencies.length}/${amount} requests`
+        : `${elapsed}/${duration} s, ${latencies.length} requests`;
+      process.stderr.write(`\r[bench] ${label} c=${connections}: ${goal}, ${non2xx} non-2xx   `);
+    }, 1000);
+  });
+}
