@@ -3,6 +3,10 @@ import * as v from 'valibot';
 import type { IngestRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
 import { ApiError } from '../lib/errors.ts';
+import { KeyCache } from '../lib/key-cache.ts';
+
+/** Lookups this isolate has made recently; see KEY_CACHE_TTL_MS for the revocation delay. */
+const keyCache = new KeyCache();
 
 /** Seconds a client should wait when the key store does not answer. */
 const KEY_STORE_RETRY_AFTER = '2';
@@ -20,20 +24,24 @@ function bearerToken(header: string | null): string | undefined {
   return match?.[1];
 }
 
-/** Looks a key up by its hash; `null` when the store has no such key. */
+/** Looks a key up by its hash, cached per isolate; `null` when the store has no such key. */
 async function findKey(env: IngestEnv, key: string): Promise<ApiKeyRecord | null> {
+  const hash = await hashApiKey(key);
+  const cached = keyCache.get(hash);
+  if (cached !== undefined) return cached;
   let raw: unknown;
   try {
-    raw = await env.AUTH_KV.get(recordKey(await hashApiKey(key)), 'json');
+    raw = await env.AUTH_KV.get(recordKey(hash), 'json');
   } catch (err) {
     throw new ApiError('SERVICE_UNAVAILABLE', 'API keys cannot be checked right now. Retry later.', {
       headers: { 'retry-after': KEY_STORE_RETRY_AFTER },
       cause: err,
     });
   }
-  if (raw === null) return null;
-  // A record we cannot read is our fault, not the client's: let it surface as a 500.
-  return v.parse(ApiKeyRecord, raw);
+  // A record we cannot read is our fault, not the client's: let it surface as a 500 (uncached).
+  const record = raw === null ? null : v.parse(ApiKeyRecord, raw);
+  keyCache.set(hash, record);
+  return record;
 }
 
 /**
