@@ -13,7 +13,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { consumerConfig, ingestConfig, root, seedApiKey, wranglerBin } from '@triggers/tooling/local';
+import { consumerConfig, ingestConfig, root, seedApiKeys, wranglerBin } from '@triggers/tooling/local';
 import { peakRss, startWorkers } from '@triggers/tooling/system';
 import { drain } from './drain.mjs';
 import { load } from './load.mjs';
@@ -60,7 +60,7 @@ const withConsumer = existsSync(consumerConfig);
 const servers = [];
 try {
   console.error(`[bench] ${settings.mode} run; state in ${state}`);
-  const { key } = await seedApiKey({ mode: 'test', name: 'bench', dir: state });
+  const [{ key }] = await seedApiKeys([{ mode: 'test', name: 'bench' }], { dir: state });
   if (withConsumer) {
     execFileSync(
       process.execPath,

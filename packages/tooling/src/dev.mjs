@@ -5,18 +5,16 @@
 // the Workers with `wrangler dev -c … -c …` so they share the local queues, D1 and KV.
 // The ingest Worker answers on http://localhost:8787 (override with PORT).
 import { spawn } from 'node:child_process';
-import { ingestConfig, persistTo, seedApiKey, wranglerBin } from './local.mjs';
+import { ingestConfig, persistTo, seedApiKeys, wranglerBin } from './local.mjs';
 
 /** The key the story's curl commands use. Seeded into local development only. */
 const STORY_TEST_KEY = 'sk_test_abc123xyz789';
 
 const port = process.env.PORT ?? '8787';
 
-const { record } = await seedApiKey({
-  key: STORY_TEST_KEY,
-  id: 'key_local_test',
-  name: 'Local development test key',
-});
+const [{ record }] = await seedApiKeys([
+  { key: STORY_TEST_KEY, id: 'key_local_test', name: 'Local development test key' },
+]);
 console.log(`Seeded the local test key ${STORY_TEST_KEY} (id ${record.id}).`);
 
 const child = spawn(

@@ -42,17 +42,24 @@ function kvTarget(remote, dir) {
 }
 
 /**
- * Registers an API key in the local `AUTH_KV` state under `dir`, as `pnpm key:create` would.
- * @returns the key's record.
+ * Registers API keys in the local `AUTH_KV` state under `dir` in one wrangler call, as
+ * `pnpm key:create` would.
+ * @param {Array<{ key?: string, mode?: 'test' | 'live', name?: string, id?: string, revoked?: boolean }>} specs
+ * @returns the created keys with their records, in order.
  */
-export async function seedApiKey({ key, mode = 'test', name = 'local key', id, dir = persistTo }) {
+export async function seedApiKeys(specs, { dir = persistTo } = {}) {
   const { createApiKey, idKey, recordKey } = await import('@triggers/api-keys');
-  const created = await createApiKey({ name, mode, key, id });
+  const created = [];
+  for (const { key, mode = 'test', name = 'local key', id, revoked = false } of specs) {
+    const made = await createApiKey({ name, mode, key, id });
+    made.record.revoked = revoked;
+    created.push(made);
+  }
   kvPut(
-    [
-      [recordKey(created.hash), JSON.stringify(created.record)],
-      [idKey(created.record.id), created.hash],
-    ],
+    created.flatMap(({ hash, record }) => [
+      [recordKey(hash), JSON.stringify(record)],
+      [idKey(record.id), hash],
+    ]),
     { dir },
   );
   return created;
