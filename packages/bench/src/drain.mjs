@@ -1,4 +1,83 @@
-// End to end: send N events, then wait until the consumer has stored all of them in D1.
-export async function drain() {
-  throw new Error('the end-to-end phase needs the consumer Worker');
+// End to end: send N events through HTTP, then wait until the consumer has stored every accepted
+// one in the local D1, and count what was stored, dead-lettered, lost and duplicated.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { load } from './load.mjs';
+
+/** The local D1 database file wrangler keeps under `state`. */
+function d1File(state) {
+  const dir = join(state, 'v3', 'd1', 'miniflare-D1DatabaseObject');
+  const file = readdirSync(dir).find((name) => name.endsWith('.sqlite') && name !== 'metadata.sqlite');
+  if (!file) throw new Error(`no D1 database under ${dir}`);
+  return join(dir, file);
+}
+
+/** Rows per event id, read straight from the local D1 file. */
+function storedRows(state) {
+  const db = new DatabaseSync(d1File(state), { readOnly: true });
+  try {
+    return db.prepare('SELECT event_id, status FROM events').all();
+  } finally {
+    db.close();
+  }
+}
+
+export async function drain({ url, headers, body, state, count, connections, timeoutMs = 300_000 }) {
+  const accepted = new Set();
+  const started = Date.now();
+  const run = await load({
+    label: 'end to end',
+    url: `${url}/events`,
+    method: 'POST',
+    headers,
+    body,
+    connections,
+    amount: count,
+    onResponse: (status, responseBody) => {
+      if (status === 200) accepted.add(JSON.parse(responseBody).data.event_id);
+    },
+  });
+  const sentAt = Date.now();
+
+  let rows = [];
+  let progress = -1;
+  for (;;) {
+    rows = storedRows(state);
+    const settled = rows.filter((row) => accepted.has(row.event_id) && row.status !== 'pending').length;
+    if (settled !== progress) {
+      progress = settled;
+      process.stderr.write(`\r[bench] end to end: ${settled}/${accepted.size} stored   `);
+    }
+    if (settled >= accepted.size) break;
+    if (Date.now() - sentAt > timeoutMs) break;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  const doneAt = Date.now();
+  process.stderr.write('\n');
+
+  const seen = new Map();
+  for (const row of rows) seen.set(row.event_id, (seen.get(row.event_id) ?? 0) + 1);
+  const stored = rows.filter((row) => accepted.has(row.event_id) && row.status === 'delivered').length;
+  const deadLettered = rows.filter((row) => accepted.has(row.event_id) && row.status === 'failed').length;
+  const lost = [...accepted].filter((id) => !seen.has(id)).length;
+  // A second row for one event, or a row for an event that was never accepted.
+  const duplicated =
+    [...seen.values()].reduce((sum, n) => sum + n - 1, 0) +
+    rows.filter((row) => !accepted.has(row.event_id)).length;
+  const total = (doneAt - started) / 1000;
+  return {
+    sent: count,
+    connections,
+    accepted: accepted.size,
+    non2xx: run.non2xx,
+    send_seconds: Number(((sentAt - started) / 1000).toFixed(2)),
+    drain_seconds: Number(((doneAt - sentAt) / 1000).toFixed(2)),
+    total_seconds: Number(total.toFixed(2)),
+    events_per_second: Math.round(stored / total),
+    stored,
+    dead_lettered: deadLettered,
+    lost,
+    duplicated,
+  };
 }

@@ -22,6 +22,13 @@ export function toMarkdown(result) {
     }
   }
   lines.push('');
+  if (result.logging?.with_request_log) {
+    const { quiet, with_request_log: loud } = result.logging;
+    lines.push(
+      `Logging: at concurrency ${quiet.connections}, POST /events with LOG_LEVEL=warn (no per-request line) serves ${quiet.rps} req/s, p99 ${ms(quiet.p99)} ms, against ${loud.rps} req/s, p99 ${ms(loud.p99)} ms at the default LOG_LEVEL=info.`,
+      '',
+    );
+  }
   if (result.batch) {
     const b = result.batch;
     lines.push(

@@ -152,6 +152,30 @@ try {
       .reduce((sum, pid) => sum + (peakRss(pid) ?? 0), 0),
   };
 
+  // The cost of the per-request log line: the ingest Worker alone with LOG_LEVEL=warn, at
+  // concurrency 16, on the same state once the full system has stopped.
+  await system.stop();
+  const quiet = await startWorkers({
+    configs: [ingestConfig],
+    persistTo: state,
+    vars: { LOG_LEVEL: 'warn' },
+  });
+  servers.push(quiet);
+  const quietRun = await load({
+    label: 'POST /events, LOG_LEVEL=warn',
+    url: `${quiet.url}/events`,
+    method: 'POST',
+    headers,
+    body,
+    connections: 16,
+    duration: settings.duration_s,
+  });
+  const logging = {
+    connections: 16,
+    quiet: quietRun,
+    with_request_log: throughput.find((row) => row.connections === 16)?.ingest,
+  };
+
   const result = {
     time: new Date().toISOString(),
     machine: {
@@ -163,6 +187,7 @@ try {
     versions: versions(),
     settings,
     throughput,
+    logging,
     batch: batch ?? null,
     end_to_end: e2e ?? null,
     memory,

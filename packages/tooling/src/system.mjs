@@ -73,13 +73,21 @@ export function processName(pid) {
  * Runs `wrangler dev -c <configs…>` on a free port (the first config's Worker gets it) and waits
  * until it answers. `stop()` ends the whole process group.
  *
- * @param {{ configs: string[], persistTo: string, port?: number, readyPath?: string, timeoutMs?: number }} options
+ * @param {{ configs: string[], persistTo: string, port?: number, vars?: Record<string, string>, readyPath?: string, timeoutMs?: number }} options
  */
-export async function startWorkers({ configs, persistTo, port, readyPath = '/health', timeoutMs = 60_000 }) {
+export async function startWorkers({
+  configs,
+  persistTo,
+  port,
+  vars = {},
+  readyPath = '/health',
+  timeoutMs = 60_000,
+}) {
   const listen = port ?? (await freePort());
   const args = [wranglerBin, 'dev', ...configs.flatMap((config) => ['-c', config])];
   args.push('--port', String(listen), '--ip', '127.0.0.1', '--persist-to', persistTo);
   args.push('--show-interactive-dev-session=false', '--inspector-port', String(await freePort()));
+  for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`);
   const child = spawn(process.execPath, args, {
     cwd: root,
     detached: true,

@@ -4,6 +4,13 @@
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
+const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+/** `LOG_LEVEL` as configured, `info` when unset or unknown. */
+export function parseLogLevel(value: string | undefined): LogLevel {
+  return value !== undefined && value in RANK ? (value as LogLevel) : 'info';
+}
+
 export type LogFields = Record<string, string | number | boolean | undefined>;
 
 export interface Logger {
@@ -12,16 +19,18 @@ export interface Logger {
   with(fields: LogFields): Logger;
 }
 
-export function createLogger(base: LogFields = {}): Logger {
+/** A logger that writes lines at `minLevel` and above. */
+export function createLogger(base: LogFields = {}, minLevel: LogLevel = 'info'): Logger {
   return {
     log(level, message, fields) {
+      if (RANK[level] < RANK[minLevel]) return;
       const line = JSON.stringify({ level, message, ...base, ...fields, time: new Date().toISOString() });
       if (level === 'error') console.error(line);
       else if (level === 'warn') console.warn(line);
       else console.log(line);
     },
     with(fields) {
-      return createLogger({ ...base, ...fields });
+      return createLogger({ ...base, ...fields }, minLevel);
     },
   };
 }
