@@ -4,6 +4,7 @@ import type { IngestEnv } from './env.ts';
 import { finishResponse, toErrorResponse } from './lib/responses.ts';
 import { withApiKey } from './middleware/auth.ts';
 import { withCorrelation } from './middleware/correlation.ts';
+import { postEventBatch } from './routes/batch.ts';
 import { postEvent } from './routes/events.ts';
 import { methodNotAllowed, notFound } from './routes/fallback.ts';
 import { health } from './routes/health.ts';
@@ -21,6 +22,8 @@ router
   .all('/health', methodNotAllowed('GET'))
   .post('/events', withApiKey, postEvent)
   .all('/events', methodNotAllowed('POST'))
+  .post('/events/batch', withApiKey, postEventBatch)
+  .all('/events/batch', methodNotAllowed('POST'))
   .all('*', notFound);
 
 export default {
