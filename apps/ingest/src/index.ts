@@ -4,6 +4,7 @@ import type { IngestEnv } from './env.ts';
 import { finishResponse, toErrorResponse } from './lib/responses.ts';
 import { withApiKey } from './middleware/auth.ts';
 import { withCorrelation } from './middleware/correlation.ts';
+import { withRateLimit } from './middleware/rate-limit.ts';
 import { postEventBatch } from './routes/batch.ts';
 import { postEvent } from './routes/events.ts';
 import { methodNotAllowed, notFound } from './routes/fallback.ts';
@@ -20,9 +21,9 @@ const router = Router<IngestRequest, HandlerArgs>({
 router
   .get('/health', health)
   .all('/health', methodNotAllowed('GET'))
-  .post('/events', withApiKey, postEvent)
+  .post('/events', withApiKey, withRateLimit, postEvent)
   .all('/events', methodNotAllowed('POST'))
-  .post('/events/batch', withApiKey, postEventBatch)
+  .post('/events/batch', withApiKey, withRateLimit, postEventBatch)
   .all('/events/batch', methodNotAllowed('POST'))
   .all('*', notFound);
 
