@@ -28,7 +28,8 @@ export const IdempotencyKey = v.pipe(
   v.string('must be a string'),
   v.minLength(1, 'must not be empty'),
   v.maxLength(MAX_IDEMPOTENCY_KEY_LENGTH, `must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`),
-  v.regex(/^[\x21-\x7e]+$/, 'may contain only visible ASCII characters (no spaces)'),
+  // `*`, not `+`: an empty key is minLength's to report, once.
+  v.regex(/^[\x21-\x7e]*$/, 'may contain only visible ASCII characters (no spaces)'),
 );
 export type IdempotencyKey = v.InferOutput<typeof IdempotencyKey>;
 
