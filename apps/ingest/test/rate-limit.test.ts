@@ -1,25 +1,15 @@
 import { env } from 'cloudflare:workers';
 import type { ErrorEnvelope } from '@triggers/event-schema';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { items, newApiKey, post } from './support/ingest.ts';
+import { inOneRateLimitWindow, items, newApiKey, post } from './support/ingest.ts';
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
-/**
- * The local rate limiter counts in windows aligned to the clock, every `period` seconds. A test
- * that needs all its requests in one window waits for a fresh one when the current one is ending.
- */
-async function inOneWindow(): Promise<void> {
-  const period = env.RATE_LIMIT_PERIOD_SECONDS * 1000;
-  const left = period - (Date.now() % period);
-  if (left < 5_000) await new Promise((resolve) => setTimeout(resolve, left + 100));
-}
-
 describe('rate limit per API key', () => {
   it('answers 429 RATE_LIMITED with Retry-After and RateLimit headers once a key has used its requests, and another key is unaffected', async () => {
-    await inOneWindow();
+    await inOneRateLimitWindow();
     const limit = env.RATE_LIMIT_REQUESTS;
     const period = env.RATE_LIMIT_PERIOD_SECONDS;
     const flooder = await newApiKey();
@@ -47,7 +37,7 @@ describe('rate limit per API key', () => {
   });
 
   it('charges a request before reading its body, so malformed requests count and a refused body is never examined', async () => {
-    await inOneWindow();
+    await inOneRateLimitWindow();
     const key = await newApiKey();
     for (let i = 0; i < env.RATE_LIMIT_REQUESTS; i++) {
       expect((await post('/events', key, 'not json')).status).toBe(400);

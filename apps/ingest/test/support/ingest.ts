@@ -59,3 +59,13 @@ export function queued(eventId: string): Promise<QueuedEvent> {
 export function items(n: number, extra: (i: number) => Record<string, unknown> = () => ({})) {
   return Array.from({ length: n }, (_, i) => ({ payload: { n: i }, ...extra(i) }));
 }
+
+/**
+ * The local rate limiter counts in windows aligned to the clock, every `period` seconds. A test
+ * that needs its requests in one window waits for a fresh one when the current one is ending.
+ */
+export async function inOneRateLimitWindow(): Promise<void> {
+  const period = env.RATE_LIMIT_PERIOD_SECONDS * 1000;
+  const left = period - (Date.now() % period);
+  if (left < 5_000) await new Promise((resolve) => setTimeout(resolve, left + 100));
+}
