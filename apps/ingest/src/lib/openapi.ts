@@ -21,7 +21,7 @@ import {
 } from '@valibot/to-json-schema';
 import type { RequestHandler } from 'itty-router';
 import * as v from 'valibot';
-import type { HandlerArgs } from '../context.ts';
+import type { AuthedRequest, HandlerArgs, IngestRequest } from '../context.ts';
 
 /** The skeleton of an OpenAPI 3.1 document, as `GET /openapi.json` serves it. */
 export const OpenApiDocument = v.looseObject({
@@ -44,17 +44,14 @@ export interface ParameterSpec {
  * One route of the API: what the router registers and what the OpenAPI document describes, so
  * the two cannot drift apart.
  */
-export interface RouteSpec {
+export type RouteSpec = RouteDescription & RouteAccess;
+
+interface RouteDescription {
   method: 'GET' | 'POST';
   path: `/${string}`;
   operationId: string;
   summary: string;
   description: string;
-  /**
-   * Whether `Authorization: Bearer <key>` is required: `withApiKey`, then `withRateLimit` for the
-   * key, run before the handler.
-   */
-  authenticated: boolean;
   parameters?: readonly ParameterSpec[];
   /** Schema of the JSON request body, when there is one. */
   body?: v.GenericSchema;
@@ -62,10 +59,15 @@ export interface RouteSpec {
   response: v.GenericSchema;
   /** Error codes the handler itself answers with (the middleware's are added for `authenticated`). */
   errors: readonly ErrorCode[];
-  // Handlers narrow the request (e.g. to AuthedRequest); itty-router types them loosely too.
-  // biome-ignore lint/suspicious/noExplicitAny: see above
-  handler: RequestHandler<any, HandlerArgs>;
 }
+
+/**
+ * An authenticated route needs `Authorization: Bearer <key>`: `withApiKey`, then `withRateLimit`
+ * for the key, run before its handler, which therefore sees the key.
+ */
+type RouteAccess =
+  | { authenticated: true; handler: RequestHandler<AuthedRequest, HandlerArgs> }
+  | { authenticated: false; handler: RequestHandler<IngestRequest, HandlerArgs> };
 
 /** Every schema the document names, under the name it is given in `components.schemas`. */
 const SCHEMAS = {
