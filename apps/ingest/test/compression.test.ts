@@ -66,6 +66,30 @@ describe('Content-Encoding on POST /events and POST /events/batch', () => {
     expect(((await res.json()) as ErrorEnvelope).error.message).toContain(String(MAX_EVENT_BYTES));
   });
 
+  it('cuts off with 413 a compressed stream that keeps arriving without producing output', async () => {
+    const key = await newApiKey();
+    // A zlib stream of empty, non-final stored blocks (5 bytes each, no output): valid deflate
+    // that never ends. Sent chunked (no Content-Length), it must be cut off soon after the
+    // compressed bytes pass the limit (the stream stops itself at 100 times the limit).
+    const emptyBlocks = new Uint8Array(5 * 10_000);
+    for (let i = 0; i < 10_000; i++) emptyBlocks.set([0x00, 0x00, 0x00, 0xff, 0xff], i * 5);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new Uint8Array([0x78, 0x01]));
+      },
+      pull(controller) {
+        sent += emptyBlocks.byteLength;
+        if (sent > 100 * MAX_EVENT_BYTES) controller.close();
+        else controller.enqueue(emptyBlocks);
+      },
+    });
+    const res = await post('/events', key, body, { 'content-encoding': 'deflate' });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as ErrorEnvelope).error.details?.limit_bytes).toBe(MAX_EVENT_BYTES);
+    expect(sent).toBeLessThan(3 * MAX_EVENT_BYTES);
+  });
+
   it.each([
     ['bytes that are not gzip at all', async () => encoder.encode('{"payload":{}}')],
     [
@@ -81,7 +105,7 @@ describe('Content-Encoding on POST /events and POST /events/batch', () => {
     expect(error.message).toContain('gzip');
   });
 
-  it.each(['br', 'zstd', 'gzip, br'])(
+  it.each(['br', 'zstd', 'gzip, br', 'constructor'])(
     'answers 415 for Content-Encoding "%s", listing the accepted codings',
     async (coding) => {
       const key = await newApiKey();

@@ -13,12 +13,12 @@ const tooLarge = (limit: number) =>
 type CompressionFormat = ConstructorParameters<typeof DecompressionStream>[0];
 
 /** `Content-Encoding` values accepted, and the `DecompressionStream` format each needs. */
-const CODINGS: Record<string, CompressionFormat | null> = {
-  identity: null,
-  gzip: 'gzip',
-  'x-gzip': 'gzip',
-  deflate: 'deflate',
-};
+const CODINGS = new Map<string, CompressionFormat | null>([
+  ['identity', null],
+  ['gzip', 'gzip'],
+  ['x-gzip', 'gzip'],
+  ['deflate', 'deflate'],
+]);
 const ACCEPTED_CODINGS = ['gzip', 'deflate', 'identity'];
 
 /**
@@ -30,7 +30,7 @@ function contentCoding(header: string | null): CompressionFormat | null {
     .split(',')
     .map((c) => c.trim().toLowerCase())
     .filter((c) => c !== '' && c !== 'identity');
-  const format = codings.length <= 1 ? CODINGS[codings[0] ?? 'identity'] : undefined;
+  const format = codings.length <= 1 ? CODINGS.get(codings[0] ?? 'identity') : undefined;
   if (format === undefined) {
     throw new ApiError(
       'UNSUPPORTED_MEDIA_TYPE',
