@@ -60,7 +60,7 @@ export class TriggersClient {
   async send(event: EventRequest, options: SendOptions = {}): Promise<SentEvent> {
     const headers = { 'idempotency-key': options.idempotencyKey ?? this.#newKey() };
     const body = await this.#post('/events', JSON.stringify(event), headers);
-    return v.parse(EventAccepted, body).data;
+    return parseAnswer(EventAccepted, body).data;
   }
 
   /**
@@ -182,7 +182,21 @@ async function toError(response: Response): Promise<TriggersError> {
 }
 
 function batchResults(body: unknown): BatchItemResult[] {
-  return v.parse(BatchAccepted, body).data.results;
+  return parseAnswer(BatchAccepted, body).data.results;
+}
+
+/** A 200 body checked against the schema it must follow. */
+function parseAnswer<TSchema extends v.GenericSchema>(
+  schema: TSchema,
+  body: unknown,
+): v.InferOutput<TSchema> {
+  const parsed = v.safeParse(schema, body);
+  if (parsed.success) return parsed.output;
+  throw new TriggersError(
+    200,
+    'UNEXPECTED_RESPONSE',
+    `The API answered 200 with an unexpected body: ${v.summarize(parsed.issues)}`,
+  );
 }
 
 /** A chunk's result, renumbered to the item's index in the whole list (issue paths included). */

@@ -1,5 +1,4 @@
 export type { BatchItem, BatchItemResult, EventRequest } from '@triggers/event-schema';
-export { type Chunk, chunkBatch } from './chunk.ts';
 export {
   createClient,
   type SendOptions,
@@ -8,4 +7,4 @@ export {
   type TriggersClientOptions,
 } from './client.ts';
 export { type ClientErrorCode, TriggersError } from './errors.ts';
-export { DEFAULT_RETRY, parseRetryAfter, type RetryPolicy, retryDelay } from './retry.ts';
+export type { RetryPolicy } from './retry.ts';

@@ -60,7 +60,7 @@ export async function enqueue(
 }
 
 /** Splits events into runs that each fit one `sendBatch()` call (message count and bytes). */
-export function sendBatchChunks(events: readonly SizedEvent[]): SizedEvent[][] {
+function sendBatchChunks(events: readonly SizedEvent[]): SizedEvent[][] {
   const chunks: SizedEvent[][] = [];
   let chunk: SizedEvent[] = [];
   let bytes = 0;
