@@ -16,12 +16,24 @@ export default {
   },
 };`;
 
+/**
+ * The test runtime's rate limit: low enough that a test reaches it in a few requests, high enough
+ * that no other test, each with its own API key, comes near it. Overrides both the binding and the
+ * vars that state it, as another environment would.
+ */
+const TEST_RATE_LIMIT = { limit: 100, period: 60 } as const;
+
 export default defineConfig({
   plugins: [
     cloudflareTest({
       wrangler: { configPath: './wrangler.toml' },
       miniflare: {
         kvNamespaces: { QUEUE_SPY: 'queue-spy' },
+        ratelimits: { RATE_LIMITER: { namespace_id: '1001', simple: TEST_RATE_LIMIT } },
+        bindings: {
+          RATE_LIMIT_REQUESTS: TEST_RATE_LIMIT.limit,
+          RATE_LIMIT_PERIOD_SECONDS: TEST_RATE_LIMIT.period,
+        },
         workers: [
           {
             name: 'queue-spy',

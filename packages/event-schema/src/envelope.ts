@@ -3,6 +3,8 @@ import * as v from 'valibot';
 /** Every error code the HTTP API answers with, and the status that goes with it. */
 export const ERROR_STATUS = {
   INVALID_JSON: 400,
+  /** A `Content-Encoding: gzip`/`deflate` body that does not decompress. */
+  INVALID_ENCODING: 400,
   VALIDATION_ERROR: 400,
   DEBUG_NOT_ALLOWED: 400,
   UNAUTHORIZED: 401,
@@ -10,6 +12,8 @@ export const ERROR_STATUS = {
   METHOD_NOT_ALLOWED: 405,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  /** The API key sent more events than its rate limit allows; see `Retry-After`. */
+  RATE_LIMITED: 429,
   INTERNAL_ERROR: 500,
   SERVICE_UNAVAILABLE: 503,
 } as const;
@@ -20,6 +24,27 @@ export type ErrorCode = v.InferOutput<typeof ErrorCode>;
 /** One validation problem: where (`payload.user.id`, `query.debug`) and what. */
 export const FieldIssue = v.object({ path: v.string(), message: v.string() });
 export type FieldIssue = v.InferOutput<typeof FieldIssue>;
+
+/** Why one item of a batch was not accepted: its error code, and where (`events.3.payload`). */
+export const ItemError = v.object({
+  code: ErrorCode,
+  message: v.string(),
+  issues: v.optional(v.array(FieldIssue)),
+});
+export type ItemError = v.InferOutput<typeof ItemError>;
+
+const ItemIndex = v.pipe(v.number(), v.integer(), v.minValue(0));
+
+/** The outcome of one item of `POST /events/batch`, at the item's position in the request. */
+export const BatchItemResult = v.variant('status', [
+  v.object({
+    index: ItemIndex,
+    status: v.literal('accepted'),
+    event_id: v.pipe(v.string(), v.uuid()),
+  }),
+  v.object({ index: ItemIndex, status: v.literal('rejected'), error: ItemError }),
+]);
+export type BatchItemResult = v.InferOutput<typeof BatchItemResult>;
 
 /** `{"error": {...}}`: the body of every non-2xx response. */
 export const ErrorEnvelope = v.object({
@@ -33,6 +58,8 @@ export const ErrorEnvelope = v.object({
         issues: v.optional(v.array(FieldIssue)),
         limit_bytes: v.optional(v.number()),
         allowed: v.optional(v.array(v.string())),
+        /** On a batch of which no item was accepted: why each was rejected. */
+        results: v.optional(v.array(BatchItemResult)),
       }),
     ),
   }),
@@ -54,3 +81,26 @@ export const EventAccepted = SuccessEnvelope(
   }),
 );
 export type EventAccepted = v.InferOutput<typeof EventAccepted>;
+
+/**
+ * What `POST /events/batch` answers when at least one item is on the queue: one result per item,
+ * in request order. Every `accepted` item is on the queue; no `rejected` item is.
+ */
+export const BatchAccepted = SuccessEnvelope(
+  v.object({
+    accepted: v.pipe(v.number(), v.integer(), v.minValue(1)),
+    rejected: v.pipe(v.number(), v.integer(), v.minValue(0)),
+    results: v.array(BatchItemResult),
+  }),
+);
+export type BatchAccepted = v.InferOutput<typeof BatchAccepted>;
+
+/** What `GET /health` answers when the ingest Worker's bindings respond. */
+export const HealthStatus = SuccessEnvelope(
+  v.object({
+    status: v.literal('ok'),
+    environment: v.string(),
+    checks: v.object({ auth_kv: v.literal('ok'), event_queue: v.literal('configured') }),
+  }),
+);
+export type HealthStatus = v.InferOutput<typeof HealthStatus>;

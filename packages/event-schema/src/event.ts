@@ -1,6 +1,6 @@
 import * as v from 'valibot';
-import { isPlainObject, JsonObject } from './json.ts';
-import { MAX_CORRELATION_ID_LENGTH } from './limits.ts';
+import { JsonObject } from './json.ts';
+import { MAX_BATCH_EVENTS, MAX_CORRELATION_ID_LENGTH, MAX_IDEMPOTENCY_KEY_LENGTH } from './limits.ts';
 
 /** Messages for the object-level problems valibot reports on a request body. */
 export const bodyMessage = (issue: v.BaseIssue<unknown>): string => {
@@ -9,19 +9,63 @@ export const bodyMessage = (issue: v.BaseIssue<unknown>): string => {
   return 'must be a JSON object';
 };
 
-/** Body of `POST /events`. Unknown top-level fields are rejected so that typos surface. */
-export const EventRequest = v.pipe(
-  // valibot's object schemas take arrays for objects; a body must be a JSON object.
-  v.custom<Record<string, unknown>>(isPlainObject, 'must be a JSON object'),
-  v.strictObject(
-    {
-      payload: JsonObject,
-      metadata: v.optional(JsonObject),
-    },
-    bodyMessage,
-  ),
-);
+/**
+ * A JSON object with exactly these fields: unknown fields are rejected so that typos surface.
+ * (valibot reports an array given here as missing and unknown fields; callers wanting one clear
+ * message check `isPlainObject` first, as the ingest Worker's `validate` does.)
+ */
+const jsonBody = <TEntries extends v.ObjectEntries>(entries: TEntries) =>
+  v.strictObject(entries, bodyMessage);
+
+/** Body of `POST /events`. */
+export const EventRequest = jsonBody({
+  payload: JsonObject,
+  metadata: v.optional(JsonObject),
+});
 export type EventRequest = v.InferOutput<typeof EventRequest>;
+
+/**
+ * A client's idempotency key (`Idempotency-Key` header, `idempotency_key` batch field): 1 to
+ * {@link MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII characters, e.g. a UUID. The same key from the
+ * same API key always yields the same `event_id`.
+ */
+export const IdempotencyKey = v.pipe(
+  v.string('must be a string'),
+  v.minLength(1, 'must not be empty'),
+  v.maxLength(MAX_IDEMPOTENCY_KEY_LENGTH, `must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`),
+  // `*`, not `+`: an empty key is minLength's to report, once.
+  v.regex(/^[\x21-\x7e]*$/, 'may contain only visible ASCII characters (no spaces)'),
+);
+export type IdempotencyKey = v.InferOutput<typeof IdempotencyKey>;
+
+/** One event of `POST /events/batch`: the body of `POST /events` plus its own idempotency key. */
+export const BatchItem = jsonBody({
+  payload: JsonObject,
+  metadata: v.optional(JsonObject),
+  idempotency_key: v.optional(IdempotencyKey),
+});
+export type BatchItem = v.InferOutput<typeof BatchItem>;
+
+/** `{"events": [...]}` holding 1 to {@link MAX_BATCH_EVENTS} items of `item`. */
+const batchOf = <TItem extends v.GenericSchema>(item: TItem) =>
+  jsonBody({
+    events: v.pipe(
+      v.array(item, 'must be an array of events'),
+      v.minLength(1, 'must contain at least 1 event'),
+      v.maxLength(MAX_BATCH_EVENTS, `must contain at most ${MAX_BATCH_EVENTS} events`),
+    ),
+  });
+
+/** Body of `POST /events/batch`: the documented contract. */
+export const BatchRequest = batchOf(BatchItem);
+export type BatchRequest = v.InferOutput<typeof BatchRequest>;
+
+/**
+ * {@link BatchRequest} with its items left unchecked: the ingest Worker checks the envelope
+ * first, then each item on its own, so that one invalid item does not sink the others.
+ */
+export const BatchEnvelope = batchOf(v.unknown());
+export type BatchEnvelope = v.InferOutput<typeof BatchEnvelope>;
 
 /**
  * `?debug=` values a `test` API key may send to rehearse failure handling.
@@ -53,7 +97,10 @@ export const CorrelationId = v.pipe(
  * dropped rather than rejected, so a consumer keeps working when a producer adds a field.
  */
 export const QueuedEvent = v.object({
-  /** UUID v4 assigned by the ingest Worker; the store's primary key. */
+  /**
+   * Assigned by the ingest Worker; the store's primary key. A random UUID v4, or for an event
+   * sent with an idempotency key a UUID v8 derived from (API key id, idempotency key).
+   */
   event_id: v.pipe(v.string(), v.uuid()),
   payload: JsonObject,
   metadata: v.optional(JsonObject),

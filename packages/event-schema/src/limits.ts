@@ -32,3 +32,21 @@ export const MAX_JSON_DEPTH = 64;
 
 /** Longest client-supplied `X-Correlation-ID` that is echoed back rather than replaced. */
 export const MAX_CORRELATION_ID_LENGTH = 128;
+
+/** Most messages one `Queue.sendBatch()` call takes. */
+export const SEND_BATCH_MAX_MESSAGES = 100;
+
+/** Most bytes one `Queue.sendBatch()` call takes, counted as message bodies plus platform overhead. */
+export const SEND_BATCH_LIMIT_BYTES = 256_000;
+
+/** Most events in one `POST /events/batch` request. */
+export const MAX_BATCH_EVENTS = 100;
+
+/**
+ * The largest `POST /events/batch` body accepted, in bytes (after decompression). Larger than one
+ * `sendBatch()` call takes: the ingest Worker splits a batch into as many sends as it needs.
+ */
+export const MAX_BATCH_BYTES = 1_000_000;
+
+/** Longest `Idempotency-Key` header or `idempotency_key` batch field accepted. */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;

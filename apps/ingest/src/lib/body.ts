@@ -10,6 +10,37 @@ const tooLarge = (limit: number) =>
     details: { limit_bytes: limit },
   });
 
+type CompressionFormat = ConstructorParameters<typeof DecompressionStream>[0];
+
+/** `Content-Encoding` values accepted, and the `DecompressionStream` format each needs. */
+const CODINGS = new Map<string, CompressionFormat | null>([
+  ['identity', null],
+  ['gzip', 'gzip'],
+  ['x-gzip', 'gzip'],
+  ['deflate', 'deflate'],
+]);
+const ACCEPTED_CODINGS = ['gzip', 'deflate', 'identity'];
+
+/**
+ * The decompression a body needs, from its `Content-Encoding`: `null` for none. One coding (and
+ * any number of `identity`) is accepted; anything else answers 415 listing what is.
+ */
+function contentCoding(header: string | null): CompressionFormat | null {
+  const codings = (header ?? '')
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== '' && c !== 'identity');
+  const format = codings.length <= 1 ? CODINGS.get(codings[0] ?? 'identity') : undefined;
+  if (format === undefined) {
+    throw new ApiError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `Unsupported Content-Encoding "${header}": send the body uncompressed, gzip or deflate.`,
+      { details: { allowed: ACCEPTED_CODINGS }, headers: { 'accept-encoding': 'gzip, deflate' } },
+    );
+  }
+  return format;
+}
+
 function assertJsonContentType(header: string | null): void {
   const [type = '', ...params] = (header ?? '').split(';');
   const charset = params.map((p) => p.trim().toLowerCase()).find((p) => p.startsWith('charset='));
@@ -51,9 +82,31 @@ async function readLimited(body: ReadableStream<Uint8Array>, limit: number): Pro
 }
 
 /**
+ * Decompresses `body` as it is read. The decompressed bytes are limited by `readLimited`; the
+ * compressed ones are capped here at the same limit (no useful body compresses to more than it
+ * decompresses to), so a stream that keeps arriving without producing output cannot run forever.
+ */
+function decompress(body: ReadableStream<Uint8Array>, format: CompressionFormat, limit: number) {
+  let compressed = 0;
+  const cap = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      compressed += chunk.byteLength;
+      if (compressed > limit) controller.error(tooLarge(limit));
+      else controller.enqueue(chunk);
+    },
+  });
+  return {
+    stream: body.pipeThrough(cap).pipeThrough(new DecompressionStream(format)),
+    overLimit: () => compressed > limit,
+  };
+}
+
+/**
  * Reads and parses a JSON request body of at most `limit` bytes. The limit is enforced while
  * reading, so a body without `Content-Length` (chunked) cannot grow past it, and a declared
- * `Content-Length` over the limit is refused before a byte is read.
+ * `Content-Length` over the limit is refused before a byte is read. A `Content-Encoding: gzip` or
+ * `deflate` body is decompressed while it streams in and the limit applies to the decompressed
+ * bytes, so a small compressed bomb gets 413 after `limit` bytes, never more in memory.
  *
  * @returns the body's size in bytes and its parsed value.
  */
@@ -62,14 +115,21 @@ export async function readJsonBody(
   limit: number,
 ): Promise<{ size: number; value: unknown }> {
   assertJsonContentType(request.headers.get('content-type'));
+  const format = contentCoding(request.headers.get('content-encoding'));
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
 
   let bytes: Uint8Array;
+  const decoded = format && request.body ? decompress(request.body, format, limit) : undefined;
   try {
-    bytes = request.body === null ? new Uint8Array() : await readLimited(request.body, limit);
+    const body = decoded?.stream ?? request.body;
+    bytes = body === null ? new Uint8Array() : await readLimited(body, limit);
   } catch (err) {
     if (err instanceof ApiError) throw err;
+    if (decoded?.overLimit()) throw tooLarge(limit);
+    if (decoded) {
+      throw new ApiError('INVALID_ENCODING', `The request body is not valid ${format} data.`, { cause: err });
+    }
     throw new ApiError('INVALID_JSON', 'The request body could not be read completely.', { cause: err });
   }
 

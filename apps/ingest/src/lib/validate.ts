@@ -1,6 +1,16 @@
 import type { FieldIssue } from '@triggers/event-schema';
+import { isPlainObject } from '@triggers/event-schema';
 import * as v from 'valibot';
 import { ApiError } from './errors.ts';
+
+const invalid = (issues: FieldIssue[]) =>
+  new ApiError(
+    'VALIDATION_ERROR',
+    `The request is invalid: ${issues.map((i) => `${i.path || 'body'} ${i.message}`).join('; ')}.`,
+    {
+      details: { issues },
+    },
+  );
 
 /**
  * Parses `input` with `schema`, or throws 400 `VALIDATION_ERROR` listing every problem with its
@@ -11,6 +21,11 @@ export function validate<TSchema extends v.GenericSchema>(
   input: unknown,
   root?: string,
 ): v.InferOutput<TSchema> {
+  // valibot's object schemas take an array for an object and then report its indexes as unknown
+  // fields; one clear message serves the client better.
+  if ((schema.type === 'strict_object' || schema.type === 'object') && !isPlainObject(input)) {
+    throw invalid([{ path: root ?? '', message: 'must be a JSON object' }]);
+  }
   const result = v.safeParse(schema, input);
   if (result.success) return result.output;
   const issues: FieldIssue[] = result.issues.map((issue) => {
@@ -20,11 +35,5 @@ export function validate<TSchema extends v.GenericSchema>(
       message: issue.message,
     };
   });
-  throw new ApiError(
-    'VALIDATION_ERROR',
-    `The request is invalid: ${issues.map((i) => `${i.path || 'body'} ${i.message}`).join('; ')}.`,
-    {
-      details: { issues },
-    },
-  );
+  throw invalid(issues);
 }

@@ -1,3 +1,4 @@
+import type { HealthStatus } from '@triggers/event-schema';
 import type { IngestEnv } from '../env.ts';
 import { ApiError } from '../lib/errors.ts';
 import { ok } from '../lib/responses.ts';
@@ -19,7 +20,7 @@ export async function health(_request: unknown, env: IngestEnv): Promise<Respons
   if (typeof env.EVENT_QUEUE?.send !== 'function') {
     throw new ApiError('SERVICE_UNAVAILABLE', 'The event queue binding (EVENT_QUEUE) is not configured.');
   }
-  return ok({
+  return ok<HealthStatus['data']>({
     status: 'ok',
     environment: env.ENVIRONMENT,
     checks: { auth_kv: 'ok', event_queue: 'configured' },

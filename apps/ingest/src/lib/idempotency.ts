@@ -1,0 +1,29 @@
+import { IdempotencyKey } from '@triggers/event-schema';
+import type { IngestRequest } from '../context.ts';
+import { validate } from './validate.ts';
+
+const encoder = new TextEncoder();
+
+/**
+ * The `event_id` of an event sent with an idempotency key: a UUID v8 (RFC 9562, the name-based
+ * layout of its appendix B.2) built from SHA-256 of the API key's id and the client's key. The same
+ * pair always gives the same id, so a retried event lands on the consumer's
+ * `ON CONFLICT (event_id) DO NOTHING` and is stored once, with no lookup on the request path;
+ * another API key's identical key gives another id.
+ */
+export async function idempotentEventId(apiKeyId: string, key: IdempotencyKey): Promise<string> {
+  // Versioned, newline-separated input: neither part can contain a newline, so no two
+  // (apiKeyId, key) pairs hash the same text.
+  const digest = await crypto.subtle.digest('SHA-256', encoder.encode(`event_id/v1\n${apiKeyId}\n${key}`));
+  const bytes = new Uint8Array(digest, 0, 16);
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x80; // version 8
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80; // variant 10 (RFC 9562)
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** The request's `Idempotency-Key` header, validated; `undefined` when absent. */
+export function idempotencyKeyHeader(request: IngestRequest): IdempotencyKey | undefined {
+  const raw = request.headers.get('idempotency-key');
+  return raw === null ? undefined : validate(IdempotencyKey, raw, 'headers.idempotency-key');
+}

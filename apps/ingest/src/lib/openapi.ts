@@ -1,0 +1,196 @@
+import type { ErrorCode } from '@triggers/event-schema';
+import {
+  BatchAccepted,
+  BatchItem,
+  BatchItemResult,
+  BatchRequest,
+  ERROR_STATUS,
+  ErrorEnvelope,
+  EventAccepted,
+  EventRequest,
+  HealthStatus,
+  IdempotencyKey,
+  JsonObject,
+  MAX_JSON_DEPTH,
+} from '@triggers/event-schema';
+import {
+  type ConversionConfig,
+  type JsonSchema,
+  toJsonSchema,
+  toJsonSchemaDefs,
+} from '@valibot/to-json-schema';
+import type { RequestHandler } from 'itty-router';
+import * as v from 'valibot';
+import type { AuthedRequest, HandlerArgs, IngestRequest } from '../context.ts';
+
+/** The skeleton of an OpenAPI 3.1 document, as `GET /openapi.json` serves it. */
+export const OpenApiDocument = v.looseObject({
+  openapi: v.literal('3.1.0'),
+  info: v.looseObject({ title: v.string(), version: v.string() }),
+  paths: v.record(v.string(), v.record(v.string(), v.unknown())),
+  components: v.looseObject({ schemas: v.record(v.string(), v.unknown()) }),
+});
+export type OpenApiDocument = v.InferOutput<typeof OpenApiDocument>;
+
+/** A header or query parameter an operation reads. */
+export interface ParameterSpec {
+  in: 'header' | 'query';
+  name: string;
+  description: string;
+  schema: v.GenericSchema;
+}
+
+/**
+ * One route of the API: what the router registers and what the OpenAPI document describes, so
+ * the two cannot drift apart.
+ */
+export type RouteSpec = RouteDescription & RouteAccess;
+
+interface RouteDescription {
+  method: 'GET' | 'POST';
+  path: `/${string}`;
+  operationId: string;
+  summary: string;
+  description: string;
+  parameters?: readonly ParameterSpec[];
+  /** Schema of the JSON request body, when there is one. */
+  body?: v.GenericSchema;
+  /** Schema of the 200 response. */
+  response: v.GenericSchema;
+  /** Error codes the handler itself answers with (the middleware's are added for `authenticated`). */
+  errors: readonly ErrorCode[];
+}
+
+/**
+ * An authenticated route needs `Authorization: Bearer <key>`: `withApiKey`, then `withRateLimit`
+ * for the key, run before its handler, which therefore sees the key.
+ */
+type RouteAccess =
+  | { authenticated: true; handler: RequestHandler<AuthedRequest, HandlerArgs> }
+  | { authenticated: false; handler: RequestHandler<IngestRequest, HandlerArgs> };
+
+/** Every schema the document names, under the name it is given in `components.schemas`. */
+const SCHEMAS = {
+  JsonObject,
+  IdempotencyKey,
+  EventRequest,
+  BatchItem,
+  BatchRequest,
+  EventAccepted,
+  BatchItemResult,
+  BatchAccepted,
+  ErrorEnvelope,
+  HealthStatus,
+  OpenApiDocument,
+};
+
+// JsonObject is a `custom` schema with a depth `check` (see event-schema's json.ts for why), which
+// no converter can read: describe exactly those two by hand, and let anything else unconvertible
+// throw, so that a schema the document cannot show fails the OpenAPI test instead of vanishing.
+const [jsonObjectBase, jsonObjectDepth] = JsonObject.pipe;
+
+const CONVERSION: ConversionConfig = {
+  target: 'draft-2020-12',
+  overrideSchema: ({ valibotSchema }) => (valibotSchema === jsonObjectBase ? { type: 'object' } : undefined),
+  overrideAction: ({ valibotAction, jsonSchema }) =>
+    valibotAction === jsonObjectDepth
+      ? { ...jsonSchema, description: `A JSON object nested at most ${MAX_JSON_DEPTH} levels deep.` }
+      : undefined,
+  overrideRef: ({ referenceId }) => `#/components/schemas/${referenceId}`,
+};
+
+/** A schema as the document shows it: a `$ref` when it is named in {@link SCHEMAS}. */
+function schemaOf(schema: v.GenericSchema): JsonSchema {
+  const { $schema, $defs, ...json } = toJsonSchema(schema, { ...CONVERSION, definitions: SCHEMAS });
+  return json;
+}
+
+const ERROR_RESPONSE_HEADERS: Partial<
+  Record<number, Record<string, { description: string; schema: JsonSchema }>>
+> = {
+  429: {
+    'Retry-After': {
+      description: 'Seconds to wait: the whole rate-limit period.',
+      schema: { type: 'integer' },
+    },
+    'RateLimit-Limit': { description: 'Requests allowed per period.', schema: { type: 'integer' } },
+    'RateLimit-Remaining': { description: 'Always 0 on a 429.', schema: { type: 'integer' } },
+    'RateLimit-Policy': { description: '`<limit>;w=<period seconds>`', schema: { type: 'string' } },
+  },
+  503: { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } } },
+};
+
+/** What authentication (the key store may be down) and the rate limit add to a route's errors. */
+const AUTH_ERRORS: readonly ErrorCode[] = ['UNAUTHORIZED', 'SERVICE_UNAVAILABLE', 'RATE_LIMITED'];
+
+function errorResponses(route: RouteSpec) {
+  const codes = new Set([...route.errors, ...(route.authenticated ? AUTH_ERRORS : [])]);
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of codes)
+    byStatus.set(ERROR_STATUS[code], [...(byStatus.get(ERROR_STATUS[code]) ?? []), code]);
+  const envelope = schemaOf(ErrorEnvelope);
+  return Object.fromEntries(
+    [...byStatus].map(([status, list]) => [
+      String(status),
+      {
+        description: `Error codes: ${list.join(', ')}.`,
+        ...(ERROR_RESPONSE_HEADERS[status] ? { headers: ERROR_RESPONSE_HEADERS[status] } : {}),
+        content: { 'application/json': { schema: envelope } },
+      },
+    ]),
+  );
+}
+
+function operation(route: RouteSpec) {
+  return {
+    operationId: route.operationId,
+    summary: route.summary,
+    description: route.description,
+    security: route.authenticated ? [{ apiKey: [] }] : [],
+    ...(route.parameters
+      ? {
+          parameters: route.parameters.map((p) => ({
+            in: p.in,
+            name: p.name,
+            required: false,
+            description: p.description,
+            schema: schemaOf(p.schema),
+          })),
+        }
+      : {}),
+    ...(route.body
+      ? { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(route.body) } } } }
+      : {}),
+    responses: {
+      '200': { description: 'OK', content: { 'application/json': { schema: schemaOf(route.response) } } },
+      ...errorResponses(route),
+    },
+  };
+}
+
+/** The OpenAPI 3.1 document of `routes`, its schemas generated from the valibot ones. */
+export function openApiDocument(routes: readonly RouteSpec[]): OpenApiDocument {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    paths[route.path] = { ...paths[route.path], [route.method.toLowerCase()]: operation(route) };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Triggers ingest API',
+      version: '1',
+      description: 'Send events to Triggers. Errors share one envelope: {"error": {code, message, ...}}.',
+    },
+    paths,
+    components: {
+      schemas: toJsonSchemaDefs(SCHEMAS, CONVERSION),
+      securitySchemes: {
+        apiKey: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'An API key: `Authorization: Bearer sk_live_…`.',
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,79 @@
+import type { DebugMarker, EventRequest, IdempotencyKey } from '@triggers/event-schema';
+import { DebugFlag, QUEUE_DELAY_DEBUG_SECONDS } from '@triggers/event-schema';
+import type { AuthedRequest } from '../context.ts';
+import { ApiError } from './errors.ts';
+import { idempotentEventId } from './idempotency.ts';
+import { type SizedEvent, sized } from './queue.ts';
+import { validate } from './validate.ts';
+
+/**
+ * What every event of one request shares: who sent it, when it was accepted and the debug flag.
+ * `POST /events` and `POST /events/batch` build their events through this one path.
+ */
+export interface Submission {
+  apiKeyId: string;
+  correlationId: string;
+  timestamp: string;
+  debug: DebugFlag | undefined;
+  /** Delivery delay for the queue, when `?debug=queue_delay` asks for one. */
+  delaySeconds: number | undefined;
+}
+
+/** `?debug=`: absent, or one known flag that only a `test` key may use. */
+function debugFlag(request: AuthedRequest): DebugFlag | undefined {
+  const raw = request.query.debug;
+  if (raw === undefined) return undefined;
+  const flag = validate(DebugFlag, raw, 'query.debug');
+  if (request.apiKey.mode !== 'test') {
+    throw new ApiError('DEBUG_NOT_ALLOWED', 'Debug flags are honoured only for test keys (sk_test_…).');
+  }
+  return flag;
+}
+
+export function openSubmission(request: AuthedRequest): Submission {
+  const debug = debugFlag(request);
+  return {
+    apiKeyId: request.apiKey.id,
+    correlationId: request.correlationId,
+    timestamp: new Date().toISOString(),
+    debug,
+    delaySeconds: debug === 'queue_delay' ? QUEUE_DELAY_DEBUG_SECONDS : undefined,
+  };
+}
+
+/** `?debug=validation_error`: refuse a request that would otherwise be accepted. */
+export function rejectIfDebugRequested(submission: Submission): void {
+  if (submission.debug !== 'validation_error') return;
+  throw new ApiError(
+    'VALIDATION_ERROR',
+    'Rejected on purpose by ?debug=validation_error; nothing was queued.',
+    {
+      details: { issues: [{ path: 'query.debug', message: 'validation_error was requested' }] },
+    },
+  );
+}
+
+/**
+ * Builds the queue message for one validated event and measures it (413 when it would not fit a
+ * queue message). Its `event_id` is derived from the idempotency key when there is one, random
+ * otherwise.
+ */
+export async function buildEvent(
+  submission: Submission,
+  input: EventRequest,
+  idempotencyKey: IdempotencyKey | undefined,
+): Promise<SizedEvent> {
+  const { debug } = submission;
+  return sized({
+    event_id:
+      idempotencyKey === undefined
+        ? crypto.randomUUID()
+        : await idempotentEventId(submission.apiKeyId, idempotencyKey),
+    payload: input.payload,
+    ...(input.metadata ? { metadata: input.metadata } : {}),
+    timestamp: submission.timestamp,
+    correlation_id: submission.correlationId,
+    api_key_id: submission.apiKeyId,
+    ...(debug ? { debug: debug as DebugMarker } : {}),
+  });
+}

@@ -1,0 +1,170 @@
+import { env } from 'cloudflare:workers';
+import { createClient, type TriggersClientOptions, TriggersError } from '@triggers/client';
+import type { BatchItem } from '@triggers/event-schema';
+import { MAX_BATCH_BYTES, MAX_BATCH_EVENTS } from '@triggers/event-schema';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { idempotentEventId } from '../src/lib/idempotency.ts';
+import {
+  BASE_URL,
+  inOneRateLimitWindow,
+  items,
+  newApiKey,
+  post,
+  queued,
+  type TestKey,
+  workerFetch,
+} from './support/ingest.ts';
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/**
+ * A client of the real ingest Worker: its `fetch` is the Worker's own (each request recorded on
+ * its way through), and its waits are recorded instead of slept.
+ */
+function clientFor(key: TestKey, options: Partial<TriggersClientOptions> = {}) {
+  const requests: { path: string; idempotencyKey: string | null; body: string }[] = [];
+  const sleeps: number[] = [];
+  const client = createClient({
+    baseUrl: BASE_URL,
+    apiKey: key.key,
+    fetch: async (request) => {
+      requests.push({
+        path: new URL(request.url).pathname,
+        idempotencyKey: request.headers.get('idempotency-key'),
+        body: await request.clone().text(),
+      });
+      return workerFetch(request);
+    },
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+    ...options,
+  });
+  return { client, requests, sleeps };
+}
+
+const acceptedId = (result: { status: string; event_id?: string } | undefined) => {
+  if (result?.status !== 'accepted' || result.event_id === undefined) throw new Error('expected accepted');
+  return result.event_id;
+};
+
+describe('client.send', () => {
+  it('sends an event with a generated idempotency key and resolves once it is queued', async () => {
+    const key = await newApiKey();
+    const { client, requests } = clientFor(key);
+    const sent = await client.send({ payload: { via: 'client' } });
+    expect(sent.status).toBe('accepted');
+    const generated = requests[0]?.idempotencyKey;
+    expect(generated).toMatch(/^[0-9a-f-]{36}$/);
+    expect(sent.event_id).toBe(await idempotentEventId(key.id, generated as string));
+    expect((await queued(sent.event_id)).payload).toEqual({ via: 'client' });
+  });
+
+  it('retries a 503 after the Retry-After the API gave, with the same idempotency key', async () => {
+    const key = await newApiKey();
+    const { client, requests, sleeps } = clientFor(key);
+    // The queue cannot be made to fail on demand: its first send is mocked to fail.
+    vi.spyOn(env.EVENT_QUEUE, 'send').mockRejectedValueOnce(
+      new Error('Queue send failed: Too Many Requests'),
+    );
+    const sent = await client.send({ payload: { n: 1 } }, { idempotencyKey: 'order-42' });
+    expect(requests.map((r) => r.idempotencyKey)).toEqual(['order-42', 'order-42']);
+    expect(sleeps).toEqual([2_000]);
+    expect(sent.event_id).toBe(await idempotentEventId(key.id, 'order-42'));
+    expect((await queued(sent.event_id)).payload).toEqual({ n: 1 });
+  });
+
+  it('retries a real 429 after its Retry-After and gives up after maxAttempts with RATE_LIMITED', async () => {
+    await inOneRateLimitWindow();
+    const key = await newApiKey();
+    for (let i = 0; i < env.RATE_LIMIT_REQUESTS; i++) await post('/events', key, 'not json');
+    const { client, requests, sleeps } = clientFor(key, { retry: { maxAttempts: 3 } });
+    const error = await client.send({ payload: {} }).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(TriggersError);
+    expect(error).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+    expect(requests).toHaveLength(3);
+    expect(sleeps).toEqual([env.RATE_LIMIT_PERIOD_SECONDS * 1000, env.RATE_LIMIT_PERIOD_SECONDS * 1000]);
+  });
+
+  it('does not retry what a retry cannot fix (401)', async () => {
+    const { client, requests, sleeps } = clientFor({ key: 'sk_test_notakeyatall123', id: 'none' });
+    await expect(client.send({ payload: {} })).rejects.toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
+    expect(requests).toHaveLength(1);
+    expect(sleeps).toEqual([]);
+  });
+});
+
+describe('client.sendBatch', () => {
+  it(`splits 250 events into requests of ${MAX_BATCH_EVENTS}, ${MAX_BATCH_EVENTS} and 50, answering in input order`, async () => {
+    const key = await newApiKey();
+    const { client, requests } = clientFor(key);
+    const results = await client.sendBatch(items(250));
+    expect(requests.map((r) => JSON.parse(r.body).events.length)).toEqual([
+      MAX_BATCH_EVENTS,
+      MAX_BATCH_EVENTS,
+      50,
+    ]);
+    expect(results.map((r) => [r.index, r.status])).toEqual(items(250).map((_, i) => [i, 'accepted']));
+    const sentKeys = requests.flatMap((r) =>
+      JSON.parse(r.body).events.map((e: BatchItem) => e.idempotency_key),
+    );
+    expect(new Set(sentKeys).size).toBe(250);
+    expect(acceptedId(results[249])).toBe(await idempotentEventId(key.id, sentKeys[249]));
+    expect((await queued(acceptedId(results[249]))).payload).toEqual({ n: 249 });
+  });
+
+  it(`splits by bytes so that no request exceeds ${MAX_BATCH_BYTES} bytes`, async () => {
+    const key = await newApiKey();
+    const { client, requests } = clientFor(key);
+    const results = await client.sendBatch(items(12, () => ({ metadata: { pad: 'x'.repeat(100_000) } })));
+    expect(requests.length).toBeGreaterThan(1);
+    for (const r of requests)
+      expect(new TextEncoder().encode(r.body).byteLength).toBeLessThanOrEqual(MAX_BATCH_BYTES);
+    expect(results.every((r) => r.status === 'accepted')).toBe(true);
+  });
+
+  it('reports rejected events at their index in the input, also from a request where none was valid', async () => {
+    const key = await newApiKey();
+    const { client } = clientFor(key);
+    const events = items(MAX_BATCH_EVENTS + 1) as BatchItem[];
+    events[3] = { payload: 'oops' } as unknown as BatchItem;
+    events[MAX_BATCH_EVENTS] = { payload: [] } as unknown as BatchItem;
+    const results = await client.sendBatch(events);
+    expect(results[3]).toMatchObject({
+      index: 3,
+      status: 'rejected',
+      error: { issues: [{ path: 'events.3.payload' }] },
+    });
+    expect(results[MAX_BATCH_EVENTS]).toMatchObject({
+      index: MAX_BATCH_EVENTS,
+      status: 'rejected',
+      error: { code: 'VALIDATION_ERROR', issues: [{ path: `events.${MAX_BATCH_EVENTS}.payload` }] },
+    });
+    expect(results.filter((r) => r.status === 'accepted')).toHaveLength(MAX_BATCH_EVENTS - 1);
+  });
+
+  it('retries a batch the queue refused with the same keys, and reports what completed when a later request fails for good', async () => {
+    const key = await newApiKey();
+    const { client, requests, sleeps } = clientFor(key, { retry: { maxAttempts: 2 } });
+    const original = env.EVENT_QUEUE.sendBatch.bind(env.EVENT_QUEUE);
+    // The queue cannot be made to fail on demand: the first request's sendBatch fails once (then
+    // succeeds on the retry), and every sendBatch of the second request fails.
+    vi.spyOn(env.EVENT_QUEUE, 'sendBatch')
+      .mockRejectedValueOnce(new Error('Queue sendBatch failed'))
+      .mockImplementationOnce(original)
+      .mockRejectedValue(new Error('Queue sendBatch failed'));
+
+    const error = await client.sendBatch(items(150)).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(TriggersError);
+    expect(error).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE' });
+    expect(requests.map((r) => JSON.parse(r.body).events.length)).toEqual([100, 100, 50, 50]);
+    expect(requests[1]?.body).toBe(requests[0]?.body);
+    expect(sleeps).toEqual([2_000, 2_000]);
+    const results = (error as TriggersError).results ?? [];
+    expect(results.slice(0, 100).every((r) => r?.status === 'accepted')).toBe(true);
+    expect(results.slice(100).every((r) => r === undefined)).toBe(true);
+    expect(results).toHaveLength(150);
+  });
+});

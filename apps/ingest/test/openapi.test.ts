@@ -1,0 +1,141 @@
+import {
+  ERROR_STATUS,
+  MAX_BATCH_BYTES,
+  MAX_BATCH_EVENTS,
+  MAX_EVENT_BYTES,
+  MAX_IDEMPOTENCY_KEY_LENGTH,
+} from '@triggers/event-schema';
+import * as v from 'valibot';
+import { describe, expect, it } from 'vitest';
+import { OpenApiDocument } from '../src/lib/openapi.ts';
+import { router } from '../src/router.ts';
+import { BASE_URL, workerFetch } from './support/ingest.ts';
+
+async function fetchDocument(): Promise<OpenApiDocument> {
+  const res = await workerFetch(new Request(`${BASE_URL}/openapi.json`));
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toContain('application/json');
+  return v.parse(OpenApiDocument, await res.json());
+}
+
+type Operation = {
+  security: unknown[];
+  parameters?: { in: string; name: string; schema: Record<string, unknown> }[];
+  requestBody?: { content: { 'application/json': { schema: { $ref?: string } } } };
+  responses: Record<
+    string,
+    { headers?: Record<string, unknown>; content?: { 'application/json': { schema: { $ref?: string } } } }
+  >;
+};
+
+const operations = (doc: OpenApiDocument) =>
+  Object.entries(doc.paths).flatMap(([path, ops]) =>
+    Object.entries(ops).map(([method, op]) => ({
+      key: `${method.toUpperCase()} ${path}`,
+      path,
+      method,
+      op: op as Operation,
+    })),
+  );
+
+type Schema = Record<string, unknown> & { properties?: Record<string, Schema> };
+const component = (doc: OpenApiDocument, name: string) => doc.components.schemas[name] as Schema;
+
+/** Every `$ref` anywhere in the document. */
+function refs(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(refs);
+  if (typeof value !== 'object' || value === null) return [];
+  return Object.entries(value).flatMap(([k, child]) =>
+    k === '$ref' && typeof child === 'string' ? [child] : refs(child),
+  );
+}
+
+describe('GET /openapi.json', () => {
+  it('documents exactly the routes the router registers, no more and no fewer', async () => {
+    const doc = await fetchDocument();
+    expect(doc.openapi).toBe('3.1.0');
+    const registered = router.routes
+      .filter(([method]) => method !== 'ALL')
+      .map(([method, , , path]) => `${method} ${path}`)
+      .sort();
+    const documented = operations(doc)
+      .map((o) => o.key)
+      .sort();
+    expect(documented).toEqual(registered);
+    expect(documented).toEqual(['GET /health', 'GET /openapi.json', 'POST /events', 'POST /events/batch']);
+  });
+
+  it('has no phantom route: the Worker serves every documented operation and 405s the other methods', async () => {
+    const doc = await fetchDocument();
+    for (const { path, method } of operations(doc)) {
+      const served = await workerFetch(new Request(`${BASE_URL}${path}`, { method: method.toUpperCase() }));
+      expect([404, 405], `${method} ${path}`).not.toContain(served.status);
+      const other = method === 'get' ? 'POST' : 'GET';
+      expect((await workerFetch(new Request(`${BASE_URL}${path}`, { method: other }))).status).toBe(405);
+    }
+    expect((await workerFetch(new Request(`${BASE_URL}/not-documented`))).status).toBe(404);
+  });
+
+  it('gives every operation its request and response schemas, and every $ref resolves', async () => {
+    const doc = await fetchDocument();
+    const byKey = Object.fromEntries(operations(doc).map((o) => [o.key, o.op]));
+    const body = (key: string) => byKey[key]?.requestBody?.content['application/json'].schema.$ref;
+    const ok = (key: string) => byKey[key]?.responses['200']?.content?.['application/json'].schema.$ref;
+    expect(body('POST /events')).toBe('#/components/schemas/EventRequest');
+    expect(body('POST /events/batch')).toBe('#/components/schemas/BatchRequest');
+    expect(ok('POST /events')).toBe('#/components/schemas/EventAccepted');
+    expect(ok('POST /events/batch')).toBe('#/components/schemas/BatchAccepted');
+    expect(ok('GET /health')).toBe('#/components/schemas/HealthStatus');
+    expect(ok('GET /openapi.json')).toBe('#/components/schemas/OpenApiDocument');
+
+    for (const key of ['POST /events', 'POST /events/batch']) {
+      const op = byKey[key];
+      expect(op?.security).toEqual([{ apiKey: [] }]);
+      for (const status of ['400', '401', '413', '415', '429', '503']) {
+        expect(op?.responses[status]?.content?.['application/json'].schema.$ref, `${key} ${status}`).toBe(
+          '#/components/schemas/ErrorEnvelope',
+        );
+      }
+      expect(op?.responses['429']?.headers).toHaveProperty('Retry-After');
+      expect(op?.responses['429']?.headers).toHaveProperty('RateLimit-Policy');
+    }
+    expect(byKey['POST /events']?.parameters?.map((p) => `${p.in}:${p.name}`)).toEqual([
+      'header:Idempotency-Key',
+      'header:Content-Encoding',
+      'query:debug',
+    ]);
+
+    for (const ref of refs(doc)) {
+      const name = ref.replace('#/components/schemas/', '');
+      expect(ref.startsWith('#/components/schemas/'), ref).toBe(true);
+      expect(doc.components.schemas, ref).toHaveProperty(name);
+    }
+  });
+
+  it('derives its schemas from the valibot ones, limits included', async () => {
+    const doc = await fetchDocument();
+    const events = component(doc, 'BatchRequest').properties?.events;
+    expect(events).toMatchObject({
+      type: 'array',
+      minItems: 1,
+      maxItems: MAX_BATCH_EVENTS,
+      items: { $ref: '#/components/schemas/BatchItem' },
+    });
+    expect(component(doc, 'BatchItem')).toMatchObject({
+      additionalProperties: false,
+      required: ['payload'],
+      properties: { idempotency_key: { $ref: '#/components/schemas/IdempotencyKey' } },
+    });
+    expect(component(doc, 'IdempotencyKey')).toMatchObject({
+      type: 'string',
+      maxLength: MAX_IDEMPOTENCY_KEY_LENGTH,
+    });
+    expect(component(doc, 'JsonObject')).toMatchObject({ type: 'object' });
+    const code = component(doc, 'ErrorEnvelope').properties?.error?.properties?.code;
+    expect(code?.enum).toEqual(Object.keys(ERROR_STATUS));
+    const description = (key: string) =>
+      operations(doc).find((o) => o.key === key)?.op as { description?: string };
+    expect(description('POST /events').description).toContain(String(MAX_EVENT_BYTES));
+    expect(description('POST /events/batch').description).toContain(String(MAX_BATCH_BYTES));
+  });
+});

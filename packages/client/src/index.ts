@@ -1,0 +1,10 @@
+export type { BatchItem, BatchItemResult, EventRequest } from '@triggers/event-schema';
+export {
+  createClient,
+  type SendOptions,
+  type SentEvent,
+  TriggersClient,
+  type TriggersClientOptions,
+} from './client.ts';
+export { type ClientErrorCode, TriggersError } from './errors.ts';
+export type { RetryPolicy } from './retry.ts';
