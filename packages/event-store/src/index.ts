@@ -1,0 +1,4 @@
+export * from './json-chunks.ts';
+export * from './read.ts';
+export * from './status.ts';
+export * from './write.ts';
