@@ -32,3 +32,9 @@ export const MAX_JSON_DEPTH = 64;
 
 /** Longest client-supplied `X-Correlation-ID` that is echoed back rather than replaced. */
 export const MAX_CORRELATION_ID_LENGTH = 128;
+
+/** The most messages one `sendBatch()` takes. */
+export const QUEUE_BATCH_MAX_MESSAGES = 100;
+
+/** The most bytes one `sendBatch()` takes, all messages together (platform metadata included). */
+export const QUEUE_BATCH_MAX_BYTES = 256_000;

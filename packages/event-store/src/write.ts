@@ -33,13 +33,18 @@ export interface DeadEvent extends EventAttempt {
   reason: string | null;
 }
 
-/** A dead-lettered message whose body is not a QueuedEvent. */
-export interface UnreadableMessage {
+/** A message body as text the store can keep: JSON, or base64 for a binary body. */
+export interface EncodedBody {
+  body: string;
+  body_encoding: 'json' | 'base64';
+}
+
+/** A dead-lettered message whose body is not a QueuedEvent, with its body from {@link encodeBody}. */
+export interface UnreadableMessage extends EncodedBody {
   messageId: string;
   queue: string;
   reason: string;
   attempts: number;
-  body: unknown;
   enqueuedAt: Date;
 }
 
@@ -137,7 +142,8 @@ export function recordUnreadable(db: D1Database, messages: UnreadableMessage[], 
     queue: m.queue,
     reason: m.reason,
     attempts: m.attempts,
-    ...encodeBody(m.body),
+    body: m.body,
+    body_encoding: m.body_encoding,
     enqueued_at: m.enqueuedAt.toISOString(),
   }));
   return statements(db, RECORD_UNREADABLE, elements, now.toISOString());
@@ -165,8 +171,8 @@ export async function commit<const T extends readonly StoreWrite[]>(
   return keys as { -readonly [K in keyof T]: Set<string> };
 }
 
-/** A message body as text the store can keep: JSON, or base64 for binary bodies. */
-export function encodeBody(body: unknown): { body: string; body_encoding: 'json' | 'base64' } {
+/** Any message body (`message.body` of any content type) as text the store can keep. */
+export function encodeBody(body: unknown): EncodedBody {
   if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) {
     const bytes =
       body instanceof ArrayBuffer

@@ -3,6 +3,7 @@ import type { QueuedEvent } from '@triggers/event-schema';
 import { describe, expect, it } from 'vitest';
 import {
   commit,
+  encodeBody,
   getDeadLetter,
   getEvent,
   MAX_JSON_PARAM_BYTES,
@@ -216,7 +217,7 @@ describe('recordUnreadable', () => {
         queue: 'event-queue',
         reason: 'malformed',
         attempts: 1,
-        body: { nope: [1, 'two'] },
+        ...encodeBody({ nope: [1, 'two'] }),
         enqueuedAt: T1,
       },
       {
@@ -224,7 +225,7 @@ describe('recordUnreadable', () => {
         queue: 'event-dlq',
         reason: 'malformed',
         attempts: 4,
-        body: new Uint8Array([0, 255, 7]),
+        ...encodeBody(new Uint8Array([0, 255, 7])),
         enqueuedAt: T1,
       },
     ];
@@ -287,5 +288,14 @@ describe('getEvent', () => {
     await one(storeDelivered(db, [{ event, attempts: 1 }], T1));
     expect(await getEvent(db, { apiKeyId: 'key_other', eventId: event.event_id })).toBeNull();
     expect(await getEvent(db, { apiKeyId: event.api_key_id, eventId: crypto.randomUUID() })).toBeNull();
+  });
+});
+
+describe('encodeBody', () => {
+  it('keeps text, JSON values and values JSON cannot express without throwing', () => {
+    expect(encodeBody('plain text')).toEqual({ body: '"plain text"', body_encoding: 'json' });
+    expect(encodeBody(undefined)).toEqual({ body: 'null', body_encoding: 'json' });
+    expect(encodeBody(10n)).toEqual({ body: '"10"', body_encoding: 'json' });
+    expect(encodeBody(new Uint8Array([1, 2, 3]).buffer)).toEqual({ body: 'AQID', body_encoding: 'base64' });
   });
 });
