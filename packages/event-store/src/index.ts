@@ -1,3 +1,4 @@
+export * from './inspect.ts';
 export * from './json-chunks.ts';
 export * from './read.ts';
 export * from './status.ts';

@@ -1,17 +1,22 @@
 #!/usr/bin/env node
 // `pnpm dev`: the whole system on this machine, in one wrangler process.
 //
-// Seeds the story's test key (local state only; no key lives in the Workers' code), then runs
-// the Workers with `wrangler dev -c … -c …` so they share the local queues, D1 and KV.
-// The ingest Worker answers on http://localhost:8787 (override with PORT).
+// Applies the event store's migrations to the local D1, seeds the story's test key (local state
+// only; no key lives in the Workers' code), then runs both Workers with
+// `wrangler dev -c ingest -c consumer` so they share the local queues, D1 and KV. The ingest
+// Worker comes first, so it is the one answering on http://localhost:8787 (override with PORT);
+// the consumer stores what it enqueues once a batch fills or its timeout (30 s) passes.
 import { spawn } from 'node:child_process';
 import { createApiKey, idKey, recordKey } from '@triggers/api-keys';
-import { ingestConfig, kvPut, persistTo, wranglerBin } from './local.mjs';
+import { consumerConfig, ingestConfig, kvPut, migrateLocalD1, persistTo, wranglerBin } from './local.mjs';
 
 /** The key the story's curl commands use. Seeded into local development only. */
 const STORY_TEST_KEY = 'sk_test_abc123xyz789';
 
 const port = process.env.PORT ?? '8787';
+
+migrateLocalD1();
+console.log('Applied the event store migrations to the local D1.');
 
 const { hash, record } = await createApiKey({
   name: 'Local development test key',
@@ -32,6 +37,8 @@ const child = spawn(
     'dev',
     '-c',
     ingestConfig,
+    '-c',
+    consumerConfig,
     '--persist-to',
     persistTo,
     '--port',

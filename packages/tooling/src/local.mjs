@@ -36,18 +36,31 @@ export function wrangler(args, { quiet = true } = {}) {
   return result.stdout ?? '';
 }
 
-/** Where `--remote` was given, the Cloudflare account's KV; otherwise the local one. */
-function kvTarget(remote) {
-  return remote ? ['--remote'] : ['--local', '--persist-to', persistTo];
+/** Where `--remote` was given, the Cloudflare account's KV; otherwise the local one in `stateDir`. */
+function kvTarget(remote, stateDir = persistTo) {
+  return remote ? ['--remote'] : ['--local', '--persist-to', stateDir];
 }
 
-/** Writes key/value pairs to the `AUTH_KV` namespace in one wrangler call. */
-export function kvPut(entries, { remote = false } = {}) {
+/**
+ * Writes key/value pairs to the `AUTH_KV` namespace in one wrangler call; locally, into
+ * `pnpm dev`'s state unless `persistTo` names another (as the end-to-end tests do).
+ */
+export function kvPut(entries, { remote = false, persistTo: stateDir = persistTo } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'triggers-kv-'));
   try {
     const file = join(dir, 'entries.json');
     writeFileSync(file, JSON.stringify(entries.map(([key, value]) => ({ key, value }))));
-    wrangler(['kv', 'bulk', 'put', file, '--binding', 'AUTH_KV', '-c', ingestConfig, ...kvTarget(remote)]);
+    wrangler([
+      'kv',
+      'bulk',
+      'put',
+      file,
+      '--binding',
+      'AUTH_KV',
+      '-c',
+      ingestConfig,
+      ...kvTarget(remote, stateDir),
+    ]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -71,4 +84,22 @@ export function kvGet(key, { remote = false } = {}) {
   } catch {
     return null;
   }
+}
+
+/**
+ * Applies the event store's migrations (packages/event-store/migrations, named by the consumer's
+ * `migrations_dir`) to the local D1 in `persistTo`; those already applied are skipped.
+ */
+export function migrateLocalD1({ persistTo: stateDir = persistTo, config = consumerConfig } = {}) {
+  wrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', stateDir, '-c', config]);
+}
+
+/**
+ * Runs SQL statements on the local D1 in `persistTo`, all in one wrangler call (each call starts
+ * a runtime: seconds), and returns the rows of each.
+ */
+export function queryLocalD1(statements, { persistTo: stateDir = persistTo, config = consumerConfig } = {}) {
+  const args = ['d1', 'execute', 'DB', '--local', '--persist-to', stateDir, '-c', config, '--json'];
+  const results = JSON.parse(wrangler([...args, '--command', statements.join(';\n')]));
+  return statements.map((_, i) => results[i]?.results ?? []);
 }
