@@ -6,9 +6,8 @@
 // `wrangler dev -c ingest -c consumer` so they share the local queues, D1 and KV. The ingest
 // Worker comes first, so it is the one answering on http://localhost:8787 (override with PORT);
 // the consumer stores what it enqueues once a batch fills or its timeout (30 s) passes.
-import { spawn } from 'node:child_process';
 import { createApiKey, idKey, recordKey } from '@triggers/api-keys';
-import { consumerConfig, ingestConfig, kvPut, migrateLocalD1, persistTo, wranglerBin } from './local.mjs';
+import { kvPut, migrateLocalD1, spawnDev } from './local.mjs';
 
 /** The key the story's curl commands use. Seeded into local development only. */
 const STORY_TEST_KEY = 'sk_test_abc123xyz789';
@@ -30,27 +29,6 @@ kvPut([
 ]);
 console.log(`Seeded the local test key ${STORY_TEST_KEY} (id ${record.id}).`);
 
-const child = spawn(
-  process.execPath,
-  [
-    wranglerBin,
-    'dev',
-    '-c',
-    ingestConfig,
-    '-c',
-    consumerConfig,
-    '--persist-to',
-    persistTo,
-    '--port',
-    port,
-    '--ip',
-    '127.0.0.1',
-    '--show-interactive-dev-session=false',
-  ],
-  {
-    stdio: 'inherit',
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
-  },
-);
+const child = spawnDev({ port, stdio: 'inherit' });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code) => process.exit(code ?? 0));

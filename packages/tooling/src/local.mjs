@@ -1,5 +1,5 @@
 // Shared by the local commands: where the repo is, where local state lives, how to call wrangler.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -102,4 +102,36 @@ export function queryLocalD1(statements, { persistTo: stateDir = persistTo, conf
   const args = ['d1', 'execute', 'DB', '--local', '--persist-to', stateDir, '-c', config, '--json'];
   const results = JSON.parse(wrangler([...args, '--command', statements.join(';\n')]));
   return statements.map((_, i) => results[i]?.results ?? []);
+}
+
+/**
+ * Starts both Workers in one `wrangler dev` process, sharing the local queues, D1 and KV in
+ * `persistTo`. The ingest Worker comes first: it is the one listening on `port`. `config` may
+ * name a variant of the consumer's wrangler.toml (the end-to-end tests shorten its timeouts);
+ * `args` are more wrangler flags, `options` go to `spawn` (their `env` is added to ours).
+ *
+ * @param {{ port: number | string; persistTo?: string; config?: string; args?: string[] }
+ *   & import('node:child_process').SpawnOptions} options
+ */
+export function spawnDev({
+  port,
+  persistTo: stateDir = persistTo,
+  config = consumerConfig,
+  args = [],
+  ...options
+}) {
+  const dev = ['dev', '-c', ingestConfig, '-c', config, '--persist-to', stateDir, '--port', String(port)];
+  return spawn(
+    process.execPath,
+    [wranglerBin, ...dev, '--ip', '127.0.0.1', '--show-interactive-dev-session=false', ...args],
+    {
+      ...options,
+      env: {
+        ...process.env,
+        WRANGLER_SEND_METRICS: 'false',
+        CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+        ...options.env,
+      },
+    },
+  );
 }

@@ -54,6 +54,22 @@ async function storeUntil(statements: string[], ok: (results: Row[][]) => boolea
   }
 }
 
+/** The row of `eventId` once it is `failed`, its last error naming its debug flag. */
+async function failedRow(eventId: string): Promise<Row> {
+  const [rows] = await storeUntil(
+    [recentEventsSql({ eventIds: [eventId] })],
+    ([r]) => r?.[0]?.status === 'failed',
+    30_000,
+  );
+  expect(rows).toEqual([
+    expect.objectContaining({
+      status: 'failed',
+      last_error: expect.stringMatching(/^(dlq_routing|processing_error):/),
+    }),
+  ]);
+  return rows?.[0] as Row;
+}
+
 const storedBy = (logs: LogLine[], queue: string) =>
   logs
     .filter((l) => l.message === 'batch' && l.queue === queue)
@@ -95,44 +111,19 @@ describe('the pipeline, end to end', () => {
   });
 
   it('records a dlq_routing event as failed after one attempt, without retrying it', async () => {
-    const ids = [sent.dlqRouting];
-    const [rows] = await storeUntil(
-      [recentEventsSql({ eventIds: ids })],
-      ([r]) => r?.[0]?.status === 'failed',
-      30_000,
-    );
-    expect(rows).toEqual([
-      expect.objectContaining({
-        status: 'failed',
-        attempts: 1,
-        debug: 'dlq_routing',
-        last_error: expect.stringMatching(/^dlq_routing/),
-      }),
-    ]);
+    expect(await failedRow(sent.dlqRouting)).toMatchObject({ attempts: 1, debug: 'dlq_routing' });
     expect(system.logs.some((l) => l.event_id === sent.dlqRouting && l.action === 'retry')).toBe(false);
   });
 
   it(`records a processing_error event as failed after ${MAX_DELIVERY_ATTEMPTS} attempts, moved by the queue`, async () => {
     await system.waitForLogs(failureOf(sent.processingError, MAX_DELIVERY_ATTEMPTS), 60_000);
-    const ids = [sent.processingError];
-    const [rows] = await storeUntil(
-      [recentEventsSql({ eventIds: ids })],
-      ([r]) => r?.[0]?.status === 'failed',
-      30_000,
-    );
-    expect(rows).toEqual([
-      expect.objectContaining({
-        status: 'failed',
-        attempts: MAX_DELIVERY_ATTEMPTS,
-        debug: 'processing_error',
-        last_error: expect.stringMatching(/^processing_error/),
-      }),
-    ]);
+    const row = await failedRow(sent.processingError);
+    expect(row).toMatchObject({ attempts: MAX_DELIVERY_ATTEMPTS, debug: 'processing_error' });
     const attempts = system.logs
       .filter((l) => l.event_id === sent.processingError && l.message === 'message failed')
       .map((l) => l.attempt);
     expect(attempts).toEqual([1, 2, 3, 4]);
-    const failedAt = Date.parse(String(rows?.[0]?.updated_at));
+    const failedAt = Date.parse(String(row.updated_at));
     console.info(`e2e: processing_error recorded failed ${failedAt - startedAt} ms after the first POST`);
   });
 

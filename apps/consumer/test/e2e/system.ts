@@ -4,20 +4,13 @@
  * in a fresh temporary state directory, on free ports, with its own API key. Nothing is shared
  * with `pnpm dev` or with another run, and nothing is left behind.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createApiKey, idKey, recordKey } from '@triggers/api-keys';
-import {
-  consumerConfig,
-  ingestConfig,
-  kvPut,
-  migrateLocalD1,
-  queryLocalD1,
-  wranglerBin,
-} from '@triggers/tooling';
+import { consumerConfig, kvPut, migrateLocalD1, queryLocalD1, spawnDev } from '@triggers/tooling';
 import { parse, stringify } from 'smol-toml';
 
 /** Seconds the test runtime waits for a batch to fill: 30 s in wrangler.toml, shortened here only. */
@@ -103,39 +96,17 @@ export async function startSystem(): Promise<System> {
 
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const baseUrl = `http://127.0.0.1:${port}`;
-  const child = spawn(
-    process.execPath,
-    [
-      wranglerBin,
-      'dev',
-      '-c',
-      ingestConfig,
-      '-c',
-      config,
-      '--persist-to',
-      persistTo,
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--inspector-port',
-      String(inspectorPort),
-      '--show-interactive-dev-session=false',
-    ],
-    {
-      // Its own process group, so that stop() ends wrangler and the workerd it started.
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        WRANGLER_SEND_METRICS: 'false',
-        CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-        // A private dev registry: this runtime's queues never reach another wrangler dev's.
-        WRANGLER_REGISTRY_PATH: join(dir, 'registry'),
-        NO_COLOR: '1',
-      },
-    },
-  );
+  const child = spawnDev({
+    port,
+    persistTo,
+    config,
+    args: ['--inspector-port', String(inspectorPort)],
+    // Its own process group, so that stop() ends wrangler and the workerd it started.
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // A private dev registry: this runtime's queues never reach another wrangler dev's.
+    env: { WRANGLER_REGISTRY_PATH: join(dir, 'registry'), NO_COLOR: '1' },
+  });
 
   const logs: LogLine[] = [];
   const waiters = new Set<() => void>();
