@@ -1,9 +1,15 @@
 /**
- * Queue names and consumer settings: the single source of truth. Both apps' `wrangler.toml`
- * files must agree with these values; a test in this package checks that they do.
+ * Queue names, bindings and consumer settings: the single source of truth. Both apps'
+ * `wrangler.toml` files must agree with these values; test/queues-config.test.ts checks that
+ * they do.
  */
 export const EVENT_QUEUE = 'event-queue';
 export const EVENT_DLQ = 'event-dlq';
+
+/** The ingest Worker's producer binding to `event-queue`. */
+export const EVENT_QUEUE_BINDING = 'EVENT_QUEUE';
+/** The consumer Worker's producer binding to `event-dlq`, for dead-lettering a message directly. */
+export const EVENT_DLQ_BINDING = 'EVENT_DLQ';
 
 /** How the consumer Worker reads `event-queue`. */
 export const EVENT_QUEUE_CONSUMER = {
@@ -19,3 +25,15 @@ export const EVENT_QUEUE_CONSUMER = {
 
 /** Every attempt a message gets on `event-queue`: the first delivery plus its retries. */
 export const MAX_DELIVERY_ATTEMPTS = EVENT_QUEUE_CONSUMER.maxRetries + 1;
+
+/**
+ * How the consumer Worker reads `event-dlq`: it records each dead letter in the event store.
+ * There is no queue behind this one, so a message that ran out of retries here would be
+ * deleted: the platform's maximum of retries (with backoff) rides out a long D1 outage.
+ */
+export const EVENT_DLQ_CONSUMER = {
+  queue: EVENT_DLQ,
+  maxBatchSize: 100,
+  maxBatchTimeout: 5,
+  maxRetries: 100,
+} as const;

@@ -143,6 +143,31 @@ describe(`fuzz: ${RUNS} hostile requests against the local server (seed ${SEED})
     expect(runtime.every(({ request }) => !request.honestLength)).toBe(true);
   });
 
+  it('stores exactly the accepted events: nothing of a rejected request reached the queue', async () => {
+    const accepted = new Set(
+      outcomes
+        .filter(({ response }) => response?.status === 200)
+        .map(
+          ({ response }) =>
+            (JSON.parse(response?.body ?? '{}') as { data: { event_id: string } }).data.event_id,
+        ),
+    );
+    expect(accepted.size).toBeGreaterThan(0);
+    // Accepted processing_error events take their 4 attempts (about 15 s) before they settle.
+    let rows: Record<string, unknown>[] = [];
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      [rows = []] = system.query(['SELECT event_id, status FROM events']);
+      const settled = rows.filter((row) => row.status !== 'pending').length;
+      if (settled >= accepted.size || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+    }
+    expect(rows.length).toBe(accepted.size);
+    expect(rows.filter((row) => !accepted.has(row.event_id as string))).toEqual([]);
+    const [deadLetters = []] = system.query(['SELECT count(*) AS n FROM dead_letters']);
+    expect(deadLetters[0]?.n).toBe(0);
+  });
+
   it('is still up afterwards', async () => {
     const response = await fetch(`${system.url}/health`);
     expect(response.status).toBe(200);

@@ -1,5 +1,5 @@
 // Shared by the local commands: where the repo is, where local state lives, how to call wrangler.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -37,17 +37,17 @@ export function wrangler(args, { quiet = true } = {}) {
 }
 
 /** Where `--remote` was given, the Cloudflare account's KV; otherwise the local state in `dir`. */
-function kvTarget(remote, dir) {
-  return remote ? ['--remote'] : ['--local', '--persist-to', dir];
+function kvTarget(remote, stateDir) {
+  return remote ? ['--remote'] : ['--local', '--persist-to', stateDir];
 }
 
 /**
- * Registers API keys in the local `AUTH_KV` state under `dir` in one wrangler call, as
+ * Registers API keys in the local `AUTH_KV` state in `persistTo` in one wrangler call, as
  * `pnpm key:create` would.
  * @param {Array<{ key?: string, mode?: 'test' | 'live', name?: string, id?: string, revoked?: boolean }>} specs
  * @returns the created keys with their records, in order.
  */
-export async function seedApiKeys(specs, { dir = persistTo } = {}) {
+export async function seedApiKeys(specs, { persistTo: stateDir = persistTo } = {}) {
   const { createApiKey, idKey, recordKey } = await import('@triggers/api-keys');
   const created = [];
   for (const { key, mode = 'test', name = 'local key', id, revoked = false } of specs) {
@@ -60,13 +60,13 @@ export async function seedApiKeys(specs, { dir = persistTo } = {}) {
       [recordKey(hash), JSON.stringify(record)],
       [idKey(record.id), hash],
     ]),
-    { dir },
+    { persistTo: stateDir },
   );
   return created;
 }
 
 /** Writes key/value pairs to the `AUTH_KV` namespace in one wrangler call. */
-export function kvPut(entries, { remote = false, dir = persistTo } = {}) {
+export function kvPut(entries, { remote = false, persistTo: stateDir = persistTo } = {}) {
   const scratch = mkdtempSync(join(tmpdir(), 'triggers-kv-'));
   try {
     const file = join(scratch, 'entries.json');
@@ -80,7 +80,7 @@ export function kvPut(entries, { remote = false, dir = persistTo } = {}) {
       'AUTH_KV',
       '-c',
       ingestConfig,
-      ...kvTarget(remote, dir),
+      ...kvTarget(remote, stateDir),
     ]);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
@@ -105,4 +105,60 @@ export function kvGet(key, { remote = false } = {}) {
   } catch {
     return null;
   }
+}
+
+/**
+ * Applies the event store's migrations (packages/event-store/migrations, named by the consumer's
+ * `migrations_dir`) to the local D1 in `persistTo`; those already applied are skipped.
+ */
+export function migrateLocalD1({ persistTo: stateDir = persistTo, config = consumerConfig } = {}) {
+  wrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', stateDir, '-c', config]);
+}
+
+/**
+ * Runs SQL statements on the local D1 in `persistTo`, all in one wrangler call (each call starts
+ * a runtime: seconds), and returns the rows of each.
+ */
+export function queryLocalD1(statements, { persistTo: stateDir = persistTo, config = consumerConfig } = {}) {
+  const args = ['d1', 'execute', 'DB', '--local', '--persist-to', stateDir, '-c', config, '--json'];
+  const results = JSON.parse(wrangler([...args, '--command', statements.join(';\n')]));
+  return statements.map((_, i) => results[i]?.results ?? []);
+}
+
+/**
+ * Starts Workers in one `wrangler dev` process, sharing the local queues, D1 and KV in
+ * `persistTo`. The first config's Worker (the ingest Worker by default) listens on `port`.
+ * `args` are more wrangler flags, `options` go to `spawn` (their `env` is added to ours).
+ *
+ * @param {{ port: number | string; persistTo?: string; configs?: string[]; args?: string[] }
+ *   & import('node:child_process').SpawnOptions} options
+ */
+export function spawnDev({
+  port,
+  persistTo: stateDir = persistTo,
+  configs = [ingestConfig, consumerConfig],
+  args = [],
+  ...options
+}) {
+  const dev = [
+    'dev',
+    ...configs.flatMap((config) => ['-c', config]),
+    '--persist-to',
+    stateDir,
+    '--port',
+    String(port),
+  ];
+  return spawn(
+    process.execPath,
+    [wranglerBin, ...dev, '--ip', '127.0.0.1', '--show-interactive-dev-session=false', ...args],
+    {
+      ...options,
+      env: {
+        ...process.env,
+        WRANGLER_SEND_METRICS: 'false',
+        CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+        ...options.env,
+      },
+    },
+  );
 }

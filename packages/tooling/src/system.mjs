@@ -1,38 +1,44 @@
-// Starts Workers locally with `wrangler dev`, the runtime the README's start command uses, for
-// harnesses that drive them over real HTTP (benchmarks, fuzzing, end-to-end tests).
-import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+// The local system for harnesses that drive it over real HTTP (end-to-end tests, fuzzing, fault
+// suites, benchmarks): Workers under `wrangler dev`, the runtime the README's start command uses,
+// each run in its own temporary state, ports and dev registry, with nothing left behind.
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { root, wranglerBin } from './local.mjs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { parse, stringify } from 'smol-toml';
+import {
+  consumerConfig,
+  ingestConfig,
+  migrateLocalD1,
+  queryLocalD1,
+  seedApiKeys,
+  spawnDev,
+} from './local.mjs';
 
 /** A TCP port that was free a moment ago. */
 export function freePort() {
-  return new Promise((resolve, reject) => {
+  return new Promise((done, reject) => {
     const server = createServer();
     server.unref();
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address();
-      server.close(() => resolve(port));
+      server.close(() => done(port));
     });
   });
 }
 
 /** Every process below `pid`, found through /proc (Linux only; empty elsewhere). */
 export function descendants(pid) {
-  let stats;
+  const parents = new Map();
   try {
-    stats = readdirSync('/proc')
-      .filter((name) => /^\d+$/.test(name))
-      .map((name) => {
-        try {
-          const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-          return { pid: Number(name), ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) };
-        } catch {
-          return undefined;
-        }
-      })
-      .filter(Boolean);
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        parents.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      } catch {}
+    }
   } catch {
     return [];
   }
@@ -40,83 +46,113 @@ export function descendants(pid) {
   const queue = [pid];
   while (queue.length > 0) {
     const parent = queue.shift();
-    for (const proc of stats) {
-      if (proc.ppid === parent) {
-        found.push(proc.pid);
-        queue.push(proc.pid);
+    for (const [child, ppid] of parents) {
+      if (ppid === parent) {
+        found.push(child);
+        queue.push(child);
       }
     }
   }
   return found;
 }
 
-/** Peak resident memory (VmHWM) of a process in bytes, or undefined. */
-export function peakRss(pid) {
+function procField(pid, file, pattern) {
   try {
-    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) * 1024 : undefined;
+    return pattern.exec(readFileSync(`/proc/${pid}/${file}`, 'utf8'))?.[1];
   } catch {
     return undefined;
   }
 }
 
-/** The process name of `pid` (`workerd`, `node`…). */
-export function processName(pid) {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
+/** Peak resident memory (VmHWM) of a process in bytes, or 0. */
+export function peakRss(pid) {
+  return Number(procField(pid, 'status', /VmHWM:\s+(\d+) kB/) ?? 0) * 1024;
 }
 
 /**
- * Runs `wrangler dev -c <configs…>` on a free port (the first config's Worker gets it) and waits
- * until it answers. `stop()` ends the whole process group.
- *
- * @param {{ configs: string[], persistTo: string, port?: number, vars?: Record<string, string>, readyPath?: string, timeoutMs?: number }} options
+ * A copy of a wrangler.toml in `dir`, with its paths made absolute and `edit(config)` applied:
+ * how harnesses shorten batch timeouts or lift rate limits without touching the real config.
+ */
+export function configVariant(configPath, dir, edit) {
+  const config = parse(readFileSync(configPath, 'utf8'));
+  const home = dirname(configPath);
+  config.main = resolve(home, config.main);
+  for (const db of config.d1_databases ?? []) {
+    if (db.migrations_dir) db.migrations_dir = resolve(home, db.migrations_dir);
+  }
+  edit(config);
+  const file = join(dir, `${config.name}.wrangler.toml`);
+  writeFileSync(file, stringify(config));
+  return file;
+}
+
+/** Batch timeouts for harnesses: the real 30 s would make every test wait 30 s. */
+export const HARNESS_BATCH_TIMEOUT_SECONDS = { 'event-queue': 1, 'event-dlq': 0.5 };
+
+/**
+ * Runs `wrangler dev` with `configs` on a free port and waits until it answers `readyPath`.
+ * Collects the structured log lines the Workers print. `stop()` ends the whole process group.
  */
 export async function startWorkers({
   configs,
   persistTo,
-  port,
   vars = {},
   readyPath = '/health',
-  timeoutMs = 60_000,
+  timeoutMs = 90_000,
+  env = {},
 }) {
-  const listen = port ?? (await freePort());
-  const args = [wranglerBin, 'dev', ...configs.flatMap((config) => ['-c', config])];
-  args.push('--port', String(listen), '--ip', '127.0.0.1', '--persist-to', persistTo);
-  args.push('--show-interactive-dev-session=false', '--inspector-port', String(await freePort()));
+  const [port, inspectorPort] = [await freePort(), await freePort()];
+  const args = ['--inspector-port', String(inspectorPort)];
   for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`);
-  const child = spawn(process.execPath, args, {
-    cwd: root,
+  const child = spawnDev({
+    port,
+    persistTo,
+    configs,
+    args,
+    // Its own process group, so that stop() ends wrangler and the workerd it started.
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true' },
+    env: { NO_COLOR: '1', ...env },
   });
+
+  const logs = [];
+  const waiters = new Set();
   let output = '';
-  const keep = (chunk) => {
-    output = (output + chunk).slice(-200_000);
+  let partial = '';
+  const onData = (chunk) => {
+    const text = chunk.toString('utf8');
+    output = (output + text).slice(-2_000_000);
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const json = /\{"level".*\}/.exec(line)?.[0];
+      if (json === undefined) continue;
+      try {
+        logs.push(JSON.parse(json));
+      } catch {
+        continue;
+      }
+      for (const wake of waiters) wake();
+    }
   };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const url = `http://127.0.0.1:${listen}`;
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
 
   const stop = async () => {
-    if (child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    try {
-      process.kill(-child.pid, 'SIGTERM');
-    } catch {}
-    const timer = setTimeout(() => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((done) => child.once('exit', done));
+    const kill = (signal) => {
       try {
-        process.kill(-child.pid, 'SIGKILL');
+        process.kill(-child.pid, signal);
       } catch {}
-    }, 5_000);
+    };
+    kill('SIGTERM');
+    const timer = setTimeout(() => kill('SIGKILL'), 5_000);
     await exited;
     clearTimeout(timer);
   };
 
+  const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited (${child.exitCode}):\n${output}`);
@@ -127,17 +163,102 @@ export async function startWorkers({
     } catch {}
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`wrangler dev did not answer within ${timeoutMs} ms:\n${output}`);
+      throw new Error(`wrangler dev did not answer on ${url} within ${timeoutMs} ms:\n${output}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((done) => setTimeout(done, 200));
   }
 
   return {
     url,
+    port,
     pid: child.pid,
-    /** The workerd processes serving the Workers. */
-    runtimePids: () => descendants(child.pid).filter((pid) => processName(pid) === 'workerd'),
+    logs,
     output: () => output,
+    /** Resolves once `condition(logs)` holds, or rejects after `timeoutMs`. */
+    waitForLogs(condition, waitMs) {
+      return new Promise((done, reject) => {
+        const check = () => {
+          if (!condition(logs)) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          done();
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`the logs did not show what was awaited within ${waitMs} ms`));
+        }, waitMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    /** The workerd processes serving the Workers. */
+    runtimePids: () => descendants(child.pid).filter((pid) => procField(pid, 'comm', /^(\S+)/) === 'workerd'),
     stop,
   };
+}
+
+/**
+ * The whole pipeline: both Workers in one `wrangler dev` (the real local queues, D1 and KV) in a
+ * fresh temporary state with migrations applied and API keys seeded.
+ *
+ * @param {{
+ *   consumer?: boolean,
+ *   keys?: Array<{ mode?: 'test' | 'live', name?: string, revoked?: boolean }>,
+ *   rateLimit?: number,
+ *   vars?: Record<string, string>,
+ * }} options `consumer: false` runs the ingest Worker alone; `rateLimit` replaces the per-key
+ *   request limit (load harnesses would otherwise measure the limiter); batch timeouts are
+ *   {@link HARNESS_BATCH_TIMEOUT_SECONDS}.
+ */
+export async function startSystem({
+  consumer = true,
+  keys = [{ mode: 'test', name: 'harness' }],
+  rateLimit,
+  vars = {},
+} = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'triggers-system-'));
+  const persistTo = join(dir, 'state');
+  try {
+    const ingest = configVariant(ingestConfig, dir, (config) => {
+      if (rateLimit === undefined) return;
+      for (const limiter of config.ratelimits ?? []) limiter.simple.limit = rateLimit;
+      config.vars.RATE_LIMIT_REQUESTS = rateLimit;
+    });
+    const configs = [ingest];
+    if (consumer) {
+      const variant = configVariant(consumerConfig, dir, (config) => {
+        for (const entry of config.queues.consumers)
+          entry.max_batch_timeout = HARNESS_BATCH_TIMEOUT_SECONDS[entry.queue];
+      });
+      migrateLocalD1({ persistTo, config: variant });
+      configs.push(variant);
+    }
+    const seeded = await seedApiKeys(keys, { persistTo });
+    const workers = await startWorkers({
+      configs,
+      persistTo,
+      vars,
+      // A private dev registry: this runtime's queues never reach another wrangler dev's.
+      env: { WRANGLER_REGISTRY_PATH: join(dir, 'registry') },
+    });
+    return {
+      ...workers,
+      persistTo,
+      keys: seeded.map(({ key, record }) => ({
+        key,
+        id: record.id,
+        mode: record.mode,
+        revoked: record.revoked,
+      })),
+      /** Runs SQL on this system's D1 (one wrangler call) and returns each statement's rows. */
+      query: (statements) => queryLocalD1(statements, { persistTo, config: configs[1] ?? consumerConfig }),
+      async stop() {
+        await workers.stop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
 }

@@ -1,0 +1,126 @@
+import { MAX_DELIVERY_ATTEMPTS, QueuedEvent } from '@triggers/event-schema';
+import { commit, recordRetry, storeDelivered } from '@triggers/event-store';
+import * as v from 'valibot';
+import {
+  type DeadLetter,
+  deadLetterOf,
+  fitsOnQueue,
+  recordDeadLetters,
+  sendDeadLetters,
+} from './dead-letter.ts';
+import { describeError, describeIssues } from './describe.ts';
+import type { ConsumerEnv } from './env.ts';
+import { BatchOutcome } from './outcome.ts';
+
+/** `last_error` of an event whose sender asked, with `?debug=processing_error`, for it to fail. */
+export const PROCESSING_ERROR_REASON =
+  'processing_error: failed on purpose (debug flag), as on every attempt';
+/** `last_error` of an event whose sender asked, with `?debug=dlq_routing`, for it to be dead-lettered. */
+export const DLQ_ROUTING_REASON = 'dlq_routing: dead-lettered on purpose (debug flag), not processed';
+
+/** What one message of the batch needs. */
+type Step =
+  | { kind: 'store'; message: Message<unknown>; event: QueuedEvent }
+  | { kind: 'fail'; message: Message<unknown>; event: QueuedEvent; reason: string }
+  | {
+      kind: 'dead_letter';
+      message: Message<unknown>;
+      event?: QueuedEvent;
+      reason: string;
+      letter: DeadLetter;
+    };
+
+function plan(queue: string, message: Message<unknown>): Step {
+  const parsed = v.safeParse(QueuedEvent, message.body);
+  if (!parsed.success) {
+    const reason = describeIssues(parsed.issues);
+    return { kind: 'dead_letter', message, reason, letter: deadLetterOf(queue, message, reason) };
+  }
+  const event = parsed.output;
+  switch (event.debug) {
+    case 'dlq_routing': {
+      const reason = DLQ_ROUTING_REASON;
+      return {
+        kind: 'dead_letter',
+        message,
+        event,
+        reason,
+        letter: deadLetterOf(queue, message, reason, event),
+      };
+    }
+    case 'processing_error':
+      return { kind: 'fail', message, event, reason: PROCESSING_ERROR_REASON };
+    default:
+      // `queue_delay` was the producer's delivery delay; by now it is an ordinary event.
+      return { kind: 'store', message, event };
+  }
+}
+
+const byKind = <K extends Step['kind']>(steps: Step[], kind: K) =>
+  steps.filter((step): step is Extract<Step, { kind: K }> => step.kind === kind);
+
+/**
+ * Handles a batch of `event-queue`:
+ * - each body is validated; a malformed one is dead-lettered with its reason, alone;
+ * - `dlq_routing` events are dead-lettered unprocessed, `processing_error` ones fail (retried
+ *   with backoff until Cloudflare moves them to `event-dlq`), every other event is stored;
+ * - every store write of the batch (stored events, failed attempts, dead letters too large to
+ *   travel) goes to D1 in one round trip, while dead letters go to `event-dlq` alongside;
+ * - each message is then acked or retried on its own; when D1 fails, every message that needed
+ *   it is retried, and nothing else.
+ */
+export async function processEventBatch(batch: MessageBatch<unknown>, env: ConsumerEnv): Promise<void> {
+  const now = new Date();
+  const outcome = new BatchOutcome(batch.queue, batch.messages.length, MAX_DELIVERY_ATTEMPTS, 'dead_letter');
+  const steps = batch.messages.map((message) => plan(batch.queue, message));
+  const toStore = byKind(steps, 'store');
+  const toFail = byKind(steps, 'fail');
+  const letters = byKind(steps, 'dead_letter');
+  const toSend = letters.filter((step) => fitsOnQueue(step.letter));
+  const toRecord = letters.filter((step) => !fitsOnQueue(step.letter));
+
+  const [written, unsent] = await Promise.all([
+    commit(env.DB, [
+      storeDelivered(
+        env.DB,
+        toStore.map(({ event, message }) => ({ event, attempts: message.attempts })),
+        now,
+      ),
+      recordRetry(
+        env.DB,
+        toFail.map(({ event, message, reason }) => ({ event, attempts: message.attempts, error: reason })),
+        now,
+      ),
+      ...recordDeadLetters(
+        env.DB,
+        toRecord.map((step) => step.letter),
+        now,
+      ),
+    ]).catch((err: unknown) => `event store unavailable: ${describeError(err)}`),
+    sendDeadLetters(
+      env.EVENT_DLQ,
+      toSend.map((step) => step.letter),
+    ),
+  ]);
+
+  if (typeof written === 'string') {
+    for (const step of [...toStore, ...toFail, ...toRecord]) outcome.retry(step.message, step.event, written);
+  } else {
+    const [stored] = written;
+    const counted = new Set<string>();
+    for (const { message, event } of toStore) {
+      // The same event twice in one batch is stored once: the second copy is a duplicate.
+      if (stored.has(event.event_id) && !counted.has(event.event_id)) outcome.stored(message);
+      else outcome.duplicate(message);
+      counted.add(event.event_id);
+    }
+    for (const { message, event, reason } of toFail) outcome.retry(message, event, reason);
+    for (const { message, event, reason } of toRecord) outcome.deadLettered(message, event, reason);
+  }
+  for (const { message, event, reason, letter } of toSend) {
+    const failure = unsent.get(letter);
+    if (failure === undefined) outcome.deadLettered(message, event, reason);
+    else outcome.retry(message, event, failure);
+  }
+  outcome.finish();
+}

@@ -1,0 +1,78 @@
+import type { QueuedEvent } from '@triggers/event-schema';
+import { retryDelaySeconds } from './backoff.ts';
+import { type BatchSummary, type Failure, logBatch, logFailure } from './log.ts';
+
+/**
+ * Settles the messages of one batch, one by one (`ack` or `retry`, so a message that succeeded
+ * is never run again), counts what happened and logs it: a line per failure, a line per batch.
+ */
+export class BatchOutcome {
+  readonly #startedAt = Date.now();
+  readonly #counts = { stored: 0, duplicates: 0, retried: 0, dead_lettered: 0 };
+
+  /**
+   * @param lastAttempt the delivery after which the queue stops retrying a message.
+   * @param afterLast what the queue does with it then: move it to the DLQ, or drop it.
+   */
+  constructor(
+    readonly queue: string,
+    readonly size: number,
+    readonly lastAttempt: number,
+    readonly afterLast: 'dead_letter' | 'dropped',
+  ) {}
+
+  /** Its event is now in the store. */
+  stored(message: Message<unknown>): void {
+    message.ack();
+    this.#counts.stored++;
+  }
+
+  /** Its event was already final in the store: a redelivery. */
+  duplicate(message: Message<unknown>): void {
+    message.ack();
+    this.#counts.duplicates++;
+  }
+
+  /** Dead-lettered (sent to the DLQ or recorded as failed) for `reason`. */
+  deadLettered(message: Message<unknown>, event: QueuedEvent | undefined, reason: string): void {
+    message.ack();
+    this.#counts.dead_lettered++;
+    this.#logFailure(message, event, reason, 'dead_letter');
+  }
+
+  /** Failed for `reason`: redelivered after an exponential backoff (see backoff.ts). */
+  retry(message: Message<unknown>, event: QueuedEvent | undefined, reason: string): void {
+    message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+    this.#counts.retried++;
+    this.#logFailure(message, event, reason, message.attempts >= this.lastAttempt ? this.afterLast : 'retry');
+  }
+
+  /** Logs the batch line; call once every message is settled. */
+  finish(): BatchSummary {
+    const summary = {
+      queue: this.queue,
+      size: this.size,
+      ...this.#counts,
+      duration_ms: Date.now() - this.#startedAt,
+    };
+    logBatch(summary);
+    return summary;
+  }
+
+  #logFailure(
+    message: Message<unknown>,
+    event: QueuedEvent | undefined,
+    reason: string,
+    action: Failure['action'],
+  ): void {
+    logFailure({
+      queue: this.queue,
+      message_id: message.id,
+      event_id: event?.event_id,
+      correlation_id: event?.correlation_id,
+      attempt: message.attempts,
+      reason,
+      action,
+    });
+  }
+}

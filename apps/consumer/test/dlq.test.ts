@@ -1,0 +1,117 @@
+import { env } from 'cloudflare:workers';
+import { MAX_DELIVERY_ATTEMPTS, type QueuedEvent } from '@triggers/event-schema';
+import { encodeBody, getDeadLetter, RETRIES_EXHAUSTED } from '@triggers/event-store';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type DeadLetter, deadLetterOf } from '../src/dead-letter.ts';
+import { PROCESSING_ERROR_REASON } from '../src/event-batch.ts';
+import { deliver, event, message, row } from './queue.ts';
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const DLQ = 'event-dlq';
+
+/** A message of event-queue, as the consumer would dead-letter it. */
+function letterFor(body: unknown, reason: string, valid = true): DeadLetter {
+  const original = { ...message(body, 2), timestamp: new Date('2026-11-29T09:00:00.000Z') };
+  return deadLetterOf('event-queue', original, reason, valid ? (body as QueuedEvent) : undefined);
+}
+
+describe('event-dlq', () => {
+  it('records an event the consumer dead-lettered as failed, with its attempts and reason, then acks', async () => {
+    const e = event();
+    const m = message(letterFor(e, 'dlq_routing: on purpose'));
+    const result = await deliver(DLQ, [m]);
+    expect(result).toMatchObject({ explicitAcks: [m.id], retryMessages: [] });
+    expect(await row(e)).toMatchObject({
+      status: 'failed',
+      attempts: 2,
+      last_error: 'dlq_routing: on purpose',
+    });
+  });
+
+  it('records an event Cloudflare moved after its last retry as failed with all attempts and the last recorded error', async () => {
+    const e = event({ debug: 'processing_error' });
+    const last = message(e, MAX_DELIVERY_ATTEMPTS);
+    const final = await deliver('event-queue', [last]);
+    expect(final.retryMessages.map((r) => r.msgId)).toEqual([last.id]);
+    expect(await row(e)).toMatchObject({ status: 'pending', attempts: MAX_DELIVERY_ATTEMPTS });
+
+    // What Cloudflare then puts on event-dlq: the bare body, a fresh first attempt.
+    const moved = await deliver(DLQ, [message(e)]);
+    expect(moved.explicitAcks).toHaveLength(1);
+    expect(await row(e)).toMatchObject({
+      status: 'failed',
+      attempts: MAX_DELIVERY_ATTEMPTS,
+      last_error: PROCESSING_ERROR_REASON,
+    });
+  });
+
+  it('records a moved event the store never saw, saying its retries ran out', async () => {
+    const e = event();
+    await deliver(DLQ, [message(e)]);
+    expect(await row(e)).toMatchObject({
+      status: 'failed',
+      attempts: MAX_DELIVERY_ATTEMPTS,
+      last_error: RETRIES_EXHAUSTED,
+    });
+  });
+
+  it('keeps every malformed body it is given, ours or moved, and never drops one', async () => {
+    const ours = letterFor({ not: 'an event' }, 'malformed message: event_id: is required', false);
+    const oursMessage = message(ours);
+    const moved = message('just a string');
+    const binary = message(new Uint8Array([1, 2, 3]));
+    const result = await deliver(DLQ, [oursMessage, moved, binary]);
+    expect(result.explicitAcks).toHaveLength(3);
+
+    expect(await getDeadLetter(env.DB, ours.message_id)).toMatchObject({
+      queue: 'event-queue',
+      attempts: 2,
+      reason: 'malformed message: event_id: is required',
+      ...encodeBody({ not: 'an event' }),
+    });
+    expect(await getDeadLetter(env.DB, moved.id)).toMatchObject({
+      queue: 'event-queue',
+      attempts: MAX_DELIVERY_ATTEMPTS,
+      body: '"just a string"',
+      reason: expect.stringMatching(
+        /^malformed message: body: Invalid type: Expected Object; moved to event-dlq/,
+      ),
+    });
+    expect(await getDeadLetter(env.DB, binary.id)).toMatchObject({ body: 'AQID', body_encoding: 'base64' });
+  });
+
+  it('records a dead letter delivered twice once, and acks both copies', async () => {
+    const e = event();
+    const letter = letterFor(e, 'first');
+    await deliver(DLQ, [message(letter)]);
+    const again = await deliver(DLQ, [message({ ...letter, reason: 'second' })]);
+    expect(again.explicitAcks).toHaveLength(1);
+    expect(await row(e)).toMatchObject({ status: 'failed', last_error: 'first' });
+  });
+
+  it('leaves a delivered event delivered when a stale copy of it is dead-lettered', async () => {
+    const e = event();
+    await deliver('event-queue', [message(e)]);
+    const stale = await deliver(DLQ, [message(e)]);
+    expect(stale.explicitAcks).toHaveLength(1);
+    expect(await row(e)).toMatchObject({ status: 'delivered', attempts: 1 });
+  });
+
+  it('acks nothing and retries the whole batch with backoff when the record cannot be written', async () => {
+    // A mock: local D1 cannot be made to fail on demand, so its batch call is made to reject.
+    vi.spyOn(env.DB, 'batch').mockRejectedValue(new Error('D1_ERROR: database unavailable'));
+    const e = event();
+    const messages = [message(letterFor(e, 'x')), message('garbage', 3)];
+    const result = await deliver(DLQ, messages);
+    expect(result.explicitAcks).toEqual([]);
+    expect(result.retryMessages).toEqual([
+      { msgId: messages[0]?.id, delaySeconds: 2 },
+      { msgId: messages[1]?.id, delaySeconds: 8 },
+    ]);
+    vi.restoreAllMocks();
+    expect(await row(e)).toBeNull();
+  });
+});

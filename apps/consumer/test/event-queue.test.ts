@@ -1,0 +1,225 @@
+import { env } from 'cloudflare:workers';
+import { MAX_DELIVERY_ATTEMPTS, MAX_QUEUED_EVENT_BYTES } from '@triggers/event-schema';
+import { getDeadLetter } from '@triggers/event-store';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { DLQ_ROUTING_REASON, PROCESSING_ERROR_REASON } from '../src/event-batch.ts';
+import { deliver, event, message, PAYLOAD_SECRET, row, rowWhen } from './queue.ts';
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const QUEUE = 'event-queue';
+
+describe('event-queue: storing', () => {
+  it('stores every valid event as delivered and acks each message on its own', async () => {
+    const events = [event(), event({ debug: 'queue_delay' }), event()];
+    const messages = events.map((e) => message(e));
+    const result = await deliver(QUEUE, messages);
+    expect(result).toMatchObject({ outcome: 'ok', ackAll: false, retryMessages: [] });
+    expect(result.explicitAcks.sort()).toEqual(messages.map((m) => m.id).sort());
+    for (const e of events) {
+      expect(await row(e)).toMatchObject({
+        status: 'delivered',
+        attempts: 1,
+        payload: e.payload,
+        last_error: null,
+      });
+    }
+  });
+
+  it('keeps one row for an event delivered twice, in one batch or in two, and acks every copy', async () => {
+    const e = event();
+    const first = await deliver(QUEUE, [message(e), message(e)]);
+    const later = await deliver(QUEUE, [message(e, 2)]);
+    expect(first.explicitAcks).toHaveLength(2);
+    expect(later.explicitAcks).toHaveLength(1);
+    const count = await env.DB.prepare('SELECT count(*) AS n FROM events WHERE event_id = ?')
+      .bind(e.event_id)
+      .first('n');
+    expect(count).toBe(1);
+    expect(await row(e)).toMatchObject({ status: 'delivered', attempts: 1 });
+  });
+
+  it('writes a batch of 100 events with a single D1 round trip', async () => {
+    const batch = vi.spyOn(env.DB, 'batch'); // a spy that calls through to the real D1
+    const events = Array.from({ length: 100 }, () => event());
+    const result = await deliver(
+      QUEUE,
+      events.map((e) => message(e)),
+    );
+    expect(result.explicitAcks).toHaveLength(100);
+    expect(batch).toHaveBeenCalledTimes(1);
+    expect(batch.mock.calls[0]?.[0].length).toBeLessThanOrEqual(4);
+    for (const e of events.slice(0, 3)) expect((await row(e))?.status).toBe('delivered');
+  });
+
+  it('logs one batch line with its counts and one line per failure, never a payload', async () => {
+    const lines: string[] = [];
+    for (const level of ['log', 'warn', 'error'] as const) {
+      vi.spyOn(console, level).mockImplementation((line: unknown) => {
+        lines.push(String(line));
+      });
+    }
+    const stored = event();
+    const failing = event({ debug: 'processing_error' });
+    await deliver(QUEUE, [
+      message(stored),
+      message(stored),
+      message(failing),
+      message({ payload: PAYLOAD_SECRET }),
+    ]);
+
+    expect(lines.join('\n')).not.toContain(PAYLOAD_SECRET);
+    const logged = lines.map((line) => JSON.parse(line));
+    expect(logged.filter((l) => l.message === 'batch' && l.queue === QUEUE)).toEqual([
+      expect.objectContaining({
+        queue: QUEUE,
+        size: 4,
+        stored: 1,
+        duplicates: 1,
+        retried: 1,
+        dead_lettered: 1,
+        duration_ms: expect.any(Number),
+      }),
+    ]);
+    expect(logged.filter((l) => l.message === 'message failed' && l.queue === QUEUE)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          event_id: failing.event_id,
+          correlation_id: failing.correlation_id,
+          attempt: 1,
+          reason: PROCESSING_ERROR_REASON,
+          action: 'retry',
+        }),
+        expect.objectContaining({
+          attempt: 1,
+          reason: expect.stringMatching(
+            /^malformed message: event_id: is required; payload: must be a JSON object/,
+          ),
+          action: 'dead_letter',
+        }),
+      ]),
+    );
+  });
+});
+
+describe('event-queue: failures', () => {
+  it('retries a processing_error event with exponential backoff, records it pending, and acks the rest', async () => {
+    const ok = event();
+    const failing = event({ debug: 'processing_error' });
+    const okMessage = message(ok);
+    const failingMessage = message(failing);
+    const result = await deliver(QUEUE, [okMessage, failingMessage]);
+    expect(result.explicitAcks).toEqual([okMessage.id]);
+    expect(result.retryMessages).toEqual([{ msgId: failingMessage.id, delaySeconds: 2 }]);
+    expect(await row(ok)).toMatchObject({ status: 'delivered' });
+    expect(await row(failing)).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      last_error: PROCESSING_ERROR_REASON,
+    });
+
+    const delays = [];
+    for (let attempts = 2; attempts <= MAX_DELIVERY_ATTEMPTS; attempts++) {
+      const again = await deliver(QUEUE, [{ ...failingMessage, attempts }]);
+      delays.push(again.retryMessages[0]?.delaySeconds);
+    }
+    expect(delays).toEqual([4, 8, 16]);
+    expect(await row(failing)).toMatchObject({ status: 'pending', attempts: MAX_DELIVERY_ATTEMPTS });
+  });
+
+  it('sends a dlq_routing event to event-dlq unprocessed and unretried, where it is recorded failed after one attempt', async () => {
+    const send = vi.spyOn(env.EVENT_DLQ, 'sendBatch'); // calls through to the real local queue
+    const routed = event({ debug: 'dlq_routing' });
+    const routedMessage = message(routed);
+    const result = await deliver(QUEUE, [routedMessage]);
+    expect(result).toMatchObject({ explicitAcks: [routedMessage.id], retryMessages: [] });
+    expect(send).toHaveBeenCalledTimes(1);
+    expect(send.mock.calls[0]?.[0]).toEqual([
+      {
+        contentType: 'json',
+        body: expect.objectContaining({
+          kind: 'event',
+          reason: DLQ_ROUTING_REASON,
+          attempts: 1,
+          event: routed,
+        }),
+      },
+    ]);
+    const stored = await rowWhen(routed, (r) => r.status === 'failed');
+    expect(stored).toMatchObject({ attempts: 1, last_error: DLQ_ROUTING_REASON, debug: 'dlq_routing' });
+  });
+
+  it('isolates a malformed message: dead-lettered with its reason, its batch stored, its body kept', async () => {
+    const good = event();
+    const bad = message({ event_id: 'not-a-uuid', payload: [PAYLOAD_SECRET] });
+    const result = await deliver(QUEUE, [message(good), bad]);
+    expect(result.explicitAcks).toHaveLength(2);
+    expect(result.retryMessages).toEqual([]);
+    expect(await row(good)).toMatchObject({ status: 'delivered' });
+
+    const letter = await vi.waitFor(
+      async () => {
+        const found = await getDeadLetter(env.DB, bad.id);
+        if (found === null) throw new Error('not recorded yet');
+        return found;
+      },
+      { timeout: 5_000, interval: 50 },
+    );
+    expect(letter).toMatchObject({ queue: QUEUE, attempts: 1, body_encoding: 'json' });
+    expect(JSON.parse(letter.body)).toEqual(bad.body);
+    expect(letter.reason).toMatch(
+      /^malformed message: event_id: Invalid UUID; payload: must be a JSON object/,
+    );
+    expect(letter.reason).not.toContain(PAYLOAD_SECRET);
+  });
+
+  it('records a dead letter too large to travel on the queue in the store directly', async () => {
+    const send = vi.spyOn(env.EVENT_DLQ, 'sendBatch');
+    const filler = 'x'.repeat(MAX_QUEUED_EVENT_BYTES - 400);
+    const routed = event({ debug: 'dlq_routing', payload: { filler }, metadata: undefined });
+    expect(JSON.stringify(routed).length).toBeLessThanOrEqual(MAX_QUEUED_EVENT_BYTES);
+    const result = await deliver(QUEUE, [message(routed)]);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(send).not.toHaveBeenCalled();
+    expect(await row(routed)).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      last_error: DLQ_ROUTING_REASON,
+    });
+  });
+
+  it('retries, with backoff, every message that needed D1 when D1 fails for the whole batch', async () => {
+    // A mock: local D1 cannot be made to fail on demand, so its batch call is made to reject.
+    vi.spyOn(env.DB, 'batch').mockRejectedValue(new Error('D1_ERROR: database unavailable'));
+    const [first, second, failing] = [event(), event(), event({ debug: 'processing_error' })];
+    const events = [first, second, failing];
+    const messages = events.map((e, i) => message(e, i + 1));
+    const result = await deliver(QUEUE, messages);
+    expect(result.explicitAcks).toEqual([]);
+    expect(result.retryMessages).toEqual(messages.map((m, i) => ({ msgId: m.id, delaySeconds: 2 * 2 ** i })));
+
+    vi.restoreAllMocks();
+    for (const e of events) expect(await row(e)).toBeNull();
+    // Redelivered once D1 is back, they are stored.
+    const retried = await deliver(QUEUE, [message(first, 2), message(second, 2)]);
+    expect(retried.explicitAcks).toHaveLength(2);
+    expect(await row(first)).toMatchObject({ status: 'delivered', attempts: 2 });
+    expect(await row(second)).toMatchObject({ status: 'delivered', attempts: 2 });
+  });
+
+  it('retries only the dead-lettered messages when event-dlq refuses them', async () => {
+    // A mock: the local queue cannot be made to refuse a send on demand.
+    vi.spyOn(env.EVENT_DLQ, 'sendBatch').mockRejectedValue(new Error('Queue unavailable'));
+    const ok = event();
+    const routed = event({ debug: 'dlq_routing' });
+    const okMessage = message(ok);
+    const routedMessage = message(routed);
+    const result = await deliver(QUEUE, [okMessage, routedMessage]);
+    expect(result.explicitAcks).toEqual([okMessage.id]);
+    expect(result.retryMessages).toEqual([{ msgId: routedMessage.id, delaySeconds: 2 }]);
+    expect(await row(ok)).toMatchObject({ status: 'delivered' });
+    expect(await row(routed)).toBeNull();
+  });
+});

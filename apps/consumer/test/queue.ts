@@ -1,0 +1,83 @@
+import { env, exports } from 'cloudflare:workers';
+import type { QueuedEvent } from '@triggers/event-schema';
+import { getEvent, type StoredEvent } from '@triggers/event-store';
+import { vi } from 'vitest';
+
+/** What the queue learns from a handler: what it acked and what it must redeliver, and when. */
+export interface QueueResult {
+  outcome: string;
+  ackAll: boolean;
+  retryBatch: { retry: boolean; delaySeconds?: number };
+  explicitAcks: string[];
+  retryMessages: { msgId: string; delaySeconds?: number }[];
+}
+
+export interface Delivery {
+  id: string;
+  body: unknown;
+  attempts: number;
+}
+
+/** `exports.default` with the `queue()` that `service_binding_extra_handlers` adds. */
+interface QueueInvoker {
+  queue(queue: string, messages: (Delivery & { timestamp: Date })[]): Promise<QueueResult>;
+}
+
+function canQueue(fetcher: object): fetcher is QueueInvoker {
+  return typeof (fetcher as Partial<QueueInvoker>).queue === 'function';
+}
+
+/**
+ * Delivers `messages` to the Worker's real queue handler the way the queue does, and answers
+ * the acks and retries (with their delays) it made.
+ */
+export async function deliver(queue: string, messages: Delivery[]): Promise<QueueResult> {
+  const worker = exports.default;
+  if (!canQueue(worker))
+    throw new Error('exports.default.queue needs the service_binding_extra_handlers flag');
+  return worker.queue(
+    queue,
+    messages.map((m) => ({ ...m, timestamp: new Date('2026-11-29T10:00:00.000Z') })),
+  );
+}
+
+/** A message of `body`, with a fresh id, on its first attempt unless told otherwise. */
+export const message = (body: unknown, attempts = 1): Delivery => ({
+  id: crypto.randomUUID(),
+  body,
+  attempts,
+});
+
+/** Seen in every payload and metadata: it must never appear in a log line. */
+export const PAYLOAD_SECRET = 'payload-secret-do-not-log';
+
+const TENANT = 'key_consumer_test';
+
+/** A valid event of the test tenant, fresh ids, a payload that must never be logged. */
+export function event(fields: Partial<QueuedEvent> = {}): QueuedEvent {
+  return {
+    event_id: crypto.randomUUID(),
+    payload: { secret: PAYLOAD_SECRET, n: 1 },
+    metadata: { source: PAYLOAD_SECRET },
+    timestamp: new Date().toISOString(),
+    correlation_id: `test-${crypto.randomUUID()}`,
+    api_key_id: TENANT,
+    ...fields,
+  };
+}
+
+/** The stored row of `e`, or null. */
+export const row = (e: QueuedEvent): Promise<StoredEvent | null> =>
+  getEvent(env.DB, { apiKeyId: e.api_key_id, eventId: e.event_id });
+
+/** Waits until `e`'s row exists and satisfies `check` (a dead letter travels through event-dlq first). */
+export async function rowWhen(e: QueuedEvent, check: (r: StoredEvent) => boolean): Promise<StoredEvent> {
+  return vi.waitFor(
+    async () => {
+      const found = await row(e);
+      if (found === null || !check(found)) throw new Error(`row of ${e.event_id} not there yet`);
+      return found;
+    },
+    { timeout: 5_000, interval: 50 },
+  );
+}

@@ -1,0 +1,33 @@
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Unit tests in workerd, with the Worker's own wrangler.toml: its D1 (migrated by
+ * test/apply-migrations.ts with the event store's migrations, as wrangler applies them) and its
+ * queues, real and local. `service_binding_extra_handlers` lets a test call the Worker's `queue`
+ * handler through `exports.default.queue()`, which reports acks and retries with their delays.
+ * The DLQ's batch timeout is shortened here, not in wrangler.toml, so that what the handler
+ * sends to `event-dlq` is recorded within a test.
+ */
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(
+    new URL('../../packages/event-store/migrations', import.meta.url).pathname,
+  );
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: './wrangler.toml' },
+        miniflare: {
+          compatibilityFlags: ['service_binding_extra_handlers'],
+          bindings: { TEST_MIGRATIONS: migrations },
+          queueConsumers: { 'event-dlq': { maxBatchTimeout: 0.05 } },
+        },
+      }),
+    ],
+    test: {
+      include: ['test/**/*.test.ts'],
+      exclude: ['test/e2e/**'],
+      setupFiles: ['./test/apply-migrations.ts'],
+    },
+  };
+});

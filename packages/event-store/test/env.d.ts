@@ -1,0 +1,7 @@
+// Bindings of the test runtime (vitest.config.ts): this package has no Worker of its own.
+declare namespace Cloudflare {
+  interface Env {
+    DB: D1Database;
+    TEST_MIGRATIONS: import('cloudflare:test').D1Migration[];
+  }
+}

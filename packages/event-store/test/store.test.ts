@@ -1,0 +1,301 @@
+import { env } from 'cloudflare:workers';
+import type { QueuedEvent } from '@triggers/event-schema';
+import { describe, expect, it } from 'vitest';
+import {
+  commit,
+  encodeBody,
+  getDeadLetter,
+  getEvent,
+  MAX_JSON_PARAM_BYTES,
+  RETRIES_EXHAUSTED,
+  recordFailed,
+  recordRetry,
+  recordUnreadable,
+  type StoreWrite,
+  storeDelivered,
+} from '../src/index.ts';
+import { queuedEvent } from './events.ts';
+
+const db = env.DB;
+const T1 = new Date('2026-11-29T10:00:01.000Z');
+const T2 = new Date('2026-11-29T10:00:02.000Z');
+const T3 = new Date('2026-11-29T10:00:03.000Z');
+
+const read = (event: QueuedEvent) => getEvent(db, { apiKeyId: event.api_key_id, eventId: event.event_id });
+const one = async (write: StoreWrite) => (await commit(db, [write]))[0];
+
+describe('storeDelivered', () => {
+  it('stores an event as delivered with every field of the row', async () => {
+    const event = queuedEvent({
+      metadata: { source: 'test' },
+      timestamp: '2026-11-29T11:00:00+01:00',
+      debug: 'queue_delay',
+    });
+    const stored = await one(storeDelivered(db, [{ event, attempts: 1 }], T1));
+    expect(stored).toEqual(new Set([event.event_id]));
+    expect(await read(event)).toEqual({
+      event_id: event.event_id,
+      api_key_id: event.api_key_id,
+      payload: event.payload,
+      metadata: { source: 'test' },
+      status: 'delivered',
+      attempts: 1,
+      last_error: null,
+      received_at: '2026-11-29T10:00:00.000Z',
+      created_at: T1.toISOString(),
+      updated_at: T1.toISOString(),
+      correlation_id: event.correlation_id,
+      debug: 'queue_delay',
+    });
+  });
+
+  it('keeps payload keys that plain object copies lose, and stores absent metadata as null', async () => {
+    const payload = JSON.parse('{"__proto__": {"x": 1}, "constructor": "c", "n": 1.5e300, "s": "é\\u0000"}');
+    const event = queuedEvent({ payload });
+    await one(storeDelivered(db, [{ event, attempts: 1 }], T1));
+    const row = await read(event);
+    expect(JSON.stringify(row?.payload)).toBe(JSON.stringify(payload));
+    expect(row?.metadata).toBeNull();
+  });
+
+  it('does not create a second row or touch the first when the same event is delivered again', async () => {
+    const event = queuedEvent();
+    await one(storeDelivered(db, [{ event, attempts: 1 }], T1));
+    const again = await one(storeDelivered(db, [{ event, attempts: 2 }], T2));
+    expect(again.size).toBe(0);
+    const count = await db
+      .prepare('SELECT count(*) AS n FROM events WHERE event_id = ?')
+      .bind(event.event_id)
+      .first('n');
+    expect(count).toBe(1);
+    expect(await read(event)).toMatchObject({
+      status: 'delivered',
+      attempts: 1,
+      updated_at: T1.toISOString(),
+    });
+  });
+
+  it('writes a batch of 100 events with one statement of two bound parameters', async () => {
+    const apiKeyId = `key_${crypto.randomUUID()}`;
+    const events = Array.from({ length: 100 }, () => queuedEvent({ api_key_id: apiKeyId }));
+    const write = storeDelivered(
+      db,
+      events.map((event) => ({ event, attempts: 1 })),
+      T1,
+    );
+    expect(write.statements).toHaveLength(1);
+    expect((await one(write)).size).toBe(100);
+    const count = await db
+      .prepare('SELECT count(*) AS n FROM events WHERE api_key_id = ?')
+      .bind(apiKeyId)
+      .first('n');
+    expect(count).toBe(100);
+  });
+
+  it('splits large events over several statements under the parameter size limit and stores them all', async () => {
+    const big = 'x'.repeat(120_000);
+    const events = Array.from({ length: 12 }, (_, i) => queuedEvent({ payload: { i, big } }));
+    const write = storeDelivered(
+      db,
+      events.map((event) => ({ event, attempts: 1 })),
+      T1,
+    );
+    expect(write.statements.length).toBeGreaterThan(1);
+    expect((await one(write)).size).toBe(12);
+    for (const event of events) expect((await read(event))?.payload).toEqual(event.payload);
+    expect(MAX_JSON_PARAM_BYTES).toBeLessThan(2_000_000);
+  });
+});
+
+describe('the status state machine', () => {
+  it('records a failed attempt as pending, then a later success as delivered keeping the last error', async () => {
+    const event = queuedEvent();
+    await one(recordRetry(db, [{ event, attempts: 1, error: 'first' }], T1));
+    expect(await read(event)).toMatchObject({ status: 'pending', attempts: 1, last_error: 'first' });
+    await one(recordRetry(db, [{ event, attempts: 2, error: 'second' }], T2));
+    expect(await read(event)).toMatchObject({ status: 'pending', attempts: 2, last_error: 'second' });
+    const stored = await one(storeDelivered(db, [{ event, attempts: 3 }], T3));
+    expect(stored.has(event.event_id)).toBe(true);
+    expect(await read(event)).toMatchObject({
+      status: 'delivered',
+      attempts: 3,
+      last_error: 'second',
+      created_at: T1.toISOString(),
+      updated_at: T3.toISOString(),
+    });
+  });
+
+  it('never lowers attempts when an older copy of a message reports a failure late', async () => {
+    const event = queuedEvent();
+    await one(recordRetry(db, [{ event, attempts: 3, error: 'third' }], T1));
+    await one(recordRetry(db, [{ event, attempts: 1, error: 'stale' }], T2));
+    expect(await read(event)).toMatchObject({ status: 'pending', attempts: 3 });
+  });
+
+  it('marks a pending event failed with the error its last attempt recorded when the DLQ gives no reason', async () => {
+    const event = queuedEvent();
+    await one(recordRetry(db, [{ event, attempts: 4, error: 'boom on attempt 4' }], T1));
+    const failed = await one(recordFailed(db, [{ event, attempts: 4, reason: null }], T2));
+    expect(failed.has(event.event_id)).toBe(true);
+    expect(await read(event)).toMatchObject({
+      status: 'failed',
+      attempts: 4,
+      last_error: 'boom on attempt 4',
+    });
+  });
+
+  it('records a dead event never seen before as failed, with a stated reason or the generic one', async () => {
+    const routed = queuedEvent();
+    const exhausted = queuedEvent();
+    await one(
+      recordFailed(
+        db,
+        [
+          { event: routed, attempts: 1, reason: 'dlq_routing requested' },
+          { event: exhausted, attempts: 4, reason: null },
+        ],
+        T1,
+      ),
+    );
+    expect(await read(routed)).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      last_error: 'dlq_routing requested',
+    });
+    expect(await read(exhausted)).toMatchObject({
+      status: 'failed',
+      attempts: 4,
+      last_error: RETRIES_EXHAUSTED,
+    });
+  });
+
+  it('does not let a late delivery or retry overwrite a failed event', async () => {
+    const event = queuedEvent();
+    await one(recordFailed(db, [{ event, attempts: 4, reason: 'dead' }], T1));
+    expect((await one(storeDelivered(db, [{ event, attempts: 1 }], T2))).size).toBe(0);
+    expect((await one(recordRetry(db, [{ event, attempts: 2, error: 'late' }], T2))).size).toBe(0);
+    expect(await read(event)).toMatchObject({
+      status: 'failed',
+      attempts: 4,
+      last_error: 'dead',
+      updated_at: T1.toISOString(),
+    });
+  });
+
+  it('does not let a late dead letter or retry overwrite a delivered event', async () => {
+    const event = queuedEvent();
+    await one(storeDelivered(db, [{ event, attempts: 1 }], T1));
+    expect((await one(recordFailed(db, [{ event, attempts: 4, reason: null }], T2))).size).toBe(0);
+    expect((await one(recordRetry(db, [{ event, attempts: 2, error: 'late' }], T2))).size).toBe(0);
+    expect(await read(event)).toMatchObject({ status: 'delivered', attempts: 1, last_error: null });
+  });
+
+  it('lets a replayed failed event (set back to pending) be delivered', async () => {
+    const event = queuedEvent();
+    await one(recordFailed(db, [{ event, attempts: 1, reason: 'dlq_routing requested' }], T1));
+    // The replay itself belongs to the inbox API (issue 4); this is the transition it will make.
+    await db
+      .prepare("UPDATE events SET status = 'pending', attempts = 0 WHERE event_id = ?")
+      .bind(event.event_id)
+      .run();
+    expect((await one(storeDelivered(db, [{ event, attempts: 1 }], T2))).has(event.event_id)).toBe(true);
+    expect(await read(event)).toMatchObject({
+      status: 'delivered',
+      attempts: 1,
+      last_error: 'dlq_routing requested',
+    });
+  });
+});
+
+describe('recordUnreadable', () => {
+  it('keeps a malformed body as JSON text and a binary one as base64, once per message id', async () => {
+    const jsonId = crypto.randomUUID();
+    const bytesId = crypto.randomUUID();
+    const messages = [
+      {
+        messageId: jsonId,
+        queue: 'event-queue',
+        reason: 'malformed',
+        attempts: 1,
+        ...encodeBody({ nope: [1, 'two'] }),
+        enqueuedAt: T1,
+      },
+      {
+        messageId: bytesId,
+        queue: 'event-dlq',
+        reason: 'malformed',
+        attempts: 4,
+        ...encodeBody(new Uint8Array([0, 255, 7])),
+        enqueuedAt: T1,
+      },
+    ];
+    expect(await one(recordUnreadable(db, messages, T2))).toEqual(new Set([jsonId, bytesId]));
+    expect((await one(recordUnreadable(db, messages, T3))).size).toBe(0);
+    expect(await getDeadLetter(db, jsonId)).toEqual({
+      message_id: jsonId,
+      queue: 'event-queue',
+      reason: 'malformed',
+      attempts: 1,
+      body: '{"nope":[1,"two"]}',
+      body_encoding: 'json',
+      enqueued_at: T1.toISOString(),
+      created_at: T2.toISOString(),
+    });
+    expect(await getDeadLetter(db, bytesId)).toMatchObject({
+      body: 'AP8H',
+      body_encoding: 'base64',
+      attempts: 4,
+    });
+  });
+});
+
+describe('commit', () => {
+  it('reports each write’s own keys when several run in one batch', async () => {
+    const delivered = queuedEvent();
+    const retried = queuedEvent();
+    const [stored, pending] = await commit(db, [
+      storeDelivered(db, [{ event: delivered, attempts: 1 }], T1),
+      recordRetry(db, [{ event: retried, attempts: 1, error: 'x' }], T1),
+    ]);
+    expect(stored).toEqual(new Set([delivered.event_id]));
+    expect(pending).toEqual(new Set([retried.event_id]));
+  });
+
+  it('writes nothing when any statement of the batch fails (one transaction)', async () => {
+    const good = queuedEvent();
+    const bad = queuedEvent();
+    await expect(
+      commit(db, [
+        storeDelivered(db, [{ event: good, attempts: 1 }], T1),
+        // attempts must be >= 0: the CHECK constraint makes this statement fail.
+        recordRetry(db, [{ event: bad, attempts: -1, error: 'x' }], T1),
+      ]),
+    ).rejects.toThrow(/CHECK constraint/);
+    expect(await read(good)).toBeNull();
+  });
+
+  it('does not call D1 when there is nothing to write', async () => {
+    expect(await commit(db, [storeDelivered(db, [], T1), recordUnreadable(db, [], T1)])).toEqual([
+      new Set(),
+      new Set(),
+    ]);
+  });
+});
+
+describe('getEvent', () => {
+  it('answers null for an event of another API key, as for one that does not exist', async () => {
+    const event = queuedEvent();
+    await one(storeDelivered(db, [{ event, attempts: 1 }], T1));
+    expect(await getEvent(db, { apiKeyId: 'key_other', eventId: event.event_id })).toBeNull();
+    expect(await getEvent(db, { apiKeyId: event.api_key_id, eventId: crypto.randomUUID() })).toBeNull();
+  });
+});
+
+describe('encodeBody', () => {
+  it('keeps text, JSON values and values JSON cannot express without throwing', () => {
+    expect(encodeBody('plain text')).toEqual({ body: '"plain text"', body_encoding: 'json' });
+    expect(encodeBody(undefined)).toEqual({ body: 'null', body_encoding: 'json' });
+    expect(encodeBody(10n)).toEqual({ body: '"10"', body_encoding: 'json' });
+    expect(encodeBody(new Uint8Array([1, 2, 3]).buffer)).toEqual({ body: 'AQID', body_encoding: 'base64' });
+  });
+});

@@ -1,0 +1,25 @@
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
+import { defineConfig } from 'vitest/config';
+
+/**
+ * The store's queries run against a real local D1 inside workerd, migrated with the same files
+ * wrangler applies (test/apply-migrations.ts).
+ */
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(new URL('./migrations', import.meta.url).pathname);
+  return {
+    plugins: [
+      cloudflareTest({
+        miniflare: {
+          compatibilityDate: '2026-11-01',
+          d1Databases: ['DB'],
+          bindings: { TEST_MIGRATIONS: migrations },
+        },
+      }),
+    ],
+    test: {
+      include: ['test/**/*.test.ts'],
+      setupFiles: ['./test/apply-migrations.ts'],
+    },
+  };
+});
