@@ -43,3 +43,8 @@ export interface Failure {
 export function logFailure(failure: Failure): void {
   write('warn', 'message failed', { ...failure });
 }
+
+/** A whole batch given up before it was processed: the queue retries every message in it. */
+export function logBatchThrown(queue: string, size: number, reason: string): void {
+  write('warn', 'batch failed', { queue, size, reason, action: 'retry' });
+}

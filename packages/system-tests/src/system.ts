@@ -4,6 +4,8 @@ export interface LocalSystem {
   url: string;
   port: number;
   keys: { test: string; live: string; revoked: string };
+  /** Structured log lines the Workers printed so far. */
+  logs: Array<Record<string, unknown>>;
   /** Runs SQL on the system's D1 and returns each statement's rows. */
   query(statements: string[]): Record<string, unknown>[][];
   stop(): Promise<void>;
@@ -14,8 +16,9 @@ export interface LocalSystem {
  * API keys (test, live, revoked). The per-key rate limit is lifted: these suites send thousands of
  * requests with one key and test the API's answers, not the limiter (its own tests do that).
  */
-export async function startSystem(): Promise<LocalSystem> {
+export async function startSystem(options: { vars?: Record<string, string> } = {}): Promise<LocalSystem> {
   const system = await startLocalSystem({
+    ...options,
     rateLimit: 1_000_000,
     keys: [
       { mode: 'test', name: 'system test' },

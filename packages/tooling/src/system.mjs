@@ -207,7 +207,8 @@ export async function startWorkers({
  *   rateLimit?: number,
  *   vars?: Record<string, string>,
  * }} options `consumer: false` runs the ingest Worker alone; `rateLimit` replaces the per-key
- *   request limit (load harnesses would otherwise measure the limiter); batch timeouts are
+ *   request limit (load harnesses would otherwise measure the limiter); `vars` are set in both
+ *   Workers' configs (wrangler dev's `--var` reaches only the first); batch timeouts are
  *   {@link HARNESS_BATCH_TIMEOUT_SECONDS}.
  */
 export async function startSystem({
@@ -220,6 +221,7 @@ export async function startSystem({
   const persistTo = join(dir, 'state');
   try {
     const ingest = configVariant(ingestConfig, dir, (config) => {
+      config.vars = { ...config.vars, ...vars };
       if (rateLimit === undefined) return;
       for (const limiter of config.ratelimits ?? []) limiter.simple.limit = rateLimit;
       config.vars.RATE_LIMIT_REQUESTS = rateLimit;
@@ -227,6 +229,7 @@ export async function startSystem({
     const configs = [ingest];
     if (consumer) {
       const variant = configVariant(consumerConfig, dir, (config) => {
+        config.vars = { ...config.vars, ...vars };
         for (const entry of config.queues.consumers)
           entry.max_batch_timeout = HARNESS_BATCH_TIMEOUT_SECONDS[entry.queue];
       });
@@ -237,7 +240,6 @@ export async function startSystem({
     const workers = await startWorkers({
       configs,
       persistTo,
-      vars,
       // A private dev registry: this runtime's queues never reach another wrangler dev's.
       env: { WRANGLER_REGISTRY_PATH: join(dir, 'registry') },
     });
