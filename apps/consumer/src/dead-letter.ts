@@ -5,8 +5,7 @@ import {
   MAX_QUEUED_EVENT_BYTES,
   QUEUE_PLATFORM_OVERHEAD_BYTES,
   QueuedEvent,
-  SEND_BATCH_LIMIT_BYTES,
-  SEND_BATCH_MAX_MESSAGES,
+  sendBatchChunks,
 } from '@triggers/event-schema';
 import {
   encodeBody,
@@ -90,23 +89,7 @@ export async function sendDeadLetters(
   dlq: Queue<DeadLetter>,
   letters: readonly DeadLetter[],
 ): Promise<Map<DeadLetter, string>> {
-  const calls: DeadLetter[][] = [];
-  let current: DeadLetter[] = [];
-  let bytes = 0;
-  for (const letter of letters) {
-    const size = queuedSize(letter);
-    if (
-      current.length === SEND_BATCH_MAX_MESSAGES ||
-      (current.length > 0 && bytes + size > SEND_BATCH_LIMIT_BYTES)
-    ) {
-      calls.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(letter);
-    bytes += size;
-  }
-  if (current.length > 0) calls.push(current);
+  const calls = sendBatchChunks(letters, queuedSize);
 
   const failed = new Map<DeadLetter, string>();
   const results = await Promise.allSettled(

@@ -3,3 +3,4 @@ export * from './event.ts';
 export * from './json.ts';
 export * from './limits.ts';
 export * from './queues.ts';
+export * from './send-batch.ts';

@@ -2,8 +2,7 @@ import type { QueuedEvent } from '@triggers/event-schema';
 import {
   MAX_QUEUED_EVENT_BYTES,
   QUEUE_PLATFORM_OVERHEAD_BYTES,
-  SEND_BATCH_LIMIT_BYTES,
-  SEND_BATCH_MAX_MESSAGES,
+  sendBatchChunks,
 } from '@triggers/event-schema';
 import { ApiError } from './errors.ts';
 
@@ -59,28 +58,6 @@ export async function enqueue(
   }
 }
 
-/** Splits events into runs that each fit one `sendBatch()` call (message count and bytes). */
-function sendBatchChunks(events: readonly SizedEvent[]): SizedEvent[][] {
-  const chunks: SizedEvent[][] = [];
-  let chunk: SizedEvent[] = [];
-  let bytes = 0;
-  for (const item of events) {
-    const cost = item.bytes + QUEUE_PLATFORM_OVERHEAD_BYTES;
-    if (
-      chunk.length === SEND_BATCH_MAX_MESSAGES ||
-      (chunk.length > 0 && bytes + cost > SEND_BATCH_LIMIT_BYTES)
-    ) {
-      chunks.push(chunk);
-      chunk = [];
-      bytes = 0;
-    }
-    chunk.push(item);
-    bytes += cost;
-  }
-  if (chunk.length > 0) chunks.push(chunk);
-  return chunks;
-}
-
 /**
  * Puts events on the queue with as few `sendBatch()` calls as its limits allow, one after the
  * other, resolving once every one has been persisted. Several calls cannot be atomic: when one
@@ -94,7 +71,7 @@ export async function enqueueBatch(
   delaySeconds?: number,
 ): Promise<void> {
   let queued = 0;
-  for (const chunk of sendBatchChunks(events)) {
+  for (const chunk of sendBatchChunks(events, (item) => item.bytes + QUEUE_PLATFORM_OVERHEAD_BYTES)) {
     const messages = chunk.map(({ event }) => ({
       body: event,
       contentType: 'json' as const,
