@@ -5,6 +5,7 @@
 //   pnpm bench                 full run (about 4 minutes)
 //   pnpm bench --short         a few seconds per phase: proves the harness and its correctness checks
 //   pnpm bench --events 50000  end-to-end event count (default 20,000)
+//   pnpm bench --concurrency 16 --duration 5   only these load levels, shorter phases
 //
 // Writes bench-results/<time>.json and bench-results/<time>.md and prints the Markdown table.
 import { execFileSync } from 'node:child_process';
@@ -24,13 +25,14 @@ const { values } = parseArgs({
     short: { type: 'boolean', default: false },
     events: { type: 'string' },
     duration: { type: 'string' },
+    concurrency: { type: 'string' },
   },
 });
 const short = values.short;
 const settings = {
   mode: short ? 'short' : 'full',
   duration_s: Number(values.duration ?? (short ? 2 : 10)),
-  concurrency: [1, 16, 64],
+  concurrency: values.concurrency ? values.concurrency.split(',').map(Number) : [1, 16, 64],
   event_bytes: 1024,
   batch_size: 100,
   e2e_events: Number(values.events ?? (short ? 500 : 20_000)),
@@ -88,6 +90,12 @@ try {
       ingest,
       ratio: Number((ingest.rps / base.rps).toFixed(3)),
     });
+    // The consumer stores what this phase queued before the next phase starts, so that every
+    // phase meets the same idle system rather than the previous phase's backlog.
+    await settle(
+      system.persistTo,
+      throughput.reduce((sum, row) => sum + row.ingest.ok, 0),
+    );
   }
 
   const batchBody = JSON.stringify({
@@ -109,7 +117,7 @@ try {
   };
 
   // Let the consumer store the earlier phases' events first: the end-to-end figure starts empty.
-  const backlog = throughput.reduce((sum, row) => sum + row.ingest.ok, 0) + batch.ok * settings.batch_size;
+  const backlog = throughput.reduce((sum, row) => sum + row.ingest.ok, 0) + batchRun.ok * settings.batch_size;
   const backlogSeconds = await settle(system.persistTo, backlog);
   const e2e = await drain({
     url: system.url,
