@@ -58,6 +58,6 @@ export default defineConfig(async () => ({
     include: ['test/**/*.test.ts'],
     setupFiles: ['@triggers/event-store/test/apply-migrations'],
     // Log lines of passing tests are noise; a failing test still shows its own.
-    silent: 'passed-only',
+    silent: 'passed-only' as const,
   },
 }));

@@ -7,7 +7,7 @@ import {
 } from '@triggers/event-schema';
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
-import { OpenApiDocument } from '../src/lib/openapi.ts';
+import { OpenApiDocument, openApiPath } from '../src/lib/openapi.ts';
 import { router } from '../src/router.ts';
 import { BASE_URL, workerFetch } from './support/ingest.ts';
 
@@ -56,22 +56,35 @@ describe('GET /openapi.json', () => {
     expect(doc.openapi).toBe('3.1.0');
     const registered = router.routes
       .filter(([method]) => method !== 'ALL')
-      .map(([method, , , path]) => `${method} ${path}`)
+      .map(([method, , , path]) => `${method} ${openApiPath(path ?? '')}`)
       .sort();
     const documented = operations(doc)
       .map((o) => o.key)
       .sort();
     expect(documented).toEqual(registered);
-    expect(documented).toEqual(['GET /health', 'GET /openapi.json', 'POST /events', 'POST /events/batch']);
+    expect(documented).toEqual([
+      'GET /events/{event_id}',
+      'GET /health',
+      'GET /inbox',
+      'GET /openapi.json',
+      'POST /dlq/replay',
+      'POST /events',
+      'POST /events/batch',
+      'POST /inbox/{event_id}/ack',
+      'POST /inbox/{event_id}/retry',
+    ]);
   });
 
   it('has no phantom route: the Worker serves every documented operation and 405s the other methods', async () => {
     const doc = await fetchDocument();
-    for (const { path, method } of operations(doc)) {
+    for (const { path: template, method } of operations(doc)) {
+      const path = template.replace('{event_id}', crypto.randomUUID());
       const served = await workerFetch(new Request(`${BASE_URL}${path}`, { method: method.toUpperCase() }));
       expect([404, 405], `${method} ${path}`).not.toContain(served.status);
       const other = method === 'get' ? 'POST' : 'GET';
-      expect((await workerFetch(new Request(`${BASE_URL}${path}`, { method: other }))).status).toBe(405);
+      expect((await workerFetch(new Request(`${BASE_URL}${path}`, { method: other }))).status, path).toBe(
+        405,
+      );
     }
     expect((await workerFetch(new Request(`${BASE_URL}/not-documented`))).status).toBe(404);
   });
