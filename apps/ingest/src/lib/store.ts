@@ -1,4 +1,4 @@
-import type { EventStatus, InboxEvent } from '@triggers/event-schema';
+import { EVENT_QUEUE_CONSUMER, type EventStatus, type InboxEvent } from '@triggers/event-schema';
 import type { StoredEvent } from '@triggers/event-store';
 import { ApiError } from './errors.ts';
 
@@ -25,9 +25,16 @@ export function inboxEvent({ api_key_id: _tenant, ...event }: StoredEvent): Inbo
   return event;
 }
 
-/** 404 for an event the key does not have: missing and another key's look the same. */
+/**
+ * 404 for an event the key does not have: missing and another key's look the same. An event
+ * just accepted is not in the store yet either: the consumer stores it when its batch closes.
+ */
 export function eventNotFound(eventId: string): ApiError {
-  return new ApiError('NOT_FOUND', `This API key has no event ${eventId}.`);
+  return new ApiError(
+    'NOT_FOUND',
+    `This API key has no stored event ${eventId}. An event just accepted is stored once the ` +
+      `consumer's batch closes (within ${EVENT_QUEUE_CONSUMER.maxBatchTimeout} s).`,
+  );
 }
 
 /** 409: the event exists but is not in a state the operation applies to. */
