@@ -3,7 +3,7 @@
  * `event-queue`, stored in the real local D1 by the consumer Worker, both Workers in one
  * runtime (see system.ts). Proves what the store ends up holding, read back with SQL.
  */
-import { BatchAccepted, EventAccepted, MAX_DELIVERY_ATTEMPTS } from '@triggers/event-schema';
+import { EventAccepted, MAX_DELIVERY_ATTEMPTS } from '@triggers/event-schema';
 import { recentEventsSql, statusCountsSql } from '@triggers/event-store';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -141,20 +141,7 @@ describe('the pipeline, end to end', () => {
       i,
       inject_fault: i === 5 ? 1 : 0,
     }));
-    // One POST /events/batch: one sendBatch, so the 11 reach the consumer in one batch even on a
-    // loaded machine (11 separate POSTs can straddle the 1 s batch timeout and split).
-    const response = await fetch(`${system.baseUrl}/events/batch`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${system.apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        events: payloads.map((payload) => ({ payload, metadata: { marker: MARKER } })),
-      }),
-    });
-    expect(response.status).toBe(200);
-    const ids = v
-      .parse(BatchAccepted, await response.json())
-      .data.results.map((r) => (r.status === 'accepted' ? r.event_id : ''));
-    expect(ids.filter((id) => id !== '')).toHaveLength(payloads.length);
+    const ids = await postAll(payloads, 11);
     await system.waitForLogs(
       (logs) =>
         logs.some((l) => l.message === 'message failed' && String(l.reason).includes('injected D1 fault')),
