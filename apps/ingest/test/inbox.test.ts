@@ -91,7 +91,7 @@ describe('GET /events/{event_id}', () => {
     expect(error.details?.issues).toEqual([{ path: 'path.event_id', message: 'must be a UUID' }]);
   });
 
-  it('answers 401 without an API key, before looking anything up', async () => {
+  it('answers 401 to a key the store does not know', async () => {
     const response = await send('GET', `/events/${crypto.randomUUID()}`, { key: 'sk_test_nope', id: '' });
     await expectError(response, 401, 'UNAUTHORIZED');
   });

@@ -247,7 +247,7 @@ describe('replay logs', () => {
   it('carry the correlation id and event ids of what was replayed, never a payload', async () => {
     const key = await newApiKey();
     const secret = `payload-secret-${crypto.randomUUID()}`;
-    const [one, many] = await store(
+    const [one] = await store(
       'failed',
       receivedInOrder(key.id, 2, { payload: { secret }, metadata: { secret } }),
     );
@@ -266,7 +266,6 @@ describe('replay logs', () => {
     );
     expect(lines).toContainEqual(expect.objectContaining({ message: 'events replayed', replayed: 1 }));
     expect(lines.filter((l) => l.message === 'request')).toHaveLength(3);
-    expect(many).toBeDefined();
     expect(raw.join('\n')).not.toContain(secret);
   });
 });

@@ -6,6 +6,7 @@ import {
   commit,
   type EventCursor,
   type EventQuery,
+  fittingEvents,
   getEvent,
   listEvents,
   recordFailed,
@@ -152,7 +153,6 @@ describe('listEvents', () => {
 
   it('reads the default inbox view by a range of the unacknowledged index, not a scan of the key’s events', async () => {
     const { apiKeyId } = await tenant(['delivered']);
-    const { fittingEvents } = await import('../src/list.ts');
     const query = fittingEvents({
       apiKeyId,
       acked: false,
