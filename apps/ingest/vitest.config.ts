@@ -1,4 +1,4 @@
-import { cloudflareTest } from '@cloudflare/vitest-plugin';
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -23,7 +23,11 @@ export default {
  */
 const TEST_RATE_LIMIT = { limit: 100, period: 60 } as const;
 
-export default defineConfig({
+/**
+ * The event store's D1 (the `DB` binding of wrangler.toml, local to the test runtime) is migrated
+ * before each test file by the store's own setup file, with the files wrangler applies.
+ */
+export default defineConfig(async () => ({
   plugins: [
     cloudflareTest({
       wrangler: { configPath: './wrangler.toml' },
@@ -31,6 +35,9 @@ export default defineConfig({
         kvNamespaces: { QUEUE_SPY: 'queue-spy' },
         ratelimits: { RATE_LIMITER: { namespace_id: '1001', simple: TEST_RATE_LIMIT } },
         bindings: {
+          TEST_MIGRATIONS: await readD1Migrations(
+            new URL('../../packages/event-store/migrations', import.meta.url).pathname,
+          ),
           RATE_LIMIT_REQUESTS: TEST_RATE_LIMIT.limit,
           RATE_LIMIT_PERIOD_SECONDS: TEST_RATE_LIMIT.period,
         },
@@ -49,7 +56,8 @@ export default defineConfig({
   ],
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['@triggers/event-store/test/apply-migrations'],
     // Log lines of passing tests are noise; a failing test still shows its own.
-    silent: 'passed-only',
+    silent: 'passed-only' as const,
   },
-});
+}));

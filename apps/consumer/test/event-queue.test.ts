@@ -1,6 +1,11 @@
 import { env } from 'cloudflare:workers';
-import { MAX_DELIVERY_ATTEMPTS, MAX_QUEUED_EVENT_BYTES } from '@triggers/event-schema';
-import { getDeadLetter } from '@triggers/event-store';
+import {
+  EVENT_DLQ,
+  MAX_DELIVERY_ATTEMPTS,
+  MAX_QUEUED_EVENT_BYTES,
+  type QueuedEvent,
+} from '@triggers/event-schema';
+import { getDeadLetter, replayEvent } from '@triggers/event-store';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DLQ_ROUTING_REASON, PROCESSING_ERROR_REASON } from '../src/event-batch.ts';
 import { deliver, event, message, PAYLOAD_SECRET, row, rowWhen } from './queue.ts';
@@ -221,5 +226,53 @@ describe('event-queue: failures', () => {
     expect(result.retryMessages).toEqual([{ msgId: routedMessage.id, delaySeconds: 2 }]);
     expect(await row(ok)).toMatchObject({ status: 'delivered' });
     expect(await row(routed)).toBeNull();
+  });
+});
+
+describe('event-queue: replayed events (the inbox API’s retry and DLQ replay)', () => {
+  /** Moves `e`'s failed row to pending as the inbox API does before it re-enqueues the event. */
+  async function replayRow(e: QueuedEvent) {
+    const outcome = await replayEvent(env.DB, { apiKeyId: e.api_key_id, eventId: e.event_id }, new Date());
+    expect(outcome).toMatchObject({ replayed: true, event: { status: 'pending', attempts: 0 } });
+  }
+
+  it('stores a replayed event, re-sent without its debug marker, as delivered', async () => {
+    const routed = event({ debug: 'dlq_routing' });
+    await deliver(QUEUE, [message(routed)]);
+    await rowWhen(routed, (r) => r.status === 'failed');
+    await replayRow(routed);
+
+    // The message the inbox API sends: the same event, a new correlation id, no marker.
+    const { debug: _marker, ...fresh } = { ...routed, correlation_id: `replay-${crypto.randomUUID()}` };
+    const replayed = message(fresh);
+    const result = await deliver(QUEUE, [replayed]);
+    expect(result).toMatchObject({ explicitAcks: [replayed.id], retryMessages: [] });
+    expect(await row(routed)).toMatchObject({
+      status: 'delivered',
+      attempts: 1,
+      last_error: DLQ_ROUTING_REASON,
+      debug: 'dlq_routing',
+      correlation_id: routed.correlation_id,
+    });
+  });
+
+  it('records a replayed event that fails all its attempts again as failed, ready for another replay', async () => {
+    const failing = event({ debug: 'processing_error' });
+    await deliver(EVENT_DLQ, [message(failing, MAX_DELIVERY_ATTEMPTS)]);
+    await rowWhen(failing, (r) => r.status === 'failed');
+    await replayRow(failing);
+
+    // Replayed with its marker kept, it fails on every attempt and the queue moves it to the DLQ.
+    for (let attempts = 1; attempts <= MAX_DELIVERY_ATTEMPTS; attempts++) {
+      expect((await deliver(QUEUE, [message(failing, attempts)])).retryMessages).toHaveLength(1);
+    }
+    expect(await row(failing)).toMatchObject({ status: 'pending', attempts: MAX_DELIVERY_ATTEMPTS });
+    await deliver(EVENT_DLQ, [message(failing, MAX_DELIVERY_ATTEMPTS)]);
+    expect(await row(failing)).toMatchObject({
+      status: 'failed',
+      attempts: MAX_DELIVERY_ATTEMPTS,
+      last_error: PROCESSING_ERROR_REASON,
+    });
+    await replayRow(failing);
   });
 });

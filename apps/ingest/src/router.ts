@@ -1,5 +1,6 @@
 import { type IRequest, Router } from 'itty-router';
 import type { HandlerArgs, IngestRequest } from './context.ts';
+import type { RouteSpec } from './lib/openapi.ts';
 import { finishResponse, toErrorResponse } from './lib/responses.ts';
 import { withApiKey } from './middleware/auth.ts';
 import { withCorrelation } from './middleware/correlation.ts';
@@ -19,12 +20,17 @@ export const router = Router<IngestRequest, HandlerArgs>({
   finally: [finishResponse],
 });
 
-const methodsByPath = new Map<string, string[]>();
-for (const route of ROUTES) {
-  const handlers = route.authenticated ? [withApiKey, withRateLimit, route.handler] : [route.handler];
-  if (route.method === 'GET') router.get(route.path, ...handlers);
-  else router.post(route.path, ...handlers);
-  methodsByPath.set(route.path, [...(methodsByPath.get(route.path) ?? []), route.method]);
+// Each path's routes and then its 405, path after path in ROUTES order: a fixed path listed
+// before a parametric one it also matches (/events/batch before /events/:event_id) keeps its
+// own answers, GET /events/batch included.
+const routesByPath = new Map<string, RouteSpec[]>();
+for (const route of ROUTES) routesByPath.set(route.path, [...(routesByPath.get(route.path) ?? []), route]);
+for (const [path, routes] of routesByPath) {
+  for (const route of routes) {
+    const handlers = route.authenticated ? [withApiKey, withRateLimit, route.handler] : [route.handler];
+    if (route.method === 'GET') router.get(path, ...handlers);
+    else router.post(path, ...handlers);
+  }
+  router.all(path, methodNotAllowed(...routes.map((route) => route.method)));
 }
-for (const [path, methods] of methodsByPath) router.all(path, methodNotAllowed(...methods));
 router.all('*', notFound);

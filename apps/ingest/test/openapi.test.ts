@@ -4,11 +4,13 @@ import {
   MAX_BATCH_EVENTS,
   MAX_EVENT_BYTES,
   MAX_IDEMPOTENCY_KEY_LENGTH,
+  MAX_INBOX_LIMIT,
 } from '@triggers/event-schema';
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
-import { OpenApiDocument } from '../src/lib/openapi.ts';
+import { OpenApiDocument, openApiPath } from '../src/lib/openapi.ts';
 import { router } from '../src/router.ts';
+import { InboxQuery } from '../src/routes/inbox.ts';
 import { BASE_URL, workerFetch } from './support/ingest.ts';
 
 async function fetchDocument(): Promise<OpenApiDocument> {
@@ -21,10 +23,14 @@ async function fetchDocument(): Promise<OpenApiDocument> {
 type Operation = {
   security: unknown[];
   parameters?: { in: string; name: string; schema: Record<string, unknown> }[];
-  requestBody?: { content: { 'application/json': { schema: { $ref?: string } } } };
+  requestBody?: { required?: boolean; content: { 'application/json': { schema: { $ref?: string } } } };
   responses: Record<
     string,
-    { headers?: Record<string, unknown>; content?: { 'application/json': { schema: { $ref?: string } } } }
+    {
+      description?: string;
+      headers?: Record<string, unknown>;
+      content?: { 'application/json': { schema: { $ref?: string } } };
+    }
   >;
 };
 
@@ -56,22 +62,35 @@ describe('GET /openapi.json', () => {
     expect(doc.openapi).toBe('3.1.0');
     const registered = router.routes
       .filter(([method]) => method !== 'ALL')
-      .map(([method, , , path]) => `${method} ${path}`)
+      .map(([method, , , path]) => `${method} ${openApiPath(path ?? '')}`)
       .sort();
     const documented = operations(doc)
       .map((o) => o.key)
       .sort();
     expect(documented).toEqual(registered);
-    expect(documented).toEqual(['GET /health', 'GET /openapi.json', 'POST /events', 'POST /events/batch']);
+    expect(documented).toEqual([
+      'GET /events/{event_id}',
+      'GET /health',
+      'GET /inbox',
+      'GET /openapi.json',
+      'POST /dlq/replay',
+      'POST /events',
+      'POST /events/batch',
+      'POST /inbox/{event_id}/ack',
+      'POST /inbox/{event_id}/retry',
+    ]);
   });
 
   it('has no phantom route: the Worker serves every documented operation and 405s the other methods', async () => {
     const doc = await fetchDocument();
-    for (const { path, method } of operations(doc)) {
+    for (const { path: template, method } of operations(doc)) {
+      const path = template.replace('{event_id}', crypto.randomUUID());
       const served = await workerFetch(new Request(`${BASE_URL}${path}`, { method: method.toUpperCase() }));
       expect([404, 405], `${method} ${path}`).not.toContain(served.status);
       const other = method === 'get' ? 'POST' : 'GET';
-      expect((await workerFetch(new Request(`${BASE_URL}${path}`, { method: other }))).status).toBe(405);
+      expect((await workerFetch(new Request(`${BASE_URL}${path}`, { method: other }))).status, path).toBe(
+        405,
+      );
     }
     expect((await workerFetch(new Request(`${BASE_URL}/not-documented`))).status).toBe(404);
   });
@@ -137,5 +156,43 @@ describe('GET /openapi.json', () => {
       operations(doc).find((o) => o.key === key)?.op as { description?: string };
     expect(description('POST /events').description).toContain(String(MAX_EVENT_BYTES));
     expect(description('POST /events/batch').description).toContain(String(MAX_BATCH_BYTES));
+  });
+});
+
+describe('GET /openapi.json: the inbox routes', () => {
+  it('documents the path parameter, every query parameter GET /inbox reads, the optional replay body and each response', async () => {
+    const doc = await fetchDocument();
+    const byKey = Object.fromEntries(operations(doc).map((o) => [o.key, o.op]));
+    const ok = (key: string) => byKey[key]?.responses['200']?.content?.['application/json'].schema.$ref;
+    for (const key of [
+      'GET /events/{event_id}',
+      'POST /inbox/{event_id}/ack',
+      'POST /inbox/{event_id}/retry',
+    ]) {
+      expect(byKey[key]?.parameters).toEqual([
+        expect.objectContaining({
+          in: 'path',
+          name: 'event_id',
+          required: true,
+          schema: { type: 'string', format: 'uuid' },
+        }),
+      ]);
+      expect(ok(key)).toBe('#/components/schemas/EventDetails');
+      expect(byKey[key]?.responses['404']).toBeDefined();
+    }
+    expect(byKey['POST /inbox/{event_id}/retry']?.responses['409']?.description).toContain('INVALID_STATE');
+    expect(ok('GET /inbox')).toBe('#/components/schemas/InboxPage');
+    expect(byKey['GET /inbox']?.parameters?.map((p) => p.name)).toEqual(Object.keys(InboxQuery.entries));
+    expect(byKey['GET /inbox']?.parameters?.find((p) => p.name === 'limit')?.schema).toMatchObject({
+      type: 'integer',
+      minimum: 1,
+      maximum: MAX_INBOX_LIMIT,
+    });
+    expect(byKey['GET /inbox']?.parameters?.find((p) => p.name === 'status')?.schema).toMatchObject({
+      type: 'array',
+      items: { enum: ['pending', 'delivered', 'failed'] },
+    });
+    expect(byKey['POST /dlq/replay']?.requestBody).toMatchObject({ required: false });
+    expect(ok('POST /dlq/replay')).toBe('#/components/schemas/ReplayResult');
   });
 });

@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { EventStatus } from './status.ts';
 
 /** Every error code the HTTP API answers with, and the status that goes with it. */
 export const ERROR_STATUS = {
@@ -10,6 +11,8 @@ export const ERROR_STATUS = {
   UNAUTHORIZED: 401,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  /** The event is not in a state the operation applies to (retry of an event that is not failed). */
+  INVALID_STATE: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   /** The API key sent more events than its rate limit allows; see `Retry-After`. */
@@ -60,6 +63,8 @@ export const ErrorEnvelope = v.object({
         allowed: v.optional(v.array(v.string())),
         /** On a batch of which no item was accepted: why each was rejected. */
         results: v.optional(v.array(BatchItemResult)),
+        /** On `INVALID_STATE`: the status the event is in. */
+        status: v.optional(EventStatus),
       }),
     ),
   }),

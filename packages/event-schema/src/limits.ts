@@ -50,3 +50,19 @@ export const MAX_BATCH_BYTES = 1_000_000;
 
 /** Longest `Idempotency-Key` header or `idempotency_key` batch field accepted. */
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+
+/** Events per `GET /inbox` page when `limit` is not given. */
+export const DEFAULT_INBOX_LIMIT = 50;
+
+/** Most events per `GET /inbox` page, and most events one `POST /dlq/replay` re-enqueues. */
+export const MAX_INBOX_LIMIT = 1_000;
+
+/** Events one `POST /dlq/replay` re-enqueues when `limit` is not given. */
+export const DEFAULT_REPLAY_LIMIT = 100;
+
+/**
+ * Most bytes of payload and metadata (as stored JSON text) one inbox page or one replay loads.
+ * 1,000 events of the queue's largest size would be 128 MB, a Worker's whole memory: a page
+ * stops early once its events pass this (always at least one event) and says where to go on.
+ */
+export const MAX_INBOX_PAGE_BYTES = 4_000_000;

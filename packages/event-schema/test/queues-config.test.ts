@@ -12,6 +12,7 @@ import {
 
 /** The parts of a wrangler.toml this test reads. */
 interface WranglerQueues {
+  d1_databases?: { binding: string; database_name: string; database_id: string; migrations_dir?: string }[];
   queues?: {
     producers?: { binding: string; queue: string }[];
     consumers?: {
@@ -67,5 +68,16 @@ describe('the apps’ wrangler.toml files agree with queues.ts', () => {
     const { queues } = config('consumer');
     expect(queues?.consumers?.map((c) => c.queue).sort()).toEqual([EVENT_DLQ, EVENT_QUEUE].sort());
     expect(queues?.producers).toEqual([{ binding: EVENT_DLQ_BINDING, queue: EVENT_DLQ }]);
+  });
+});
+
+describe('the apps’ wrangler.toml files share one event store', () => {
+  it('ingest and consumer bind the same D1 database as DB, migrated from the event store’s migrations', () => {
+    const ingest = config('ingest').d1_databases;
+    const consumer = config('consumer').d1_databases;
+    expect(consumer).toEqual([
+      expect.objectContaining({ binding: 'DB', migrations_dir: '../../packages/event-store/migrations' }),
+    ]);
+    expect(ingest).toEqual(consumer);
   });
 });

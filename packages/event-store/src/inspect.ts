@@ -1,5 +1,5 @@
+import { EventStatus } from '@triggers/event-schema';
 import * as v from 'valibot';
-import { EventStatus } from './status.ts';
 
 /**
  * SQL for looking at the store by hand: `pnpm events:list`, and the end-to-end tests, which
@@ -29,7 +29,7 @@ function where({ apiKeyId, status, eventIds }: EventFilter): string {
 
 /** The newest events matching `filter`, without their payloads. */
 export function recentEventsSql(filter: EventFilter = {}, limit = 20): string {
-  return `SELECT event_id, api_key_id, status, attempts, last_error, debug, received_at, updated_at
+  return `SELECT event_id, api_key_id, status, attempts, last_error, debug, received_at, updated_at, acked_at
 FROM events${where(filter)}
 ORDER BY received_at DESC, event_id DESC
 LIMIT ${v.parse(Limit, limit)}`;

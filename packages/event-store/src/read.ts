@@ -1,6 +1,5 @@
-import type { JsonObject } from '@triggers/event-schema';
+import { EventStatus, type JsonObject } from '@triggers/event-schema';
 import * as v from 'valibot';
-import { EventStatus } from './status.ts';
 
 /** An `events` row as D1 returns it. */
 export const EventRow = v.object({
@@ -16,6 +15,7 @@ export const EventRow = v.object({
   updated_at: v.string(),
   correlation_id: v.string(),
   debug: v.nullable(v.string()),
+  acked_at: v.nullable(v.string()),
 });
 export type EventRow = v.InferOutput<typeof EventRow>;
 
@@ -38,6 +38,16 @@ export const DeadLetterRow = v.object({
 });
 export type DeadLetterRow = v.InferOutput<typeof DeadLetterRow>;
 
+/** An `events` row as D1 returns it, checked, with its payload and metadata parsed. */
+export function toStoredEvent(raw: unknown): StoredEvent {
+  const row = v.parse(EventRow, raw);
+  return {
+    ...row,
+    payload: JSON.parse(row.payload) as JsonObject,
+    metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as JsonObject),
+  };
+}
+
 /**
  * One event of one tenant. An event of another key reads as missing, so callers cannot tell
  * "not yours" from "does not exist".
@@ -50,13 +60,7 @@ export async function getEvent(
     .prepare('SELECT * FROM events WHERE event_id = ?1 AND api_key_id = ?2')
     .bind(eventId, apiKeyId)
     .first();
-  if (raw === null) return null;
-  const row = v.parse(EventRow, raw);
-  return {
-    ...row,
-    payload: JSON.parse(row.payload) as JsonObject,
-    metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as JsonObject),
-  };
+  return raw === null ? null : toStoredEvent(raw);
 }
 
 /** One unreadable dead letter, by the id of the queue message that carried it. */

@@ -11,6 +11,7 @@ import {
   recordFailed,
   recordRetry,
   recordUnreadable,
+  replayEvent,
   type StoreWrite,
   storeDelivered,
 } from '../src/index.ts';
@@ -46,6 +47,7 @@ describe('storeDelivered', () => {
       updated_at: T1.toISOString(),
       correlation_id: event.correlation_id,
       debug: 'queue_delay',
+      acked_at: null,
     });
   });
 
@@ -193,11 +195,8 @@ describe('the status state machine', () => {
   it('lets a replayed failed event (set back to pending) be delivered', async () => {
     const event = queuedEvent();
     await one(recordFailed(db, [{ event, attempts: 1, reason: 'dlq_routing requested' }], T1));
-    // The replay itself belongs to the inbox API (issue 4); this is the transition it will make.
-    await db
-      .prepare("UPDATE events SET status = 'pending', attempts = 0 WHERE event_id = ?")
-      .bind(event.event_id)
-      .run();
+    const replay = await replayEvent(db, { apiKeyId: event.api_key_id, eventId: event.event_id }, T2);
+    expect(replay).toMatchObject({ replayed: true, event: { status: 'pending', attempts: 0 } });
     expect((await one(storeDelivered(db, [{ event, attempts: 1 }], T2))).has(event.event_id)).toBe(true);
     expect(await read(event)).toMatchObject({
       status: 'delivered',

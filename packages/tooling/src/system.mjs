@@ -233,9 +233,11 @@ export async function startSystem({
         for (const entry of config.queues.consumers)
           entry.max_batch_timeout = HARNESS_BATCH_TIMEOUT_SECONDS[entry.queue];
       });
-      migrateLocalD1({ persistTo, config: variant });
       configs.push(variant);
     }
+    // Both Workers bind the event store (the same D1): migrate it whichever of them runs.
+    const storeConfig = configs.at(-1);
+    migrateLocalD1({ persistTo, config: storeConfig });
     const seeded = await seedApiKeys(keys, { persistTo });
     const workers = await startWorkers({
       configs,
@@ -253,7 +255,7 @@ export async function startSystem({
         revoked: record.revoked,
       })),
       /** Runs SQL on this system's D1 (one wrangler call) and returns each statement's rows. */
-      query: (statements) => queryLocalD1(statements, { persistTo, config: configs[1] ?? consumerConfig }),
+      query: (statements) => queryLocalD1(statements, { persistTo, config: storeConfig }),
       async stop() {
         await workers.stop();
         rmSync(dir, { recursive: true, force: true });

@@ -159,11 +159,21 @@ describe('the pipeline, end to end', () => {
     ]);
     // Each was refused at least once before it was stored: the whole batch was retried.
     for (const row of rows ?? []) expect(row.attempts).toBeGreaterThanOrEqual(2);
-    const retried = system.logs.filter(
-      (l) =>
-        l.action === 'retry' && ids.includes(String(l.event_id)) && String(l.reason).includes('injected'),
-    );
-    expect(new Set(retried.map((l) => l.event_id)).size).toBe(ids.length);
+    const retriedForTheFault = (logs: LogLine[]) =>
+      new Set(
+        logs
+          .filter(
+            (l) =>
+              l.action === 'retry' &&
+              ids.includes(String(l.event_id)) &&
+              String(l.reason).includes('injected'),
+          )
+          .map((l) => l.event_id),
+      );
+    // Waited for, not read at once: `system.query` blocks this process (spawnSync) while the
+    // Workers keep printing, so lines written meanwhile may still be in the pipe, unread.
+    await system.waitForLogs((logs) => retriedForTheFault(logs).size === ids.length, 10_000).catch(() => {});
+    expect(retriedForTheFault(system.logs).size).toBe(ids.length);
   });
 
   it('never prints a payload', () => {

@@ -145,3 +145,12 @@ export async function readJsonBody(
     throw new ApiError('INVALID_JSON', 'The request body is not valid JSON.');
   }
 }
+
+/**
+ * {@link readJsonBody} for a route whose body may be left out (every field optional): no body,
+ * or an empty one, reads as `{}`.
+ */
+export async function readOptionalJsonBody(request: Request, limit: number): Promise<unknown> {
+  if (request.body === null || request.headers.get('content-length') === '0') return {};
+  return (await readJsonBody(request, limit)).value;
+}

@@ -7,11 +7,16 @@ import {
   ERROR_STATUS,
   ErrorEnvelope,
   EventAccepted,
+  EventDetails,
   EventRequest,
   HealthStatus,
   IdempotencyKey,
+  InboxEvent,
+  InboxPage,
   JsonObject,
   MAX_JSON_DEPTH,
+  ReplayRequest,
+  ReplayResult,
 } from '@triggers/event-schema';
 import {
   type ConversionConfig,
@@ -32,9 +37,9 @@ export const OpenApiDocument = v.looseObject({
 });
 export type OpenApiDocument = v.InferOutput<typeof OpenApiDocument>;
 
-/** A header or query parameter an operation reads. */
+/** A header, query or path parameter an operation reads (a path parameter is always required). */
 export interface ParameterSpec {
-  in: 'header' | 'query';
+  in: 'header' | 'query' | 'path';
   name: string;
   description: string;
   schema: v.GenericSchema;
@@ -55,6 +60,8 @@ interface RouteDescription {
   parameters?: readonly ParameterSpec[];
   /** Schema of the JSON request body, when there is one. */
   body?: v.GenericSchema;
+  /** Whether the body may be left out (every field of it optional); `false` unless said. */
+  bodyOptional?: boolean;
   /** Schema of the 200 response. */
   response: v.GenericSchema;
   /** Error codes the handler itself answers with (the middleware's are added for `authenticated`). */
@@ -81,6 +88,11 @@ const SCHEMAS = {
   BatchAccepted,
   ErrorEnvelope,
   HealthStatus,
+  InboxEvent,
+  EventDetails,
+  InboxPage,
+  ReplayRequest,
+  ReplayResult,
   OpenApiDocument,
 };
 
@@ -89,8 +101,11 @@ const SCHEMAS = {
 // throw, so that a schema the document cannot show fails the OpenAPI test instead of vanishing.
 const [jsonObjectBase, jsonObjectDepth] = JsonObject.pipe;
 
+// `output`: a query parameter read from text (`limit=50`) is documented as what it is read as
+// (an integer from 1 to 1000), from the last schema of its pipeline.
 const CONVERSION: ConversionConfig = {
   target: 'draft-2020-12',
+  typeMode: 'output',
   overrideSchema: ({ valibotSchema }) => (valibotSchema === jsonObjectBase ? { type: 'object' } : undefined),
   overrideAction: ({ valibotAction, jsonSchema }) =>
     valibotAction === jsonObjectDepth
@@ -152,14 +167,19 @@ function operation(route: RouteSpec) {
           parameters: route.parameters.map((p) => ({
             in: p.in,
             name: p.name,
-            required: false,
+            required: p.in === 'path',
             description: p.description,
             schema: schemaOf(p.schema),
           })),
         }
       : {}),
     ...(route.body
-      ? { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(route.body) } } } }
+      ? {
+          requestBody: {
+            required: !route.bodyOptional,
+            content: { 'application/json': { schema: schemaOf(route.body) } },
+          },
+        }
       : {}),
     responses: {
       '200': { description: 'OK', content: { 'application/json': { schema: schemaOf(route.response) } } },
@@ -168,11 +188,15 @@ function operation(route: RouteSpec) {
   };
 }
 
+/** A router path (`/events/:event_id`) as OpenAPI writes it (`/events/{event_id}`). */
+export const openApiPath = (path: string): string => path.replace(/:(\w+)/g, '{$1}');
+
 /** The OpenAPI 3.1 document of `routes`, its schemas generated from the valibot ones. */
 export function openApiDocument(routes: readonly RouteSpec[]): OpenApiDocument {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
-    paths[route.path] = { ...paths[route.path], [route.method.toLowerCase()]: operation(route) };
+    const path = openApiPath(route.path);
+    paths[path] = { ...paths[path], [route.method.toLowerCase()]: operation(route) };
   }
   return {
     openapi: '3.1.0',

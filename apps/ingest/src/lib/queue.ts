@@ -17,26 +17,32 @@ export interface SizedEvent {
   bytes: number;
 }
 
+/** An event with the size of its serialized form, without judging it. */
+export function measured(event: QueuedEvent): SizedEvent {
+  return { event, bytes: encoder.encode(JSON.stringify(event)).byteLength };
+}
+
 /**
  * Measures an event as the queue will carry it, refusing with 413 a message over the queue's
  * size limit (the request body's limit leaves room for our envelope, but a JSON number such as
  * `1e99` grows when re-serialized).
  */
 export function sized(event: QueuedEvent): SizedEvent {
-  const bytes = encoder.encode(JSON.stringify(event)).byteLength;
-  if (bytes > MAX_QUEUED_EVENT_BYTES) {
+  const item = measured(event);
+  if (item.bytes > MAX_QUEUED_EVENT_BYTES) {
     throw new ApiError(
       'PAYLOAD_TOO_LARGE',
-      `The event serializes to ${bytes} bytes; a queued event may take at most ${MAX_QUEUED_EVENT_BYTES}.`,
+      `The event serializes to ${item.bytes} bytes; a queued event may take at most ${MAX_QUEUED_EVENT_BYTES}.`,
       {
         details: { limit_bytes: MAX_QUEUED_EVENT_BYTES },
       },
     );
   }
-  return { event, bytes };
+  return item;
 }
 
-const unavailable = (message: string, cause: unknown) =>
+/** 503 with `Retry-After`: the queue did not take what it was given. */
+export const unavailable = (message: string, cause: unknown) =>
   new ApiError('SERVICE_UNAVAILABLE', message, {
     headers: { 'retry-after': String(QUEUE_RETRY_AFTER_SECONDS) },
     cause,
@@ -58,18 +64,22 @@ export async function enqueue(
   }
 }
 
+/** How far {@link sendChunks} got: events `[0, queued)` are on the queue; `error` stopped the rest. */
+export interface ChunkedSend {
+  queued: number;
+  error?: unknown;
+}
+
 /**
- * Puts events on the queue with as few `sendBatch()` calls as its limits allow, one after the
- * other, resolving once every one has been persisted. Several calls cannot be atomic: when one
- * fails, the events of the calls before it are already on the queue. That is answered with 503
- * for the whole batch, saying how many may already be queued; a retry is safe for events sent with
- * an idempotency key, since they keep their `event_id` and are stored once.
+ * Puts events on the queue, in order, with as few `sendBatch()` calls as its limits allow, one
+ * after the other, and resolves once every one has been persisted or a call failed. Several calls
+ * cannot be atomic: it never throws, and says how many events (a prefix) are on the queue.
  */
-export async function enqueueBatch(
+export async function sendChunks(
   queue: Queue<QueuedEvent>,
   events: readonly SizedEvent[],
   delaySeconds?: number,
-): Promise<void> {
+): Promise<ChunkedSend> {
   let queued = 0;
   for (const chunk of sendBatchChunks(events, (item) => item.bytes + QUEUE_PLATFORM_OVERHEAD_BYTES)) {
     const messages = chunk.map(({ event }) => ({
@@ -79,14 +89,31 @@ export async function enqueueBatch(
     }));
     try {
       await queue.sendBatch(messages);
-    } catch (err) {
-      const already = queued === 0 ? 'None of them was queued' : `${queued} of them may already be queued`;
-      throw unavailable(
-        `The batch could not be queued completely and no event of it is acknowledged (${already}). ` +
-          'Retry the whole batch later: events with an idempotency_key keep their event_id and are stored once.',
-        err,
-      );
+    } catch (error) {
+      return { queued, error };
     }
     queued += chunk.length;
   }
+  return { queued };
+}
+
+/**
+ * Puts events on the queue ({@link sendChunks}). When a call fails, the events of the calls
+ * before it are already on the queue. That is answered with 503 for the whole batch, saying how
+ * many may already be queued; a retry is safe for events sent with an idempotency key, since they
+ * keep their `event_id` and are stored once.
+ */
+export async function enqueueBatch(
+  queue: Queue<QueuedEvent>,
+  events: readonly SizedEvent[],
+  delaySeconds?: number,
+): Promise<void> {
+  const { queued, error } = await sendChunks(queue, events, delaySeconds);
+  if (error === undefined) return;
+  const already = queued === 0 ? 'None of them was queued' : `${queued} of them may already be queued`;
+  throw unavailable(
+    `The batch could not be queued completely and no event of it is acknowledged (${already}). ` +
+      'Retry the whole batch later: events with an idempotency_key keep their event_id and are stored once.',
+    error,
+  );
 }

@@ -37,3 +37,10 @@ export function validate<TSchema extends v.GenericSchema>(
   });
   throw invalid(issues);
 }
+
+/** 400 at `<root>.from` when a range's `from` is not before its `to` (both normalized already). */
+export function assertOrderedRange(range: { from?: string; to?: string }, root?: string): void {
+  const { from, to } = range;
+  if (from === undefined || to === undefined || from < to) return;
+  throw invalid([{ path: root ? `${root}.from` : 'from', message: 'must be before to' }]);
+}

@@ -3,19 +3,27 @@ import {
   BatchRequest,
   DebugFlag,
   EventAccepted,
+  EventDetails,
   EventRequest,
   HealthStatus,
   IdempotencyKey,
+  InboxPage,
   MAX_BATCH_BYTES,
   MAX_BATCH_EVENTS,
   MAX_EVENT_BYTES,
+  MAX_INBOX_LIMIT,
+  ReplayRequest,
+  ReplayResult,
 } from '@triggers/event-schema';
 import * as v from 'valibot';
 import { OpenApiDocument, openApiDocument, type ParameterSpec, type RouteSpec } from '../lib/openapi.ts';
+import { queryParameters } from '../lib/query.ts';
 import { json } from '../lib/responses.ts';
 import { postEventBatch } from './batch.ts';
 import { postEvent } from './events.ts';
 import { health } from './health.ts';
+import { ackInboxEvent, EVENT_ID, getEventById, InboxQuery, listInbox } from './inbox.ts';
+import { replayDeadLetters, retryEvent } from './replay.ts';
 
 const CONTENT_ENCODING: ParameterSpec = {
   in: 'header',
@@ -40,6 +48,9 @@ const SEND_ERRORS = [
   'UNSUPPORTED_MEDIA_TYPE',
   'SERVICE_UNAVAILABLE',
 ] as const;
+
+/** What every route reading one event by id can answer besides its success. */
+const BY_ID_ERRORS = ['VALIDATION_ERROR', 'NOT_FOUND', 'SERVICE_UNAVAILABLE'] as const;
 
 let document: OpenApiDocument | undefined;
 
@@ -99,6 +110,89 @@ export const ROUTES: readonly RouteSpec[] = [
     response: BatchAccepted,
     errors: SEND_ERRORS,
     handler: postEventBatch,
+  },
+  {
+    method: 'GET',
+    path: '/events/:event_id',
+    operationId: 'getEvent',
+    summary: 'Look one event up',
+    description:
+      'The event with its status (pending, delivered, failed), attempts, last error, timestamps, ack, ' +
+      'payload and metadata. 404 when this API key has no such event (another key’s event looks the same).',
+    authenticated: true,
+    parameters: [EVENT_ID],
+    response: EventDetails,
+    errors: BY_ID_ERRORS,
+    handler: getEventById,
+  },
+  {
+    method: 'GET',
+    path: '/inbox',
+    operationId: 'listInbox',
+    summary: 'Page through the events of this API key',
+    description:
+      'Newest first unless order=asc; by default only events not acknowledged. Pages are keyed on ' +
+      '(received_at, event_id): following next_cursor never repeats or skips an event that was there when ' +
+      'the walk began, while new events arrive. 400, listing every problem, for a bad or unknown parameter.',
+    authenticated: true,
+    parameters: queryParameters(InboxQuery),
+    response: InboxPage,
+    errors: ['VALIDATION_ERROR', 'SERVICE_UNAVAILABLE'],
+    handler: listInbox,
+  },
+  {
+    method: 'POST',
+    path: '/inbox/:event_id/ack',
+    operationId: 'ackEvent',
+    summary: 'Acknowledge an event: it was handled',
+    description:
+      'Marks a delivered or failed event acknowledged (acked_at), which takes it out of the default inbox view; ' +
+      'the event is kept. Acking again answers the same, with the first acked_at. 409 INVALID_STATE for a ' +
+      'pending event.',
+    authenticated: true,
+    parameters: [EVENT_ID],
+    response: EventDetails,
+    errors: [...BY_ID_ERRORS, 'INVALID_STATE'],
+    handler: ackInboxEvent,
+  },
+  {
+    method: 'POST',
+    path: '/inbox/:event_id/retry',
+    operationId: 'retryEvent',
+    summary: 'Re-enqueue a failed event',
+    description:
+      'Sends a failed event to the queue again as a fresh message (same event_id and payload, no debug flag) ' +
+      'and answers it pending, with attempts starting again at 0; the consumer then stores it (delivered) or ' +
+      'fails it again. 409 INVALID_STATE for an event that is not failed; 503 when the queue refuses it, ' +
+      'in which case it stays failed.',
+    authenticated: true,
+    parameters: [EVENT_ID],
+    response: EventDetails,
+    errors: [...BY_ID_ERRORS, 'INVALID_STATE'],
+    handler: retryEvent,
+  },
+  {
+    method: 'POST',
+    path: '/dlq/replay',
+    operationId: 'replayDeadLetters',
+    summary: 'Re-enqueue many failed events',
+    description:
+      `Re-enqueues up to limit (at most ${MAX_INBOX_LIMIT}) failed, unacknowledged events of this API key ` +
+      'received in [from, to), oldest first, and answers how many. Safe to repeat: replayed events are ' +
+      'pending, and only failed ones are taken. The body may be left out.',
+    authenticated: true,
+    body: ReplayRequest,
+    bodyOptional: true,
+    response: ReplayResult,
+    errors: [
+      'INVALID_JSON',
+      'INVALID_ENCODING',
+      'VALIDATION_ERROR',
+      'PAYLOAD_TOO_LARGE',
+      'UNSUPPORTED_MEDIA_TYPE',
+      'SERVICE_UNAVAILABLE',
+    ],
+    handler: replayDeadLetters,
   },
   {
     method: 'GET',

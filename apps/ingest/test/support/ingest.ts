@@ -43,6 +43,13 @@ export function post(
   );
 }
 
+/** A request with `key` and no body: a GET, or a POST that takes none. */
+export function send(method: 'GET' | 'POST', path: string, key: TestKey): Promise<Response> {
+  return workerFetch(
+    new Request(`${BASE_URL}${path}`, { method, headers: { authorization: `Bearer ${key.key}` } }),
+  );
+}
+
 /** The message the real queue delivered for `eventId`, as the queue-spy consumer recorded it. */
 export function queued(eventId: string): Promise<QueuedEvent> {
   return vi.waitFor(

@@ -1,0 +1,156 @@
+import {
+  DEFAULT_INBOX_LIMIT,
+  type EventDetails,
+  EventId,
+  EventStatus,
+  type InboxPage,
+  MAX_INBOX_LIMIT,
+  MAX_INBOX_PAGE_BYTES,
+  TimeBound,
+} from '@triggers/event-schema';
+import { ackEvent, getEvent, listEvents } from '@triggers/event-store';
+import * as v from 'valibot';
+import type { AuthedRequest } from '../context.ts';
+import type { IngestEnv } from '../env.ts';
+import { decodeCursor, encodeCursor } from '../lib/cursor.ts';
+import type { ParameterSpec } from '../lib/openapi.ts';
+import { once, queryOf, repeatable, unknownParameter } from '../lib/query.ts';
+import { ok } from '../lib/responses.ts';
+import { eventNotFound, fromStore, inboxEvent, invalidState } from '../lib/store.ts';
+import { assertOrderedRange, validate } from '../lib/validate.ts';
+
+/** The `{event_id}` of the inbox routes' paths. */
+export const EVENT_ID: ParameterSpec = {
+  in: 'path',
+  name: 'event_id',
+  description: 'The event_id that POST /events (or /events/batch) answered.',
+  schema: EventId,
+};
+
+/** The path's `event_id`, checked (400 at `path.event_id`) and put on the request's log lines. */
+export function eventIdOf(request: AuthedRequest): string {
+  const eventId = validate(EventId, request.params.event_id, 'path.event_id');
+  request.eventId = eventId;
+  request.log = request.log.with({ event_id: eventId });
+  return eventId;
+}
+
+const ACKED = { false: false, true: true, all: undefined } as const;
+
+/** The query of `GET /inbox`: every parameter it takes, and nothing else. */
+export const InboxQuery = v.strictObject(
+  {
+    status: v.optional(
+      v.pipe(
+        repeatable(EventStatus),
+        v.description(
+          'Only events in this status; repeat the parameter for several (status=failed&status=pending). ' +
+            'Every status when absent.',
+        ),
+      ),
+    ),
+    acked: v.optional(
+      v.pipe(
+        once(v.picklist(['false', 'true', 'all'], 'must be false, true or all')),
+        v.description(
+          'false (the default): events not acknowledged yet; true: acknowledged ones only; all: both.',
+        ),
+      ),
+      'false',
+    ),
+    from: v.optional(
+      v.pipe(once(TimeBound), v.description('Only events received at or after this ISO-8601 instant.')),
+    ),
+    to: v.optional(
+      v.pipe(once(TimeBound), v.description('Only events received before this ISO-8601 instant.')),
+    ),
+    order: v.optional(
+      v.pipe(
+        once(v.picklist(['desc', 'asc'], 'must be desc or asc')),
+        v.description('By time received: desc (the default) is newest first.'),
+      ),
+      'desc',
+    ),
+    limit: v.optional(
+      v.pipe(
+        once(
+          v.pipe(
+            v.string(),
+            v.digits('must be a whole number'),
+            v.transform(Number),
+            v.number(),
+            v.integer(),
+            v.minValue(1, 'must be at least 1'),
+            v.maxValue(MAX_INBOX_LIMIT, `must be at most ${MAX_INBOX_LIMIT}`),
+          ),
+        ),
+        v.description(
+          `Most events per page, ${DEFAULT_INBOX_LIMIT} when absent. A page also ends once its payloads ` +
+            `pass ${MAX_INBOX_PAGE_BYTES} bytes; follow next_cursor until it is null.`,
+        ),
+      ),
+      String(DEFAULT_INBOX_LIMIT),
+    ),
+    cursor: v.optional(
+      v.pipe(
+        once(v.string()),
+        v.description('The next_cursor of the previous page, with the same filters and order.'),
+      ),
+    ),
+  },
+  unknownParameter,
+);
+
+/** `GET /events/{event_id}`: one of the key's events, whatever its status or ack. */
+export async function getEventById(request: AuthedRequest, env: IngestEnv): Promise<Response> {
+  const eventId = eventIdOf(request);
+  const event = await fromStore(() => getEvent(env.DB, { apiKeyId: request.apiKey.id, eventId }));
+  if (event === null) throw eventNotFound(eventId);
+  return ok<EventDetails['data']>(inboxEvent(event));
+}
+
+/**
+ * `GET /inbox`: a page of the key's events, by default those not acknowledged, newest first.
+ * Pages are keyed on `(received_at, event_id)` (see the README for what that guarantees).
+ */
+export async function listInbox(request: AuthedRequest, env: IngestEnv): Promise<Response> {
+  const query = validate(InboxQuery, queryOf(request), 'query');
+  assertOrderedRange(query, 'query');
+  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, 'query.cursor');
+  const page = await fromStore(() =>
+    listEvents(env.DB, {
+      apiKeyId: request.apiKey.id,
+      statuses: query.status,
+      acked: ACKED[query.acked],
+      from: query.from,
+      to: query.to,
+      after,
+      order: query.order,
+      limit: query.limit,
+    }),
+  );
+  return ok<InboxPage['data']>({
+    events: page.events.map(inboxEvent),
+    next_cursor: page.next === null ? null : encodeCursor(page.next),
+  });
+}
+
+/**
+ * `POST /inbox/{event_id}/ack`: marks a delivered or failed event handled, which takes it out of
+ * the default inbox view. Acking again answers the same, with the first ack's time.
+ */
+export async function ackInboxEvent(request: AuthedRequest, env: IngestEnv): Promise<Response> {
+  const eventId = eventIdOf(request);
+  const { event, acked } = await fromStore(() =>
+    ackEvent(env.DB, { apiKeyId: request.apiKey.id, eventId }, new Date()),
+  );
+  if (event === null) throw eventNotFound(eventId);
+  if (event.status === 'pending') {
+    throw invalidState(
+      event.status,
+      `Event ${eventId} is pending: it can be acknowledged once it is delivered or failed.`,
+    );
+  }
+  if (acked) request.log.log('info', 'event acknowledged', { status: event.status });
+  return ok<EventDetails['data']>(inboxEvent(event));
+}

@@ -1,0 +1,79 @@
+/**
+ * Rows in the event store for the inbox tests, written through the event store's own writes (the
+ * ones the consumer Worker uses) into the test runtime's real local D1.
+ */
+import { env } from 'cloudflare:workers';
+import type { QueuedEvent } from '@triggers/event-schema';
+import { commit, getEvent, recordFailed, recordRetry, storeDelivered } from '@triggers/event-store';
+
+export type Outcome = 'delivered' | 'pending' | 'failed';
+
+/** When the consumer stored them: before any test ran. */
+const STORED_AT = new Date('2026-11-29T12:00:00.000Z');
+
+/** A valid event of `apiKeyId`, with fresh ids, received at `timestamp` (now unless given). */
+export function queuedEvent(apiKeyId: string, fields: Partial<QueuedEvent> = {}): QueuedEvent {
+  return {
+    event_id: crypto.randomUUID(),
+    payload: { order: 42, items: ['a', 'b'] },
+    metadata: { source: 'shop' },
+    timestamp: new Date().toISOString(),
+    correlation_id: `corr-${crypto.randomUUID()}`,
+    api_key_id: apiKeyId,
+    ...fields,
+  };
+}
+
+/**
+ * Stores `events` as the consumer would have: `delivered` on their first attempt, `pending`
+ * after one failed attempt, `failed` (dead-lettered) after four.
+ */
+export async function store(outcome: Outcome, events: QueuedEvent[]): Promise<QueuedEvent[]> {
+  const write =
+    outcome === 'delivered'
+      ? storeDelivered(
+          env.DB,
+          events.map((event) => ({ event, attempts: 1 })),
+          STORED_AT,
+        )
+      : outcome === 'pending'
+        ? recordRetry(
+            env.DB,
+            events.map((event) => ({ event, attempts: 1, error: 'upstream timeout' })),
+            STORED_AT,
+          )
+        : recordFailed(
+            env.DB,
+            events.map((event) => ({ event, attempts: 4, reason: 'dead on purpose' })),
+            STORED_AT,
+          );
+  await commit(env.DB, [write]);
+  return events;
+}
+
+/** `n` events of `apiKeyId` received one second apart, oldest first, ending a minute ago. */
+export function receivedInOrder(
+  apiKeyId: string,
+  n: number,
+  fields: Partial<QueuedEvent> = {},
+): QueuedEvent[] {
+  const end = Date.now() - 60_000;
+  return Array.from({ length: n }, (_, i) =>
+    queuedEvent(apiKeyId, { timestamp: new Date(end - (n - 1 - i) * 1000).toISOString(), ...fields }),
+  );
+}
+
+/** The row of `event` as the store has it now. */
+export const rowOf = (event: QueuedEvent) =>
+  getEvent(env.DB, { apiKeyId: event.api_key_id, eventId: event.event_id });
+
+/** {@link store} for one event, answered back. */
+export async function storeOne(outcome: Outcome, event: QueuedEvent): Promise<QueuedEvent> {
+  await store(outcome, [event]);
+  return event;
+}
+
+/** `n` events as a tuple type, for destructuring what {@link receivedInOrder} answers. */
+export type Events<N extends number, R extends QueuedEvent[] = []> = R['length'] extends N
+  ? R
+  : Events<N, [QueuedEvent, ...R]>;

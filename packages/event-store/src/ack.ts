@@ -1,0 +1,37 @@
+import { type StoredEvent, toStoredEvent } from './read.ts';
+
+/** What acknowledging an event found: the event as it now is, and whether this call acked it. */
+export interface AckOutcome {
+  /** null when the key has no such event (another key's event included). */
+  event: StoredEvent | null;
+  /** false when it was acked already (its first `acked_at` stays) or cannot be (still `pending`). */
+  acked: boolean;
+}
+
+/**
+ * Marks one of a key's events acknowledged at `now`, if it is final (`delivered` or `failed`)
+ * and not acknowledged yet; the row is kept (see the README for why an ack marks rather than
+ * deletes). Conditional update and read back in one transaction: two acks at once leave one
+ * `acked_at`, and both callers see it.
+ */
+export async function ackEvent(
+  db: D1Database,
+  { apiKeyId, eventId }: { apiKeyId: string; eventId: string },
+  now: Date,
+): Promise<AckOutcome> {
+  const [update, read] = await db.batch([
+    db
+      .prepare(
+        `UPDATE events SET acked_at = ?1, updated_at = ?1
+         WHERE event_id = ?2 AND api_key_id = ?3 AND acked_at IS NULL AND status <> 'pending'
+         RETURNING event_id`,
+      )
+      .bind(now.toISOString(), eventId, apiKeyId),
+    db.prepare('SELECT * FROM events WHERE event_id = ?1 AND api_key_id = ?2').bind(eventId, apiKeyId),
+  ]);
+  const row = read?.results[0];
+  return {
+    event: row === undefined ? null : toStoredEvent(row),
+    acked: (update?.results.length ?? 0) > 0,
+  };
+}

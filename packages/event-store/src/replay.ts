@@ -1,0 +1,111 @@
+import { MAX_INBOX_PAGE_BYTES } from '@triggers/event-schema';
+import { fittingEvents, pageOf } from './list.ts';
+import { type StoredEvent, toStoredEvent } from './read.ts';
+
+/**
+ * Replays: a `failed` event goes back to `pending` (attempts 0, ack cleared) so that a fresh
+ * queue message for it can be stored again. The row moves first and the message is sent after:
+ * sent first, it could reach the consumer while the row is still `failed`, be taken for a stale
+ * copy and dropped, leaving the row `pending` for good. Each move is a conditional update
+ * (`WHERE status = 'failed'`), so of two replays at once only one moves a row, and only its
+ * caller sends the message. A caller whose send fails puts the rows back with
+ * {@link restoreFailed}.
+ */
+
+/** The SET of every replay: a new life, counted from 0, not acknowledged. */
+const REPLAYED = "status = 'pending', attempts = 0, acked_at = NULL";
+
+/** What replaying one event found. */
+export type ReplayOutcome =
+  /** It was failed and is now pending: `before` is the row it was (for {@link restoreFailed}). */
+  | { replayed: true; before: StoredEvent; event: StoredEvent }
+  /** It is not failed (or the key has no such event: `event` null); nothing changed. */
+  | { replayed: false; event: StoredEvent | null };
+
+/** Moves one of a key's events from `failed` to `pending`, if it is failed. */
+export async function replayEvent(
+  db: D1Database,
+  { apiKeyId, eventId }: { apiKeyId: string; eventId: string },
+  now: Date,
+): Promise<ReplayOutcome> {
+  // In one transaction: the row as it was, then the move, which only a failed row takes.
+  const [read, update] = await db.batch([
+    db.prepare('SELECT * FROM events WHERE event_id = ?1 AND api_key_id = ?2').bind(eventId, apiKeyId),
+    db
+      .prepare(
+        `UPDATE events SET ${REPLAYED}, updated_at = ?1
+         WHERE event_id = ?2 AND api_key_id = ?3 AND status = 'failed'
+         RETURNING *`,
+      )
+      .bind(now.toISOString(), eventId, apiKeyId),
+  ]);
+  const before = read?.results[0];
+  const after = update?.results[0];
+  if (before !== undefined && after !== undefined) {
+    return { replayed: true, before: toStoredEvent(before), event: toStoredEvent(after) };
+  }
+  return { replayed: false, event: before === undefined ? null : toStoredEvent(before) };
+}
+
+/** Which of a key's failed events to replay: received in `[from, to)`, oldest first. */
+export interface FailedQuery {
+  apiKeyId: string;
+  from?: string;
+  to?: string;
+  limit: number;
+  /** See {@link MAX_INBOX_PAGE_BYTES}: fewer events than `limit` when their payloads pass it. */
+  maxBytes?: number;
+}
+
+/**
+ * Moves up to `limit` of a key's failed, unacknowledged events (an acked failed event was
+ * dismissed: only a replay by id brings it back), oldest first, to `pending`, and answers them
+ * as they were before. The rows are read and moved in one transaction, by the same query.
+ */
+export async function replayFailed(db: D1Database, query: FailedQuery, now: Date): Promise<StoredEvent[]> {
+  const page = { ...query, statuses: ['failed'] as const, acked: false, order: 'asc' as const };
+  const read = fittingEvents(page);
+  const prefix = pageOf(page);
+  const [rows, moved] = await db.batch([
+    db.prepare(read.text).bind(...read.params),
+    db
+      .prepare(
+        `${prefix.text}
+UPDATE events SET ${REPLAYED}, updated_at = ?
+WHERE status = 'failed' AND event_id IN (SELECT event_id FROM fitting WHERE bytes_before < ?)
+RETURNING event_id`,
+      )
+      .bind(...prefix.params, now.toISOString(), query.maxBytes ?? MAX_INBOX_PAGE_BYTES),
+  ]);
+  const movedIds = new Set((moved?.results ?? []).map((row) => (row as { event_id: string }).event_id));
+  return (rows?.results ?? []).map(toStoredEvent).filter((event) => movedIds.has(event.event_id));
+}
+
+/**
+ * Puts replayed events whose message could not be sent back to how they were (`failed`, their
+ * earlier attempts and ack), unless something moved them since: only a row still `pending` with
+ * attempts 0 (no delivery attempt seen) is restored, so a message that reached the queue after
+ * all and was stored wins. Answers the ids restored.
+ */
+export async function restoreFailed(db: D1Database, before: StoredEvent[], now: Date): Promise<Set<string>> {
+  if (before.length === 0) return new Set();
+  const rows = before.map(({ event_id, api_key_id, attempts, acked_at }) => ({
+    event_id,
+    api_key_id,
+    attempts,
+    acked_at,
+  }));
+  const { results } = await db
+    .prepare(
+      `UPDATE events
+       SET status = 'failed', attempts = r.value ->> '$.attempts', acked_at = r.value ->> '$.acked_at',
+           updated_at = ?2
+       FROM json_each(?1) AS r
+       WHERE events.event_id = r.value ->> '$.event_id' AND events.api_key_id = r.value ->> '$.api_key_id'
+         AND events.status = 'pending' AND events.attempts = 0
+       RETURNING events.event_id AS event_id`,
+    )
+    .bind(JSON.stringify(rows), now.toISOString())
+    .all<{ event_id: string }>();
+  return new Set(results.map((row) => row.event_id));
+}
