@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { hashApiKey, recordKey } from '@triggers/api-keys';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { call, expectError, postEvent, seedKey } from './helpers.ts';
+import { call, expectError, postEvent, seedKey } from './support/ingest.ts';
 
 const body = { payload: { hello: 'world' } };
 

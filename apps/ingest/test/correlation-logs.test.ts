@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import type { EventAccepted } from '@triggers/event-schema';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { call, captureLogs, postEvent, receivedFromQueue, seedKey } from './helpers.ts';
+import { call, captureLogs, postEvent, receivedFromQueue, seedKey } from './support/ingest.ts';
 
 let key: string;
 beforeAll(async () => {

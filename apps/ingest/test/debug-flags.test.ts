@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers';
 import type { EventAccepted } from '@triggers/event-schema';
 import { QUEUE_DELAY_DEBUG_SECONDS } from '@triggers/event-schema';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { expectError, postEvent, receivedFromQueue, seedKey } from './helpers.ts';
+import { expectError, postEvent, receivedFromQueue, seedKey } from './support/ingest.ts';
 
 let testKey: string;
 let liveKey: string;

@@ -3,7 +3,7 @@ import type { EventAccepted } from '@triggers/event-schema';
 import { MAX_EVENT_BYTES, MAX_JSON_DEPTH, MAX_QUEUED_EVENT_BYTES, QueuedEvent } from '@triggers/event-schema';
 import * as v from 'valibot';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { call, expectError, postEvent, receivedFromQueue, seedKey } from './helpers.ts';
+import { call, expectError, postEvent, receivedFromQueue, seedKey } from './support/ingest.ts';
 
 let key: string;
 let keyId: string;

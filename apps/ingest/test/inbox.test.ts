@@ -6,8 +6,7 @@ import { env } from 'cloudflare:workers';
 import { type EventDetails, InboxPage, MAX_INBOX_PAGE_BYTES } from '@triggers/event-schema';
 import * as v from 'valibot';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { expectError } from './helpers.ts';
-import { newApiKey, send, type TestKey } from './support/ingest.ts';
+import { expectError, newApiKey, send, type TestKey } from './support/ingest.ts';
 import { type Events, queuedEvent, receivedInOrder, rowOf, store, storeOne } from './support/store.ts';
 
 afterEach(() => vi.restoreAllMocks());

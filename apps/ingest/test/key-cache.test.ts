@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers';
 import type { ApiKeyRecord } from '@triggers/api-keys';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { KeyCache } from '../src/lib/key-cache.ts';
-import { postEvent, seedKey } from './helpers.ts';
+import { postEvent, seedKey } from './support/ingest.ts';
 
 const record: ApiKeyRecord = {
   id: 'key_1',

@@ -14,8 +14,17 @@ import {
 } from '@triggers/event-schema';
 import * as v from 'valibot';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { captureLogs, expectError } from './helpers.ts';
-import { BASE_URL, newApiKey, post, queued, send, type TestKey, workerFetch } from './support/ingest.ts';
+import {
+  BASE_URL,
+  captureLogs,
+  expectError,
+  newApiKey,
+  post,
+  queued,
+  send,
+  type TestKey,
+  workerFetch,
+} from './support/ingest.ts';
 import { type Events, queuedEvent, receivedInOrder, rowOf, store, storeOne } from './support/store.ts';
 
 afterEach(() => vi.restoreAllMocks());

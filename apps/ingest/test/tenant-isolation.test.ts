@@ -6,8 +6,7 @@ import { env } from 'cloudflare:workers';
 import { type EventDetails, InboxPage, type QueuedEvent, type ReplayResult } from '@triggers/event-schema';
 import * as v from 'valibot';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { expectError } from './helpers.ts';
-import { newApiKey, post, send, type TestKey } from './support/ingest.ts';
+import { expectError, newApiKey, post, send, type TestKey } from './support/ingest.ts';
 import { queuedEvent, rowOf, storeOne } from './support/store.ts';
 
 interface Tenant {

@@ -4,9 +4,11 @@
  */
 
 import { env, exports } from 'cloudflare:workers';
-import { type ApiKeyMode, createApiKey, recordKey } from '@triggers/api-keys';
-import type { QueuedEvent } from '@triggers/event-schema';
-import { vi } from 'vitest';
+import { type ApiKeyMode, createApiKey, idKey, recordKey } from '@triggers/api-keys';
+import type { ErrorEnvelope, QueuedEvent } from '@triggers/event-schema';
+import { ErrorEnvelope as ErrorEnvelopeSchema } from '@triggers/event-schema';
+import * as v from 'valibot';
+import { expect, vi } from 'vitest';
 
 export const BASE_URL = 'https://ingest.test';
 
@@ -15,10 +17,18 @@ export interface TestKey {
   id: string;
 }
 
+/** Stores a fresh API key in AUTH_KV the way `pnpm key:create` does, and returns it with its record. */
+export async function seedKey(options: { mode?: ApiKeyMode; revoked?: boolean; name?: string } = {}) {
+  const created = await createApiKey({ name: options.name ?? 'test key', mode: options.mode ?? 'test' });
+  const record = { ...created.record, revoked: options.revoked ?? false };
+  await env.AUTH_KV.put(recordKey(created.hash), JSON.stringify(record));
+  await env.AUTH_KV.put(idKey(record.id), created.hash);
+  return { ...created, record };
+}
+
 /** A new API key, stored in AUTH_KV. Each test takes its own, so each has its own rate-limit budget. */
 export async function newApiKey(mode: ApiKeyMode = 'test'): Promise<TestKey> {
-  const { key, hash, record } = await createApiKey({ name: 'test', mode });
-  await env.AUTH_KV.put(recordKey(hash), JSON.stringify(record));
+  const { key, record } = await seedKey({ mode });
   return { key, id: record.id };
 }
 
@@ -50,16 +60,67 @@ export function send(method: 'GET' | 'POST', path: string, key: TestKey): Promis
   );
 }
 
-/** The message the real queue delivered for `eventId`, as the queue-spy consumer recorded it. */
-export function queued(eventId: string): Promise<QueuedEvent> {
+/** What the queue-spy consumer received for `eventId`, waiting for the batch to be delivered. */
+export function receivedFromQueue(
+  eventId: string,
+  timeoutMs = 5000,
+): Promise<{ body: QueuedEvent; attempts: number }> {
   return vi.waitFor(
     async () => {
-      const seen = await env.QUEUE_SPY.get<{ body: QueuedEvent }>(eventId, 'json');
+      const seen = await env.QUEUE_SPY.get<{ body: QueuedEvent; attempts: number }>(eventId, 'json');
       if (seen === null) throw new Error(`event ${eventId} has not come through the queue`);
-      return seen.body;
+      return seen;
     },
-    { timeout: 5_000, interval: 20 },
+    { timeout: timeoutMs, interval: 20 },
   );
+}
+
+/** The message the real queue delivered for `eventId`. */
+export const queued = async (eventId: string): Promise<QueuedEvent> =>
+  (await receivedFromQueue(eventId)).body;
+
+/** A request to the ingest Worker through its real fetch handler. */
+export const call = (path: string, init: RequestInit = {}): Promise<Response> =>
+  workerFetch(new Request(`${BASE_URL}${path}`, init));
+
+/** `POST /events` with `body` as given (a string goes out verbatim) and the key as a bearer token. */
+export function postEvent(
+  key: string,
+  body: unknown,
+  options: { query?: string; headers?: Record<string, string> } = {},
+): Promise<Response> {
+  return call(`/events${options.query ?? ''}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...options.headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+/** Asserts `response` is the error envelope with `status` and `code`, and returns its body. */
+export async function expectError(response: Response, status: number, code: string): Promise<ErrorEnvelope> {
+  const body = await response.json();
+  expect({ status: response.status, code: (body as ErrorEnvelope).error?.code }).toEqual({ status, code });
+  const parsed = v.parse(ErrorEnvelopeSchema, body);
+  expect(parsed.error.correlation_id).toBe(response.headers.get('x-correlation-id'));
+  return parsed;
+}
+
+/** Collects every structured log line written while `fn` runs. */
+export async function captureLogs<T>(
+  fn: () => Promise<T>,
+): Promise<{ result: T; lines: Record<string, unknown>[]; raw: string[] }> {
+  const raw: string[] = [];
+  const spies = (['log', 'warn', 'error'] as const).map((method) =>
+    vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
+      raw.push(args.map(String).join(' '));
+    }),
+  );
+  try {
+    const result = await fn();
+    return { result, raw, lines: raw.map((line) => JSON.parse(line) as Record<string, unknown>) };
+  } finally {
+    for (const spy of spies) spy.mockRestore();
+  }
 }
 
 /** `n` small valid batch items, numbered in their payload. */
