@@ -28,6 +28,8 @@ export default defineConfig(async () => {
       include: ['test/**/*.test.ts'],
       exclude: ['test/e2e/**'],
       setupFiles: ['./test/apply-migrations.ts'],
+      // Log lines of passing tests are noise; a failing test still shows its own.
+      silent: 'passed-only' as const,
     },
   };
 });
