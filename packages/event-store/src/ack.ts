@@ -1,4 +1,4 @@
-import { type StoredEvent, toStoredEvent } from './read.ts';
+import { type StoredEvent, selectEvent, toStoredEvent } from './read.ts';
 
 /** What acknowledging an event found: the event as it now is, and whether this call acked it. */
 export interface AckOutcome {
@@ -27,7 +27,7 @@ export async function ackEvent(
          RETURNING event_id`,
       )
       .bind(now.toISOString(), eventId, apiKeyId),
-    db.prepare('SELECT * FROM events WHERE event_id = ?1 AND api_key_id = ?2').bind(eventId, apiKeyId),
+    selectEvent(db, { apiKeyId, eventId }),
   ]);
   const row = read?.results[0];
   return {

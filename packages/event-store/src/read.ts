@@ -49,17 +49,22 @@ export function toStoredEvent(raw: unknown): StoredEvent {
 }
 
 /**
- * One event of one tenant. An event of another key reads as missing, so callers cannot tell
- * "not yours" from "does not exist".
+ * The statement reading one event of one tenant, for use alone or inside a `db.batch()`. An event
+ * of another key reads as missing, so callers cannot tell "not yours" from "does not exist".
  */
-export async function getEvent(
+export function selectEvent(
   db: D1Database,
   { apiKeyId, eventId }: { apiKeyId: string; eventId: string },
+): D1PreparedStatement {
+  return db.prepare('SELECT * FROM events WHERE event_id = ?1 AND api_key_id = ?2').bind(eventId, apiKeyId);
+}
+
+/** One event of one tenant, or `null` (see {@link selectEvent}). */
+export async function getEvent(
+  db: D1Database,
+  target: { apiKeyId: string; eventId: string },
 ): Promise<StoredEvent | null> {
-  const raw = await db
-    .prepare('SELECT * FROM events WHERE event_id = ?1 AND api_key_id = ?2')
-    .bind(eventId, apiKeyId)
-    .first();
+  const raw = await selectEvent(db, target).first();
   return raw === null ? null : toStoredEvent(raw);
 }
 

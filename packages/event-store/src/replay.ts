@@ -1,6 +1,6 @@
 import { MAX_INBOX_PAGE_BYTES } from '@triggers/event-schema';
 import { fittingEvents, pageOf } from './list.ts';
-import { type StoredEvent, toStoredEvent } from './read.ts';
+import { type StoredEvent, selectEvent, toStoredEvent } from './read.ts';
 
 /**
  * Replays: a `failed` event goes back to `pending` (attempts 0, ack cleared) so that a fresh
@@ -30,7 +30,7 @@ export async function replayEvent(
 ): Promise<ReplayOutcome> {
   // In one transaction: the row as it was, then the move, which only a failed row takes.
   const [read, update] = await db.batch([
-    db.prepare('SELECT * FROM events WHERE event_id = ?1 AND api_key_id = ?2').bind(eventId, apiKeyId),
+    selectEvent(db, { apiKeyId, eventId }),
     db
       .prepare(
         `UPDATE events SET ${REPLAYED}, updated_at = ?1
