@@ -1,9 +1,9 @@
 import {
   EVENT_DLQ,
   EVENT_QUEUE,
+  jsonBytes,
   MAX_DELIVERY_ATTEMPTS,
   MAX_QUEUED_EVENT_BYTES,
-  QUEUE_PLATFORM_OVERHEAD_BYTES,
   QueuedEvent,
   sendBatchChunks,
 } from '@triggers/event-schema';
@@ -66,19 +66,11 @@ export function deadLetterOf(
     : { kind: 'unreadable', ...facts, ...encodeBody(message.body) };
 }
 
-const encoder = new TextEncoder();
-
-/** Serialized size of a dead letter on the queue, platform metadata included. */
-export function queuedSize(letter: DeadLetter): number {
-  return encoder.encode(JSON.stringify(letter)).byteLength + QUEUE_PLATFORM_OVERHEAD_BYTES;
-}
-
 /**
  * Whether a dead letter fits in a queue message. One that does not (an event near the 128 KB
  * limit plus these facts) is recorded in the store directly instead of travelling.
  */
-export const fitsOnQueue = (letter: DeadLetter): boolean =>
-  queuedSize(letter) - QUEUE_PLATFORM_OVERHEAD_BYTES <= MAX_QUEUED_EVENT_BYTES;
+export const fitsOnQueue = (letter: DeadLetter): boolean => jsonBytes(letter) <= MAX_QUEUED_EVENT_BYTES;
 
 /**
  * Sends dead letters with as few `sendBatch()` calls as the queue's limits allow (100 messages,
@@ -89,7 +81,7 @@ export async function sendDeadLetters(
   dlq: Queue<DeadLetter>,
   letters: readonly DeadLetter[],
 ): Promise<Map<DeadLetter, string>> {
-  const calls = sendBatchChunks(letters, queuedSize);
+  const calls = sendBatchChunks(letters, jsonBytes);
 
   const failed = new Map<DeadLetter, string>();
   const results = await Promise.allSettled(

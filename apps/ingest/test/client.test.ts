@@ -145,6 +145,23 @@ describe('client.sendBatch', () => {
     expect(results.filter((r) => r.status === 'accepted')).toHaveLength(MAX_BATCH_EVENTS - 1);
   });
 
+  it('rejects an event too large for any batch request without sending it, and sends the others around it', async () => {
+    const key = await newApiKey();
+    const { client, requests } = clientFor(key);
+    const events = items(3) as BatchItem[];
+    events[1] = { payload: { pad: 'x'.repeat(MAX_BATCH_BYTES) } };
+    const results = await client.sendBatch(events);
+    expect(results.map((r) => [r.index, r.status])).toEqual([
+      [0, 'accepted'],
+      [1, 'rejected'],
+      [2, 'accepted'],
+    ]);
+    expect(results[1]).toMatchObject({
+      error: { code: 'PAYLOAD_TOO_LARGE', issues: [{ path: 'events.1' }] },
+    });
+    expect(requests.map((r) => JSON.parse(r.body).events.length)).toEqual([1, 1]);
+  });
+
   it('retries a batch the queue refused with the same keys, and reports what completed when a later request fails for good', async () => {
     const key = await newApiKey();
     const { client, requests, sleeps } = clientFor(key, { retry: { maxAttempts: 2 } });

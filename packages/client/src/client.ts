@@ -3,10 +3,11 @@ import {
   BatchAccepted,
   ErrorEnvelope as ErrorEnvelopeSchema,
   EventAccepted,
+  jsonChunks,
   MAX_BATCH_BYTES,
+  MAX_BATCH_EVENTS,
 } from '@triggers/event-schema';
 import * as v from 'valibot';
-import { chunkBatch } from './chunk.ts';
 import { TriggersError } from './errors.ts';
 import { DEFAULT_RETRY, parseRetryAfter, RETRYABLE_STATUSES, type RetryPolicy, retryDelay } from './retry.ts';
 
@@ -77,20 +78,24 @@ export class TriggersClient {
       ...event,
       idempotency_key: event.idempotency_key ?? this.#newKey(),
     }));
-    const { chunks, oversized } = chunkBatch(items);
+    // Runs of consecutive items, one request body each.
+    const chunks = jsonChunks(items, {
+      maxItems: MAX_BATCH_EVENTS,
+      maxBytes: MAX_BATCH_BYTES,
+      open: '{"events":[',
+      close: ']}',
+    });
     const results: (BatchItemResult | undefined)[] = new Array(items.length);
-    for (const index of oversized) {
-      const message = `The event is larger than a whole batch request may be (${MAX_BATCH_BYTES} bytes).`;
-      results[index] = {
-        index,
-        status: 'rejected',
-        error: { code: 'PAYLOAD_TOO_LARGE', message, issues: [{ path: `events.${index}`, message }] },
-      };
-    }
-    for (const chunk of chunks) {
+    // An event too large for any request is alone in its run: rejected here, never sent.
+    const sendable = chunks.filter((chunk) => {
+      if (chunk.bytes <= MAX_BATCH_BYTES) return true;
+      results[chunk.offset] = tooLarge(chunk.offset);
+      return false;
+    });
+    for (const chunk of sendable) {
       let chunkResults: BatchItemResult[];
       try {
-        chunkResults = batchResults(await this.#post('/events/batch', chunk.body));
+        chunkResults = batchResults(await this.#post('/events/batch', chunk.text));
       } catch (err) {
         // A batch of which no item was valid is answered 400 with every item's reason.
         const rejected = err instanceof TriggersError ? err.envelope?.error.details?.results : undefined;
@@ -197,6 +202,16 @@ function parseAnswer<TSchema extends v.GenericSchema>(
     'UNEXPECTED_RESPONSE',
     `The API answered 200 with an unexpected body: ${v.summarize(parsed.issues)}`,
   );
+}
+
+/** The result of an event larger than a whole batch request may be: not sent. */
+function tooLarge(index: number): BatchItemResult {
+  const message = `The event is larger than a whole batch request may be (${MAX_BATCH_BYTES} bytes).`;
+  return {
+    index,
+    status: 'rejected',
+    error: { code: 'PAYLOAD_TOO_LARGE', message, issues: [{ path: `events.${index}`, message }] },
+  };
 }
 
 /** A chunk's result, renumbered to the item's index in the whole list (issue paths included). */

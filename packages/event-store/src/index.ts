@@ -1,6 +1,5 @@
 export * from './ack.ts';
 export * from './inspect.ts';
-export * from './json-chunks.ts';
 export * from './list.ts';
 export * from './read.ts';
 export * from './replay.ts';

@@ -1,15 +1,9 @@
 import type { QueuedEvent } from '@triggers/event-schema';
-import {
-  MAX_QUEUED_EVENT_BYTES,
-  QUEUE_PLATFORM_OVERHEAD_BYTES,
-  sendBatchChunks,
-} from '@triggers/event-schema';
+import { jsonBytes, MAX_QUEUED_EVENT_BYTES, sendBatchChunks } from '@triggers/event-schema';
 import { ApiError } from './errors.ts';
 
 /** Seconds a client should wait before retrying when the queue refuses a message. */
 export const QUEUE_RETRY_AFTER_SECONDS = 2;
-
-const encoder = new TextEncoder();
 
 /** An event with the size of its serialized form, measured once. */
 export interface SizedEvent {
@@ -19,7 +13,7 @@ export interface SizedEvent {
 
 /** An event with the size of its serialized form, without judging it. */
 export function measured(event: QueuedEvent): SizedEvent {
-  return { event, bytes: encoder.encode(JSON.stringify(event)).byteLength };
+  return { event, bytes: jsonBytes(event) };
 }
 
 /**
@@ -81,7 +75,7 @@ export async function sendChunks(
   delaySeconds?: number,
 ): Promise<ChunkedSend> {
   let queued = 0;
-  for (const chunk of sendBatchChunks(events, (item) => item.bytes + QUEUE_PLATFORM_OVERHEAD_BYTES)) {
+  for (const chunk of sendBatchChunks(events, (item) => item.bytes)) {
     const messages = chunk.map(({ event }) => ({
       body: event,
       contentType: 'json' as const,

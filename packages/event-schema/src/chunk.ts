@@ -1,0 +1,120 @@
+import { QUEUE_PLATFORM_OVERHEAD_BYTES, SEND_BATCH_LIMIT_BYTES, SEND_BATCH_MAX_MESSAGES } from './limits.ts';
+
+/**
+ * Cutting a list into runs that each fit one call, by count and by bytes. Every list the pipeline
+ * sends in pieces is cut here: queue messages into `sendBatch()` calls (both Workers), event-store
+ * rows into JSON parameters of one D1 statement, and a client's events into `POST /events/batch`
+ * bodies. Sizes are UTF-8 bytes of JSON text, which is what each of those limits counts.
+ */
+
+const encoder = new TextEncoder();
+
+/** The size of `text` in UTF-8 bytes. */
+export function utf8Bytes(text: string): number {
+  return encoder.encode(text).byteLength;
+}
+
+/** The size of `value` serialized with `JSON.stringify`, in UTF-8 bytes. */
+export function jsonBytes(value: unknown): number {
+  return utf8Bytes(JSON.stringify(value));
+}
+
+/** What one run may hold. A run's size is `overheadBytes` + its items + `separatorBytes` between them. */
+export interface ChunkLimits {
+  /** Most items in one run; any number when absent. */
+  maxItems?: number;
+  maxBytes: number;
+  /** Bytes every run carries whatever it holds (the brackets around a JSON array). */
+  overheadBytes?: number;
+  /** Bytes between two items of a run (the comma of a JSON array). */
+  separatorBytes?: number;
+}
+
+/**
+ * Splits `items`, in order, into consecutive runs within `limits`, `sizeOf` giving one item's
+ * bytes. A run ends when the next item would pass a limit, never earlier. An item too large for
+ * any run gets a run of its own rather than being dropped: refusing it is the caller's job.
+ */
+export function chunkBySize<T>(
+  items: readonly T[],
+  sizeOf: (item: T) => number,
+  { maxItems = Number.POSITIVE_INFINITY, maxBytes, overheadBytes = 0, separatorBytes = 0 }: ChunkLimits,
+): T[][] {
+  const runs: T[][] = [];
+  let run: T[] = [];
+  let bytes = overheadBytes;
+  for (const item of items) {
+    const size = sizeOf(item);
+    if (run.length > 0 && (run.length >= maxItems || bytes + separatorBytes + size > maxBytes)) {
+      runs.push(run);
+      run = [];
+      bytes = overheadBytes;
+    }
+    bytes += (run.length > 0 ? separatorBytes : 0) + size;
+    run.push(item);
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
+/**
+ * Splits queue messages, in order, into runs that each fit one `Queue.sendBatch()` call: at most
+ * {@link SEND_BATCH_MAX_MESSAGES} messages and {@link SEND_BATCH_LIMIT_BYTES} bytes, counted as
+ * the queue counts them (each body plus the platform's metadata). `bodyBytesOf` gives a body's
+ * serialized size ({@link jsonBytes}), measured by the caller so that it is measured once.
+ */
+export function sendBatchChunks<T>(messages: readonly T[], bodyBytesOf: (message: T) => number): T[][] {
+  return chunkBySize(messages, (message) => bodyBytesOf(message) + QUEUE_PLATFORM_OVERHEAD_BYTES, {
+    maxItems: SEND_BATCH_MAX_MESSAGES,
+    maxBytes: SEND_BATCH_LIMIT_BYTES,
+  });
+}
+
+/** A run of items serialized as one JSON text. */
+export interface JsonChunk {
+  /** Index of the run's first item in the whole list. */
+  offset: number;
+  count: number;
+  /** `open`, the items' JSON separated by commas, then `close`. */
+  text: string;
+  /** UTF-8 size of `text`: more than `maxBytes` only for a lone item too large for any run. */
+  bytes: number;
+}
+
+/** {@link ChunkLimits} of a JSON text: what wraps the items (a JSON array by default). */
+export interface JsonChunkLimits {
+  maxItems?: number;
+  maxBytes: number;
+  /** Written before the items: `[` by default, `{"events":[` for a batch request body. */
+  open?: string;
+  /** Written after them: `]` by default. */
+  close?: string;
+}
+
+/**
+ * Serializes each item once and joins them into as few JSON texts (`open`, items, `close`) as
+ * fit `limits`, keeping their order. An item too large for any text still gets one of its own,
+ * whose `bytes` say so.
+ */
+export function jsonChunks(
+  items: readonly unknown[],
+  { maxItems, maxBytes, open = '[', close = ']' }: JsonChunkLimits,
+): JsonChunk[] {
+  const serialized = items.map((item, index) => {
+    const json = JSON.stringify(item);
+    return { index, json, bytes: utf8Bytes(json) };
+  });
+  const overheadBytes = utf8Bytes(open) + utf8Bytes(close);
+  const runs = chunkBySize(serialized, (item) => item.bytes, {
+    maxItems,
+    maxBytes,
+    overheadBytes,
+    separatorBytes: 1,
+  });
+  return runs.map((run) => ({
+    offset: run[0]?.index ?? 0,
+    count: run.length,
+    text: `${open}${run.map((item) => item.json).join(',')}${close}`,
+    bytes: overheadBytes + run.reduce((sum, item) => sum + item.bytes, 0) + run.length - 1,
+  }));
+}
