@@ -270,9 +270,11 @@ describe('GET /health', () => {
     });
   });
 
-  it('answers 503 when the key store does not answer', async () => {
+  it('answers 503 with the Retry-After of every 503 when the key store does not answer', async () => {
     // Mocked: a local KV namespace cannot be made to fail on demand.
     vi.spyOn(env.AUTH_KV, 'get').mockRejectedValue(new Error('down'));
-    await expectError(await call('/health'), 503, 'SERVICE_UNAVAILABLE');
+    const response = await call('/health');
+    await expectError(response, 503, 'SERVICE_UNAVAILABLE');
+    expect(response.headers.get('retry-after')).toBe('2');
   });
 });

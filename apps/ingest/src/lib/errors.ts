@@ -27,6 +27,27 @@ export class ApiError extends StatusError {
   }
 }
 
+/**
+ * The `Retry-After` of every 503, in seconds. This Worker answers 503 only when a binding it
+ * depends on (AUTH_KV, the D1 event store, the queue) fails or is missing. The failures worth
+ * retrying are platform hiccups that clear within seconds, so a client that waits 2 s usually
+ * gets through on its next try; waiting longer would only delay its events. The consumer retries
+ * its own failed D1 writes after the same 2 s (apps/consumer/src/backoff.ts).
+ */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 2;
+
+/**
+ * 503 `SERVICE_UNAVAILABLE` with `Retry-After` ({@link UNAVAILABLE_RETRY_AFTER_SECONDS}): the one way to say
+ * that a dependency is down. `message` tells the client what was not done; `cause` goes to the
+ * log only.
+ */
+export function serviceUnavailable(message: string, cause?: unknown): ApiError {
+  return new ApiError('SERVICE_UNAVAILABLE', message, {
+    headers: { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS) },
+    cause,
+  });
+}
+
 /** `name: message` of a thrown value, for log lines. */
 export function describeError(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);

@@ -27,6 +27,7 @@ import {
 import type { RequestHandler } from 'itty-router';
 import * as v from 'valibot';
 import type { AuthedRequest, HandlerArgs, IngestRequest } from '../context.ts';
+import { UNAVAILABLE_RETRY_AFTER_SECONDS } from './errors.ts';
 
 /** The skeleton of an OpenAPI 3.1 document, as `GET /openapi.json` serves it. */
 export const OpenApiDocument = v.looseObject({
@@ -132,7 +133,12 @@ const ERROR_RESPONSE_HEADERS: Partial<
     'RateLimit-Remaining': { description: 'Always 0 on a 429.', schema: { type: 'integer' } },
     'RateLimit-Policy': { description: '`<limit>;w=<period seconds>`', schema: { type: 'string' } },
   },
-  503: { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } } },
+  503: {
+    'Retry-After': {
+      description: `Seconds to wait before retrying: ${UNAVAILABLE_RETRY_AFTER_SECONDS}.`,
+      schema: { type: 'integer' },
+    },
+  },
 };
 
 /** What authentication (the key store may be down) and the rate limit add to a route's errors. */

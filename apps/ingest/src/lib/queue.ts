@@ -1,9 +1,6 @@
 import type { QueuedEvent } from '@triggers/event-schema';
 import { jsonBytes, MAX_QUEUED_EVENT_BYTES, sendBatchChunks } from '@triggers/event-schema';
-import { ApiError } from './errors.ts';
-
-/** Seconds a client should wait before retrying when the queue refuses a message. */
-export const QUEUE_RETRY_AFTER_SECONDS = 2;
+import { ApiError, serviceUnavailable } from './errors.ts';
 
 /** An event with the size of its serialized form, measured once. */
 export interface SizedEvent {
@@ -35,13 +32,6 @@ export function sized(event: QueuedEvent): SizedEvent {
   return item;
 }
 
-/** 503 with `Retry-After`: the queue did not take what it was given. */
-export const unavailable = (message: string, cause: unknown) =>
-  new ApiError('SERVICE_UNAVAILABLE', message, {
-    headers: { 'retry-after': String(QUEUE_RETRY_AFTER_SECONDS) },
-    cause,
-  });
-
 /**
  * Puts one event on the queue and resolves once the queue has persisted it. Any failure of
  * `send` (queue full, rate limited, unavailable) becomes 503 with `Retry-After`.
@@ -54,7 +44,7 @@ export async function enqueue(
   try {
     await queue.send(event, { contentType: 'json', ...(delaySeconds ? { delaySeconds } : {}) });
   } catch (err) {
-    throw unavailable('The event could not be queued and was not accepted. Retry later.', err);
+    throw serviceUnavailable('The event could not be queued and was not accepted. Retry later.', err);
   }
 }
 
@@ -105,7 +95,7 @@ export async function enqueueBatch(
   const { queued, error } = await sendChunks(queue, events, delaySeconds);
   if (error === undefined) return;
   const already = queued === 0 ? 'None of them was queued' : `${queued} of them may already be queued`;
-  throw unavailable(
+  throw serviceUnavailable(
     `The batch could not be queued completely and no event of it is acknowledged (${already}). ` +
       'Retry the whole batch later: events with an idempotency_key keep their event_id and are stored once.',
     error,

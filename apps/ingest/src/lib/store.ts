@@ -1,22 +1,16 @@
 import { EVENT_QUEUE_CONSUMER, type EventStatus, type InboxEvent } from '@triggers/event-schema';
 import type { StoredEvent } from '@triggers/event-store';
-import { ApiError } from './errors.ts';
-
-/** Seconds a client should wait when the event store does not answer. */
-const STORE_RETRY_AFTER_SECONDS = '2';
+import { ApiError, serviceUnavailable } from './errors.ts';
 
 /**
- * Runs a call to the event store (D1); any failure of it is answered 503 with `Retry-After`,
+ * Runs a call to the event store (D1); any failure of it is answered 503 (`serviceUnavailable`),
  * its cause kept for the log. Like the queue, the store is a dependency that can be down.
  */
 export async function fromStore<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
-    throw new ApiError('SERVICE_UNAVAILABLE', 'The event store does not answer. Retry later.', {
-      headers: { 'retry-after': STORE_RETRY_AFTER_SECONDS },
-      cause: err,
-    });
+    throw serviceUnavailable('The event store does not answer. Retry later.', err);
   }
 }
 

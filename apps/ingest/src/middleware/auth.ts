@@ -2,14 +2,11 @@ import { ApiKeyRecord, hashApiKey, parseApiKey, recordKey } from '@triggers/api-
 import * as v from 'valibot';
 import type { IngestRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
-import { ApiError } from '../lib/errors.ts';
+import { ApiError, serviceUnavailable } from '../lib/errors.ts';
 import { KeyCache } from '../lib/key-cache.ts';
 
 /** Lookups this isolate has made recently; see KEY_CACHE_TTL_MS for the revocation delay. */
 const keyCache = new KeyCache();
-
-/** Seconds a client should wait when the key store does not answer. */
-const KEY_STORE_RETRY_AFTER = '2';
 
 // One answer for a missing, malformed, unknown or revoked key, so the response never tells an
 // attacker which of those it was.
@@ -33,10 +30,7 @@ async function findKey(env: IngestEnv, key: string): Promise<ApiKeyRecord | null
   try {
     raw = await env.AUTH_KV.get(recordKey(hash), 'json');
   } catch (err) {
-    throw new ApiError('SERVICE_UNAVAILABLE', 'API keys cannot be checked right now. Retry later.', {
-      headers: { 'retry-after': KEY_STORE_RETRY_AFTER },
-      cause: err,
-    });
+    throw serviceUnavailable('API keys cannot be checked right now. Retry later.', err);
   }
   // A record we cannot read is our fault, not the client's: let it surface as a 500 (uncached).
   const record = raw === null ? null : v.parse(ApiKeyRecord, raw);

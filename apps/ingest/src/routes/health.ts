@@ -1,6 +1,6 @@
 import type { HealthStatus } from '@triggers/event-schema';
 import type { IngestEnv } from '../env.ts';
-import { ApiError } from '../lib/errors.ts';
+import { serviceUnavailable } from '../lib/errors.ts';
 import { ok } from '../lib/responses.ts';
 
 /**
@@ -12,13 +12,10 @@ export async function health(_request: unknown, env: IngestEnv): Promise<Respons
   try {
     await env.AUTH_KV.get('health:probe');
   } catch (err) {
-    throw new ApiError('SERVICE_UNAVAILABLE', 'The API key store (AUTH_KV) does not answer.', {
-      headers: { 'retry-after': '5' },
-      cause: err,
-    });
+    throw serviceUnavailable('The API key store (AUTH_KV) does not answer.', err);
   }
   if (typeof env.EVENT_QUEUE?.send !== 'function') {
-    throw new ApiError('SERVICE_UNAVAILABLE', 'The event queue binding (EVENT_QUEUE) is not configured.');
+    throw serviceUnavailable('The event queue binding (EVENT_QUEUE) is not configured.');
   }
   return ok<HealthStatus['data']>({
     status: 'ok',

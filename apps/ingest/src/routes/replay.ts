@@ -9,8 +9,8 @@ import { replayEvent, replayFailed, restoreFailed, type StoredEvent } from '@tri
 import type { AuthedRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
 import { readOptionalJsonBody } from '../lib/body.ts';
-import { describeError } from '../lib/errors.ts';
-import { measured, type SizedEvent, sendChunks, unavailable } from '../lib/queue.ts';
+import { describeError, serviceUnavailable } from '../lib/errors.ts';
+import { measured, type SizedEvent, sendChunks } from '../lib/queue.ts';
 import { ok } from '../lib/responses.ts';
 import { eventNotFound, fromStore, inboxEvent, invalidState } from '../lib/store.ts';
 import { assertOrderedRange, validate } from '../lib/validate.ts';
@@ -77,7 +77,7 @@ async function requeue(request: AuthedRequest, env: IngestEnv, before: StoredEve
       ? 'The event could not be re-enqueued and stays failed. Retry later.'
       : `${sent.queued} of the ${before.length} events were re-enqueued before the queue failed; ` +
         'the others stay failed. Retry later: only failed events are replayed, so nothing is sent twice.';
-  throw unavailable(message, sent.error);
+  throw serviceUnavailable(message, sent.error);
 }
 
 /**
