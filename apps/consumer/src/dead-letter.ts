@@ -14,8 +14,9 @@ import {
   recordUnreadable,
   type StoreWrite,
 } from '@triggers/event-store';
+import { describeError } from '@triggers/log';
 import * as v from 'valibot';
-import { describeError, describeIssues } from './describe.ts';
+import { describeIssues } from './describe.ts';
 
 /** Why and where a message was dead-lettered. */
 const DeadLetterFacts = {

@@ -1,10 +1,5 @@
 import * as v from 'valibot';
 
-/** `name: message` of a thrown value, for log lines and `last_error`. */
-export function describeError(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-}
-
 /** At most this many problems are named; the first few are enough to find the producer's bug. */
 const MAX_ISSUES = 5;
 

@@ -1,7 +1,7 @@
 import { EVENT_DLQ_CONSUMER } from '@triggers/event-schema';
 import { commit } from '@triggers/event-store';
+import { describeError, type Logger } from '@triggers/log';
 import { letterKey, readDeadLetter, recordDeadLetters } from './dead-letter.ts';
-import { describeError } from './describe.ts';
 import type { ConsumerEnv } from './env.ts';
 import { BatchOutcome } from './outcome.ts';
 
@@ -11,9 +11,14 @@ import { BatchOutcome } from './outcome.ts';
  * that write has committed. When it fails, the whole batch is retried with backoff: nothing is
  * acked that is not recorded.
  */
-export async function processDeadLetterBatch(batch: MessageBatch<unknown>, env: ConsumerEnv): Promise<void> {
+export async function processDeadLetterBatch(
+  batch: MessageBatch<unknown>,
+  env: ConsumerEnv,
+  log: Logger,
+): Promise<void> {
   const now = new Date();
   const outcome = new BatchOutcome(
+    log,
     batch.queue,
     batch.messages.length,
     EVENT_DLQ_CONSUMER.maxRetries + 1,

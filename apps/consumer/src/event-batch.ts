@@ -1,5 +1,6 @@
 import { MAX_DELIVERY_ATTEMPTS, QueuedEvent } from '@triggers/event-schema';
 import { commit, recordRetry, storeDelivered } from '@triggers/event-store';
+import { describeError, type Logger } from '@triggers/log';
 import * as v from 'valibot';
 import {
   type DeadLetter,
@@ -8,7 +9,7 @@ import {
   recordDeadLetters,
   sendDeadLetters,
 } from './dead-letter.ts';
-import { describeError, describeIssues } from './describe.ts';
+import { describeIssues } from './describe.ts';
 import type { ConsumerEnv } from './env.ts';
 import { BatchOutcome } from './outcome.ts';
 
@@ -69,9 +70,19 @@ const byKind = <K extends Step['kind']>(steps: Step[], kind: K) =>
  * - each message is then acked or retried on its own; when D1 fails, every message that needed
  *   it is retried, and nothing else.
  */
-export async function processEventBatch(batch: MessageBatch<unknown>, env: ConsumerEnv): Promise<void> {
+export async function processEventBatch(
+  batch: MessageBatch<unknown>,
+  env: ConsumerEnv,
+  log: Logger,
+): Promise<void> {
   const now = new Date();
-  const outcome = new BatchOutcome(batch.queue, batch.messages.length, MAX_DELIVERY_ATTEMPTS, 'dead_letter');
+  const outcome = new BatchOutcome(
+    log,
+    batch.queue,
+    batch.messages.length,
+    MAX_DELIVERY_ATTEMPTS,
+    'dead_letter',
+  );
   const steps = batch.messages.map((message) => plan(batch.queue, message));
   const toStore = byKind(steps, 'store');
   const toFail = byKind(steps, 'fail');

@@ -1,4 +1,5 @@
 import { EVENT_DLQ, EVENT_QUEUE, type QueuedEvent } from '@triggers/event-schema';
+import { createLogger, parseLogLevel } from '@triggers/log';
 import { processDeadLetterBatch } from './dlq-batch.ts';
 import type { ConsumerEnv } from './env.ts';
 import { processEventBatch } from './event-batch.ts';
@@ -7,11 +8,12 @@ import { failBatchIfAsked } from './faults.ts';
 export default {
   // Bodies are validated, never trusted: QueuedEvent is what a well-formed one carries.
   async queue(batch, env) {
+    const log = createLogger({}, parseLogLevel(env.LOG_LEVEL));
     if (batch.queue === EVENT_QUEUE) {
-      failBatchIfAsked(batch, env);
-      return processEventBatch(batch, env);
+      failBatchIfAsked(batch, env, log);
+      return processEventBatch(batch, env, log);
     }
-    if (batch.queue === EVENT_DLQ) return processDeadLetterBatch(batch, env);
+    if (batch.queue === EVENT_DLQ) return processDeadLetterBatch(batch, env, log);
     // A queue this Worker was not written for: throwing retries the batch, and says so in the logs.
     throw new Error(`triggers-consumer does not consume queue "${batch.queue}"`);
   },

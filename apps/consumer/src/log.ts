@@ -1,14 +1,10 @@
-/**
- * The consumer's structured log lines: one JSON object per line, so Workers Logs can index the
- * fields. Identifiers and counts only: payloads never reach a log line.
- */
-type Fields = Record<string, string | number | undefined>;
+import type { Logger } from '@triggers/log';
 
-function write(level: 'info' | 'warn', message: string, fields: Fields): void {
-  const line = JSON.stringify({ level, message, ...fields, time: new Date().toISOString() });
-  if (level === 'warn') console.warn(line);
-  else console.log(line);
-}
+/**
+ * The consumer's log lines, through the Workers' one logger (@triggers/log, which honours
+ * `LOG_LEVEL`): a line per batch, a line per failed message. Identifiers and counts only: payloads
+ * never reach a log line.
+ */
 
 /** What one batch did: one line per batch. */
 export interface BatchSummary {
@@ -23,8 +19,8 @@ export interface BatchSummary {
   duration_ms: number;
 }
 
-export function logBatch(summary: BatchSummary): void {
-  write('info', 'batch', { ...summary });
+export function logBatch(log: Logger, summary: BatchSummary): void {
+  log.log('info', 'batch', { ...summary });
 }
 
 /** One message that could not be stored: retried, or dead-lettered. */
@@ -40,11 +36,11 @@ export interface Failure {
   action: 'retry' | 'dead_letter' | 'dropped';
 }
 
-export function logFailure(failure: Failure): void {
-  write('warn', 'message failed', { ...failure });
+export function logFailure(log: Logger, failure: Failure): void {
+  log.log('warn', 'message failed', { ...failure });
 }
 
 /** A whole batch given up before it was processed: the queue retries every message in it. */
-export function logBatchThrown(queue: string, size: number, reason: string): void {
-  write('warn', 'batch failed', { queue, size, reason, action: 'retry' });
+export function logBatchThrown(log: Logger, queue: string, size: number, reason: string): void {
+  log.log('warn', 'batch failed', { queue, size, reason, action: 'retry' });
 }

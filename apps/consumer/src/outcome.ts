@@ -1,4 +1,5 @@
 import type { QueuedEvent } from '@triggers/event-schema';
+import type { Logger } from '@triggers/log';
 import { retryDelaySeconds } from './backoff.ts';
 import { type BatchSummary, type Failure, logBatch, logFailure } from './log.ts';
 
@@ -15,6 +16,7 @@ export class BatchOutcome {
    * @param afterLast what the queue does with it then: move it to the DLQ, or drop it.
    */
   constructor(
+    readonly log: Logger,
     readonly queue: string,
     readonly size: number,
     readonly lastAttempt: number,
@@ -55,7 +57,7 @@ export class BatchOutcome {
       ...this.#counts,
       duration_ms: Date.now() - this.#startedAt,
     };
-    logBatch(summary);
+    logBatch(this.log, summary);
     return summary;
   }
 
@@ -65,7 +67,7 @@ export class BatchOutcome {
     reason: string,
     action: Failure['action'],
   ): void {
-    logFailure({
+    logFailure(this.log, {
       queue: this.queue,
       message_id: message.id,
       event_id: event?.event_id,

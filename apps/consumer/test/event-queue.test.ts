@@ -1,3 +1,4 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import {
   EVENT_DLQ,
@@ -8,6 +9,7 @@ import {
 import { getDeadLetter, replayEvent } from '@triggers/event-store';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DLQ_ROUTING_REASON, PROCESSING_ERROR_REASON } from '../src/event-batch.ts';
+import worker from '../src/index.ts';
 import { deliver, event, message, PAYLOAD_SECRET, row, rowWhen } from './queue.ts';
 
 afterEach(() => {
@@ -106,6 +108,34 @@ describe('event-queue: storing', () => {
         }),
       ]),
     );
+  });
+});
+
+describe('event-queue: LOG_LEVEL', () => {
+  it('writes no batch line at LOG_LEVEL=warn, and still a line per failed message', async () => {
+    const lines: string[] = [];
+    for (const level of ['log', 'warn', 'error'] as const) {
+      vi.spyOn(console, level).mockImplementation((line: unknown) => {
+        lines.push(String(line));
+      });
+    }
+    const failing = event({ debug: 'processing_error' });
+    const batch = createMessageBatch<QueuedEvent>(
+      QUEUE,
+      [event(), failing].map((body) => ({
+        id: crypto.randomUUID(),
+        timestamp: new Date(),
+        attempts: 1,
+        body,
+      })),
+    );
+    const ctx = createExecutionContext();
+    await worker.queue(batch, { ...env, LOG_LEVEL: 'warn' });
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toHaveLength(1);
+
+    const logged = lines.map((line) => JSON.parse(line));
+    expect(logged.map((l) => l.message)).toEqual(['message failed']);
+    expect(logged[0]).toMatchObject({ level: 'warn', event_id: failing.event_id, action: 'retry' });
   });
 });
 

@@ -1,7 +1,7 @@
 import type { ApiKeyRecord } from '@triggers/api-keys';
+import type { Logger } from '@triggers/log';
 import type { IRequestStrict } from 'itty-router';
 import type { IngestEnv } from './env.ts';
-import type { Logger } from './lib/log.ts';
 
 /** What the middleware attach to a request before the route handler sees it. */
 export type IngestRequest = IRequestStrict & {

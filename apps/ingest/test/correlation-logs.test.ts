@@ -99,28 +99,3 @@ describe('structured logs', () => {
     );
   });
 });
-
-describe('LOG_LEVEL', () => {
-  it('drops lines below the configured level and keeps the rest', async () => {
-    const { createLogger, parseLogLevel } = await import('../src/lib/log.ts');
-    const { lines } = await captureLogs(async () => {
-      const log = createLogger({ correlation_id: 'c' }, parseLogLevel('warn'));
-      log.log('info', 'request');
-      log.with({ event_id: 'e' }).log('warn', 'queue refused');
-    });
-    expect(lines).toEqual([
-      expect.objectContaining({
-        level: 'warn',
-        message: 'queue refused',
-        correlation_id: 'c',
-        event_id: 'e',
-      }),
-    ]);
-  });
-
-  it('falls back to info for an unknown level', async () => {
-    const { parseLogLevel } = await import('../src/lib/log.ts');
-    expect(parseLogLevel('verbose')).toBe('info');
-    expect(parseLogLevel(undefined)).toBe('info');
-  });
-});

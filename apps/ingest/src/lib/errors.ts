@@ -47,8 +47,3 @@ export function serviceUnavailable(message: string, cause?: unknown): ApiError {
     cause,
   });
 }
-
-/** `name: message` of a thrown value, for log lines. */
-export function describeError(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-}

@@ -1,6 +1,7 @@
 import type { ErrorEnvelope } from '@triggers/event-schema';
+import { describeError } from '@triggers/log';
 import type { IngestRequest } from '../context.ts';
-import { ApiError, describeError } from './errors.ts';
+import { ApiError } from './errors.ts';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 

@@ -1,8 +1,8 @@
 import { CorrelationId } from '@triggers/event-schema';
+import { createLogger, parseLogLevel } from '@triggers/log';
 import * as v from 'valibot';
 import type { IngestRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
-import { createLogger, parseLogLevel } from '../lib/log.ts';
 
 /**
  * Gives every request a correlation id: the client's `X-Correlation-ID` when it is well-formed

@@ -1,6 +1,7 @@
+import { describeError } from '@triggers/log';
 import type { AuthedRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
-import { ApiError, describeError } from '../lib/errors.ts';
+import { ApiError } from '../lib/errors.ts';
 
 /**
  * Charges the request to its API key's budget of `RATE_LIMIT_REQUESTS` requests per

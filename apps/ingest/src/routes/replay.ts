@@ -6,10 +6,11 @@ import {
   type ReplayResult,
 } from '@triggers/event-schema';
 import { replayEvent, replayFailed, restoreFailed, type StoredEvent } from '@triggers/event-store';
+import { describeError } from '@triggers/log';
 import type { AuthedRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
 import { readOptionalJsonBody } from '../lib/body.ts';
-import { describeError, serviceUnavailable } from '../lib/errors.ts';
+import { serviceUnavailable } from '../lib/errors.ts';
 import { measured, type SizedEvent, sendChunks } from '../lib/queue.ts';
 import { ok } from '../lib/responses.ts';
 import { eventNotFound, fromStore, inboxEvent, invalidState } from '../lib/store.ts';

@@ -1,6 +1,11 @@
 /**
- * Structured logs: one JSON object per line, so Workers Logs can index the fields. Callers pass
- * identifiers and measurements only; event payloads and API keys never reach a log line.
+ * Structured logs for both Workers: one JSON object per line, so Workers Logs can index the
+ * fields. Callers pass identifiers and measurements only; event payloads and API keys never reach
+ * a log line.
+ *
+ * @example
+ * const log = createLogger({ correlation_id }, parseLogLevel(env.LOG_LEVEL));
+ * log.with({ event_id }).log('warn', 'queue refused', { attempt: 2 });
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -15,11 +20,11 @@ export type LogFields = Record<string, string | number | boolean | undefined>;
 
 export interface Logger {
   log(level: LogLevel, message: string, fields?: LogFields): void;
-  /** A logger whose lines also carry `fields` (the correlation id, once known the event id). */
+  /** A logger whose lines also carry `fields` (a correlation id, an event id, a queue). */
   with(fields: LogFields): Logger;
 }
 
-/** A logger that writes lines at `minLevel` and above. */
+/** A logger that writes lines at `minLevel` and above, each carrying `base`. */
 export function createLogger(base: LogFields = {}, minLevel: LogLevel = 'info'): Logger {
   return {
     log(level, message, fields) {
