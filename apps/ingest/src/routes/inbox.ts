@@ -1,39 +1,22 @@
 import {
   DEFAULT_INBOX_LIMIT,
   type EventDetails,
-  EventId,
   EventStatus,
   type InboxPage,
   MAX_INBOX_LIMIT,
   MAX_INBOX_PAGE_BYTES,
   TimeBound,
 } from '@triggers/event-schema';
-import { ackEvent, getEvent, listEvents } from '@triggers/event-store';
+import { ackEvent, listEvents, replayEvent } from '@triggers/event-store';
 import * as v from 'valibot';
 import type { AuthedRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
 import { decodeCursor, encodeCursor } from '../lib/cursor.ts';
-import type { ParameterSpec } from '../lib/openapi.ts';
 import { once, queryOf, repeatable, unknownParameter } from '../lib/query.ts';
+import { requeue } from '../lib/requeue.ts';
 import { ok } from '../lib/responses.ts';
-import { eventNotFound, fromStore, inboxEvent, invalidState } from '../lib/store.ts';
+import { eventIdOf, eventNotFound, fromStore, inboxEvent, invalidState } from '../lib/stored-events.ts';
 import { assertOrderedRange, validate } from '../lib/validate.ts';
-
-/** The `{event_id}` of the inbox routes' paths. */
-export const EVENT_ID: ParameterSpec = {
-  in: 'path',
-  name: 'event_id',
-  description: 'The event_id that POST /events (or /events/batch) answered.',
-  schema: EventId,
-};
-
-/** The path's `event_id`, checked (400 at `path.event_id`) and put on the request's log lines. */
-export function eventIdOf(request: AuthedRequest): string {
-  const eventId = validate(EventId, request.params.event_id, 'path.event_id');
-  request.eventId = eventId;
-  request.log = request.log.with({ event_id: eventId });
-  return eventId;
-}
 
 const ACKED = { false: false, true: true, all: undefined } as const;
 
@@ -101,14 +84,6 @@ export const InboxQuery = v.strictObject(
   unknownParameter,
 );
 
-/** `GET /events/{event_id}`: one of the key's events, whatever its status or ack. */
-export async function getEventById(request: AuthedRequest, env: IngestEnv): Promise<Response> {
-  const eventId = eventIdOf(request);
-  const event = await fromStore(() => getEvent(env.DB, { apiKeyId: request.apiKey.id, eventId }));
-  if (event === null) throw eventNotFound(eventId);
-  return ok<EventDetails['data']>(inboxEvent(event));
-}
-
 /**
  * `GET /inbox`: a page of the key's events, by default those not acknowledged, newest first.
  * Pages are keyed on `(received_at, event_id)` (see the README for what that guarantees).
@@ -153,4 +128,25 @@ export async function ackInboxEvent(request: AuthedRequest, env: IngestEnv): Pro
   }
   if (acked) request.log.log('info', 'event acknowledged', { status: event.status });
   return ok<EventDetails['data']>(inboxEvent(event));
+}
+
+/**
+ * `POST /inbox/{event_id}/retry`: re-enqueues a failed event as a fresh message and answers it
+ * `pending`. 409 for an event that is not failed; of two retries at once, one gets 409.
+ */
+export async function retryEvent(request: AuthedRequest, env: IngestEnv): Promise<Response> {
+  const eventId = eventIdOf(request);
+  const outcome = await fromStore(() =>
+    replayEvent(env.DB, { apiKeyId: request.apiKey.id, eventId }, new Date()),
+  );
+  if (!outcome.replayed) {
+    if (outcome.event === null) throw eventNotFound(eventId);
+    throw invalidState(
+      outcome.event.status,
+      `Event ${eventId} is ${outcome.event.status}: only a failed event can be retried.`,
+    );
+  }
+  await requeue(request, env, [outcome.before]);
+  request.log.log('info', 'event replayed', { previous_attempts: outcome.before.attempts });
+  return ok<EventDetails['data']>(inboxEvent(outcome.event));
 }

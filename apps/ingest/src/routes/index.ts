@@ -16,14 +16,14 @@ import {
   ReplayResult,
 } from '@triggers/event-schema';
 import * as v from 'valibot';
-import { OpenApiDocument, openApiDocument, type ParameterSpec, type RouteSpec } from '../lib/openapi.ts';
+import { OpenApiDocument, type ParameterSpec, type RouteSpec } from '../lib/openapi.ts';
 import { queryParameters } from '../lib/query.ts';
-import { json } from '../lib/responses.ts';
-import { postEventBatch } from './batch.ts';
-import { postEvent } from './events.ts';
+import { EVENT_ID } from '../lib/stored-events.ts';
+import { replayDeadLetters } from './dlq.ts';
+import { getEventById, postEvent, postEventBatch } from './events.ts';
 import { health } from './health.ts';
-import { ackInboxEvent, EVENT_ID, getEventById, InboxQuery, listInbox } from './inbox.ts';
-import { replayDeadLetters, retryEvent } from './replay.ts';
+import { ackInboxEvent, InboxQuery, listInbox, retryEvent } from './inbox.ts';
+import { serveOpenApi } from './openapi.ts';
 
 const CONTENT_ENCODING: ParameterSpec = {
   in: 'header',
@@ -52,11 +52,11 @@ const SEND_ERRORS = [
 /** What every route reading one event by id can answer besides its success. */
 const BY_ID_ERRORS = ['VALIDATION_ERROR', 'NOT_FOUND', 'SERVICE_UNAVAILABLE'] as const;
 
-let document: OpenApiDocument | undefined;
-
 /**
  * Every route of the API, in one list: the router registers exactly these (src/router.ts) and
- * `GET /openapi.json` describes exactly these.
+ * `GET /openapi.json` describes exactly these. Each handler lives in the file of its resource:
+ * `/events…` in events.ts, `/inbox…` in inbox.ts, `/dlq…` in dlq.ts, then health.ts and
+ * openapi.ts; fallback.ts answers what no route matches.
  */
 export const ROUTES: readonly RouteSpec[] = [
   {
@@ -203,10 +203,6 @@ export const ROUTES: readonly RouteSpec[] = [
     authenticated: false,
     response: OpenApiDocument,
     errors: [],
-    // Built on first use and kept for the isolate's life: only this route pays for it.
-    handler: () => {
-      document ??= openApiDocument(ROUTES);
-      return json(200, document);
-    },
+    handler: serveOpenApi(() => ROUTES),
   },
 ];

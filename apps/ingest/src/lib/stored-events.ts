@@ -1,6 +1,15 @@
-import { EVENT_QUEUE_CONSUMER, type EventStatus, type InboxEvent } from '@triggers/event-schema';
+import { EVENT_QUEUE_CONSUMER, EventId, type EventStatus, type InboxEvent } from '@triggers/event-schema';
 import type { StoredEvent } from '@triggers/event-store';
+import type { AuthedRequest } from '../context.ts';
 import { ApiError, serviceUnavailable } from './errors.ts';
+import type { ParameterSpec } from './openapi.ts';
+import { validate } from './validate.ts';
+
+/**
+ * What the routes that read or change stored events share: the `{event_id}` of their paths, the
+ * 503 around every call to the event store, the API's view of a stored event, and the 404 and
+ * 409 answers about one event.
+ */
 
 /**
  * Runs a call to the event store (D1); any failure of it is answered 503 (`serviceUnavailable`),
@@ -34,4 +43,20 @@ export function eventNotFound(eventId: string): ApiError {
 /** 409: the event exists but is not in a state the operation applies to. */
 export function invalidState(status: EventStatus, message: string): ApiError {
   return new ApiError('INVALID_STATE', message, { details: { status } });
+}
+
+/** The `{event_id}` of the paths of one event (`/events/{event_id}`, `/inbox/{event_id}/…`). */
+export const EVENT_ID: ParameterSpec = {
+  in: 'path',
+  name: 'event_id',
+  description: 'The event_id that POST /events (or /events/batch) answered.',
+  schema: EventId,
+};
+
+/** The path's `event_id`, checked (400 at `path.event_id`) and put on the request's log lines. */
+export function eventIdOf(request: AuthedRequest): string {
+  const eventId = validate(EventId, request.params.event_id, 'path.event_id');
+  request.eventId = eventId;
+  request.log = request.log.with({ event_id: eventId });
+  return eventId;
 }
