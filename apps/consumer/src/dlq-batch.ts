@@ -1,6 +1,6 @@
 import { EVENT_DLQ_CONSUMER } from '@triggers/event-schema';
-import { commit } from '@triggers/event-store';
-import { describeError, type Logger } from '@triggers/log';
+import type { Logger } from '@triggers/log';
+import { tryCommit } from './commit.ts';
 import { letterKey, readDeadLetter, recordDeadLetters } from './dead-letter.ts';
 import type { ConsumerEnv } from './env.ts';
 import { BatchOutcome } from './outcome.ts';
@@ -25,28 +25,25 @@ export async function processDeadLetterBatch(
     'dropped',
   );
   const letters = batch.messages.map((message) => ({ message, letter: readDeadLetter(message) }));
-  try {
-    const [failed, unreadable] = await commit(
+  const written = await tryCommit(
+    env.DB,
+    recordDeadLetters(
       env.DB,
-      recordDeadLetters(
-        env.DB,
-        letters.map(({ letter }) => letter),
-        now,
-      ),
+      letters.map(({ letter }) => letter),
+      now,
+    ),
+  );
+  if (!written.ok) {
+    for (const { message, letter } of letters) {
+      outcome.retry(message, letter.kind === 'event' ? letter.event : undefined, written.reason);
+    }
+  } else {
+    // A key already final (delivered, or recorded by an earlier copy) is a duplicate, acked all the same.
+    const [failed, unreadable] = written.keys;
+    outcome.storedOnce(
+      letters.map(({ message, letter }) => ({ message, key: letterKey(letter) })),
+      new Set([...failed, ...unreadable]),
     );
-    const counted = new Set<string>();
-    for (const { message, letter } of letters) {
-      const key = letterKey(letter);
-      // Already final (delivered, or recorded by an earlier copy): a duplicate, acked all the same.
-      if ((failed.has(key) || unreadable.has(key)) && !counted.has(key)) outcome.stored(message);
-      else outcome.duplicate(message);
-      counted.add(key);
-    }
-  } catch (err) {
-    const reason = `event store unavailable: ${describeError(err)}`;
-    for (const { message, letter } of letters) {
-      outcome.retry(message, letter.kind === 'event' ? letter.event : undefined, reason);
-    }
   }
   outcome.finish();
 }

@@ -1,7 +1,8 @@
 import { MAX_DELIVERY_ATTEMPTS, QueuedEvent } from '@triggers/event-schema';
-import { commit, recordRetry, storeDelivered } from '@triggers/event-store';
-import { describeError, type Logger } from '@triggers/log';
+import { recordRetry, storeDelivered } from '@triggers/event-store';
+import type { Logger } from '@triggers/log';
 import * as v from 'valibot';
+import { tryCommit } from './commit.ts';
 import {
   type DeadLetter,
   deadLetterOf,
@@ -91,7 +92,7 @@ export async function processEventBatch(
   const toRecord = letters.filter((step) => !fitsOnQueue(step.letter));
 
   const [written, unsent] = await Promise.all([
-    commit(env.DB, [
+    tryCommit(env.DB, [
       storeDelivered(
         env.DB,
         toStore.map(({ event, message }) => ({ event, attempts: message.attempts })),
@@ -107,24 +108,23 @@ export async function processEventBatch(
         toRecord.map((step) => step.letter),
         now,
       ),
-    ]).catch((err: unknown) => `event store unavailable: ${describeError(err)}`),
+    ]),
     sendDeadLetters(
       env.EVENT_DLQ,
       toSend.map((step) => step.letter),
     ),
   ]);
 
-  if (typeof written === 'string') {
-    for (const step of [...toStore, ...toFail, ...toRecord]) outcome.retry(step.message, step.event, written);
-  } else {
-    const [stored] = written;
-    const counted = new Set<string>();
-    for (const { message, event } of toStore) {
-      // The same event twice in one batch is stored once: the second copy is a duplicate.
-      if (stored.has(event.event_id) && !counted.has(event.event_id)) outcome.stored(message);
-      else outcome.duplicate(message);
-      counted.add(event.event_id);
+  if (!written.ok) {
+    for (const step of [...toStore, ...toFail, ...toRecord]) {
+      outcome.retry(step.message, step.event, written.reason);
     }
+  } else {
+    const [stored] = written.keys;
+    outcome.storedOnce(
+      toStore.map(({ message, event }) => ({ message, key: event.event_id })),
+      stored,
+    );
     for (const { message, event, reason } of toFail) outcome.retry(message, event, reason);
     for (const { message, event, reason } of toRecord) outcome.deadLettered(message, event, reason);
   }

@@ -35,6 +35,23 @@ export class BatchOutcome {
     this.#counts.duplicates++;
   }
 
+  /**
+   * Settles messages whose events a store write handled: `stored` when the write changed the
+   * message's key, `duplicate` when it did not (the key was already final) or when an earlier
+   * message of the batch carried the same key (two copies of one event are stored once).
+   */
+  storedOnce(
+    messages: readonly { message: Message<unknown>; key: string }[],
+    changed: ReadonlySet<string>,
+  ): void {
+    const counted = new Set<string>();
+    for (const { message, key } of messages) {
+      if (changed.has(key) && !counted.has(key)) this.stored(message);
+      else this.duplicate(message);
+      counted.add(key);
+    }
+  }
+
   /** Dead-lettered (sent to the DLQ or recorded as failed) for `reason`. */
   deadLettered(message: Message<unknown>, event: QueuedEvent | undefined, reason: string): void {
     message.ack();
