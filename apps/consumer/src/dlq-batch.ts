@@ -17,13 +17,7 @@ export async function processDeadLetterBatch(
   log: Logger,
 ): Promise<void> {
   const now = new Date();
-  const outcome = new BatchOutcome(
-    log,
-    batch.queue,
-    batch.messages.length,
-    EVENT_DLQ_CONSUMER.maxRetries + 1,
-    'dropped',
-  );
+  const outcome = new BatchOutcome(log, batch, EVENT_DLQ_CONSUMER.maxRetries + 1, 'dropped');
   const letters = batch.messages.map((message) => ({ message, letter: readDeadLetter(message) }));
   const written = await tryCommit(
     env.DB,

@@ -77,13 +77,7 @@ export async function processEventBatch(
   log: Logger,
 ): Promise<void> {
   const now = new Date();
-  const outcome = new BatchOutcome(
-    log,
-    batch.queue,
-    batch.messages.length,
-    MAX_DELIVERY_ATTEMPTS,
-    'dead_letter',
-  );
+  const outcome = new BatchOutcome(log, batch, MAX_DELIVERY_ATTEMPTS, 'dead_letter');
   const steps = batch.messages.map((message) => plan(batch.queue, message));
   const toStore = byKind(steps, 'store');
   const toFail = byKind(steps, 'fail');

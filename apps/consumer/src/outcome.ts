@@ -17,8 +17,7 @@ export class BatchOutcome {
    */
   constructor(
     readonly log: Logger,
-    readonly queue: string,
-    readonly size: number,
+    readonly batch: MessageBatch<unknown>,
     readonly lastAttempt: number,
     readonly afterLast: 'dead_letter' | 'dropped',
   ) {}
@@ -69,8 +68,8 @@ export class BatchOutcome {
   /** Logs the batch line; call once every message is settled. */
   finish(): BatchSummary {
     const summary = {
-      queue: this.queue,
-      size: this.size,
+      queue: this.batch.queue,
+      size: this.batch.messages.length,
       ...this.#counts,
       duration_ms: Date.now() - this.#startedAt,
     };
@@ -85,7 +84,7 @@ export class BatchOutcome {
     action: Failure['action'],
   ): void {
     logFailure(this.log, {
-      queue: this.queue,
+      queue: this.batch.queue,
       message_id: message.id,
       event_id: event?.event_id,
       correlation_id: event?.correlation_id,

@@ -1,4 +1,4 @@
-import { type StoredEvent, selectEvent, toStoredEvent } from './read.ts';
+import { type EventKey, type StoredEvent, selectEvent, toStoredEvent } from './read.ts';
 
 /** What acknowledging an event found: the event as it now is, and whether this call acked it. */
 export interface AckOutcome {
@@ -14,11 +14,7 @@ export interface AckOutcome {
  * deletes). Conditional update and read back in one transaction: two acks at once leave one
  * `acked_at`, and both callers see it.
  */
-export async function ackEvent(
-  db: D1Database,
-  { apiKeyId, eventId }: { apiKeyId: string; eventId: string },
-  now: Date,
-): Promise<AckOutcome> {
+export async function ackEvent(db: D1Database, key: EventKey, now: Date): Promise<AckOutcome> {
   const [update, read] = await db.batch([
     db
       .prepare(
@@ -26,8 +22,8 @@ export async function ackEvent(
          WHERE event_id = ?2 AND api_key_id = ?3 AND acked_at IS NULL AND status <> 'pending'
          RETURNING event_id`,
       )
-      .bind(now.toISOString(), eventId, apiKeyId),
-    selectEvent(db, { apiKeyId, eventId }),
+      .bind(now.toISOString(), key.eventId, key.apiKeyId),
+    selectEvent(db, key),
   ]);
   const row = read?.results[0];
   return {

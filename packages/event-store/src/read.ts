@@ -38,6 +38,12 @@ export const DeadLetterRow = v.object({
 });
 export type DeadLetterRow = v.InferOutput<typeof DeadLetterRow>;
 
+/** One event of one tenant: how every read or change of a single event names it. */
+export interface EventKey {
+  apiKeyId: string;
+  eventId: string;
+}
+
 /** An `events` row as D1 returns it, checked, with its payload and metadata parsed. */
 export function toStoredEvent(raw: unknown): StoredEvent {
   const row = v.parse(EventRow, raw);
@@ -52,18 +58,12 @@ export function toStoredEvent(raw: unknown): StoredEvent {
  * The statement reading one event of one tenant, for use alone or inside a `db.batch()`. An event
  * of another key reads as missing, so callers cannot tell "not yours" from "does not exist".
  */
-export function selectEvent(
-  db: D1Database,
-  { apiKeyId, eventId }: { apiKeyId: string; eventId: string },
-): D1PreparedStatement {
+export function selectEvent(db: D1Database, { apiKeyId, eventId }: EventKey): D1PreparedStatement {
   return db.prepare('SELECT * FROM events WHERE event_id = ?1 AND api_key_id = ?2').bind(eventId, apiKeyId);
 }
 
 /** One event of one tenant, or `null` (see {@link selectEvent}). */
-export async function getEvent(
-  db: D1Database,
-  target: { apiKeyId: string; eventId: string },
-): Promise<StoredEvent | null> {
+export async function getEvent(db: D1Database, target: EventKey): Promise<StoredEvent | null> {
   const raw = await selectEvent(db, target).first();
   return raw === null ? null : toStoredEvent(raw);
 }

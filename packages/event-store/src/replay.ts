@@ -1,6 +1,6 @@
 import { MAX_INBOX_PAGE_BYTES } from '@triggers/event-schema';
 import { fittingEvents, pageOf } from './list.ts';
-import { type StoredEvent, selectEvent, toStoredEvent } from './read.ts';
+import { type EventKey, type StoredEvent, selectEvent, toStoredEvent } from './read.ts';
 
 /**
  * Replays: a `failed` event goes back to `pending` (attempts 0, ack cleared) so that a fresh
@@ -23,21 +23,17 @@ export type ReplayOutcome =
   | { replayed: false; event: StoredEvent | null };
 
 /** Moves one of a key's events from `failed` to `pending`, if it is failed. */
-export async function replayEvent(
-  db: D1Database,
-  { apiKeyId, eventId }: { apiKeyId: string; eventId: string },
-  now: Date,
-): Promise<ReplayOutcome> {
+export async function replayEvent(db: D1Database, key: EventKey, now: Date): Promise<ReplayOutcome> {
   // In one transaction: the row as it was, then the move, which only a failed row takes.
   const [read, update] = await db.batch([
-    selectEvent(db, { apiKeyId, eventId }),
+    selectEvent(db, key),
     db
       .prepare(
         `UPDATE events SET ${REPLAYED}, updated_at = ?1
          WHERE event_id = ?2 AND api_key_id = ?3 AND status = 'failed'
          RETURNING *`,
       )
-      .bind(now.toISOString(), eventId, apiKeyId),
+      .bind(now.toISOString(), key.eventId, key.apiKeyId),
   ]);
   const before = read?.results[0];
   const after = update?.results[0];

@@ -39,15 +39,18 @@ const DEBUG: ParameterSpec = {
   schema: DebugFlag,
 };
 
-const SEND_ERRORS = [
+/** What every route reading a JSON body can answer besides its success. */
+const BODY_ERRORS = [
   'INVALID_JSON',
   'INVALID_ENCODING',
   'VALIDATION_ERROR',
-  'DEBUG_NOT_ALLOWED',
   'PAYLOAD_TOO_LARGE',
   'UNSUPPORTED_MEDIA_TYPE',
   'SERVICE_UNAVAILABLE',
 ] as const;
+
+/** The sending routes also take `?debug=`. */
+const SEND_ERRORS = [...BODY_ERRORS, 'DEBUG_NOT_ALLOWED'] as const;
 
 /** What every route reading one event by id can answer besides its success. */
 const BY_ID_ERRORS = ['VALIDATION_ERROR', 'NOT_FOUND', 'SERVICE_UNAVAILABLE'] as const;
@@ -184,14 +187,7 @@ export const ROUTES: readonly RouteSpec[] = [
     body: ReplayRequest,
     bodyOptional: true,
     response: ReplayResult,
-    errors: [
-      'INVALID_JSON',
-      'INVALID_ENCODING',
-      'VALIDATION_ERROR',
-      'PAYLOAD_TOO_LARGE',
-      'UNSUPPORTED_MEDIA_TYPE',
-      'SERVICE_UNAVAILABLE',
-    ],
+    errors: BODY_ERRORS,
     handler: replayDeadLetters,
   },
   {
