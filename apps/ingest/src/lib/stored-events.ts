@@ -11,6 +11,22 @@ import { validate } from './validate.ts';
  * 409 answers about one event.
  */
 
+/** The `{event_id}` of the paths of one event (`/events/{event_id}`, `/inbox/{event_id}/…`). */
+export const EVENT_ID: ParameterSpec = {
+  in: 'path',
+  name: 'event_id',
+  description: 'The event_id that POST /events (or /events/batch) answered.',
+  schema: EventId,
+};
+
+/** The path's `event_id`, checked (400 at `path.event_id`) and put on the request's log lines. */
+export function eventIdOf(request: AuthedRequest): string {
+  const eventId = validate(EventId, request.params.event_id, 'path.event_id');
+  request.eventId = eventId;
+  request.log = request.log.with({ event_id: eventId });
+  return eventId;
+}
+
 /**
  * Runs a call to the event store (D1); any failure of it is answered 503 (`serviceUnavailable`),
  * its cause kept for the log. Like the queue, the store is a dependency that can be down.
@@ -43,20 +59,4 @@ export function eventNotFound(eventId: string): ApiError {
 /** 409: the event exists but is not in a state the operation applies to. */
 export function invalidState(status: EventStatus, message: string): ApiError {
   return new ApiError('INVALID_STATE', message, { details: { status } });
-}
-
-/** The `{event_id}` of the paths of one event (`/events/{event_id}`, `/inbox/{event_id}/…`). */
-export const EVENT_ID: ParameterSpec = {
-  in: 'path',
-  name: 'event_id',
-  description: 'The event_id that POST /events (or /events/batch) answered.',
-  schema: EventId,
-};
-
-/** The path's `event_id`, checked (400 at `path.event_id`) and put on the request's log lines. */
-export function eventIdOf(request: AuthedRequest): string {
-  const eventId = validate(EventId, request.params.event_id, 'path.event_id');
-  request.eventId = eventId;
-  request.log = request.log.with({ event_id: eventId });
-  return eventId;
 }

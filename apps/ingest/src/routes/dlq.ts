@@ -8,6 +8,8 @@ import { ok } from '../lib/responses.ts';
 import { fromStore } from '../lib/stored-events.ts';
 import { assertOrderedRange, validate } from '../lib/validate.ts';
 
+/** Everything about `/dlq`: re-enqueue a key's failed events in bulk (`POST /dlq/replay`). */
+
 /** The largest `POST /dlq/replay` body: three optional fields. */
 const MAX_REPLAY_BODY_BYTES = 4_096;
 

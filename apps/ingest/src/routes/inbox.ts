@@ -18,6 +18,8 @@ import { ok } from '../lib/responses.ts';
 import { eventIdOf, eventNotFound, fromStore, inboxEvent, invalidState } from '../lib/stored-events.ts';
 import { assertOrderedRange, validate } from '../lib/validate.ts';
 
+/** Everything about `/inbox`: page through a key's events, acknowledge one, retry a failed one. */
+
 const ACKED = { false: false, true: true, all: undefined } as const;
 
 /** The query of `GET /inbox`: every parameter it takes, and nothing else. */
