@@ -7,7 +7,7 @@ import { type EventDetails, InboxPage, type QueuedEvent, type ReplayResult } fro
 import * as v from 'valibot';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { expectError, newApiKey, post, send, type TestKey } from './support/ingest.ts';
-import { queuedEvent, rowOf, storeOne } from './support/store.ts';
+import { rowOf, storeOne } from './support/store.ts';
 
 interface Tenant {
   key: TestKey;
@@ -18,9 +18,9 @@ interface Tenant {
 
 async function tenant(): Promise<Tenant> {
   const key = await newApiKey();
-  const delivered = await storeOne('delivered', queuedEvent(key.id));
-  const pending = await storeOne('pending', queuedEvent(key.id));
-  const failed = await storeOne('failed', queuedEvent(key.id));
+  const delivered = await storeOne('delivered', key.id);
+  const pending = await storeOne('pending', key.id);
+  const failed = await storeOne('failed', key.id);
   return { key, delivered, pending, failed } as Tenant;
 }
 
