@@ -25,7 +25,14 @@ import {
   type TestKey,
   workerFetch,
 } from './support/ingest.ts';
-import { type Events, receivedInOrder, rowOf, store, storeOne } from './support/store.ts';
+import {
+  type Events,
+  receivedInOrder,
+  rowOf,
+  store,
+  storeOne,
+  tenantWithEachStatus,
+} from './support/store.ts';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -89,10 +96,7 @@ describe('POST /inbox/{event_id}/retry', () => {
   });
 
   it('answers 409 INVALID_STATE for a delivered or pending event, and for a second retry, queuing nothing', async () => {
-    const key = await newApiKey();
-    const delivered = await storeOne('delivered', key.id);
-    const pending = await storeOne('pending', key.id);
-    const failed = await storeOne('failed', key.id);
+    const { key, delivered, pending, failed } = await tenantWithEachStatus();
     expect((await retry(key, failed.event_id)).status).toBe(200);
 
     const sendBatch = watchSendBatch();

@@ -6,6 +6,7 @@ import { env } from 'cloudflare:workers';
 import type { QueuedEvent } from '@triggers/event-schema';
 import { commit, getEvent, recordFailed, recordRetry, storeDelivered } from '@triggers/event-store';
 import { queuedEvent } from '@triggers/test-support/queued-event';
+import { newApiKey, type TestKey } from './ingest.ts';
 
 export type Outcome = 'delivered' | 'pending' | 'failed';
 
@@ -68,6 +69,23 @@ export async function storeOne(
   const event = queuedEvent({ api_key_id: apiKeyId, ...fields });
   await store(outcome, [event]);
   return event;
+}
+
+/** A new API key and one event of it in each status. */
+export interface Tenant {
+  key: TestKey;
+  delivered: QueuedEvent;
+  pending: QueuedEvent;
+  failed: QueuedEvent;
+}
+
+/** A new API key with one event stored in each status: delivered, pending, failed. */
+export async function tenantWithEachStatus(): Promise<Tenant> {
+  const key = await newApiKey();
+  const delivered = await storeOne('delivered', key.id);
+  const pending = await storeOne('pending', key.id);
+  const failed = await storeOne('failed', key.id);
+  return { key, delivered, pending, failed };
 }
 
 /** `n` events as a tuple type, for destructuring what {@link receivedInOrder} answers. */
