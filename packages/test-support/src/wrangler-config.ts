@@ -44,7 +44,7 @@ const RateLimit = v.looseObject({
  * What one environment states: the top level or an `[env.<name>]`. Wrangler does not inherit
  * these keys into an environment, so each section stands for itself.
  */
-export const WranglerSection = v.looseObject({
+const WranglerSection = v.looseObject({
   vars: v.optional(v.record(v.string(), v.unknown())),
   queues: v.optional(
     v.looseObject({
@@ -58,7 +58,7 @@ export const WranglerSection = v.looseObject({
 export type WranglerSection = v.InferOutput<typeof WranglerSection>;
 
 /** A Worker's wrangler.toml: the top-level section, its name and its environments. */
-export const WranglerConfig = v.looseObject({
+const WranglerConfig = v.looseObject({
   ...WranglerSection.entries,
   name: v.string(),
   env: v.optional(v.record(v.string(), WranglerSection)),
