@@ -4,8 +4,9 @@ import { defineConfig } from 'vitest/config';
 /**
  * Unit tests in workerd, with the Worker's own wrangler.toml: its D1 (migrated by
  * @triggers/test-support/apply-migrations with the event store's migrations, as wrangler applies
- * them) and its queues, real and local. `service_binding_extra_handlers` lets a test call the Worker's `queue`
- * handler through `exports.default.queue()`, which reports acks and retries with their delays.
+ * them) and its queues, real and local. `service_binding_extra_handlers` lets a test call the
+ * Worker's `queue` handler through `exports.default.queue()`, which reports acks and retries with
+ * their delays.
  * The DLQ's batch timeout is shortened here, not in wrangler.toml, so that what the handler
  * sends to `event-dlq` is recorded within a test.
  */
