@@ -3,9 +3,10 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Unit tests in workerd, with the Worker's own wrangler.toml: its D1 (migrated by
- * test/apply-migrations.ts with the event store's migrations, as wrangler applies them) and its
- * queues, real and local. `service_binding_extra_handlers` lets a test call the Worker's `queue`
- * handler through `exports.default.queue()`, which reports acks and retries with their delays.
+ * @triggers/test-support/apply-migrations with the event store's migrations, as wrangler applies
+ * them) and its queues, real and local. `service_binding_extra_handlers` lets a test call the
+ * Worker's `queue` handler through `exports.default.queue()`, which reports acks and retries with
+ * their delays.
  * The DLQ's batch timeout is shortened here, not in wrangler.toml, so that what the handler
  * sends to `event-dlq` is recorded within a test.
  */
@@ -27,7 +28,7 @@ export default defineConfig(async () => {
     test: {
       include: ['test/**/*.test.ts'],
       exclude: ['test/e2e/**'],
-      setupFiles: ['./test/apply-migrations.ts'],
+      setupFiles: ['@triggers/test-support/apply-migrations'],
       // Log lines of passing tests are noise; a failing test still shows its own.
       silent: 'passed-only' as const,
     },

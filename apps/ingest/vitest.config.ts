@@ -25,7 +25,7 @@ const TEST_RATE_LIMIT = { limit: 100, period: 60 } as const;
 
 /**
  * The event store's D1 (the `DB` binding of wrangler.toml, local to the test runtime) is migrated
- * before each test file by the store's own setup file, with the files wrangler applies.
+ * before each test file by @triggers/test-support/apply-migrations, with the files wrangler applies.
  */
 export default defineConfig(async () => ({
   plugins: [
@@ -56,7 +56,7 @@ export default defineConfig(async () => ({
   ],
   test: {
     include: ['test/**/*.test.ts'],
-    setupFiles: ['@triggers/event-store/test/apply-migrations'],
+    setupFiles: ['@triggers/test-support/apply-migrations'],
     // Log lines of passing tests are noise; a failing test still shows its own.
     silent: 'passed-only' as const,
   },

@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * The store's queries run against a real local D1 inside workerd, migrated with the same files
- * wrangler applies (test/apply-migrations.ts).
+ * wrangler applies (by @triggers/test-support/apply-migrations).
  */
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(new URL('./migrations', import.meta.url).pathname);
@@ -19,7 +19,7 @@ export default defineConfig(async () => {
     ],
     test: {
       include: ['test/**/*.test.ts'],
-      setupFiles: ['./test/apply-migrations.ts'],
+      setupFiles: ['@triggers/test-support/apply-migrations'],
     },
   };
 });

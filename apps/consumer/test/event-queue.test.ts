@@ -18,6 +18,23 @@ afterEach(() => {
 
 const QUEUE = 'event-queue';
 
+/**
+ * Delivers a valid event and one marked `debug` in one batch and checks what a failure of one
+ * message must leave: the valid one acked and stored, the marked one retried in 2 s and nothing
+ * else. Answers the marked event and its message.
+ */
+async function deliverWithOneRetried(debug: 'processing_error' | 'dlq_routing') {
+  const ok = event();
+  const marked = event({ debug });
+  const okMessage = message(ok);
+  const markedMessage = message(marked);
+  const result = await deliver(QUEUE, [okMessage, markedMessage]);
+  expect(result.explicitAcks).toEqual([okMessage.id]);
+  expect(result.retryMessages).toEqual([{ msgId: markedMessage.id, delaySeconds: 2 }]);
+  expect(await row(ok)).toMatchObject({ status: 'delivered' });
+  return { marked, markedMessage };
+}
+
 describe('event-queue: storing', () => {
   it('stores every valid event as delivered and acks each message on its own', async () => {
     const events = [event(), event({ debug: 'queue_delay' }), event()];
@@ -141,14 +158,8 @@ describe('event-queue: LOG_LEVEL', () => {
 
 describe('event-queue: failures', () => {
   it('retries a processing_error event with exponential backoff, records it pending, and acks the rest', async () => {
-    const ok = event();
-    const failing = event({ debug: 'processing_error' });
-    const okMessage = message(ok);
-    const failingMessage = message(failing);
-    const result = await deliver(QUEUE, [okMessage, failingMessage]);
-    expect(result.explicitAcks).toEqual([okMessage.id]);
-    expect(result.retryMessages).toEqual([{ msgId: failingMessage.id, delaySeconds: 2 }]);
-    expect(await row(ok)).toMatchObject({ status: 'delivered' });
+    const { marked: failing, markedMessage: failingMessage } =
+      await deliverWithOneRetried('processing_error');
     expect(await row(failing)).toMatchObject({
       status: 'pending',
       attempts: 1,
@@ -247,14 +258,7 @@ describe('event-queue: failures', () => {
   it('retries only the dead-lettered messages when event-dlq refuses them', async () => {
     // A mock: the local queue cannot be made to refuse a send on demand.
     vi.spyOn(env.EVENT_DLQ, 'sendBatch').mockRejectedValue(new Error('Queue unavailable'));
-    const ok = event();
-    const routed = event({ debug: 'dlq_routing' });
-    const okMessage = message(ok);
-    const routedMessage = message(routed);
-    const result = await deliver(QUEUE, [okMessage, routedMessage]);
-    expect(result.explicitAcks).toEqual([okMessage.id]);
-    expect(result.retryMessages).toEqual([{ msgId: routedMessage.id, delaySeconds: 2 }]);
-    expect(await row(ok)).toMatchObject({ status: 'delivered' });
+    const { marked: routed } = await deliverWithOneRetried('dlq_routing');
     expect(await row(routed)).toBeNull();
   });
 });

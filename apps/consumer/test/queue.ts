@@ -1,6 +1,7 @@
 import { env, exports } from 'cloudflare:workers';
 import type { QueuedEvent } from '@triggers/event-schema';
 import { getEvent, type StoredEvent } from '@triggers/event-store';
+import { queuedEvent } from '@triggers/test-support/queued-event';
 import { vi } from 'vitest';
 
 /** What the queue learns from a handler: what it acked and what it must redeliver, and when. */
@@ -51,20 +52,9 @@ export const message = (body: unknown, attempts = 1): Delivery => ({
 /** Seen in every payload and metadata: it must never appear in a log line. */
 export const PAYLOAD_SECRET = 'payload-secret-do-not-log';
 
-const TENANT = 'key_consumer_test';
-
-/** A valid event of the test tenant, fresh ids, a payload that must never be logged. */
-export function event(fields: Partial<QueuedEvent> = {}): QueuedEvent {
-  return {
-    event_id: crypto.randomUUID(),
-    payload: { secret: PAYLOAD_SECRET, n: 1 },
-    metadata: { source: PAYLOAD_SECRET },
-    timestamp: new Date().toISOString(),
-    correlation_id: `test-${crypto.randomUUID()}`,
-    api_key_id: TENANT,
-    ...fields,
-  };
-}
+/** A valid event (see `queuedEvent`) whose payload and metadata carry {@link PAYLOAD_SECRET}. */
+export const event = (fields: Partial<QueuedEvent> = {}): QueuedEvent =>
+  queuedEvent({ payload: { secret: PAYLOAD_SECRET, n: 1 }, metadata: { source: PAYLOAD_SECRET }, ...fields });
 
 /** The stored row of `e`, or null. */
 export const row = (e: QueuedEvent): Promise<StoredEvent | null> =>

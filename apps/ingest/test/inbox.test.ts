@@ -4,10 +4,11 @@
  */
 import { env } from 'cloudflare:workers';
 import { type EventDetails, InboxPage, MAX_INBOX_PAGE_BYTES } from '@triggers/event-schema';
+import { queuedEvent } from '@triggers/test-support/queued-event';
 import * as v from 'valibot';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { expectError, newApiKey, send, type TestKey } from './support/ingest.ts';
-import { type Events, queuedEvent, receivedInOrder, rowOf, store, storeOne } from './support/store.ts';
+import { type Events, receivedInOrder, rowOf, store, storeOne } from './support/store.ts';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -37,10 +38,10 @@ async function walk(key: TestKey, query: string, between: () => Promise<void> = 
 describe('GET /events/{event_id}', () => {
   it('answers the event with status, attempts, last error, timestamps, ack, payload and metadata, without the tenant', async () => {
     const key = await newApiKey();
-    const event = await storeOne(
-      'failed',
-      queuedEvent(key.id, { debug: 'processing_error', timestamp: '2026-11-29T11:00:00.000Z' }),
-    );
+    const event = await storeOne('failed', key.id, {
+      debug: 'processing_error',
+      timestamp: '2026-11-29T11:00:00.000Z',
+    });
     const response = await send('GET', `/events/${event.event_id}`, key);
     expect(response.status).toBe(200);
     const body = (await response.json()) as EventDetails;
@@ -62,7 +63,7 @@ describe('GET /events/{event_id}', () => {
 
   it('finds an event whose id is written in upper case', async () => {
     const key = await newApiKey();
-    const event = await storeOne('delivered', queuedEvent(key.id));
+    const event = await storeOne('delivered', key.id);
     const response = await send('GET', `/events/${event.event_id.toUpperCase()}`, key);
     expect(((await response.json()) as EventDetails).data.event_id).toBe(event.event_id);
   });
@@ -70,7 +71,7 @@ describe('GET /events/{event_id}', () => {
   it('answers 404 alike for an event that does not exist and for another key’s event', async () => {
     const owner = await newApiKey();
     const other = await newApiKey();
-    const event = await storeOne('delivered', queuedEvent(owner.id));
+    const event = await storeOne('delivered', owner.id);
     const missingId = crypto.randomUUID();
     const theirs = await expectError(await send('GET', `/events/${event.event_id}`, other), 404, 'NOT_FOUND');
     const missing = await expectError(await send('GET', `/events/${missingId}`, other), 404, 'NOT_FOUND');
@@ -166,8 +167,11 @@ describe('GET /inbox', () => {
       // New events, as the consumer stores them during the walk: later received_at, so they sort
       // ahead of the cursor; and a burst sharing one timestamp, as a batch does.
       const timestamp = new Date().toISOString();
-      const more = await store('delivered', [queuedEvent(key.id), queuedEvent(key.id, { timestamp })]);
-      await store('failed', [queuedEvent(key.id, { timestamp })]);
+      const more = await store('delivered', [
+        queuedEvent({ api_key_id: key.id }),
+        queuedEvent({ api_key_id: key.id, timestamp }),
+      ]);
+      await store('failed', [queuedEvent({ api_key_id: key.id, timestamp })]);
       arrived.push(...more.map((e) => e.event_id));
     });
     expect(arrived.length).toBeGreaterThan(0);
@@ -180,7 +184,7 @@ describe('GET /inbox', () => {
     const timestamp = '2026-11-29T10:00:00.000Z';
     const events = await store(
       'delivered',
-      Array.from({ length: 9 }, () => queuedEvent(key.id, { timestamp })),
+      Array.from({ length: 9 }, () => queuedEvent({ api_key_id: key.id, timestamp })),
     );
     const byId = events.map((e) => e.event_id).sort();
     expect(await walk(key, '?limit=2&order=asc')).toEqual(byId);
@@ -245,7 +249,7 @@ describe('GET /inbox', () => {
 describe('POST /inbox/{event_id}/ack', () => {
   it('marks a delivered event handled: it leaves the default view, and acking again answers the same', async () => {
     const key = await newApiKey();
-    const event = await storeOne('delivered', queuedEvent(key.id));
+    const event = await storeOne('delivered', key.id);
     const id = event.event_id;
     const first = await send('POST', `/inbox/${id}/ack`, key);
     expect(first.status).toBe(200);
@@ -264,7 +268,7 @@ describe('POST /inbox/{event_id}/ack', () => {
 
   it('acknowledges a failed event too: handled by giving up on it', async () => {
     const key = await newApiKey();
-    const event = await storeOne('failed', queuedEvent(key.id));
+    const event = await storeOne('failed', key.id);
     const response = await send('POST', `/inbox/${event.event_id}/ack`, key);
     expect(((await response.json()) as EventDetails).data).toMatchObject({
       status: 'failed',
@@ -274,7 +278,7 @@ describe('POST /inbox/{event_id}/ack', () => {
 
   it('answers 409 INVALID_STATE for a pending event, which stays unacknowledged', async () => {
     const key = await newApiKey();
-    const event = await storeOne('pending', queuedEvent(key.id));
+    const event = await storeOne('pending', key.id);
     const { error } = await expectError(
       await send('POST', `/inbox/${event.event_id}/ack`, key),
       409,

@@ -25,7 +25,14 @@ import {
   type TestKey,
   workerFetch,
 } from './support/ingest.ts';
-import { type Events, queuedEvent, receivedInOrder, rowOf, store, storeOne } from './support/store.ts';
+import {
+  type Events,
+  receivedInOrder,
+  rowOf,
+  store,
+  storeOne,
+  tenantWithEachStatus,
+} from './support/store.ts';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -57,10 +64,10 @@ async function replay(key: TestKey, body: unknown = {}): Promise<ReplayResult['d
 describe('POST /inbox/{event_id}/retry', () => {
   it('re-enqueues a failed event as a fresh message without its debug marker and answers it pending', async () => {
     const key = await newApiKey();
-    const original = await storeOne(
-      'failed',
-      queuedEvent(key.id, { debug: 'processing_error', timestamp: '2026-11-29T11:00:00+01:00' }),
-    );
+    const original = await storeOne('failed', key.id, {
+      debug: 'processing_error',
+      timestamp: '2026-11-29T11:00:00+01:00',
+    });
     await send('POST', `/inbox/${original.event_id}/ack`, key);
 
     const response = await retry(key, original.event_id);
@@ -89,10 +96,7 @@ describe('POST /inbox/{event_id}/retry', () => {
   });
 
   it('answers 409 INVALID_STATE for a delivered or pending event, and for a second retry, queuing nothing', async () => {
-    const key = await newApiKey();
-    const delivered = await storeOne('delivered', queuedEvent(key.id));
-    const pending = await storeOne('pending', queuedEvent(key.id));
-    const failed = await storeOne('failed', queuedEvent(key.id));
+    const { key, delivered, pending, failed } = await tenantWithEachStatus();
     expect((await retry(key, failed.event_id)).status).toBe(200);
 
     const sendBatch = watchSendBatch();
@@ -110,7 +114,7 @@ describe('POST /inbox/{event_id}/retry', () => {
 
   it('re-enqueues once when two retries of the same event arrive together: one 200, one 409', async () => {
     const key = await newApiKey();
-    const event = await storeOne('failed', queuedEvent(key.id));
+    const event = await storeOne('failed', key.id);
     const sendBatch = watchSendBatch();
     const statuses = await Promise.all([retry(key, event.event_id), retry(key, event.event_id)]);
     expect(statuses.map((r) => r.status).sort()).toEqual([200, 409]);
@@ -119,7 +123,7 @@ describe('POST /inbox/{event_id}/retry', () => {
 
   it('answers 503 when the queue refuses the message and leaves the event failed as it was, ready for a later retry', async () => {
     const key = await newApiKey();
-    const original = await storeOne('failed', queuedEvent(key.id));
+    const original = await storeOne('failed', key.id);
     await send('POST', `/inbox/${original.event_id}/ack`, key);
     const before = await rowOf(original);
 

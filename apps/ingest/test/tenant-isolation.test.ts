@@ -3,33 +3,18 @@
  * nor replays the other's events, and cannot tell them from events that do not exist.
  */
 import { env } from 'cloudflare:workers';
-import { type EventDetails, InboxPage, type QueuedEvent, type ReplayResult } from '@triggers/event-schema';
+import { type EventDetails, InboxPage, type ReplayResult } from '@triggers/event-schema';
 import * as v from 'valibot';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { expectError, newApiKey, post, send, type TestKey } from './support/ingest.ts';
-import { queuedEvent, rowOf, storeOne } from './support/store.ts';
-
-interface Tenant {
-  key: TestKey;
-  delivered: QueuedEvent;
-  pending: QueuedEvent;
-  failed: QueuedEvent;
-}
-
-async function tenant(): Promise<Tenant> {
-  const key = await newApiKey();
-  const delivered = await storeOne('delivered', queuedEvent(key.id));
-  const pending = await storeOne('pending', queuedEvent(key.id));
-  const failed = await storeOne('failed', queuedEvent(key.id));
-  return { key, delivered, pending, failed } as Tenant;
-}
+import { expectError, post, send } from './support/ingest.ts';
+import { rowOf, type Tenant, tenantWithEachStatus } from './support/store.ts';
 
 afterEach(() => vi.restoreAllMocks());
 
 let alice: Tenant;
 let bob: Tenant;
 beforeAll(async () => {
-  [alice, bob] = await Promise.all([tenant(), tenant()]);
+  [alice, bob] = await Promise.all([tenantWithEachStatus(), tenantWithEachStatus()]);
 });
 
 const theirEvents = (t: Tenant) => [t.delivered, t.pending, t.failed];

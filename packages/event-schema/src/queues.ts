@@ -1,7 +1,7 @@
 /**
  * Queue names, bindings and consumer settings: the single source of truth. Both apps'
- * `wrangler.toml` files must agree with these values; test/queues-config.test.ts checks that
- * they do.
+ * `wrangler.toml` files must agree with these values; packages/test-support/test/
+ * deployed-config.test.ts checks that they do.
  */
 export const EVENT_QUEUE = 'event-queue';
 export const EVENT_DLQ = 'event-dlq';

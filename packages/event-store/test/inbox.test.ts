@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:workers';
 import type { QueuedEvent } from '@triggers/event-schema';
+import { queuedEvent } from '@triggers/test-support/queued-event';
 import { describe, expect, it } from 'vitest';
 import {
   ackEvent,
@@ -16,7 +17,6 @@ import {
   restoreFailed,
   storeDelivered,
 } from '../src/index.ts';
-import { queuedEvent } from './events.ts';
 
 const db = env.DB;
 const NOW = new Date('2026-11-29T12:00:00.000Z');

@@ -1,4 +1,5 @@
 import { env } from 'cloudflare:workers';
+import { queuedEvent } from '@triggers/test-support/queued-event';
 import { describe, expect, it } from 'vitest';
 import {
   commit,
@@ -8,7 +9,6 @@ import {
   statusCountsSql,
   storeDelivered,
 } from '../src/index.ts';
-import { queuedEvent } from './events.ts';
 
 const NOW = new Date('2026-11-29T12:00:00.000Z');
 const rows = async (sql: string) => (await env.DB.prepare(sql).all()).results;

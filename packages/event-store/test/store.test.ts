@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:workers';
 import type { QueuedEvent } from '@triggers/event-schema';
+import { queuedEvent } from '@triggers/test-support/queued-event';
 import { describe, expect, it } from 'vitest';
 import {
   commit,
@@ -15,7 +16,6 @@ import {
   type StoreWrite,
   storeDelivered,
 } from '../src/index.ts';
-import { queuedEvent } from './events.ts';
 
 const db = env.DB;
 const T1 = new Date('2026-11-29T10:00:01.000Z');
@@ -53,7 +53,7 @@ describe('storeDelivered', () => {
 
   it('keeps payload keys that plain object copies lose, and stores absent metadata as null', async () => {
     const payload = JSON.parse('{"__proto__": {"x": 1}, "constructor": "c", "n": 1.5e300, "s": "é\\u0000"}');
-    const event = queuedEvent({ payload });
+    const event = queuedEvent({ payload, metadata: undefined });
     await one(storeDelivered(db, [{ event, attempts: 1 }], T1));
     const row = await read(event);
     expect(JSON.stringify(row?.payload)).toBe(JSON.stringify(payload));

@@ -9,7 +9,7 @@
  *   aborts them, failing the whole batch write they are in. No hook in the code.
  */
 import { createClient } from '@triggers/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type LocalSystem, startSystem } from '../src/system.ts';
 
 const SINGLE_EVENTS = Number(process.env.FAULT_SINGLE_EVENTS ?? 2_000);
@@ -67,17 +67,19 @@ beforeAll(async () => {
     if (result.status === 'accepted') batchAccepted.set(n, result.event_id);
   });
 
-  // Let the store recover, then wait until every accepted event is settled.
+  // Let the store recover, then wait until every accepted event is settled; fail if they do not.
   system.query(['DROP TRIGGER store_fault']);
   const expected = accepted.size + batchAccepted.size;
-  const deadline = Date.now() + 240_000;
-  for (;;) {
-    const [[row] = []] = system.query([
-      `SELECT count(*) AS n FROM events WHERE status != 'pending' AND json_extract(payload, '$.run') = '${RUN}'`,
-    ]);
-    if (Number(row?.n) >= expected || Date.now() > deadline) break;
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
-  }
+  await vi.waitFor(
+    () => {
+      const [[row] = []] = system.query([
+        `SELECT count(*) AS n FROM events WHERE status != 'pending' AND json_extract(payload, '$.run') = '${RUN}'`,
+      ]);
+      const settled = Number(row?.n);
+      if (settled < expected) throw new Error(`${settled} of the ${expected} accepted events have settled`);
+    },
+    { timeout: 240_000, interval: 3_000 },
+  );
 }, 600_000);
 
 afterAll(async () => {

@@ -1,7 +1,7 @@
 import { ErrorEnvelope } from '@triggers/event-schema';
 import fc from 'fast-check';
 import * as v from 'valibot';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type HostileRequest, hostileEvent, strayRequest } from '../src/hostile.ts';
 import { shouldAccept } from '../src/oracle.ts';
 import { buildRequest, type RawResponse, rawRequest } from '../src/raw-http.ts';
@@ -154,14 +154,17 @@ describe(`fuzz: ${RUNS} hostile requests against the local server (seed ${SEED})
     );
     expect(accepted.size).toBeGreaterThan(0);
     // Accepted processing_error events take their 4 attempts (about 15 s) before they settle.
-    let rows: Record<string, unknown>[] = [];
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      [rows = []] = system.query(['SELECT event_id, status FROM events']);
-      const settled = rows.filter((row) => row.status !== 'pending').length;
-      if (settled >= accepted.size || Date.now() > deadline) break;
-      await new Promise((resolve) => setTimeout(resolve, 2_000));
-    }
+    const rows = await vi.waitFor(
+      () => {
+        const [all = []] = system.query(['SELECT event_id, status FROM events']);
+        const settled = all.filter((row) => row.status !== 'pending').length;
+        if (settled < accepted.size) {
+          throw new Error(`${settled} of the ${accepted.size} accepted events have settled`);
+        }
+        return all;
+      },
+      { timeout: 90_000, interval: 2_000 },
+    );
     expect(rows.length).toBe(accepted.size);
     expect(rows.filter((row) => !accepted.has(row.event_id as string))).toEqual([]);
     const [deadLetters = []] = system.query(['SELECT count(*) AS n FROM dead_letters']);

@@ -6,7 +6,7 @@
 import { EventAccepted, MAX_DELIVERY_ATTEMPTS } from '@triggers/event-schema';
 import { recentEventsSql, statusCountsSql } from '@triggers/event-store';
 import * as v from 'valibot';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type LogLine, type System, startSystem } from './system.ts';
 
 /** How many ordinary events the main run sends. */
@@ -44,19 +44,33 @@ async function postAll(payloads: object[], concurrency = 20): Promise<string[]> 
 
 type Row = Record<string, unknown>;
 
-/** Reads the store until `ok` holds (each read starts a wrangler process, so not too often). */
-async function storeUntil(statements: string[], ok: (results: Row[][]) => boolean, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const results = system.query(statements);
-    if (ok(results) || Date.now() > deadline) return results;
-    await new Promise((r) => setTimeout(r, 1_000));
-  }
+/**
+ * Reads the store until `ok` holds of what `statements` answer, and answers that; at `timeoutMs`
+ * it fails, saying it waited for `what` and what the store held last. Each read starts a
+ * wrangler process, so once a second.
+ */
+function storeUntil(
+  what: string,
+  statements: string[],
+  ok: (results: Row[][]) => boolean,
+  timeoutMs: number,
+): Promise<Row[][]> {
+  return vi.waitFor(
+    () => {
+      const results = system.query(statements);
+      if (!ok(results)) {
+        throw new Error(`waited for ${what}; the store holds ${JSON.stringify(results).slice(0, 500)}`);
+      }
+      return results;
+    },
+    { timeout: timeoutMs, interval: 1_000 },
+  );
 }
 
 /** The row of `eventId` once it is `failed`, its last error naming its debug flag. */
 async function failedRow(eventId: string): Promise<Row> {
   const [rows] = await storeUntil(
+    `${eventId} to be failed`,
     [recentEventsSql({ eventIds: [eventId] })],
     ([r]) => r?.[0]?.status === 'failed',
     30_000,
@@ -150,6 +164,7 @@ describe('the pipeline, end to end', () => {
     system.query(['DROP TRIGGER e2e_fault']);
 
     const [counts, rows] = await storeUntil(
+      `all ${ids.length} events of the faulted batch to be delivered`,
       [statusCountsSql({ eventIds: ids }), recentEventsSql({ eventIds: ids }, 100)],
       ([c]) => c?.[0]?.status === 'delivered' && c[0].events === ids.length,
       40_000,
@@ -172,8 +187,10 @@ describe('the pipeline, end to end', () => {
       );
     // Waited for, not read at once: `system.query` blocks this process (spawnSync) while the
     // Workers keep printing, so lines written meanwhile may still be in the pipe, unread.
-    await system.waitForLogs((logs) => retriedForTheFault(logs).size === ids.length, 10_000).catch(() => {});
-    expect(retriedForTheFault(system.logs).size).toBe(ids.length);
+    await vi.waitFor(() => expect(retriedForTheFault(system.logs).size).toBe(ids.length), {
+      timeout: 10_000,
+      interval: 100,
+    });
   });
 
   it('never prints a payload', () => {

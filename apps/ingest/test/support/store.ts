@@ -5,24 +5,13 @@
 import { env } from 'cloudflare:workers';
 import type { QueuedEvent } from '@triggers/event-schema';
 import { commit, getEvent, recordFailed, recordRetry, storeDelivered } from '@triggers/event-store';
+import { queuedEvent } from '@triggers/test-support/queued-event';
+import { newApiKey, type TestKey } from './ingest.ts';
 
 export type Outcome = 'delivered' | 'pending' | 'failed';
 
 /** When the consumer stored them: before any test ran. */
 const STORED_AT = new Date('2026-11-29T12:00:00.000Z');
-
-/** A valid event of `apiKeyId`, with fresh ids, received at `timestamp` (now unless given). */
-export function queuedEvent(apiKeyId: string, fields: Partial<QueuedEvent> = {}): QueuedEvent {
-  return {
-    event_id: crypto.randomUUID(),
-    payload: { order: 42, items: ['a', 'b'] },
-    metadata: { source: 'shop' },
-    timestamp: new Date().toISOString(),
-    correlation_id: `corr-${crypto.randomUUID()}`,
-    api_key_id: apiKeyId,
-    ...fields,
-  };
-}
 
 /**
  * Stores `events` as the consumer would have: `delivered` on their first attempt, `pending`
@@ -59,7 +48,11 @@ export function receivedInOrder(
 ): QueuedEvent[] {
   const end = Date.now() - 60_000;
   return Array.from({ length: n }, (_, i) =>
-    queuedEvent(apiKeyId, { timestamp: new Date(end - (n - 1 - i) * 1000).toISOString(), ...fields }),
+    queuedEvent({
+      api_key_id: apiKeyId,
+      timestamp: new Date(end - (n - 1 - i) * 1000).toISOString(),
+      ...fields,
+    }),
   );
 }
 
@@ -67,10 +60,32 @@ export function receivedInOrder(
 export const rowOf = (event: QueuedEvent) =>
   getEvent(env.DB, { apiKeyId: event.api_key_id, eventId: event.event_id });
 
-/** {@link store} for one event, answered back. */
-export async function storeOne(outcome: Outcome, event: QueuedEvent): Promise<QueuedEvent> {
+/** {@link store} for one new event of `apiKeyId` (see `queuedEvent` for `fields`), answered back. */
+export async function storeOne(
+  outcome: Outcome,
+  apiKeyId: string,
+  fields: Partial<QueuedEvent> = {},
+): Promise<QueuedEvent> {
+  const event = queuedEvent({ api_key_id: apiKeyId, ...fields });
   await store(outcome, [event]);
   return event;
+}
+
+/** A new API key and one event of it in each status. */
+export interface Tenant {
+  key: TestKey;
+  delivered: QueuedEvent;
+  pending: QueuedEvent;
+  failed: QueuedEvent;
+}
+
+/** A new API key with one event stored in each status: delivered, pending, failed. */
+export async function tenantWithEachStatus(): Promise<Tenant> {
+  const key = await newApiKey();
+  const delivered = await storeOne('delivered', key.id);
+  const pending = await storeOne('pending', key.id);
+  const failed = await storeOne('failed', key.id);
+  return { key, delivered, pending, failed };
 }
 
 /** `n` events as a tuple type, for destructuring what {@link receivedInOrder} answers. */

@@ -1,0 +1,97 @@
+/**
+ * The apps' committed wrangler.toml files agree with the shared packages: the queues and their
+ * consumer settings with event-schema's queues.ts, both Workers with one event store, the ingest
+ * rate limit with the vars that state it, and fault injection (packages/faults) off everywhere.
+ * All the tests that read an app's wrangler.toml live here, through one reader.
+ */
+import {
+  EVENT_DLQ,
+  EVENT_DLQ_BINDING,
+  EVENT_DLQ_CONSUMER,
+  EVENT_QUEUE,
+  EVENT_QUEUE_BINDING,
+  EVENT_QUEUE_CONSUMER,
+} from '@triggers/event-schema';
+import { describe, expect, it } from 'vitest';
+import { environments, wranglerConfig } from '../src/wrangler-config.ts';
+
+const consumerOf = (queue: string) =>
+  wranglerConfig('consumer').queues?.consumers?.find((c) => c.queue === queue);
+
+/** A consumer's settings from queues.ts, spelled as in wrangler.toml. */
+function asToml(settings: {
+  queue: string;
+  maxBatchSize: number;
+  maxBatchTimeout: number;
+  maxRetries: number;
+  deadLetterQueue?: string;
+}) {
+  return {
+    queue: settings.queue,
+    max_batch_size: settings.maxBatchSize,
+    max_batch_timeout: settings.maxBatchTimeout,
+    max_retries: settings.maxRetries,
+    ...(settings.deadLetterQueue === undefined ? {} : { dead_letter_queue: settings.deadLetterQueue }),
+  };
+}
+
+describe('the apps’ wrangler.toml files agree with queues.ts', () => {
+  it('ingest produces to event-queue through EVENT_QUEUE and consumes nothing', () => {
+    const { queues } = wranglerConfig('ingest');
+    expect(queues?.producers).toEqual([{ binding: EVENT_QUEUE_BINDING, queue: EVENT_QUEUE }]);
+    expect(queues?.consumers).toBeUndefined();
+  });
+
+  it('consumer reads event-queue with the batch size, timeout, retries and DLQ of EVENT_QUEUE_CONSUMER', () => {
+    expect(consumerOf(EVENT_QUEUE)).toEqual(asToml(EVENT_QUEUE_CONSUMER));
+  });
+
+  it('consumer reads event-dlq as EVENT_DLQ_CONSUMER says, with no queue behind it', () => {
+    expect(consumerOf(EVENT_DLQ)).toEqual(asToml(EVENT_DLQ_CONSUMER));
+  });
+
+  it('consumer consumes exactly the two queues and produces only to event-dlq through EVENT_DLQ', () => {
+    const { queues } = wranglerConfig('consumer');
+    expect(queues?.consumers?.map((c) => c.queue).sort()).toEqual([EVENT_DLQ, EVENT_QUEUE].sort());
+    expect(queues?.producers).toEqual([{ binding: EVENT_DLQ_BINDING, queue: EVENT_DLQ }]);
+  });
+});
+
+describe('the apps’ wrangler.toml files share one event store', () => {
+  it('ingest and consumer bind the same D1 database as DB, migrated from the event store’s migrations', () => {
+    const ingest = wranglerConfig('ingest').d1_databases;
+    const consumer = wranglerConfig('consumer').d1_databases;
+    expect(consumer).toEqual([
+      expect.objectContaining({ binding: 'DB', migrations_dir: '../../packages/event-store/migrations' }),
+    ]);
+    expect(ingest).toEqual(consumer);
+  });
+});
+
+/**
+ * The ingest Worker's rate limit is enforced by its [[ratelimits]] binding and stated in a 429's
+ * headers from its RATE_LIMIT_* vars: wrangler.toml must keep the two equal, in every environment.
+ */
+describe('apps/ingest/wrangler.toml rate limit', () => {
+  it.each(environments(wranglerConfig('ingest')))(
+    '%s: RATE_LIMIT_* vars state what the RATE_LIMITER binding enforces',
+    (_name, section) => {
+      const binding = section.ratelimits?.find((r) => r.name === 'RATE_LIMITER');
+      expect(binding).toBeDefined();
+      expect(section.vars?.RATE_LIMIT_REQUESTS).toBe(binding?.simple.limit);
+      expect(section.vars?.RATE_LIMIT_PERIOD_SECONDS).toBe(binding?.simple.period);
+      expect([10, 60]).toContain(binding?.simple.period);
+    },
+  );
+});
+
+describe('committed Worker configs', () => {
+  it.each(['ingest', 'consumer'] as const)(
+    'ship %s with fault injection off, in every environment',
+    (app) => {
+      const { vars, env = {} } = wranglerConfig(app);
+      expect(vars?.FAULTS).toBe('');
+      for (const environment of Object.values(env)) expect(environment.vars?.FAULTS ?? '').toBe('');
+    },
+  );
+});
