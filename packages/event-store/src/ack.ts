@@ -10,7 +10,7 @@ export interface AckOutcome {
 
 /**
  * Marks one of a key's events acknowledged at `now`, if it is final (`delivered` or `failed`)
- * and not acknowledged yet; the row is kept (see the README for why an ack marks rather than
+ * and not acknowledged yet; the row is kept (docs/api.md says why an ack marks rather than
  * deletes). Conditional update and read back in one transaction: two acks at once leave one
  * `acked_at`, and both callers see it.
  */
