@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // Runs a root pnpm script on a machine that may have nothing but Node 20 and npm.
 //
 //   node packages/tooling/src/bootstrap.mjs run <script>
@@ -24,6 +25,7 @@ const pnpm = insidePinnedPnpm
   ? [process.execPath, execPath]
   : [process.platform === 'win32' ? 'npx.cmd' : 'npx', '--yes', packageManager];
 
+/** @param {string[]} extra */
 function run(extra) {
   const [cmd, ...pre] = pnpm;
   const result = spawnSync(cmd, [...pre, ...extra], { cwd: root, stdio: 'inherit' });

@@ -41,13 +41,20 @@ try {
   process.exit(2);
 }
 
-let counts, events, deadLetters;
+/** @type {import('./local.mjs').Row[]} */
+let counts = [];
+/** @type {import('./local.mjs').Row[]} */
+let events = [];
+/** @type {import('./local.mjs').Row[]} */
+let deadLetters = [];
 try {
   [counts = [], events = [], deadLetters = []] = queryLocalD1(statements, { persistTo: stateDir });
 } catch (err) {
   const message = err instanceof Error ? err.message : String(err);
   if (/no such table/.test(message)) {
-    console.error(`The local D1 in ${stateDir} has no event store yet: \`pnpm dev\` creates it when it starts.`);
+    console.error(
+      `The local D1 in ${stateDir} has no event store yet: \`pnpm dev\` creates it when it starts.`,
+    );
   } else {
     console.error(message);
   }
