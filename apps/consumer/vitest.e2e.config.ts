@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 /**
  * End-to-end tests, in Node: they start both Workers in one `wrangler dev` runtime
  * (startSystem, @triggers/tooling/system) and drive it over HTTP. Separate from the workerd tests
- * (vitest.config.ts); `pnpm test` runs both.
+ * (vitest.config.ts): this is the system tier, `pnpm test:system`.
  */
 export default defineConfig({
   test: {
