@@ -9,6 +9,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     exclude: ['test/system/**'],
     environment: 'node',
-    testTimeout: 60_000,
+    // Each wrangler call starts a local runtime: seconds each, more on a busy machine.
+    testTimeout: 180_000,
   },
 });

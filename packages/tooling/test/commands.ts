@@ -22,7 +22,7 @@ export function runCommand(command: keyof typeof bins, args: string[]): CommandR
   const result = spawnSync(process.execPath, [bins[command], ...args], {
     cwd: root,
     encoding: 'utf8',
-    timeout: 60_000,
+    timeout: 120_000,
   });
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
