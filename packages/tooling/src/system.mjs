@@ -17,6 +17,7 @@ import {
 } from './local.mjs';
 
 /** @typedef {import('./local.mjs').Row} Row */
+/** @typedef {import('./local.mjs').KeySpec} KeySpec */
 
 /**
  * A structured log line of either Worker, as printed by wrangler dev.
@@ -272,11 +273,6 @@ export async function startWorkers({
     stop,
   };
 }
-
-/**
- * What an API key of the system is seeded as.
- * @typedef {{ mode?: 'test' | 'live', name?: string, revoked?: boolean }} KeySpec
- */
 
 /**
  * The keys every system gets unless told otherwise: what the suites need to test authentication.
