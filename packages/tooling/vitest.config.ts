@@ -1,15 +1,18 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * The fast tier (`pnpm test`): the local commands against temporary local state, in Node (they
- * call the real wrangler). The system tier (a running `wrangler dev`) is vitest.system.config.ts.
+ * The local commands against real local state, in Node: against temporary `--persist-to` folders
+ * (key.test.ts, events.test.ts) and against a running `wrangler dev` (key-revocation.test.ts).
+ * Every wrangler call starts a local runtime (seconds each), so all of this is the system tier:
+ * `pnpm test:system`.
  */
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    exclude: ['test/system/**'],
     environment: 'node',
-    // Each wrangler call starts a local runtime: seconds each, more on a busy machine.
+    // One wrangler at a time: the suites share a small machine with the rest of the system tier.
+    fileParallelism: false,
     testTimeout: 180_000,
+    hookTimeout: 180_000,
   },
 });

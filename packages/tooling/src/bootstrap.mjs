@@ -12,12 +12,13 @@
 //
 // The test tiers. `npm test` and `pnpm test` both run the root `test` script; which tool started
 // it (npm_config_user_agent) picks the tier, so each command keeps its usual meaning:
-//   - `pnpm test`: the fast tier, the developer's loop (`test:fast`: the workerd integration
-//     tests and the local commands), with what is installed: no install round trip (run
-//     `pnpm install` after pulling new dependencies).
+//   - `pnpm test`: the fast tier, the developer's loop (`test:fast`: every package's workerd
+//     integration tests), with what is installed: no install round trip (run `pnpm install`
+//     after pulling new dependencies).
 //   - `npm test` (or anything but pnpm, e.g. CI's .ci/run on a fresh machine): install, then all
-//     of it (`test:all`: check, the fast tier, then the system tier).
-//   - `pnpm test:system`: the system tier alone (end to end, faults, fuzz, the bench harness).
+//     of it (`test:all`: check and the fast tier, then the system tier).
+//   - `pnpm test:system`: the system tier alone (end to end, faults, fuzz, the bench harness, the
+//     local commands against real local state and a running `wrangler dev`).
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

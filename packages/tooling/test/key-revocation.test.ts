@@ -5,7 +5,7 @@
  */
 import { type System, startSystem } from '@triggers/tooling/system';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createKey, runCommand } from '../commands.ts';
+import { createKey, runCommand } from './commands.ts';
 
 /**
  * How long the ingest Worker trusts a cached key lookup: KEY_CACHE_TTL_MS in
