@@ -2,8 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * End-to-end tests, in Node: they start both Workers in one `wrangler dev` runtime
- * (test/e2e/system.ts) and drive it over HTTP. Separate from the workerd unit tests
- * (vitest.config.ts); `pnpm test` runs both.
+ * (startSystem, @triggers/tooling/system) and drive it over HTTP. Separate from the workerd tests
+ * (vitest.config.ts): this is the system tier, `pnpm test:system`.
  */
 export default defineConfig({
   test: {

@@ -27,7 +27,8 @@ function storedRows(state, run) {
 
 /**
  * Waits until the store holds at least `count` settled rows (delivered or failed), so that a
- * measurement does not include the backlog of an earlier phase. Returns the seconds waited.
+ * measurement does not include the backlog of an earlier phase. Returns the seconds waited; throws
+ * once `timeoutMs` has passed without them (a figure measured over a backlog would be wrong).
  */
 export async function settle(state, count, timeoutMs = 600_000) {
   const started = Date.now();
@@ -40,13 +41,23 @@ export async function settle(state, count, timeoutMs = 600_000) {
       db.close();
     }
     process.stderr.write(`\r[bench] waiting for earlier phases to be stored: ${settled}/${count}   `);
-    if (settled >= count || Date.now() - started > timeoutMs) break;
+    if (settled >= count) break;
+    if (Date.now() - started > timeoutMs) {
+      process.stderr.write('\n');
+      throw new Error(
+        `[bench] only ${settled} of ${count} events of earlier phases were stored within ${timeoutMs} ms: is the consumer running?`,
+      );
+    }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   process.stderr.write('\n');
   return (Date.now() - started) / 1000;
 }
 
+/**
+ * Sends `count` events and waits until the consumer has stored every accepted one; throws once
+ * `timeoutMs` has passed since the last send with some still missing.
+ */
 export async function drain({
   url,
   headers,
@@ -88,7 +99,12 @@ export async function drain({
       process.stderr.write(`\r[bench] end to end: ${settled}/${accepted.size} stored   `);
     }
     if (settled >= accepted.size) break;
-    if (Date.now() - sentAt > timeoutMs) break;
+    if (Date.now() - sentAt > timeoutMs) {
+      process.stderr.write('\n');
+      throw new Error(
+        `[bench] end to end: only ${settled} of ${accepted.size} accepted events were stored within ${timeoutMs} ms of the last send`,
+      );
+    }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   const doneAt = Date.now();

@@ -73,11 +73,11 @@ try {
   running.push(baseline);
   const system = await startSystem({
     rateLimit: settings.rate_limit_per_key,
-    keys: [{ mode: 'test', name: 'bench' }],
+    keys: { bench: { mode: 'test', name: 'bench' } },
   });
   running.push(system);
 
-  const headers = { authorization: `Bearer ${system.keys[0].key}`, 'content-type': 'application/json' };
+  const headers = { authorization: `Bearer ${system.keys.bench}`, 'content-type': 'application/json' };
   const body = eventBody(settings.event_bytes);
   const throughput = [];
   for (const connections of settings.concurrency) {
@@ -138,7 +138,7 @@ try {
   const quiet = await startSystem({
     consumer: false,
     rateLimit: settings.rate_limit_per_key,
-    keys: [{ mode: 'test', name: 'bench' }],
+    keys: { bench: { mode: 'test', name: 'bench' } },
     vars: { LOG_LEVEL: 'warn' },
   });
   running.push(quiet);
@@ -146,7 +146,7 @@ try {
     label: 'POST /events, LOG_LEVEL=warn',
     url: `${quiet.url}/events`,
     method: 'POST',
-    headers: { ...headers, authorization: `Bearer ${quiet.keys[0].key}` },
+    headers: { ...headers, authorization: `Bearer ${quiet.keys.bench}` },
     body,
     connections: 16,
     duration: settings.duration_s,

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // `pnpm dev`: the whole system on this machine, in one wrangler process.
 //
 // Applies the event store's migrations to the local D1, seeds the story's test key (local state
@@ -8,19 +9,19 @@
 // the consumer stores what it enqueues once a batch fills or its timeout (30 s) passes.
 import { migrateLocalD1, seedApiKeys, spawnDev } from './local.mjs';
 
-/** The key the story's curl commands use. Seeded into local development only. */
+/** The key the story's curl commands use, and its id. Seeded into local development only. */
 const STORY_TEST_KEY = 'sk_test_abc123xyz789';
+const STORY_TEST_KEY_ID = 'key_local_test';
 
 const port = process.env.PORT ?? '8787';
 
 migrateLocalD1();
 console.log('Applied the event store migrations to the local D1.');
 
-const [{ record }] = await seedApiKeys([
-  { key: STORY_TEST_KEY, id: 'key_local_test', name: 'Local development test key' },
-]);
-console.log(`Seeded the local test key ${STORY_TEST_KEY} (id ${record.id}).`);
+await seedApiKeys([{ key: STORY_TEST_KEY, id: STORY_TEST_KEY_ID, name: 'Local development test key' }]);
+console.log(`Seeded the local test key ${STORY_TEST_KEY} (id ${STORY_TEST_KEY_ID}).`);
 
 const child = spawnDev({ port, stdio: 'inherit' });
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM']))
+  process.on(signal, () => child.kill(signal));
 child.on('exit', (code) => process.exit(code ?? 0));

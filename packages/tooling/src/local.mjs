@@ -1,3 +1,4 @@
+// @ts-check
 // Shared by the local commands: where the repo is, where local state lives, how to call wrangler.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,7 +22,12 @@ export const wranglerBin = join(
   'wrangler.js',
 );
 
-/** Runs wrangler to completion; throws with its output when it fails. */
+/**
+ * Runs wrangler to completion and returns what it printed; throws with its output when it fails.
+ * @param {string[]} args
+ * @param {{ quiet?: boolean }} [options] `quiet: false` lets its output through instead.
+ * @returns {string}
+ */
 export function wrangler(args, { quiet = true } = {}) {
   const result = spawnSync(process.execPath, [wranglerBin, ...args], {
     cwd: root,
@@ -36,15 +42,28 @@ export function wrangler(args, { quiet = true } = {}) {
   return result.stdout ?? '';
 }
 
-/** Where `--remote` was given, the Cloudflare account's KV; otherwise the local state in `dir`. */
-function kvTarget(remote, stateDir) {
-  return remote ? ['--remote'] : ['--local', '--persist-to', stateDir];
+/**
+ * Which `AUTH_KV` the key commands use: the Cloudflare account's (`remote`), or the local state in
+ * `persistTo` (the one `pnpm dev` serves, by default).
+ * @typedef {{ remote?: boolean, persistTo?: string }} KvTarget
+ */
+
+/** @param {KvTarget} target */
+function kvTargetArgs({ remote = false, persistTo: stateDir = persistTo }) {
+  const where = remote ? ['--remote'] : ['--local', '--persist-to', stateDir];
+  return ['--binding', 'AUTH_KV', '-c', ingestConfig, ...where];
 }
+
+/**
+ * What to register, as `pnpm key:create` would; `key` and `id` are made up when absent.
+ * @typedef {{ key?: string, mode?: 'test' | 'live', name?: string, id?: string, revoked?: boolean }} KeySpec
+ */
 
 /**
  * Registers API keys in the local `AUTH_KV` state in `persistTo` in one wrangler call, as
  * `pnpm key:create` would.
- * @param {Array<{ key?: string, mode?: 'test' | 'live', name?: string, id?: string, revoked?: boolean }>} specs
+ * @param {KeySpec[]} specs
+ * @param {{ persistTo?: string }} [options]
  * @returns the created keys with their records, in order.
  */
 export async function seedApiKeys(specs, { persistTo: stateDir = persistTo } = {}) {
@@ -65,62 +84,65 @@ export async function seedApiKeys(specs, { persistTo: stateDir = persistTo } = {
   return created;
 }
 
-/** Writes key/value pairs to the `AUTH_KV` namespace in one wrangler call. */
-export function kvPut(entries, { remote = false, persistTo: stateDir = persistTo } = {}) {
+/**
+ * Writes key/value pairs to the `AUTH_KV` namespace in one wrangler call.
+ * @param {Array<[key: string, value: string]>} entries
+ * @param {KvTarget} [target]
+ */
+export function kvPut(entries, target = {}) {
   const scratch = mkdtempSync(join(tmpdir(), 'triggers-kv-'));
   try {
     const file = join(scratch, 'entries.json');
     writeFileSync(file, JSON.stringify(entries.map(([key, value]) => ({ key, value }))));
-    wrangler([
-      'kv',
-      'bulk',
-      'put',
-      file,
-      '--binding',
-      'AUTH_KV',
-      '-c',
-      ingestConfig,
-      ...kvTarget(remote, stateDir),
-    ]);
+    wrangler(['kv', 'bulk', 'put', file, ...kvTargetArgs(target)]);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
 }
 
-/** Reads one value of `AUTH_KV` as text, or `null`. */
-export function kvGet(key, { remote = false } = {}) {
+/** What `wrangler kv key get --local` prints, with exit code 0, for a key that is not there. */
+const LOCAL_VALUE_NOT_FOUND = 'Value not found\n';
+
+/**
+ * Reads one value of `AUTH_KV` as text, or `null` when the key is not there. Any other failure
+ * (no such state, wrangler errors) throws with wrangler's output.
+ * @param {string} key
+ * @param {KvTarget} [target]
+ * @returns {string | null}
+ */
+export function kvGet(key, target = {}) {
+  let value;
   try {
-    return wrangler([
-      'kv',
-      'key',
-      'get',
-      key,
-      '--text',
-      '--binding',
-      'AUTH_KV',
-      '-c',
-      ingestConfig,
-      ...kvTarget(remote),
-    ]);
-  } catch {
-    return null;
+    value = wrangler(['kv', 'key', 'get', key, '--text', ...kvTargetArgs(target)]);
+  } catch (err) {
+    // The account's API answers an unknown key with 404 (code 10009, "key not found").
+    if (target.remote && err instanceof Error && /key not found|10009/i.test(err.message)) return null;
+    throw err;
   }
+  return !target.remote && value === LOCAL_VALUE_NOT_FOUND ? null : value;
 }
 
 /**
  * Applies the event store's migrations (packages/event-store/migrations, named by the consumer's
  * `migrations_dir`) to the local D1 in `persistTo`; those already applied are skipped.
+ * @param {{ persistTo?: string, config?: string }} [options]
  */
 export function migrateLocalD1({ persistTo: stateDir = persistTo, config = consumerConfig } = {}) {
   wrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', stateDir, '-c', config]);
 }
 
+/** @typedef {Record<string, unknown>} Row A row of a D1 query, column name to value. */
+
 /**
  * Runs SQL statements on the local D1 in `persistTo`, all in one wrangler call (each call starts
  * a runtime: seconds), and returns the rows of each.
+ * @param {string[]} statements
+ * @param {{ persistTo?: string, config?: string }} [options]
+ * @returns {Row[][]}
  */
 export function queryLocalD1(statements, { persistTo: stateDir = persistTo, config = consumerConfig } = {}) {
   const args = ['d1', 'execute', 'DB', '--local', '--persist-to', stateDir, '-c', config, '--json'];
+  /** @type {Array<{ results?: Row[] }>} */
   const results = JSON.parse(wrangler([...args, '--command', statements.join(';\n')]));
   return statements.map((_, i) => results[i]?.results ?? []);
 }

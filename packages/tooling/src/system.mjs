@@ -1,3 +1,4 @@
+// @ts-check
 // The local system for harnesses that drive it over real HTTP (end-to-end tests, fuzzing, fault
 // suites, benchmarks): Workers under `wrangler dev`, the runtime the README's start command uses,
 // each run in its own temporary state, ports and dev registry, with nothing left behind.
@@ -15,21 +16,38 @@ import {
   spawnDev,
 } from './local.mjs';
 
-/** A TCP port that was free a moment ago. */
+/** @typedef {import('./local.mjs').Row} Row */
+/** @typedef {import('./local.mjs').KeySpec} KeySpec */
+
+/**
+ * A structured log line of either Worker, as printed by wrangler dev.
+ * @typedef {Record<string, unknown> & { level?: string, message?: string, queue?: string }} LogLine
+ */
+
+/**
+ * A TCP port that was free a moment ago.
+ * @returns {Promise<number>}
+ */
 export function freePort() {
   return new Promise((done, reject) => {
     const server = createServer();
     server.unref();
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => done(port));
+      const address = server.address();
+      if (address === null || typeof address === 'string') return reject(new Error('no TCP port'));
+      server.close(() => done(address.port));
     });
   });
 }
 
-/** Every process below `pid`, found through /proc (Linux only; empty elsewhere). */
+/**
+ * Every process below `pid`, found through /proc (Linux only; empty elsewhere).
+ * @param {number} pid
+ * @returns {number[]}
+ */
 export function descendants(pid) {
+  /** @type {Map<number, number>} */
   const parents = new Map();
   try {
     for (const name of readdirSync('/proc')) {
@@ -44,8 +62,7 @@ export function descendants(pid) {
   }
   const found = [];
   const queue = [pid];
-  while (queue.length > 0) {
-    const parent = queue.shift();
+  for (let parent = queue.shift(); parent !== undefined; parent = queue.shift()) {
     for (const [child, ppid] of parents) {
       if (ppid === parent) {
         found.push(child);
@@ -56,6 +73,12 @@ export function descendants(pid) {
   return found;
 }
 
+/**
+ * The first group of `pattern` in /proc/<pid>/<file>, or `undefined`.
+ * @param {number} pid
+ * @param {string} file
+ * @param {RegExp} pattern
+ */
 function procField(pid, file, pattern) {
   try {
     return pattern.exec(readFileSync(`/proc/${pid}/${file}`, 'utf8'))?.[1];
@@ -64,17 +87,36 @@ function procField(pid, file, pattern) {
   }
 }
 
-/** Peak resident memory (VmHWM) of a process in bytes, or 0. */
+/**
+ * Peak resident memory (VmHWM) of a process in bytes, or 0.
+ * @param {number} pid
+ */
 export function peakRss(pid) {
   return Number(procField(pid, 'status', /VmHWM:\s+(\d+) kB/) ?? 0) * 1024;
 }
 
 /**
+ * The parts of a wrangler.toml the harnesses read or change; the rest is kept as it is.
+ * @typedef {{
+ *   name: string,
+ *   main: string,
+ *   vars?: Record<string, unknown>,
+ *   d1_databases?: Array<{ migrations_dir?: string }>,
+ *   ratelimits?: Array<{ simple: { limit: number } }>,
+ *   queues?: { consumers?: Array<{ queue: string, max_batch_timeout?: number }> },
+ * }} WranglerConfig
+ */
+
+/**
  * A copy of a wrangler.toml in `dir`, with its paths made absolute and `edit(config)` applied:
  * how harnesses shorten batch timeouts or lift rate limits without touching the real config.
+ * @param {string} configPath
+ * @param {string} dir
+ * @param {(config: WranglerConfig) => void} edit
+ * @returns {string} the copy's path.
  */
 export function configVariant(configPath, dir, edit) {
-  const config = parse(readFileSync(configPath, 'utf8'));
+  const config = /** @type {WranglerConfig} */ (parse(readFileSync(configPath, 'utf8')));
   const home = dirname(configPath);
   config.main = resolve(home, config.main);
   for (const db of config.d1_databases ?? []) {
@@ -86,12 +128,43 @@ export function configVariant(configPath, dir, edit) {
   return file;
 }
 
-/** Batch timeouts for harnesses: the real 30 s would make every test wait 30 s. */
+/**
+ * Batch timeouts for harnesses: the real 30 s would make every test wait 30 s.
+ * @type {Readonly<Record<string, number>>}
+ */
 export const HARNESS_BATCH_TIMEOUT_SECONDS = { 'event-queue': 1, 'event-dlq': 0.5 };
+
+/**
+ * Workers running under one `wrangler dev`.
+ * @typedef {{
+ *   url: string,
+ *   port: number,
+ *   pid: number,
+ *   logs: LogLine[],
+ *   output(): string,
+ *   waitForLogs(condition: (logs: LogLine[]) => boolean, timeoutMs: number): Promise<void>,
+ *   runtimePids(): number[],
+ *   stop(): Promise<void>,
+ * }} Workers
+ * - `url`, `port`: where the first config's Worker answers.
+ * - `logs`: every structured log line the Workers printed so far; `output()`: all they printed.
+ * - `waitForLogs`: resolves once `condition(logs)` holds, rejects after `timeoutMs`.
+ * - `runtimePids()`: the workerd processes serving the Workers.
+ * - `stop()`: ends wrangler and the workerd it started.
+ */
 
 /**
  * Runs `wrangler dev` with `configs` on a free port and waits until it answers `readyPath`.
  * Collects the structured log lines the Workers print. `stop()` ends the whole process group.
+ * @param {{
+ *   configs: string[],
+ *   persistTo: string,
+ *   vars?: Record<string, string>,
+ *   readyPath?: string,
+ *   timeoutMs?: number,
+ *   env?: NodeJS.ProcessEnv,
+ * }} options
+ * @returns {Promise<Workers>}
  */
 export async function startWorkers({
   configs,
@@ -115,10 +188,15 @@ export async function startWorkers({
     env: { NO_COLOR: '1', ...env },
   });
 
+  const { pid, stdout, stderr } = child;
+  if (pid === undefined || stdout === null || stderr === null) throw new Error('wrangler dev did not start');
+  /** @type {LogLine[]} */
   const logs = [];
+  /** @type {Set<() => void>} */
   const waiters = new Set();
   let output = '';
   let partial = '';
+  /** @param {Buffer} chunk */
   const onData = (chunk) => {
     const text = chunk.toString('utf8');
     output = (output + text).slice(-2_000_000);
@@ -135,15 +213,16 @@ export async function startWorkers({
       for (const wake of waiters) wake();
     }
   };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
+  stdout.on('data', onData);
+  stderr.on('data', onData);
 
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((done) => child.once('exit', done));
+    /** @param {NodeJS.Signals} signal */
     const kill = (signal) => {
       try {
-        process.kill(-child.pid, signal);
+        process.kill(-pid, signal);
       } catch {}
     };
     kill('SIGTERM');
@@ -171,10 +250,9 @@ export async function startWorkers({
   return {
     url,
     port,
-    pid: child.pid,
+    pid,
     logs,
     output: () => output,
-    /** Resolves once `condition(logs)` holds, or rejects after `timeoutMs`. */
     waitForLogs(condition, waitMs) {
       return new Promise((done, reject) => {
         const check = () => {
@@ -191,32 +269,61 @@ export async function startWorkers({
         check();
       });
     },
-    /** The workerd processes serving the Workers. */
-    runtimePids: () => descendants(child.pid).filter((pid) => procField(pid, 'comm', /^(\S+)/) === 'workerd'),
+    runtimePids: () => descendants(pid).filter((pid) => procField(pid, 'comm', /^(\S+)/) === 'workerd'),
     stop,
   };
 }
 
 /**
+ * The keys every system gets unless told otherwise: what the suites need to test authentication.
+ * @satisfies {Record<string, KeySpec>}
+ */
+export const DEFAULT_KEYS = {
+  test: { mode: 'test', name: 'harness test' },
+  live: { mode: 'live', name: 'harness live' },
+  revoked: { mode: 'test', name: 'harness revoked', revoked: true },
+};
+
+/** @typedef {keyof typeof DEFAULT_KEYS} DefaultKeyName */
+
+/**
+ * The whole pipeline, running (see {@link startSystem}), with API keys named `K`.
+ * @template {string} [K=DefaultKeyName]
+ * @typedef {Workers & {
+ *   persistTo: string,
+ *   keys: Record<K, string>,
+ *   keyIds: Record<K, string>,
+ *   query(statements: string[]): Row[][],
+ * }} System
+ * - `persistTo`: the local state (D1, KV, queues) of this system.
+ * - `keys`: each seeded API key by name; `keyIds`: its id (the tenant its events are filed under).
+ * - `query`: runs SQL on this system's D1 (one wrangler call) and returns each statement's rows.
+ * - `stop()` also removes the temporary state.
+ */
+
+/**
  * The whole pipeline: both Workers in one `wrangler dev` (the real local queues, D1 and KV) in a
- * fresh temporary state with migrations applied and API keys seeded.
+ * fresh temporary state with migrations applied and API keys seeded. Call `stop()` when done.
  *
+ * @example
+ *   const system = await startSystem();
+ *   await fetch(`${system.url}/events`, { headers: { authorization: `Bearer ${system.keys.test}` } });
+ *   await system.stop();
+ *
+ * @template {string} [K=DefaultKeyName]
  * @param {{
  *   consumer?: boolean,
- *   keys?: Array<{ mode?: 'test' | 'live', name?: string, revoked?: boolean }>,
+ *   keys?: Record<K, KeySpec>,
  *   rateLimit?: number,
  *   vars?: Record<string, string>,
- * }} options `consumer: false` runs the ingest Worker alone; `rateLimit` replaces the per-key
- *   request limit (load harnesses would otherwise measure the limiter); `vars` are set in both
- *   Workers' configs (wrangler dev's `--var` reaches only the first); batch timeouts are
- *   {@link HARNESS_BATCH_TIMEOUT_SECONDS}.
+ * }} [options] `consumer: false` runs the ingest Worker alone; `keys` replaces
+ *   {@link DEFAULT_KEYS}; `rateLimit` replaces the per-key request limit (load harnesses would
+ *   otherwise measure the limiter); `vars` are set in both Workers' configs (wrangler dev's
+ *   `--var` reaches only the first); batch timeouts are {@link HARNESS_BATCH_TIMEOUT_SECONDS}.
+ * @returns {Promise<System<K>>}
  */
-export async function startSystem({
-  consumer = true,
-  keys = [{ mode: 'test', name: 'harness' }],
-  rateLimit,
-  vars = {},
-} = {}) {
+export async function startSystem({ consumer = true, keys, rateLimit, vars = {} } = {}) {
+  const specs = /** @type {Record<K, KeySpec>} */ (keys ?? DEFAULT_KEYS);
   const dir = mkdtempSync(join(tmpdir(), 'triggers-system-'));
   const persistTo = join(dir, 'state');
   try {
@@ -230,31 +337,33 @@ export async function startSystem({
     if (consumer) {
       const variant = configVariant(consumerConfig, dir, (config) => {
         config.vars = { ...config.vars, ...vars };
-        for (const entry of config.queues.consumers)
+        for (const entry of config.queues?.consumers ?? [])
           entry.max_batch_timeout = HARNESS_BATCH_TIMEOUT_SECONDS[entry.queue];
       });
       configs.push(variant);
     }
     // Both Workers bind the event store (the same D1): migrate it whichever of them runs.
-    const storeConfig = configs.at(-1);
+    const storeConfig = configs[configs.length - 1] ?? ingest;
     migrateLocalD1({ persistTo, config: storeConfig });
-    const seeded = await seedApiKeys(keys, { persistTo });
+    const names = /** @type {K[]} */ (Object.keys(specs));
+    const seeded = await seedApiKeys(
+      names.map((name) => specs[name]),
+      { persistTo },
+    );
     const workers = await startWorkers({
       configs,
       persistTo,
       // A private dev registry: this runtime's queues never reach another wrangler dev's.
       env: { WRANGLER_REGISTRY_PATH: join(dir, 'registry') },
     });
+    /** @param {(made: { key: string, record: { id: string } }) => string} pick */
+    const byName = (pick) =>
+      /** @type {Record<K, string>} */ (Object.fromEntries(seeded.map((made, i) => [names[i], pick(made)])));
     return {
       ...workers,
       persistTo,
-      keys: seeded.map(({ key, record }) => ({
-        key,
-        id: record.id,
-        mode: record.mode,
-        revoked: record.revoked,
-      })),
-      /** Runs SQL on this system's D1 (one wrangler call) and returns each statement's rows. */
+      keys: byName(({ key }) => key),
+      keyIds: byName(({ record }) => record.id),
       query: (statements) => queryLocalD1(statements, { persistTo, config: storeConfig }),
       async stop() {
         await workers.stop();

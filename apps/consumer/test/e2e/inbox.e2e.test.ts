@@ -1,5 +1,5 @@
 /**
- * End to end, the inbox API as its users drive it: both Workers in one runtime (system.ts), every
+ * End to end, the inbox API as its users drive it: both Workers in one runtime (startSystem), every
  * step over HTTP. A `processing_error` event fails all its attempts, is retried without its debug
  * marker and ends delivered; a `dlq_routing` event is found among the failed ones, replayed in
  * bulk and ends delivered; both are then acknowledged.
@@ -11,9 +11,9 @@ import {
   MAX_DELIVERY_ATTEMPTS,
   ReplayResult,
 } from '@triggers/event-schema';
+import { type System, startSystem } from '@triggers/tooling/system';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type System, startSystem } from './system.ts';
 
 /** Seen in every payload: must never appear in anything the Workers print. */
 const MARKER = `e2e-inbox-payload-${crypto.randomUUID()}`;
@@ -22,10 +22,10 @@ let system: System;
 const sent = { processingError: '', dlqRouting: '' };
 
 async function api(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Response> {
-  return fetch(`${system.baseUrl}${path}`, {
+  return fetch(`${system.url}${path}`, {
     method,
     headers: {
-      authorization: `Bearer ${system.apiKey}`,
+      authorization: `Bearer ${system.keys.test}`,
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
     },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),

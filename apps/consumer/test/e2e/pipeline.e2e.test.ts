@@ -1,13 +1,13 @@
 /**
  * End to end: events POSTed over HTTP to the ingest Worker, through the real local
  * `event-queue`, stored in the real local D1 by the consumer Worker, both Workers in one
- * runtime (see system.ts). Proves what the store ends up holding, read back with SQL.
+ * runtime (startSystem). Proves what the store ends up holding, read back with SQL.
  */
 import { EventAccepted, MAX_DELIVERY_ATTEMPTS } from '@triggers/event-schema';
 import { recentEventsSql, statusCountsSql } from '@triggers/event-store';
+import { type LogLine, type System, startSystem } from '@triggers/tooling/system';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type LogLine, type System, startSystem } from './system.ts';
 
 /** How many ordinary events the main run sends. */
 const N = 200;
@@ -19,9 +19,9 @@ let startedAt: number;
 const sent = { ordinary: [] as string[], processingError: '', dlqRouting: '' };
 
 async function post(payload: object, debug?: string): Promise<string> {
-  const response = await fetch(`${system.baseUrl}/events${debug ? `?debug=${debug}` : ''}`, {
+  const response = await fetch(`${system.url}/events${debug ? `?debug=${debug}` : ''}`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${system.apiKey}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${system.keys.test}`, 'content-type': 'application/json' },
     body: JSON.stringify({ payload, metadata: { marker: MARKER } }),
   });
   expect(response.status).toBe(200);
@@ -114,7 +114,7 @@ describe('the pipeline, end to end', () => {
     await system.waitForLogs((logs) => storedBy(logs, 'event-queue') >= N, 60_000);
     const [counts, tenant] = system.query([
       statusCountsSql({ eventIds: sent.ordinary }),
-      statusCountsSql({ apiKeyId: system.apiKeyId }),
+      statusCountsSql({ apiKeyId: system.keyIds.test }),
     ]);
     expect(counts).toEqual([{ status: 'delivered', events: N, last_updated_at: expect.any(String) }]);
     // Nothing but these events and the two debug ones belongs to this key: no duplicates.
