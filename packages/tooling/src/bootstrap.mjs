@@ -16,7 +16,7 @@
 //     integration tests), with what is installed: no install round trip (run `pnpm install`
 //     after pulling new dependencies).
 //   - `npm test` (or anything but pnpm, e.g. CI's .ci/run on a fresh machine): install, then all
-//     of it (`test:all`: check and the fast tier, then the system tier).
+//     of it (`test:all`: check, then the fast tier, then the system tier).
 //   - `pnpm test:system`: the system tier alone (end to end, faults, fuzz, the bench harness, the
 //     local commands against real local state and a running `wrangler dev`).
 import { spawnSync } from 'node:child_process';
