@@ -7,7 +7,8 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-describe('rate limit per API key', () => {
+// Each test may first wait for a fresh rate-limit window (up to half a period).
+describe('rate limit per API key', { timeout: 120_000 }, () => {
   it('answers 429 RATE_LIMITED with Retry-After and RateLimit headers once a key has used its requests, and another key is unaffected', async () => {
     await inOneRateLimitWindow();
     const limit = env.RATE_LIMIT_REQUESTS;
