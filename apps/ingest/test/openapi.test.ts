@@ -73,6 +73,7 @@ describe('GET /openapi.json', () => {
       'GET /health',
       'GET /inbox',
       'GET /openapi.json',
+      'GET /stats',
       'POST /dlq/replay',
       'POST /events',
       'POST /events/batch',
@@ -106,6 +107,7 @@ describe('GET /openapi.json', () => {
     expect(ok('POST /events/batch')).toBe('#/components/schemas/BatchAccepted');
     expect(ok('GET /health')).toBe('#/components/schemas/HealthStatus');
     expect(ok('GET /openapi.json')).toBe('#/components/schemas/OpenApiDocument');
+    expect(ok('GET /stats')).toBe('#/components/schemas/EventStats');
 
     for (const key of ['POST /events', 'POST /events/batch']) {
       const op = byKey[key];

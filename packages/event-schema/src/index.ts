@@ -5,4 +5,5 @@ export * from './inbox.ts';
 export * from './json.ts';
 export * from './limits.ts';
 export * from './queues.ts';
+export * from './stats.ts';
 export * from './status.ts';

@@ -9,6 +9,7 @@ import {
   EventAccepted,
   EventDetails,
   EventRequest,
+  EventStats,
   HealthStatus,
   IdempotencyKey,
   InboxEvent,
@@ -94,6 +95,7 @@ const SCHEMAS = {
   InboxPage,
   ReplayRequest,
   ReplayResult,
+  EventStats,
   OpenApiDocument,
 };
 

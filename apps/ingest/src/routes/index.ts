@@ -5,6 +5,7 @@ import {
   EventAccepted,
   EventDetails,
   EventRequest,
+  EventStats,
   HealthStatus,
   IdempotencyKey,
   InboxPage,
@@ -24,6 +25,7 @@ import { getEventById, postEvent, postEventBatch } from './events.ts';
 import { health } from './health.ts';
 import { ackInboxEvent, InboxQuery, listInbox, retryEvent } from './inbox.ts';
 import { serveOpenApi } from './openapi.ts';
+import { getStats } from './stats.ts';
 
 const CONTENT_ENCODING: ParameterSpec = {
   in: 'header',
@@ -189,6 +191,20 @@ export const ROUTES: readonly RouteSpec[] = [
     response: ReplayResult,
     errors: BODY_ERRORS,
     handler: replayDeadLetters,
+  },
+  {
+    method: 'GET',
+    path: '/stats',
+    operationId: 'getStats',
+    summary: 'Count this API key’s events over the last hour and day',
+    description:
+      'Events received in the last hour (60 one-minute buckets) and the last day (24 one-hour buckets), ' +
+      'each bucket and window counted by the status the events are in now, and when the latest of them was ' +
+      'stored. Counts only events the consumer has seen: one still waiting on the queue is not there yet.',
+    authenticated: true,
+    response: EventStats,
+    errors: ['SERVICE_UNAVAILABLE'],
+    handler: getStats,
   },
   {
     method: 'GET',
