@@ -3,11 +3,21 @@
 // `pnpm dev`: the whole system on this machine, in one wrangler process.
 //
 // Applies the event store's migrations to the local D1, seeds the story's test key (local state
-// only; no key lives in the Workers' code), then runs both Workers with
-// `wrangler dev -c ingest -c consumer` so they share the local queues, D1 and KV. The ingest
-// Worker comes first, so it is the one answering on http://localhost:8787 (override with PORT);
-// the consumer stores what it enqueues once a batch fills or its timeout (30 s) passes.
-import { migrateLocalD1, seedApiKeys, spawnDev } from './local.mjs';
+// only; no key lives in the Workers' code), builds the console, then runs the three Workers with
+// `wrangler dev -c console -c ingest -c consumer` so they share the local queues, D1 and KV. The
+// console Worker comes first, so it is the one answering on http://localhost:8787 (override with
+// PORT): the console's pages, and every other path forwarded unchanged to the ingest Worker, so
+// the API answers there as before. The consumer stores what is enqueued once a batch fills or its
+// timeout (30 s) passes.
+import {
+  buildConsole,
+  consoleConfig,
+  consumerConfig,
+  ingestConfig,
+  migrateLocalD1,
+  seedApiKeys,
+  spawnDev,
+} from './local.mjs';
 
 /** The key the story's curl commands use, and its id. Seeded into local development only. */
 const STORY_TEST_KEY = 'sk_test_abc123xyz789';
@@ -21,7 +31,12 @@ console.log('Applied the event store migrations to the local D1.');
 await seedApiKeys([{ key: STORY_TEST_KEY, id: STORY_TEST_KEY_ID, name: 'Local development test key' }]);
 console.log(`Seeded the local test key ${STORY_TEST_KEY} (id ${STORY_TEST_KEY_ID}).`);
 
-const child = spawnDev({ port, stdio: 'inherit' });
+buildConsole();
+console.log('Built the console (apps/console/dist).');
+console.log(`\nConsole: http://localhost:${port}/  (sign in with ${STORY_TEST_KEY})`);
+console.log(`API:     http://localhost:${port}  (the same origin: the console forwards API paths)\n`);
+
+const child = spawnDev({ port, stdio: 'inherit', configs: [consoleConfig, ingestConfig, consumerConfig] });
 for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM']))
   process.on(signal, () => child.kill(signal));
 child.on('exit', (code) => process.exit(code ?? 0));

@@ -14,6 +14,18 @@ export const persistTo = join(root, '.wrangler', 'state');
 
 export const ingestConfig = join(root, 'apps', 'ingest', 'wrangler.toml');
 export const consumerConfig = join(root, 'apps', 'consumer', 'wrangler.toml');
+export const consoleConfig = join(root, 'apps', 'console', 'wrangler.toml');
+
+/** Builds the console's browser app into apps/console/dist, the files its Worker serves. */
+export function buildConsole() {
+  const result = spawnSync(process.execPath, [join(root, 'apps', 'console', 'scripts', 'build.mjs')], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  if (result.error) throw result.error;
+  if (result.status !== 0) throw new Error(`the console build failed:\n${result.stdout}${result.stderr}`);
+  return result.stdout;
+}
 
 /** `node <this> …` runs the workspace's pinned wrangler, whatever is on PATH. */
 export const wranglerBin = join(

@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parse, stringify } from 'smol-toml';
 import {
+  buildConsole,
+  consoleConfig,
   consumerConfig,
   ingestConfig,
   migrateLocalD1,
@@ -100,6 +102,7 @@ export function peakRss(pid) {
  * @typedef {{
  *   name: string,
  *   main: string,
+ *   assets?: { directory?: string },
  *   vars?: Record<string, unknown>,
  *   d1_databases?: Array<{ migrations_dir?: string }>,
  *   ratelimits?: Array<{ simple: { limit: number } }>,
@@ -119,6 +122,7 @@ export function configVariant(configPath, dir, edit) {
   const config = /** @type {WranglerConfig} */ (parse(readFileSync(configPath, 'utf8')));
   const home = dirname(configPath);
   config.main = resolve(home, config.main);
+  if (config.assets?.directory) config.assets.directory = resolve(home, config.assets.directory);
   for (const db of config.d1_databases ?? []) {
     if (db.migrations_dir) db.migrations_dir = resolve(home, db.migrations_dir);
   }
@@ -312,17 +316,26 @@ export const DEFAULT_KEYS = {
  *
  * @template {string} [K=DefaultKeyName]
  * @param {{
+ *   console?: boolean,
  *   consumer?: boolean,
  *   keys?: Record<K, KeySpec>,
  *   rateLimit?: number,
  *   vars?: Record<string, string>,
- * }} [options] `consumer: false` runs the ingest Worker alone; `keys` replaces
+ * }} [options] `console: true` builds the console and runs its Worker first, so that `url` is the
+ *   console's (it forwards every other path to the ingest Worker, as under `pnpm dev`);
+ *   `consumer: false` runs the ingest Worker alone; `keys` replaces
  *   {@link DEFAULT_KEYS}; `rateLimit` replaces the per-key request limit (load harnesses would
  *   otherwise measure the limiter); `vars` are set in both Workers' configs (wrangler dev's
  *   `--var` reaches only the first); batch timeouts are {@link HARNESS_BATCH_TIMEOUT_SECONDS}.
  * @returns {Promise<System<K>>}
  */
-export async function startSystem({ consumer = true, keys, rateLimit, vars = {} } = {}) {
+export async function startSystem({
+  console: withConsole = false,
+  consumer = true,
+  keys,
+  rateLimit,
+  vars = {},
+} = {}) {
   const specs = /** @type {Record<K, KeySpec>} */ (keys ?? DEFAULT_KEYS);
   const dir = mkdtempSync(join(tmpdir(), 'triggers-system-'));
   const persistTo = join(dir, 'state');
@@ -344,6 +357,10 @@ export async function startSystem({ consumer = true, keys, rateLimit, vars = {} 
     }
     // Both Workers bind the event store (the same D1): migrate it whichever of them runs.
     const storeConfig = configs[configs.length - 1] ?? ingest;
+    if (withConsole) {
+      buildConsole();
+      configs.unshift(configVariant(consoleConfig, dir, () => {}));
+    }
     migrateLocalD1({ persistTo, config: storeConfig });
     const names = /** @type {K[]} */ (Object.keys(specs));
     const seeded = await seedApiKeys(

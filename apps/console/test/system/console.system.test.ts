@@ -1,0 +1,255 @@
+/**
+ * The console as a person uses it: a real headless Chromium against the console, ingest and
+ * consumer Workers running locally in one `wrangler dev` (fresh state, real queues, D1 and KV).
+ * Each main view is also saved as a screenshot in test-output/ on every run.
+ */
+import { startSystem } from '@triggers/tooling/system';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Browser, openBrowser } from './browser.ts';
+
+type System = Awaited<ReturnType<typeof startSystem>>;
+
+let system: System;
+let browser: Browser;
+let testKey: string;
+
+/** Events take up to the harness's batch timeout (1 s) to be stored, and a retry or two. */
+const SETTLE_MS = 45_000;
+
+beforeAll(async () => {
+  system = await startSystem({ console: true });
+  testKey = system.keys.test;
+  browser = await openBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await system?.stop();
+});
+
+async function signIn(page: Page, key: string): Promise<void> {
+  await page.goto(`${system.url}/`);
+  await page.getByLabel('API key').fill(key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** Opens a view from the navigation bar. */
+async function openView(page: Page, name: string): Promise<void> {
+  await page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name, exact: true }).click();
+}
+
+/** What has keyboard focus: its text, or its tag and name for a field. */
+const focused = (page: Page) =>
+  page.evaluate(() => {
+    const element = document.activeElement as HTMLInputElement | null;
+    if (element === null || element === document.body) return '';
+    return element.tagName === 'INPUT'
+      ? `input ${element.name}=${element.value}`
+      : (element.textContent ?? '');
+  });
+
+/**
+ * Presses Tab (or Shift+Tab) until `target` has focus; fails after 40 presses (a date and time
+ * field is several stops: day, month, year, hours, …).
+ */
+async function tabTo(page: Page, target: string, backwards = false): Promise<void> {
+  for (let i = 0; i < 40; i++) {
+    if ((await focused(page)) === target) return;
+    await page.keyboard.press(backwards ? 'Shift+Tab' : 'Tab');
+  }
+  expect(await focused(page)).toBe(target);
+}
+
+/** Sends one event from the Send view with `debug` and answers its event id once accepted. */
+async function sendTestEvent(page: Page, debug: string): Promise<string> {
+  await openView(page, 'Send test event');
+  await page.getByLabel('Request body (JSON)').fill(JSON.stringify({ payload: { from: 'browser', debug } }));
+  await page.getByRole('radio', { name: new RegExp(`^${debug === '' ? 'None' : debug}`) }).check();
+  await page.getByRole('button', { name: 'Send event' }).click();
+  await expect.poll(() => page.getByTestId('response-status').textContent()).toBe('200');
+  const body = JSON.parse((await page.getByLabel('Response body').textContent()) ?? '{}');
+  return body.data.event_id as string;
+}
+
+describe('the console in a browser', () => {
+  it('refuses a wrong key with a clear message, and keeps nothing', async () => {
+    const { page } = browser;
+    await signIn(page, 'sk_test_this_key_does_not_exist');
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('This API key was not accepted');
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe(
+      'Sign in to the Triggers console',
+    );
+    expect(await page.evaluate(() => sessionStorage.length + localStorage.length)).toBe(0);
+    await browser.screenshot('sign-in-refused');
+  });
+
+  it('signs in with a test key, kept in sessionStorage only, and shows the overview', async () => {
+    const { page } = browser;
+    await signIn(page, testKey);
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    await page.getByRole('heading', { name: 'Last hour' }).waitFor();
+    expect(await page.evaluate(() => Object.values(sessionStorage))).toEqual([testKey]);
+    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    expect(page.url()).not.toContain(testKey);
+    expect(browser.requests.some((url) => url.includes(testKey))).toBe(false);
+  });
+
+  it('sends a test event and follows it until it is delivered', async () => {
+    const { page } = browser;
+    const eventId = await sendTestEvent(page, '');
+    await expect
+      .poll(() => page.getByTestId('follow-state').getAttribute('data-status'), { timeout: SETTLE_MS })
+      .toBe('delivered');
+    await browser.screenshot('send-test-event');
+
+    await page.getByRole('link', { name: eventId.slice(0, 8) }).click();
+    await page.getByRole('heading', { name: `Event ${eventId}` }).waitFor();
+    expect(await page.getByTestId('event-status').textContent()).toBe('Delivered');
+    expect(await page.getByLabel('Payload', { exact: true }).textContent()).toContain('"from": "browser"');
+    await browser.screenshot('event');
+  });
+
+  it('finds a dlq_routing event under dead letters, replays it after a confirmation with the count, and sees it delivered', async () => {
+    const { page } = browser;
+    const eventId = await sendTestEvent(page, 'dlq_routing');
+    await expect
+      .poll(() => page.getByTestId('follow-state').getAttribute('data-status'), { timeout: SETTLE_MS })
+      .toBe('failed');
+
+    await openView(page, 'Dead letters');
+    const row = page.locator(`tr[data-event-id="${eventId}"]`);
+    await row.waitFor();
+    expect(await row.textContent()).toContain('dlq_routing');
+    await browser.screenshot('dead-letters');
+
+    await page.getByRole('button', { name: 'Replay all in range…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Replay dead letters?' });
+    await dialog.waitFor();
+    expect(await dialog.getByTestId('replay-count').textContent()).toBe('1');
+    await browser.screenshot('dead-letters-confirm');
+    await dialog.getByRole('button', { name: 'Replay 1 event' }).click();
+    await expect.poll(() => page.getByRole('status').first().textContent()).toContain('Replayed 1 event');
+
+    await page.goto(`${system.url}/#/events/${eventId}`);
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return page
+            .getByTestId('event-status')
+            .textContent({ timeout: 5_000 })
+            .catch(() => null);
+        },
+        { timeout: SETTLE_MS, interval: 1_000 },
+      )
+      .toBe('Delivered');
+  });
+
+  it('lists the events in the inbox, filtered by status', async () => {
+    const { page } = browser;
+    await openView(page, 'Inbox');
+    await page.getByRole('heading', { name: 'Inbox', level: 1 }).waitFor();
+    await expect.poll(() => page.locator('tr[data-event-id]').count()).toBe(2);
+    await page.getByRole('checkbox', { name: 'failed' }).check();
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByText('No events match these filters.').waitFor();
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await expect.poll(() => page.locator('tr[data-event-id]').count()).toBe(2);
+    await browser.screenshot('inbox');
+  });
+
+  it('shows the overview counts and the last stored event', async () => {
+    const { page } = browser;
+    await openView(page, 'Overview');
+    await expect
+      .poll(() => page.locator('.count-delivered dd').first().textContent(), { timeout: 15_000 })
+      .toBe('2');
+    expect(await page.getByTestId('last-stored').textContent()).toMatch(/s ago|min ago/);
+    await browser.screenshot('overview');
+  });
+
+  it('is usable with the keyboard alone: skip link, navigation, focus on each view’s heading, forms', async () => {
+    const { page } = browser;
+    await page.goto(`${system.url}/#/overview`);
+    await page.reload();
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+
+    await page.keyboard.press('Tab');
+    expect(await focused(page)).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+
+    for (const [link, heading] of [
+      ['Inbox', 'Inbox'],
+      ['Dead letters', 'Dead letters'],
+      ['Send test event', 'Send a test event'],
+      ['Overview', 'Overview'],
+    ] as const) {
+      // From the view's heading back up to the navigation, as a keyboard user goes.
+      await tabTo(page, link, true);
+      expect(
+        await page.evaluate(() => getComputedStyle(document.activeElement as Element).outlineStyle),
+      ).toBe('solid');
+      await page.keyboard.press('Enter');
+      await expect.poll(() => focused(page)).toBe(heading);
+    }
+
+    // The inbox by keyboard: a status filter, applied with Enter, then a row opened.
+    await tabTo(page, 'Inbox', true);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => focused(page)).toBe('Inbox');
+    await tabTo(page, 'input status=delivered');
+    await page.keyboard.press('Space');
+    await page.keyboard.press('Enter');
+    await expect
+      .poll(() => browser.requests.some((url) => url.includes('/inbox?status=delivered')))
+      .toBe(true);
+    await expect.poll(() => page.locator('tr[data-event-id]').count()).toBe(2);
+    const first = (await page.locator('tr[data-event-id] a').first().textContent()) ?? '';
+    await tabTo(page, first);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => focused(page)).toMatch(/^Event /);
+
+    // The send form: Tab to the debug options, pick one with the arrow keys.
+    await tabTo(page, 'Send test event', true);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => focused(page)).toBe('Send a test event');
+    await tabTo(page, 'input debug=');
+    await page.keyboard.press('ArrowDown');
+    expect(await page.getByRole('radio', { name: /^processing_error/ }).isChecked()).toBe(true);
+    await browser.screenshot('keyboard-focus');
+  });
+
+  it('fits a phone screen', async () => {
+    const { page } = browser;
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${system.url}/#/overview`);
+    await page.getByRole('heading', { name: 'Last hour' }).waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await browser.screenshot('overview-phone');
+    await page.goto(`${system.url}/#/dead-letters`);
+    await page.getByRole('heading', { name: 'Dead letters', level: 1 }).waitFor();
+    await browser.screenshot('dead-letters-phone');
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it('asks nothing of any other origin and breaks no rule of its Content-Security-Policy', async () => {
+    const origin = new URL(system.url).origin;
+    expect(browser.requests.filter((url) => new URL(url).origin !== origin)).toEqual([]);
+    expect(browser.problems).toEqual([]);
+    const response = await fetch(`${system.url}/`);
+    const csp = response.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+  });
+
+  it('signs out: the key leaves the session and the sign-in form returns', async () => {
+    const { page } = browser;
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API key').waitFor();
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+  });
+});

@@ -1,0 +1,74 @@
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+
+export interface Loaded<T> {
+  data: T | undefined;
+  error: unknown;
+  loading: boolean;
+  /** Loads again now. */
+  reload: () => void;
+}
+
+/**
+ * The result of `load`, loaded when `deps` change and again every `everyMs` when given. A load
+ * still running when a newer one starts (or the view closes) is aborted and its answer dropped.
+ */
+export function useLoad<T>(
+  load: (signal: AbortSignal) => Promise<T>,
+  deps: unknown[],
+  everyMs?: number,
+): Loaded<T> {
+  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({
+    data: undefined,
+    error: undefined,
+    loading: true,
+  });
+  const [tick, setTick] = useState(0);
+  const reload = useCallback(() => setTick((n) => n + 1), []);
+  const latest = useRef(load);
+  latest.current = load;
+
+  useEffect(() => {
+    const controller = new AbortController();
+    setState((s) => ({ ...s, loading: true }));
+    latest
+      .current(controller.signal)
+      .then((data) => !controller.signal.aborted && setState({ data, error: undefined, loading: false }))
+      .catch((error) => !controller.signal.aborted && setState((s) => ({ ...s, error, loading: false })));
+    const timer = everyMs === undefined ? undefined : setTimeout(reload, everyMs);
+    return () => {
+      controller.abort();
+      clearTimeout(timer);
+    };
+  }, [...deps, tick]);
+
+  return { ...state, reload };
+}
+
+/** The current time, updated every `everyMs`: for "12 s ago" labels. */
+export function useNow(everyMs = 1000): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), everyMs);
+    return () => clearInterval(timer);
+  }, [everyMs]);
+  return now;
+}
+
+// Whether the person has moved from view to view yet. On the page's first view, focus stays at
+// the start of the document (where Tab reaches the skip link first), as on any page load.
+let navigated = false;
+addEventListener('hashchange', () => {
+  navigated = true;
+});
+
+/**
+ * Puts keyboard focus on the view's heading when the person opens another view, so focus (and a
+ * screen reader) follows navigation instead of staying on a link that is gone.
+ */
+export function useFocusOnMount<T extends HTMLElement>() {
+  const ref = useRef<T>(null);
+  useEffect(() => {
+    if (navigated) ref.current?.focus();
+  }, []);
+  return ref;
+}

@@ -1,0 +1,36 @@
+import { useEffect, useState } from 'preact/hooks';
+
+/**
+ * Views are addressed by the URL's fragment (`#/inbox`, `#/events/<id>`): the console is one
+ * static page, so no path of its own can shadow an API path on the shared origin, and a
+ * reload or a bookmark lands on the same view.
+ */
+export interface Route {
+  /** The first segment: `overview`, `inbox`, `events`, … */
+  view: string;
+  /** The segments after it, decoded (`events/<id>` → `[id]`). */
+  params: string[];
+}
+
+export function parseRoute(hash: string): Route {
+  const [view = '', ...params] = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  return { view: view === '' ? 'overview' : view, params };
+}
+
+export const href = (view: string, ...params: string[]) =>
+  `#/${[view, ...params].map(encodeURIComponent).join('/')}`;
+
+export function navigate(view: string, ...params: string[]): void {
+  location.hash = href(view, ...params);
+}
+
+/** The current route, following the fragment. */
+export function useRoute(): Route {
+  const [route, setRoute] = useState(() => parseRoute(location.hash));
+  useEffect(() => {
+    const update = () => setRoute(parseRoute(location.hash));
+    addEventListener('hashchange', update);
+    return () => removeEventListener('hashchange', update);
+  }, []);
+  return route;
+}

@@ -1,0 +1,239 @@
+import { type InboxPage, MAX_INBOX_LIMIT, type ReplayResult } from '@triggers/event-schema';
+import { useRef, useState } from 'preact/hooks';
+import { call, describeFailure, query } from '../api.ts';
+import { EventTable } from '../components/event-table.tsx';
+import { Notice } from '../components/notice.tsx';
+import { fromLocalInput } from '../components/time.tsx';
+import { useFocusOnMount, useLoad } from '../hooks.ts';
+import type { ViewProps } from './view.ts';
+
+const PAGE_SIZE = 25;
+
+interface Range {
+  from: string;
+  to: string;
+}
+
+/** The API's bounds of a range typed in local time. */
+const bounds = (range: Range) => ({ from: fromLocalInput(range.from), to: fromLocalInput(range.to) });
+
+/**
+ * How many failed, unacknowledged events `POST /dlq/replay` would take in `range`: what the
+ * confirmation states. Pages through `GET /inbox` and stops at the most one replay takes.
+ */
+async function countFailed(apiKey: string, range: Range): Promise<number> {
+  let count = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await call<InboxPage['data']>(
+      apiKey,
+      'GET',
+      `/inbox${query({ status: 'failed', acked: 'false', ...bounds(range), limit: MAX_INBOX_LIMIT, cursor })}`,
+    );
+    count += page.events.length;
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor !== undefined && count < MAX_INBOX_LIMIT);
+  return Math.min(count, MAX_INBOX_LIMIT);
+}
+
+/**
+ * Failed events with their reasons: retry one (`POST /inbox/{id}/retry`), or replay every one in
+ * a time range (`POST /dlq/replay`) after a confirmation that says how many.
+ */
+export function DeadLetters({ apiKey }: ViewProps) {
+  const heading = useFocusOnMount<HTMLHeadingElement>();
+  const [draft, setDraft] = useState<Range>({ from: '', to: '' });
+  const [applied, setApplied] = useState<Range>({ from: '', to: '' });
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  const cursor = cursors.at(-1);
+  const [outcome, setOutcome] = useState<{ kind: 'error' | 'success' | 'info'; text: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [pending, setPending] = useState<number | null>(null);
+  const dialog = useRef<HTMLDialogElement>(null);
+
+  const page = useLoad(
+    (signal) =>
+      call<InboxPage['data']>(
+        apiKey,
+        'GET',
+        `/inbox${query({ status: 'failed', acked: 'false', ...bounds(applied), limit: PAGE_SIZE, cursor })}`,
+        { signal },
+      ),
+    [apiKey, applied, cursor],
+  );
+
+  const run = async (work: () => Promise<string>) => {
+    setBusy(true);
+    setOutcome(null);
+    try {
+      setOutcome({ kind: 'success', text: await work() });
+    } catch (err) {
+      setOutcome({ kind: 'error', text: describeFailure(err) });
+    } finally {
+      setBusy(false);
+      page.reload();
+    }
+  };
+
+  const retry = (eventId: string) =>
+    run(async () => {
+      await call(apiKey, 'POST', `/inbox/${encodeURIComponent(eventId)}/retry`);
+      return `Event ${eventId.slice(0, 8)} was sent to the queue again.`;
+    });
+
+  const askReplay = async () => {
+    setBusy(true);
+    setOutcome(null);
+    try {
+      const count = await countFailed(apiKey, applied);
+      if (count === 0) {
+        setOutcome({ kind: 'info', text: 'No failed event to replay in this range.' });
+        return;
+      }
+      setPending(count);
+      dialog.current?.showModal();
+    } catch (err) {
+      setOutcome({ kind: 'error', text: describeFailure(err) });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const replay = () => {
+    dialog.current?.close();
+    const limit = pending ?? 0;
+    setPending(null);
+    return run(async () => {
+      const result = await call<ReplayResult['data']>(apiKey, 'POST', '/dlq/replay', {
+        body: { ...bounds(applied), limit },
+      });
+      return `Replayed ${result.replayed} ${result.replayed === 1 ? 'event' : 'events'}: back on the queue, pending.`;
+    });
+  };
+
+  const rangeText =
+    applied.from === '' && applied.to === ''
+      ? 'whenever they were received'
+      : `received ${applied.from === '' ? '' : `from ${applied.from.replace('T', ' ')} `}${
+          applied.to === '' ? '' : `before ${applied.to.replace('T', ' ')}`
+        }`.trim();
+
+  return (
+    <>
+      <h1 ref={heading} tabIndex={-1}>
+        Dead letters
+      </h1>
+      <p class="lede">
+        Events that failed every attempt, or were routed to the dead-letter queue, and are not acknowledged. A
+        replay sends them to the queue again as they were first sent.
+      </p>
+      <form
+        class="filters card"
+        aria-label="Dead letter filters"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setApplied(draft);
+          setCursors([undefined]);
+        }}
+      >
+        <label>
+          Received from
+          <input
+            type="datetime-local"
+            step="1"
+            name="from"
+            value={draft.from}
+            onInput={(e) => setDraft((d) => ({ ...d, from: e.currentTarget.value }))}
+          />
+        </label>
+        <label>
+          Received before
+          <input
+            type="datetime-local"
+            step="1"
+            name="to"
+            value={draft.to}
+            onInput={(e) => setDraft((d) => ({ ...d, to: e.currentTarget.value }))}
+          />
+        </label>
+        <div class="actions">
+          <button type="submit" class="secondary">
+            Apply range
+          </button>
+          <button type="button" disabled={busy} onClick={askReplay}>
+            Replay all in range…
+          </button>
+        </div>
+      </form>
+
+      {outcome && <Notice kind={outcome.kind}>{outcome.text}</Notice>}
+      {page.error !== undefined && <Notice kind="error">{describeFailure(page.error)}</Notice>}
+      {page.data === undefined ? (
+        page.error === undefined && <p>Loading…</p>
+      ) : page.data.events.length === 0 ? (
+        <p class="empty">No dead letters. Nothing failed {rangeText}.</p>
+      ) : (
+        <EventTable
+          events={page.data.events}
+          caption="Dead letters"
+          actions={(event) => (
+            <button
+              type="button"
+              class="small"
+              disabled={busy}
+              aria-label={`Retry event ${event.event_id}`}
+              onClick={() => retry(event.event_id)}
+            >
+              Retry
+            </button>
+          )}
+        />
+      )}
+      <nav class="pager" aria-label="Dead letter pages">
+        <button
+          type="button"
+          class="secondary"
+          disabled={cursors.length === 1}
+          onClick={() => setCursors((c) => c.slice(0, -1))}
+        >
+          Previous page
+        </button>
+        <span>Page {cursors.length}</span>
+        <button
+          type="button"
+          class="secondary"
+          disabled={page.loading || !page.data?.next_cursor}
+          onClick={() => setCursors((c) => [...c, page.data?.next_cursor ?? undefined])}
+        >
+          Next page
+        </button>
+        <button type="button" class="secondary" onClick={page.reload}>
+          Refresh
+        </button>
+      </nav>
+
+      <dialog
+        ref={dialog}
+        aria-labelledby="replay-title"
+        aria-describedby="replay-text"
+        onClose={() => setPending(null)}
+      >
+        <h2 id="replay-title">Replay dead letters?</h2>
+        <p id="replay-text">
+          This sends <strong data-testid="replay-count">{pending}</strong> failed{' '}
+          {pending === 1 ? 'event' : 'events'} {rangeText} back to the queue, oldest first
+          {pending === MAX_INBOX_LIMIT ? ` (at most ${MAX_INBOX_LIMIT} per replay)` : ''}. Each shows as
+          pending until the consumer stores it or it fails again.
+        </p>
+        <div class="actions">
+          <button type="button" class="secondary" autofocus onClick={() => dialog.current?.close()}>
+            Cancel
+          </button>
+          <button type="button" onClick={replay}>
+            Replay {pending} {pending === 1 ? 'event' : 'events'}
+          </button>
+        </div>
+      </dialog>
+    </>
+  );
+}

@@ -1,0 +1,186 @@
+import type { EventStatus, InboxPage } from '@triggers/event-schema';
+import { useState } from 'preact/hooks';
+import { call, describeFailure, query } from '../api.ts';
+import { EventTable } from '../components/event-table.tsx';
+import { Notice } from '../components/notice.tsx';
+import { fromLocalInput } from '../components/time.tsx';
+import { useFocusOnMount, useLoad } from '../hooks.ts';
+import type { ViewProps } from './view.ts';
+
+const STATUSES: EventStatus[] = ['pending', 'delivered', 'failed'];
+const PAGE_SIZE = 25;
+
+interface Filters {
+  status: EventStatus[];
+  acked: 'false' | 'true' | 'all';
+  from: string;
+  to: string;
+  order: 'desc' | 'asc';
+  /** Event type (issue 10), offered once the API filters on it. */
+  type: string;
+}
+
+const NO_FILTERS: Filters = { status: [], acked: 'false', from: '', to: '', order: 'desc', type: '' };
+
+/** `GET /inbox` with its filters, page by page (cursor paging: next, and back to pages seen). */
+export function Inbox({ apiKey, caps }: ViewProps) {
+  const heading = useFocusOnMount<HTMLHeadingElement>();
+  const [draft, setDraft] = useState<Filters>(NO_FILTERS);
+  const [applied, setApplied] = useState<Filters>(NO_FILTERS);
+  // The cursors of the pages walked so far; the last one is the page shown (undefined: the first).
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  const cursor = cursors.at(-1);
+  const typed = caps.has('GET /inbox?type');
+
+  const page = useLoad(
+    (signal) =>
+      call<InboxPage['data']>(
+        apiKey,
+        'GET',
+        `/inbox${query({
+          status: applied.status,
+          acked: applied.acked,
+          from: fromLocalInput(applied.from),
+          to: fromLocalInput(applied.to),
+          order: applied.order,
+          type: typed ? applied.type : undefined,
+          limit: PAGE_SIZE,
+          cursor,
+        })}`,
+        { signal },
+      ),
+    [apiKey, applied, cursor],
+  );
+
+  const apply = (event: Event) => {
+    event.preventDefault();
+    setApplied(draft);
+    setCursors([undefined]);
+  };
+  const toggleStatus = (status: EventStatus, on: boolean) =>
+    setDraft((d) => ({ ...d, status: on ? [...d.status, status] : d.status.filter((s) => s !== status) }));
+
+  return (
+    <>
+      <h1 ref={heading} tabIndex={-1}>
+        Inbox
+      </h1>
+      <form class="filters card" onSubmit={apply} aria-label="Inbox filters">
+        <fieldset>
+          <legend>Status</legend>
+          {STATUSES.map((status) => (
+            <label key={status} class="check">
+              <input
+                type="checkbox"
+                name="status"
+                value={status}
+                checked={draft.status.includes(status)}
+                onChange={(e) => toggleStatus(status, e.currentTarget.checked)}
+              />
+              {status}
+            </label>
+          ))}
+        </fieldset>
+        <label>
+          Acknowledged
+          <select
+            name="acked"
+            value={draft.acked}
+            onChange={(e) => setDraft((d) => ({ ...d, acked: e.currentTarget.value as Filters['acked'] }))}
+          >
+            <option value="false">Not yet</option>
+            <option value="true">Only acknowledged</option>
+            <option value="all">Both</option>
+          </select>
+        </label>
+        <label>
+          Received from
+          <input
+            type="datetime-local"
+            name="from"
+            step="1"
+            value={draft.from}
+            onInput={(e) => setDraft((d) => ({ ...d, from: e.currentTarget.value }))}
+          />
+        </label>
+        <label>
+          Received before
+          <input
+            type="datetime-local"
+            name="to"
+            step="1"
+            value={draft.to}
+            onInput={(e) => setDraft((d) => ({ ...d, to: e.currentTarget.value }))}
+          />
+        </label>
+        <label>
+          Order
+          <select
+            name="order"
+            value={draft.order}
+            onChange={(e) => setDraft((d) => ({ ...d, order: e.currentTarget.value as Filters['order'] }))}
+          >
+            <option value="desc">Newest first</option>
+            <option value="asc">Oldest first</option>
+          </select>
+        </label>
+        {typed && (
+          <label>
+            Event type
+            <input
+              name="type"
+              placeholder="order.created or order.*"
+              value={draft.type}
+              onInput={(e) => setDraft((d) => ({ ...d, type: e.currentTarget.value }))}
+            />
+          </label>
+        )}
+        <div class="actions">
+          <button type="submit">Apply filters</button>
+          <button
+            type="button"
+            class="secondary"
+            onClick={() => {
+              setDraft(NO_FILTERS);
+              setApplied(NO_FILTERS);
+              setCursors([undefined]);
+            }}
+          >
+            Clear
+          </button>
+        </div>
+      </form>
+
+      {page.error !== undefined && <Notice kind="error">{describeFailure(page.error)}</Notice>}
+      {page.data === undefined ? (
+        page.error === undefined && <p>Loading…</p>
+      ) : page.data.events.length === 0 ? (
+        <p class="empty">No events match these filters.</p>
+      ) : (
+        <EventTable events={page.data.events} caption={`Inbox, page ${cursors.length}`} />
+      )}
+      <nav class="pager" aria-label="Inbox pages">
+        <button
+          type="button"
+          class="secondary"
+          disabled={cursors.length === 1}
+          onClick={() => setCursors((c) => c.slice(0, -1))}
+        >
+          Previous page
+        </button>
+        <span aria-live="polite">Page {cursors.length}</span>
+        <button
+          type="button"
+          class="secondary"
+          disabled={page.loading || !page.data?.next_cursor}
+          onClick={() => setCursors((c) => [...c, page.data?.next_cursor ?? undefined])}
+        >
+          Next page
+        </button>
+        <button type="button" class="secondary" onClick={page.reload}>
+          Refresh
+        </button>
+      </nav>
+    </>
+  );
+}
