@@ -70,9 +70,9 @@ function failure(raw: RawResponse): ApiFailure {
   );
 }
 
-/** Listeners told when the API refuses the session's key (401): the app signs out. */
-const unauthorizedListeners = new Set<() => void>();
-export const onUnauthorized = (listener: () => void) => {
+/** Listeners told which key the API refused (401): the app signs out when it is the session's. */
+const unauthorizedListeners = new Set<(key: string) => void>();
+export const onUnauthorized = (listener: (key: string) => void) => {
   unauthorizedListeners.add(listener);
   return () => unauthorizedListeners.delete(listener);
 };
@@ -87,7 +87,7 @@ export async function call<T>(
   const raw = await callRaw(key, method, path, options);
   if (raw.status >= 200 && raw.status < 300) return (raw.body as { data: T }).data;
   const error = failure(raw);
-  if (raw.status === 401) for (const listener of unauthorizedListeners) listener();
+  if (raw.status === 401) for (const listener of unauthorizedListeners) listener(key);
   throw error;
 }
 

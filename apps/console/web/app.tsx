@@ -53,7 +53,9 @@ export function App() {
 
   useEffect(() => {
     loadCapabilities().then(setCaps);
-    return onUnauthorized(() => {
+    return onUnauthorized((refused) => {
+      // A key being tried on the sign-in form is not the session's: the form says why itself.
+      if (refused !== session.key()) return;
       session.signOut();
       setApiKey(null);
       setReason('The API no longer accepts this key (revoked or changed). Sign in again.');

@@ -3,7 +3,8 @@
  * scripts/ensure-chromium.mjs when missing), driven by playwright-core, in a fresh profile
  * directory per run. No browser is downloaded from anywhere else.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +24,40 @@ const FLAGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
+
+/** axe-core, the accessibility rules engine, run inside the page under test. */
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** One rule the page breaks, and where. */
+export interface AxeViolation {
+  rule: string;
+  impact: string | null;
+  targets: string[];
+}
+
+/**
+ * The WCAG 2.1 A and AA rules axe-core finds broken on the page as it is now (contrast, labels,
+ * names, landmarks, …). Evaluated through the DevTools protocol, which the page's
+ * Content-Security-Policy does not govern, so the page keeps its real policy.
+ */
+export async function accessibilityViolations(page: Page): Promise<AxeViolation[]> {
+  await page.evaluate(AXE);
+  return page.evaluate(async () => {
+    const axe = (
+      globalThis as unknown as { axe: { run: (context: Document, options: unknown) => Promise<any> } }
+    ).axe;
+    const result = await axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+    });
+    return result.violations.map(
+      (v: { id: string; impact: string | null; nodes: { target: string[] }[] }) => ({
+        rule: v.id,
+        impact: v.impact,
+        targets: v.nodes.map((n) => n.target.join(' ')),
+      }),
+    );
+  });
+}
 
 export interface Browser {
   context: BrowserContext;

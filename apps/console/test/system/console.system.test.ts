@@ -6,7 +6,7 @@
 import { startSystem } from '@triggers/tooling/system';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, openBrowser } from './browser.ts';
+import { accessibilityViolations, type Browser, openBrowser } from './browser.ts';
 
 type System = Awaited<ReturnType<typeof startSystem>>;
 
@@ -221,6 +221,28 @@ describe('the console in a browser', () => {
     await browser.screenshot('keyboard-focus');
   });
 
+  it('breaks no WCAG 2.1 A or AA rule axe-core checks, on every main view, in light and dark schemes', async () => {
+    const { page } = browser;
+    const found: Record<string, unknown> = {};
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      for (const [view, ready] of [
+        ['overview', 'Last hour'],
+        ['inbox', 'Apply filters'],
+        ['dead-letters', 'Replay all in range…'],
+        ['send', 'Send event'],
+      ] as const) {
+        await page.goto(`${system.url}/#/${view}`);
+        await page.getByText(ready, { exact: true }).first().waitFor();
+        const violations = await accessibilityViolations(page);
+        if (violations.length > 0) found[`${scheme} ${view}`] = violations;
+        if (scheme === 'dark' && view === 'overview') await browser.screenshot('overview-dark');
+      }
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+    expect(found).toEqual({});
+  });
+
   it('fits a phone screen', async () => {
     const { page } = browser;
     await page.setViewportSize({ width: 390, height: 844 });
@@ -230,7 +252,7 @@ describe('the console in a browser', () => {
     expect(overflow).toBeLessThanOrEqual(0);
     await browser.screenshot('overview-phone');
     await page.goto(`${system.url}/#/dead-letters`);
-    await page.getByRole('heading', { name: 'Dead letters', level: 1 }).waitFor();
+    await page.getByText('No dead letters.').waitFor();
     await browser.screenshot('dead-letters-phone');
     await page.setViewportSize({ width: 1280, height: 900 });
   });

@@ -111,12 +111,12 @@ export function DeadLetters({ apiKey }: ViewProps) {
     });
   };
 
-  const rangeText =
-    applied.from === '' && applied.to === ''
-      ? 'whenever they were received'
-      : `received ${applied.from === '' ? '' : `from ${applied.from.replace('T', ' ')} `}${
-          applied.to === '' ? '' : `before ${applied.to.replace('T', ' ')}`
-        }`.trim();
+  // " received from 2026-12-01 10:00 before 2026-12-02 10:00", or nothing without a range.
+  const rangeText = [
+    applied.from === '' ? '' : ` from ${applied.from.replace('T', ' ')}`,
+    applied.to === '' ? '' : ` before ${applied.to.replace('T', ' ')}`,
+  ].join('');
+  const received = rangeText === '' ? '' : ` received${rangeText}`;
 
   return (
     <>
@@ -171,7 +171,7 @@ export function DeadLetters({ apiKey }: ViewProps) {
       {page.data === undefined ? (
         page.error === undefined && <p>Loading…</p>
       ) : page.data.events.length === 0 ? (
-        <p class="empty">No dead letters. Nothing failed {rangeText}.</p>
+        <p class="empty">No dead letters{received}.</p>
       ) : (
         <EventTable
           events={page.data.events}
@@ -221,7 +221,8 @@ export function DeadLetters({ apiKey }: ViewProps) {
         <h2 id="replay-title">Replay dead letters?</h2>
         <p id="replay-text">
           This sends <strong data-testid="replay-count">{pending}</strong> failed{' '}
-          {pending === 1 ? 'event' : 'events'} {rangeText} back to the queue, oldest first
+          {pending === 1 ? 'event' : 'events'}
+          {received} back to the queue, oldest first
           {pending === MAX_INBOX_LIMIT ? ` (at most ${MAX_INBOX_LIMIT} per replay)` : ''}. Each shows as
           pending until the consumer stores it or it fails again.
         </p>
