@@ -43,19 +43,20 @@ export interface AxeViolation {
 export async function accessibilityViolations(page: Page): Promise<AxeViolation[]> {
   await page.evaluate(AXE);
   return page.evaluate(async () => {
-    const axe = (
-      globalThis as unknown as { axe: { run: (context: Document, options: unknown) => Promise<any> } }
-    ).axe;
+    interface AxeResult {
+      violations: { id: string; impact: string | null; nodes: { target: string[] }[] }[];
+    }
+    const { axe } = globalThis as unknown as {
+      axe: { run: (context: Document, options: unknown) => Promise<AxeResult> };
+    };
     const result = await axe.run(document, {
       runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
     });
-    return result.violations.map(
-      (v: { id: string; impact: string | null; nodes: { target: string[] }[] }) => ({
-        rule: v.id,
-        impact: v.impact,
-        targets: v.nodes.map((n) => n.target.join(' ')),
-      }),
-    );
+    return result.violations.map((v) => ({
+      rule: v.id,
+      impact: v.impact,
+      targets: v.nodes.map((n) => n.target.join(' ')),
+    }));
   });
 }
 
