@@ -1,18 +1,16 @@
 import { type InboxPage, MAX_INBOX_LIMIT, type ReplayResult } from '@triggers/event-schema';
 import { useRef, useState } from 'preact/hooks';
 import { call, describeFailure, query } from '../api.ts';
-import { EventTable } from '../components/event-table.tsx';
+import { EventPages, useCursors } from '../components/event-pages.tsx';
 import { Notice } from '../components/notice.tsx';
 import { fromLocalInput } from '../components/time.tsx';
+import { TimeRangeFields, type TimeRangeValue } from '../components/time-range.tsx';
 import { useFocusOnMount, useLoad } from '../hooks.ts';
 import type { ViewProps } from './view.ts';
 
 const PAGE_SIZE = 25;
 
-interface Range {
-  from: string;
-  to: string;
-}
+type Range = TimeRangeValue;
 
 /** The API's bounds of a range typed in local time. */
 const bounds = (range: Range) => ({ from: fromLocalInput(range.from), to: fromLocalInput(range.to) });
@@ -44,8 +42,8 @@ export function DeadLetters({ apiKey }: ViewProps) {
   const heading = useFocusOnMount<HTMLHeadingElement>();
   const [draft, setDraft] = useState<Range>({ from: '', to: '' });
   const [applied, setApplied] = useState<Range>({ from: '', to: '' });
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const cursor = cursors.at(-1);
+  const cursors = useCursors();
+  const { cursor } = cursors;
   const [outcome, setOutcome] = useState<{ kind: 'error' | 'success' | 'info'; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
   const [pending, setPending] = useState<number | null>(null);
@@ -133,29 +131,10 @@ export function DeadLetters({ apiKey }: ViewProps) {
         onSubmit={(e) => {
           e.preventDefault();
           setApplied(draft);
-          setCursors([undefined]);
+          cursors.reset();
         }}
       >
-        <label>
-          Received from
-          <input
-            type="datetime-local"
-            step="1"
-            name="from"
-            value={draft.from}
-            onInput={(e) => setDraft((d) => ({ ...d, from: e.currentTarget.value }))}
-          />
-        </label>
-        <label>
-          Received before
-          <input
-            type="datetime-local"
-            step="1"
-            name="to"
-            value={draft.to}
-            onInput={(e) => setDraft((d) => ({ ...d, to: e.currentTarget.value }))}
-          />
-        </label>
+        <TimeRangeFields value={draft} onChange={setDraft} />
         <div class="actions">
           <button type="submit" class="secondary">
             Apply range
@@ -167,50 +146,23 @@ export function DeadLetters({ apiKey }: ViewProps) {
       </form>
 
       {outcome && <Notice kind={outcome.kind}>{outcome.text}</Notice>}
-      {page.error !== undefined && <Notice kind="error">{describeFailure(page.error)}</Notice>}
-      {page.data === undefined ? (
-        page.error === undefined && <p>Loading…</p>
-      ) : page.data.events.length === 0 ? (
-        <p class="empty">No dead letters{received}.</p>
-      ) : (
-        <EventTable
-          events={page.data.events}
-          caption="Dead letters"
-          actions={(event) => (
-            <button
-              type="button"
-              class="small"
-              disabled={busy}
-              aria-label={`Retry event ${event.event_id}`}
-              onClick={() => retry(event.event_id)}
-            >
-              Retry
-            </button>
-          )}
-        />
-      )}
-      <nav class="pager" aria-label="Dead letter pages">
-        <button
-          type="button"
-          class="secondary"
-          disabled={cursors.length === 1}
-          onClick={() => setCursors((c) => c.slice(0, -1))}
-        >
-          Previous page
-        </button>
-        <span>Page {cursors.length}</span>
-        <button
-          type="button"
-          class="secondary"
-          disabled={page.loading || !page.data?.next_cursor}
-          onClick={() => setCursors((c) => [...c, page.data?.next_cursor ?? undefined])}
-        >
-          Next page
-        </button>
-        <button type="button" class="secondary" onClick={page.reload}>
-          Refresh
-        </button>
-      </nav>
+      <EventPages
+        loaded={page}
+        cursors={cursors}
+        caption="Dead letters"
+        empty={`No dead letters${received}.`}
+        actions={(event) => (
+          <button
+            type="button"
+            class="small"
+            disabled={busy}
+            aria-label={`Retry event ${event.event_id}`}
+            onClick={() => retry(event.event_id)}
+          >
+            Retry
+          </button>
+        )}
+      />
 
       <dialog
         ref={dialog}

@@ -1,9 +1,9 @@
 import type { EventStatus, InboxPage } from '@triggers/event-schema';
 import { useState } from 'preact/hooks';
-import { call, describeFailure, query } from '../api.ts';
-import { EventTable } from '../components/event-table.tsx';
-import { Notice } from '../components/notice.tsx';
+import { call, query } from '../api.ts';
+import { EventPages, useCursors } from '../components/event-pages.tsx';
 import { fromLocalInput } from '../components/time.tsx';
+import { TimeRangeFields } from '../components/time-range.tsx';
 import { useFocusOnMount, useLoad } from '../hooks.ts';
 import type { ViewProps } from './view.ts';
 
@@ -27,9 +27,8 @@ export function Inbox({ apiKey, caps }: ViewProps) {
   const heading = useFocusOnMount<HTMLHeadingElement>();
   const [draft, setDraft] = useState<Filters>(NO_FILTERS);
   const [applied, setApplied] = useState<Filters>(NO_FILTERS);
-  // The cursors of the pages walked so far; the last one is the page shown (undefined: the first).
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const cursor = cursors.at(-1);
+  const cursors = useCursors();
+  const { cursor } = cursors;
   const typed = caps.has('GET /inbox?type');
 
   const page = useLoad(
@@ -55,7 +54,7 @@ export function Inbox({ apiKey, caps }: ViewProps) {
   const apply = (event: Event) => {
     event.preventDefault();
     setApplied(draft);
-    setCursors([undefined]);
+    cursors.reset();
   };
   const toggleStatus = (status: EventStatus, on: boolean) =>
     setDraft((d) => ({ ...d, status: on ? [...d.status, status] : d.status.filter((s) => s !== status) }));
@@ -93,26 +92,7 @@ export function Inbox({ apiKey, caps }: ViewProps) {
             <option value="all">Both</option>
           </select>
         </label>
-        <label>
-          Received from
-          <input
-            type="datetime-local"
-            name="from"
-            step="1"
-            value={draft.from}
-            onInput={(e) => setDraft((d) => ({ ...d, from: e.currentTarget.value }))}
-          />
-        </label>
-        <label>
-          Received before
-          <input
-            type="datetime-local"
-            name="to"
-            step="1"
-            value={draft.to}
-            onInput={(e) => setDraft((d) => ({ ...d, to: e.currentTarget.value }))}
-          />
-        </label>
+        <TimeRangeFields value={draft} onChange={(range) => setDraft((d) => ({ ...d, ...range }))} />
         <label>
           Order
           <select
@@ -143,7 +123,7 @@ export function Inbox({ apiKey, caps }: ViewProps) {
             onClick={() => {
               setDraft(NO_FILTERS);
               setApplied(NO_FILTERS);
-              setCursors([undefined]);
+              cursors.reset();
             }}
           >
             Clear
@@ -151,36 +131,7 @@ export function Inbox({ apiKey, caps }: ViewProps) {
         </div>
       </form>
 
-      {page.error !== undefined && <Notice kind="error">{describeFailure(page.error)}</Notice>}
-      {page.data === undefined ? (
-        page.error === undefined && <p>Loading…</p>
-      ) : page.data.events.length === 0 ? (
-        <p class="empty">No events match these filters.</p>
-      ) : (
-        <EventTable events={page.data.events} caption={`Inbox, page ${cursors.length}`} />
-      )}
-      <nav class="pager" aria-label="Inbox pages">
-        <button
-          type="button"
-          class="secondary"
-          disabled={cursors.length === 1}
-          onClick={() => setCursors((c) => c.slice(0, -1))}
-        >
-          Previous page
-        </button>
-        <span aria-live="polite">Page {cursors.length}</span>
-        <button
-          type="button"
-          class="secondary"
-          disabled={page.loading || !page.data?.next_cursor}
-          onClick={() => setCursors((c) => [...c, page.data?.next_cursor ?? undefined])}
-        >
-          Next page
-        </button>
-        <button type="button" class="secondary" onClick={page.reload}>
-          Refresh
-        </button>
-      </nav>
+      <EventPages loaded={page} cursors={cursors} caption="Inbox" empty="No events match these filters." />
     </>
   );
 }
