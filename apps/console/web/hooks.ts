@@ -9,7 +9,7 @@ export interface Loaded<T> {
 }
 
 /**
- * The result of `load`, loaded when `deps` change and again every `everyMs` when given. A load
+ * The result of `load`, loaded when `deps` (or `everyMs`) change and again every `everyMs` when given. A load
  * still running when a newer one starts (or the view closes) is aborted and its answer dropped.
  */
 export function useLoad<T>(
@@ -39,7 +39,7 @@ export function useLoad<T>(
       controller.abort();
       clearTimeout(timer);
     };
-  }, [...deps, tick]);
+  }, [...deps, tick, everyMs]);
 
   return { ...state, reload };
 }

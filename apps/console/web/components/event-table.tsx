@@ -4,9 +4,15 @@ import { href } from '../route.ts';
 import { StatusBadge } from './status.tsx';
 import { Time } from './time.tsx';
 
+/** An event with the `type` attribute the API adds with issue 10 (CloudEvents), when it has one. */
+const typeOf = (event: InboxEvent): string | undefined => {
+  const type = (event as InboxEvent & { type?: unknown }).type;
+  return typeof type === 'string' ? type : undefined;
+};
+
 /**
  * A list of events, one row each; the event id opens the event. `actions` adds a last column
- * (the dead letters' Retry button).
+ * (the dead letters' Retry button). A Type column appears once the API's events carry a `type`.
  */
 export function EventTable({
   events,
@@ -17,6 +23,7 @@ export function EventTable({
   caption: string;
   actions?: (event: InboxEvent) => ComponentChildren;
 }) {
+  const typed = events.some((event) => typeOf(event) !== undefined);
   return (
     // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be focusable to scroll by keyboard.
     <section class="table-scroll" tabIndex={0} aria-label={caption}>
@@ -26,6 +33,7 @@ export function EventTable({
           <tr>
             <th scope="col">Received</th>
             <th scope="col">Event</th>
+            {typed && <th scope="col">Type</th>}
             <th scope="col">Status</th>
             <th scope="col">Attempts</th>
             <th scope="col">Last error</th>
@@ -48,6 +56,7 @@ export function EventTable({
                 </a>
                 {event.debug !== null && <span class="tag">debug: {event.debug}</span>}
               </td>
+              {typed && <td class="mono">{typeOf(event) ?? '—'}</td>}
               <td>
                 <StatusBadge status={event.status} />
               </td>
