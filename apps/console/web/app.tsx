@@ -2,7 +2,7 @@ import type { ComponentType } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { onUnauthorized } from './api.ts';
 import { type Capabilities, loadCapabilities } from './capabilities.ts';
-import { href, navigate, useRoute } from './route.ts';
+import { href, useRoute } from './route.ts';
 import { maskKey, session } from './session.ts';
 import { DeadLetters } from './views/dead-letters.tsx';
 import { EventView } from './views/event.tsx';
@@ -69,8 +69,8 @@ export function App() {
         onSignedIn={(key) => {
           session.signIn(key);
           setReason(null);
+          // Stay on the view the address names: a link to one event opens that event once signed in.
           setApiKey(key);
-          if (route.view !== 'overview') navigate('overview');
         }}
       />
     );

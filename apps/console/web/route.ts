@@ -20,10 +20,6 @@ export function parseRoute(hash: string): Route {
 export const href = (view: string, ...params: string[]) =>
   `#/${[view, ...params].map(encodeURIComponent).join('/')}`;
 
-export function navigate(view: string, ...params: string[]): void {
-  location.hash = href(view, ...params);
-}
-
 /** The current route, following the fragment. */
 export function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(location.hash));

@@ -13,6 +13,8 @@ type System = Awaited<ReturnType<typeof startSystem>>;
 let system: System;
 let browser: Browser;
 let testKey: string;
+/** The event the Send view followed to `delivered`. */
+let deliveredId = '';
 
 /** Events take up to the harness's batch timeout (1 s) to be stored, and a retry or two. */
 const SETTLE_MS = 45_000;
@@ -98,6 +100,7 @@ describe('the console in a browser', () => {
   it('sends a test event and follows it until it is delivered', async () => {
     const { page } = browser;
     const eventId = await sendTestEvent(page, '');
+    deliveredId = eventId;
     await expect
       .poll(() => page.getByTestId('follow-state').getAttribute('data-status'), { timeout: SETTLE_MS })
       .toBe('delivered');
@@ -268,10 +271,16 @@ describe('the console in a browser', () => {
     expect(csp).not.toContain('unsafe-inline');
   });
 
-  it('signs out: the key leaves the session and the sign-in form returns', async () => {
+  it('signs out: the key leaves the session, and a link to an event opens it once signed in again', async () => {
     const { page } = browser;
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('API key').waitFor();
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+
+    await page.goto(`${system.url}/#/events/${deliveredId}`);
+    await page.getByLabel('API key').fill(testKey);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: `Event ${deliveredId}` }).waitFor();
+    expect(await page.getByTestId('event-status').textContent()).toBe('Delivered');
   });
 });
