@@ -3,14 +3,12 @@
  * consumer Workers running locally in one `wrangler dev` (fresh state, real queues, D1 and KV).
  * Each main view is also saved as a screenshot in test-output/ on every run.
  */
-import { startSystem } from '@triggers/tooling/system';
+import { type System, startSystem } from '@triggers/tooling/system';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessibilityViolations, type Browser, openBrowser } from './browser.ts';
 
-type System = Awaited<ReturnType<typeof startSystem>>;
-
-let system: System;
+let system: System<'test'>;
 let browser: Browser;
 let testKey: string;
 /** The event the Send view followed to `delivered`. */
@@ -20,7 +18,7 @@ let deliveredId = '';
 const SETTLE_MS = 45_000;
 
 beforeAll(async () => {
-  system = await startSystem({ console: true });
+  system = await startSystem({ console: true, keys: { test: { mode: 'test', name: 'console tests' } } });
   testKey = system.keys.test;
   browser = await openBrowser();
 });
