@@ -14,9 +14,11 @@ import {
   InboxEvent,
   InboxPage,
   JsonObject,
+  JsonValue,
   MAX_JSON_DEPTH,
   ReplayRequest,
   ReplayResult,
+  uriReference,
 } from '@triggers/event-schema';
 import {
   type ConversionConfig,
@@ -80,6 +82,7 @@ type RouteAccess =
 /** Every schema the document names, under the name it is given in `components.schemas`. */
 const SCHEMAS = {
   JsonObject,
+  JsonValue,
   IdempotencyKey,
   EventRequest,
   BatchItem,
@@ -97,21 +100,32 @@ const SCHEMAS = {
   OpenApiDocument,
 };
 
-// JsonObject is a `custom` schema with a depth `check` (see event-schema's json.ts for why), which
-// no converter can read: describe exactly those two by hand, and let anything else unconvertible
+// JsonObject and JsonValue are `custom` schemas with a depth `check` (see event-schema's json.ts for why), which
+// no converter can read: describe exactly those by hand, and let anything else unconvertible
 // throw, so that a schema the document cannot show fails the OpenAPI test instead of vanishing.
 const [jsonObjectBase, jsonObjectDepth] = JsonObject.pipe;
+const [jsonValueBase, jsonValueDepth] = JsonValue.pipe;
 
 // `output`: a query parameter read from text (`limit=50`) is documented as what it is read as
 // (an integer from 1 to 1000), from the last schema of its pipeline.
 const CONVERSION: ConversionConfig = {
   target: 'draft-2020-12',
   typeMode: 'output',
-  overrideSchema: ({ valibotSchema }) => (valibotSchema === jsonObjectBase ? { type: 'object' } : undefined),
-  overrideAction: ({ valibotAction, jsonSchema }) =>
-    valibotAction === jsonObjectDepth
-      ? { ...jsonSchema, description: `A JSON object nested at most ${MAX_JSON_DEPTH} levels deep.` }
-      : undefined,
+  overrideSchema: ({ valibotSchema }) => {
+    if (valibotSchema === jsonObjectBase) return { type: 'object' };
+    if (valibotSchema === jsonValueBase) return {};
+    return undefined;
+  },
+  overrideAction: ({ valibotAction, jsonSchema }) => {
+    if (valibotAction === jsonObjectDepth) {
+      return { ...jsonSchema, description: `A JSON object nested at most ${MAX_JSON_DEPTH} levels deep.` };
+    }
+    if (valibotAction === uriReference) return { ...jsonSchema, format: 'uri-reference' };
+    if (valibotAction === jsonValueDepth) {
+      return { ...jsonSchema, description: `Any JSON value nested at most ${MAX_JSON_DEPTH} levels deep.` };
+    }
+    return undefined;
+  },
   overrideRef: ({ referenceId }) => `#/components/schemas/${referenceId}`,
 };
 

@@ -71,6 +71,10 @@ export async function buildEvent(
         : await idempotentEventId(submission.apiKeyId, idempotencyKey),
     payload: input.payload,
     ...(input.metadata ? { metadata: input.metadata } : {}),
+    // Identity as the client gave it; the store fills in what is absent (eventIdentity).
+    ...(input.type === undefined ? {} : { type: input.type }),
+    ...(input.source === undefined ? {} : { source: input.source }),
+    ...(input.subject === undefined ? {} : { subject: input.subject }),
     timestamp: submission.timestamp,
     correlation_id: submission.correlationId,
     api_key_id: submission.apiKeyId,
