@@ -1,4 +1,7 @@
 import * as v from 'valibot';
+import { isUriReference, uriReference } from './identity.ts';
+import { JsonValue } from './json.ts';
+import { MAX_BATCH_EVENTS } from './limits.ts';
 
 /**
  * What a stored event keeps of a CloudEvent beyond `type`, `source` and `subject` (which every
@@ -37,3 +40,95 @@ export const CloudEventContext = v.object({
   data_encoding: v.optional(DataEncoding),
 });
 export type CloudEventContext = v.InferOutput<typeof CloudEventContext>;
+
+/** `application/cloudevents+json`: one CloudEvent in structured mode. */
+export const CLOUDEVENTS_JSON = 'application/cloudevents+json';
+/** `application/cloudevents-batch+json`: a JSON array of structured CloudEvents. */
+export const CLOUDEVENTS_BATCH_JSON = 'application/cloudevents-batch+json';
+
+/** A context attribute's name (CloudEvents 1.0): lower-case ASCII letters and digits only. */
+export const ATTRIBUTE_NAME = /^[a-z0-9]+$/;
+
+// RFC 3339 section 5.6 date-time: a full date, `T`, a full time and a zone (`Z` or an offset).
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;
+
+/** Whether `text` is an RFC 3339 timestamp naming a real instant (no 30 February, no 25:00). */
+export function isRfc3339(text: string): boolean {
+  const parts = RFC3339.exec(text);
+  if (parts === null || Number.isNaN(Date.parse(text))) return false;
+  const [year, month, day, hour, minute, second, zoneHour = 0, zoneMinute = 0] = parts.slice(1).map(Number);
+  const date = new Date(Date.UTC(year ?? 0, (month ?? 1) - 1, day ?? 1));
+  return (
+    date.getUTCMonth() === (month ?? 1) - 1 &&
+    date.getUTCDate() === day &&
+    (hour ?? 0) < 24 &&
+    (minute ?? 0) < 60 &&
+    (second ?? 0) < 61 &&
+    zoneHour < 24 &&
+    zoneMinute < 60
+  );
+}
+
+/** Whether `text` is an absolute URI: a URI-reference with a scheme. */
+export const isAbsoluteUri = (text: string): boolean =>
+  isUriReference(text) && /^[A-Za-z][A-Za-z0-9+.-]*:/.test(text);
+
+/** The check that a string is an RFC 3339 timestamp; named so that OpenAPI shows it as `date-time`. */
+export const rfc3339 = v.check(isRfc3339, 'must be an RFC 3339 timestamp, e.g. 2026-12-02T10:00:00Z');
+
+/** The check that a string is an absolute URI; named so that OpenAPI shows it as `uri`. */
+export const absoluteUri = v.check(isAbsoluteUri, 'must be an absolute URI');
+
+/** Standard base64 (RFC 4648 section 4), padded. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** "is required" for a missing attribute, `message` for one of the wrong kind. */
+const required =
+  (message: string) =>
+  (issue: v.BaseIssue<unknown>): string =>
+    issue.received === 'undefined' ? 'is required' : message;
+
+const nonEmpty = (name: string) =>
+  v.pipe(v.string(required(`must be a string (${name})`)), v.minLength(1, 'must not be empty'));
+
+/**
+ * A CloudEvent in the JSON event format (structured mode): the required attributes
+ * (`specversion`, `id`, `source`, `type`), the optional ones, `data` or `data_base64`, and any
+ * extension attribute as a string, boolean or integer. Each problem is reported at the
+ * attribute's name. (Attribute names and `data` with `data_base64` are checked by the ingest
+ * Worker, which names the attribute in those cases too.)
+ */
+export const CloudEvent = v.objectWithRest(
+  {
+    specversion: v.literal('1.0', required('must be "1.0": this API speaks CloudEvents 1.0')),
+    id: nonEmpty('the event id'),
+    source: v.pipe(v.string(required('must be a string')), v.minLength(1, 'must not be empty'), uriReference),
+    type: nonEmpty('the event type'),
+    subject: v.optional(nonEmpty('the subject')),
+    time: v.optional(v.pipe(v.string('must be a string'), rfc3339)),
+    datacontenttype: v.optional(nonEmpty('a media type, e.g. application/xml')),
+    dataschema: v.optional(v.pipe(v.string('must be a string'), absoluteUri)),
+    data: v.optional(JsonValue),
+    data_base64: v.optional(
+      v.pipe(v.string('must be a string'), v.regex(BASE64, 'must be base64 (RFC 4648)')),
+    ),
+  },
+  v.union(
+    [v.string(), v.boolean(), v.pipe(v.number(), v.integer())],
+    'must be a string, a boolean or an integer (an extension attribute)',
+  ),
+  // valibot reports a missing attribute with the object's message, at the attribute's path.
+  (issue) => (issue.received === 'undefined' ? 'is required' : 'must be a JSON object (a CloudEvent)'),
+);
+export type CloudEvent = v.InferOutput<typeof CloudEvent>;
+
+/**
+ * Body of `POST /events/batch` as `application/cloudevents-batch+json`: a JSON array of 1 to
+ * {@link MAX_BATCH_EVENTS} structured CloudEvents, each checked on its own (as {@link CloudEvent}).
+ */
+export const CloudEventBatch = v.pipe(
+  v.array(v.unknown(), 'must be a JSON array of CloudEvents'),
+  v.minLength(1, 'must contain at least 1 event'),
+  v.maxLength(MAX_BATCH_EVENTS, `must contain at most ${MAX_BATCH_EVENTS} events`),
+);
+export type CloudEventBatch = v.InferOutput<typeof CloudEventBatch>;

@@ -1,9 +1,11 @@
 import type { ErrorCode } from '@triggers/event-schema';
 import {
+  absoluteUri,
   BatchAccepted,
   BatchItem,
   BatchItemResult,
   BatchRequest,
+  CloudEvent,
   ERROR_STATUS,
   ErrorEnvelope,
   EventAccepted,
@@ -18,6 +20,7 @@ import {
   MAX_JSON_DEPTH,
   ReplayRequest,
   ReplayResult,
+  rfc3339,
   uriReference,
 } from '@triggers/event-schema';
 import {
@@ -65,8 +68,12 @@ interface RouteDescription {
   body?: v.GenericSchema;
   /** Whether the body may be left out (every field of it optional); `false` unless said. */
   bodyOptional?: boolean;
+  /** Other media types the body may be sent as, each with its schema (the CloudEvents modes). */
+  otherBodies?: Readonly<Record<string, v.GenericSchema>>;
   /** Schema of the 200 response. */
   response: v.GenericSchema;
+  /** Other media types the 200 response comes as, on request (`Accept`), each with its schema. */
+  otherResponses?: Readonly<Record<string, v.GenericSchema>>;
   /** Error codes the handler itself answers with (the middleware's are added for `authenticated`). */
   errors: readonly ErrorCode[];
 }
@@ -81,6 +88,7 @@ type RouteAccess =
 
 /** Every schema the document names, under the name it is given in `components.schemas`. */
 const SCHEMAS = {
+  CloudEvent,
   JsonObject,
   JsonValue,
   IdempotencyKey,
@@ -121,6 +129,8 @@ const CONVERSION: ConversionConfig = {
       return { ...jsonSchema, description: `A JSON object nested at most ${MAX_JSON_DEPTH} levels deep.` };
     }
     if (valibotAction === uriReference) return { ...jsonSchema, format: 'uri-reference' };
+    if (valibotAction === rfc3339) return { ...jsonSchema, format: 'date-time' };
+    if (valibotAction === absoluteUri) return { ...jsonSchema, format: 'uri' };
     if (valibotAction === jsonValueDepth) {
       return { ...jsonSchema, description: `Any JSON value nested at most ${MAX_JSON_DEPTH} levels deep.` };
     }
@@ -176,6 +186,13 @@ function errorResponses(route: RouteSpec) {
   );
 }
 
+/** OpenAPI `content` entries for media types and their schemas. */
+function contentOf(bodies: Readonly<Record<string, v.GenericSchema>> | undefined) {
+  return Object.fromEntries(
+    Object.entries(bodies ?? {}).map(([type, schema]) => [type, { schema: schemaOf(schema) }]),
+  );
+}
+
 function operation(route: RouteSpec) {
   return {
     operationId: route.operationId,
@@ -197,12 +214,21 @@ function operation(route: RouteSpec) {
       ? {
           requestBody: {
             required: !route.bodyOptional,
-            content: { 'application/json': { schema: schemaOf(route.body) } },
+            content: {
+              'application/json': { schema: schemaOf(route.body) },
+              ...contentOf(route.otherBodies),
+            },
           },
         }
       : {}),
     responses: {
-      '200': { description: 'OK', content: { 'application/json': { schema: schemaOf(route.response) } } },
+      '200': {
+        description: 'OK',
+        content: {
+          'application/json': { schema: schemaOf(route.response) },
+          ...contentOf(route.otherResponses),
+        },
+      },
       ...errorResponses(route),
     },
   };
