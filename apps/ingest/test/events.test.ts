@@ -167,7 +167,7 @@ describe('POST /events: content type and size', () => {
       415,
       'UNSUPPORTED_MEDIA_TYPE',
     );
-    expect(error.error.details?.allowed).toEqual(['application/json']);
+    expect(error.error.details?.allowed).toEqual(['application/json', 'application/cloudevents+json']);
   });
 
   it('answers 415 when there is no Content-Type', async () => {

@@ -56,14 +56,17 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?
 export function isRfc3339(text: string): boolean {
   const parts = RFC3339.exec(text);
   if (parts === null || Number.isNaN(Date.parse(text))) return false;
-  const [year, month, day, hour, minute, second, zoneHour = 0, zoneMinute = 0] = parts.slice(1).map(Number);
-  const date = new Date(Date.UTC(year ?? 0, (month ?? 1) - 1, day ?? 1));
+  // An absent zone offset (`Z`) reads as 0.
+  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, zoneHour = 0, zoneMinute = 0] = parts
+    .slice(1)
+    .map((part) => Number(part ?? 0));
+  const date = new Date(Date.UTC(year, month - 1, day));
   return (
-    date.getUTCMonth() === (month ?? 1) - 1 &&
+    date.getUTCMonth() === month - 1 &&
     date.getUTCDate() === day &&
-    (hour ?? 0) < 24 &&
-    (minute ?? 0) < 60 &&
-    (second ?? 0) < 61 &&
+    hour < 24 &&
+    minute < 60 &&
+    second < 61 &&
     zoneHour < 24 &&
     zoneMinute < 60
   );

@@ -20,7 +20,7 @@ export const MAX_IDENTITY_LENGTH = 1_024;
 const URI_CHARACTERS = /^(?:[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*$/;
 // …and a scheme, if the text has one, is a letter then letters, digits, + - . (a relative
 // reference's first segment cannot hold a colon, so a colon before any / ? # ends a scheme).
-const SCHEME_PART = /^([^/?#]*):/;
+const SCHEME_PART = /^([^/?#:]*):/;
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*$/;
 
 /** Whether `text` is a URI-reference (RFC 3986 section 4.1): an absolute URI or a relative reference. */

@@ -25,10 +25,7 @@ import { assertOrderedRange, validate } from '../lib/validate.ts';
 const ACKED = { false: false, true: true, all: undefined } as const;
 
 /** `?type=`: a type, or a prefix of types written with a trailing `*` (`order.*`). */
-const TypeFilter = v.pipe(
-  EventType,
-  v.check((text) => text !== '*', 'must name a type or a prefix before *'),
-);
+const TypeFilter = v.pipe(EventType, v.regex(/^(?!\*$)/, 'must name a type or a prefix before *'));
 
 /** What the store filters by for a `?type=` value. */
 const typeFilter = (text: string) => (text.endsWith('*') ? { prefix: text.slice(0, -1) } : { exact: text });
