@@ -126,6 +126,25 @@ export const CloudEvent = v.objectWithRest(
 export type CloudEvent = v.InferOutput<typeof CloudEvent>;
 
 /**
+ * {@link CloudEvent} as code writes one: valibot's inferred type puts `data` under the extensions'
+ * index signature, which no object literal with JSON data satisfies. The schema is still the rule.
+ */
+export interface CloudEventJson {
+  specversion: '1.0';
+  id: string;
+  source: string;
+  type: string;
+  subject?: string;
+  time?: string;
+  datacontenttype?: string;
+  dataschema?: string;
+  data?: JsonValue;
+  data_base64?: string;
+  /** Extension attributes: strings, booleans or integers. */
+  [extension: string]: JsonValue | undefined;
+}
+
+/**
  * Body of `POST /events/batch` as `application/cloudevents-batch+json`: a JSON array of 1 to
  * {@link MAX_BATCH_EVENTS} structured CloudEvents, each checked on its own (as {@link CloudEvent}).
  */
