@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { MAX_IDENTITY_LENGTH } from './limits.ts';
 
 /**
  * What kind of event it is and who produced it: `type`, `source` and an optional `subject`, the
@@ -13,8 +14,6 @@ export const DEFAULT_EVENT_TYPE = 'triggers.event';
 /** The `source` of an event that came without one: the API key that sent it, as a URI-reference. */
 export const defaultEventSource = (apiKeyId: string): string => `/api-keys/${apiKeyId}`;
 
-/** Longest `type`, `source` or `subject` accepted: room for any sensible name, bounded for the index. */
-export const MAX_IDENTITY_LENGTH = 1_024;
 
 // RFC 3986: unreserved, reserved and percent-encoded characters only (so no spaces, no non-ASCII)…
 const URI_CHARACTERS = /^(?:[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*$/;
