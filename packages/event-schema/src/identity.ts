@@ -14,7 +14,6 @@ export const DEFAULT_EVENT_TYPE = 'triggers.event';
 /** The `source` of an event that came without one: the API key that sent it, as a URI-reference. */
 export const defaultEventSource = (apiKeyId: string): string => `/api-keys/${apiKeyId}`;
 
-
 // RFC 3986: unreserved, reserved and percent-encoded characters only (so no spaces, no non-ASCII)…
 const URI_CHARACTERS = /^(?:[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*$/;
 // …and a scheme, if the text has one, is a letter then letters, digits, + - . (a relative
