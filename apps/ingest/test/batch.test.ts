@@ -127,7 +127,7 @@ describe('POST /events/batch byte limits', () => {
     expect(sendBatch.mock.calls.flatMap(([messages]) => [...messages]).length).toBe(10);
     const last = data.results[9];
     if (last?.status !== 'accepted') throw new Error('expected the last item accepted');
-    expect(((await queued(last.event_id)).payload.s as string).length).toBeGreaterThan(90_000);
+    expect(((await queued(last.event_id)).payload as { s: string }).s.length).toBeGreaterThan(90_000);
   });
 
   it(`refuses a body of ${MAX_BATCH_BYTES + 1} bytes with 413 naming the limit, queueing nothing`, async () => {

@@ -2,6 +2,7 @@ import { env } from 'cloudflare:workers';
 import { createClient, type TriggersClientOptions, TriggersError } from '@triggers/client';
 import type { BatchItem } from '@triggers/event-schema';
 import { MAX_BATCH_BYTES, MAX_BATCH_EVENTS } from '@triggers/event-schema';
+import { commit, storeDelivered } from '@triggers/event-store';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { idempotentEventId } from '../src/lib/idempotency.ts';
 import {
@@ -183,5 +184,35 @@ describe('client.sendBatch', () => {
     expect(results.slice(0, 100).every((r) => r?.status === 'accepted')).toBe(true);
     expect(results.slice(100).every((r) => r === undefined)).toBe(true);
     expect(results).toHaveLength(150);
+  });
+});
+
+describe('client CloudEvents', () => {
+  it('sends a CloudEvent in structured mode, the same event_id when resent, and reads it back equal once stored', async () => {
+    const key = await newApiKey();
+    const { client, requests } = clientFor(key);
+    const event = {
+      specversion: '1.0' as const,
+      id: crypto.randomUUID(),
+      source: '/client-test',
+      type: 'order.created',
+      traceparent: '00-abc-01',
+      data: { order: 42 },
+    };
+    const sent = await client.sendCloudEvent(event);
+    expect((await client.sendCloudEvent(event)).event_id).toBe(sent.event_id);
+    expect(requests[0]?.idempotencyKey).toBeNull();
+
+    const message = await queued(sent.event_id);
+    await commit(env.DB, [storeDelivered(env.DB, [{ event: message, attempts: 1 }], new Date())]);
+    expect(await client.getCloudEvent(sent.event_id)).toEqual(event);
+  });
+
+  it('throws NOT_FOUND reading back an event the key does not have', async () => {
+    const { client } = clientFor(await newApiKey());
+    await expect(client.getCloudEvent(crypto.randomUUID())).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      status: 404,
+    });
   });
 });

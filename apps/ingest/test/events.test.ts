@@ -58,7 +58,7 @@ describe('POST /events: accepted events', () => {
     const response = await postEvent(key, raw);
     const { data } = (await response.json()) as EventAccepted;
     const { body: queued } = await receivedFromQueue(data.event_id);
-    expect(Object.keys(queued.payload).sort()).toEqual(['__proto__', 'constructor', 'prototype']);
+    expect(Object.keys(queued.payload as object).sort()).toEqual(['__proto__', 'constructor', 'prototype']);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
@@ -167,7 +167,7 @@ describe('POST /events: content type and size', () => {
       415,
       'UNSUPPORTED_MEDIA_TYPE',
     );
-    expect(error.error.details?.allowed).toEqual(['application/json']);
+    expect(error.error.details?.allowed).toEqual(['application/json', 'application/cloudevents+json']);
   });
 
   it('answers 415 when there is no Content-Type', async () => {

@@ -36,7 +36,7 @@ async function walk(key: TestKey, query: string, between: () => Promise<void> = 
 }
 
 describe('GET /events/{event_id}', () => {
-  it('answers the event with status, attempts, last error, timestamps, ack, payload and metadata, without the tenant', async () => {
+  it('answers the event with status, attempts, last error, timestamps, ack, identity, payload and metadata, without the tenant', async () => {
     const key = await newApiKey();
     const event = await storeOne('failed', key.id, {
       debug: 'processing_error',
@@ -56,6 +56,10 @@ describe('GET /events/{event_id}', () => {
       acked_at: null,
       correlation_id: event.correlation_id,
       debug: 'processing_error',
+      type: 'triggers.event',
+      source: `/api-keys/${key.id}`,
+      subject: null,
+      cloudevent: null,
       payload: { order: 42, items: ['a', 'b'] },
       metadata: { source: 'shop' },
     });

@@ -124,6 +124,9 @@ describe('GET /openapi.json', () => {
       'header:Idempotency-Key',
       'header:Content-Encoding',
       'query:debug',
+      ...['specversion', 'id', 'source', 'type', 'subject', 'time', 'dataschema'].map(
+        (name) => `header:ce-${name}`,
+      ),
     ]);
 
     for (const ref of refs(doc)) {
@@ -196,5 +199,35 @@ describe('GET /openapi.json: the inbox routes', () => {
     });
     expect(byKey['POST /dlq/replay']?.requestBody).toMatchObject({ required: false });
     expect(ok('POST /dlq/replay')).toBe('#/components/schemas/ReplayResult');
+  });
+});
+
+describe('GET /openapi.json: CloudEvents', () => {
+  it('documents the structured, binary and batch bodies and the CloudEvent answer of GET /events/{event_id}', async () => {
+    const response = await workerFetch(new Request(`${BASE_URL}/openapi.json`));
+    const doc = (await response.json()) as {
+      paths: Record<
+        string,
+        Record<string, { requestBody?: { content: object }; responses: Record<string, { content: object }> }>
+      >;
+      components: { schemas: Record<string, { properties?: Record<string, { format?: string }> }> };
+    };
+    expect(Object.keys(doc.paths['/events']?.post?.requestBody?.content ?? {})).toEqual([
+      'application/json',
+      'application/cloudevents+json',
+      'application/octet-stream',
+    ]);
+    expect(Object.keys(doc.paths['/events/batch']?.post?.requestBody?.content ?? {})).toEqual([
+      'application/json',
+      'application/cloudevents-batch+json',
+    ]);
+    expect(Object.keys(doc.paths['/events/{event_id}']?.get?.responses['200']?.content ?? {})).toEqual([
+      'application/json',
+      'application/cloudevents+json',
+    ]);
+    const cloudEvent = doc.components.schemas.CloudEvent?.properties;
+    expect(cloudEvent?.source?.format).toBe('uri-reference');
+    expect(cloudEvent?.time?.format).toBe('date-time');
+    expect(cloudEvent?.dataschema?.format).toBe('uri');
   });
 });

@@ -87,6 +87,8 @@ describe('POST /inbox/{event_id}/retry', () => {
       event_id: original.event_id,
       payload: original.payload,
       metadata: original.metadata,
+      type: 'triggers.event',
+      source: `/api-keys/${key.id}`,
       timestamp: '2026-11-29T10:00:00.000Z',
       correlation_id: response.headers.get('x-correlation-id'),
       api_key_id: key.id,

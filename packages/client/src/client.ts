@@ -1,6 +1,14 @@
-import type { BatchItem, BatchItemResult, ErrorEnvelope, EventRequest } from '@triggers/event-schema';
+import type {
+  BatchItem,
+  BatchItemResult,
+  CloudEventJson,
+  ErrorEnvelope,
+  EventRequest,
+} from '@triggers/event-schema';
 import {
   BatchAccepted,
+  CLOUDEVENTS_JSON,
+  CloudEvent,
   ErrorEnvelope as ErrorEnvelopeSchema,
   EventAccepted,
   jsonChunks,
@@ -111,6 +119,38 @@ export class TriggersClient {
       }
     }
     return results as BatchItemResult[];
+  }
+
+  /**
+   * Sends one CloudEvent 1.0 in structured mode (`application/cloudevents+json`) and resolves once
+   * it is on the queue. Its `source` and `id` are its idempotency key, so retries are safe and a
+   * resent event resolves to the same `event_id`.
+   */
+  async sendCloudEvent(event: CloudEventJson): Promise<SentEvent> {
+    const body = await this.#post('/events', JSON.stringify(event), { 'content-type': CLOUDEVENTS_JSON });
+    return parseAnswer(EventAccepted, body).data;
+  }
+
+  /**
+   * Reads a stored event back as a structured CloudEvent: for one sent as a CloudEvent, equal to
+   * it (attributes, extensions, data). Throws a {@link TriggersError} (`NOT_FOUND`, …) otherwise.
+   */
+  async getCloudEvent(eventId: string): Promise<CloudEventJson> {
+    const path = `/events/${encodeURIComponent(eventId)}`;
+    let response: Response;
+    try {
+      response = await this.#fetch(
+        new Request(`${this.#base}${path}`, {
+          headers: { authorization: `Bearer ${this.#apiKey}`, accept: CLOUDEVENTS_JSON },
+        }),
+      );
+    } catch (err) {
+      throw new TriggersError(0, 'NETWORK_ERROR', `GET ${path} failed: ${String(err)}`, undefined, {
+        cause: err,
+      });
+    }
+    if (!response.ok) throw await toError(response);
+    return parseAnswer(CloudEvent, await readJson(response)) as CloudEventJson;
   }
 
   /** POSTs a JSON body, retrying per the policy; resolves to the parsed 200 body. */

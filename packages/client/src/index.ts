@@ -1,4 +1,4 @@
-export type { BatchItem, BatchItemResult, EventRequest } from '@triggers/event-schema';
+export type { BatchItem, BatchItemResult, CloudEventJson, EventRequest } from '@triggers/event-schema';
 export {
   createClient,
   type SendOptions,

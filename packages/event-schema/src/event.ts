@@ -1,5 +1,7 @@
 import * as v from 'valibot';
-import { JsonObject } from './json.ts';
+import { CloudEventContext } from './cloudevent.ts';
+import { EventSource, EventSubject, EventType } from './identity.ts';
+import { JsonObject, JsonValue } from './json.ts';
 import { MAX_BATCH_EVENTS, MAX_CORRELATION_ID_LENGTH, MAX_IDEMPOTENCY_KEY_LENGTH } from './limits.ts';
 
 /** Messages for the object-level problems valibot reports on a request body. */
@@ -17,10 +19,21 @@ export const bodyMessage = (issue: v.BaseIssue<unknown>): string => {
 const jsonBody = <TEntries extends v.ObjectEntries>(entries: TEntries) =>
   v.strictObject(entries, bodyMessage);
 
+/**
+ * The optional identity fields of a JSON API event. Absent ones are stored as
+ * {@link eventIdentity} says: type `triggers.event`, source `/api-keys/<api key id>`, no subject.
+ */
+const identityFields = {
+  type: v.optional(EventType),
+  source: v.optional(EventSource),
+  subject: v.optional(EventSubject),
+};
+
 /** Body of `POST /events`. */
 export const EventRequest = jsonBody({
   payload: JsonObject,
   metadata: v.optional(JsonObject),
+  ...identityFields,
 });
 export type EventRequest = v.InferOutput<typeof EventRequest>;
 
@@ -42,6 +55,7 @@ export type IdempotencyKey = v.InferOutput<typeof IdempotencyKey>;
 export const BatchItem = jsonBody({
   payload: JsonObject,
   metadata: v.optional(JsonObject),
+  ...identityFields,
   idempotency_key: v.optional(IdempotencyKey),
 });
 export type BatchItem = v.InferOutput<typeof BatchItem>;
@@ -102,8 +116,18 @@ export const QueuedEvent = v.object({
    * sent with an idempotency key a UUID v8 derived from (API key id, idempotency key).
    */
   event_id: v.pipe(v.string(), v.uuid()),
-  payload: JsonObject,
+  /** The client's data: a JSON object from the JSON API, any JSON value for a CloudEvent's data. */
+  payload: JsonValue,
   metadata: v.optional(JsonObject),
+  /**
+   * The event's identity (identity.ts). Absent from messages queued before these fields existed
+   * and from JSON API events that gave none: the store applies `eventIdentity`'s defaults.
+   */
+  type: v.optional(EventType),
+  source: v.optional(EventSource),
+  subject: v.optional(EventSubject),
+  /** The rest of a CloudEvent's context attributes; absent for JSON API events. */
+  cloudevent: v.optional(CloudEventContext),
   /** When the ingest Worker accepted the event (ISO-8601, UTC). */
   timestamp: v.pipe(v.string(), v.isoTimestamp()),
   correlation_id: CorrelationId,

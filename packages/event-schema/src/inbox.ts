@@ -1,7 +1,8 @@
 import * as v from 'valibot';
+import { CloudEventContext } from './cloudevent.ts';
 import { SuccessEnvelope } from './envelope.ts';
 import { bodyMessage } from './event.ts';
-import { JsonObject } from './json.ts';
+import { JsonObject, JsonValue } from './json.ts';
 import { DEFAULT_REPLAY_LIMIT, MAX_INBOX_LIMIT } from './limits.ts';
 import { EventStatus } from './status.ts';
 
@@ -58,7 +59,15 @@ export const InboxEvent = v.object({
   correlation_id: v.string(),
   /** The failure rehearsal it was sent with (`processing_error`, …), or null. */
   debug: v.nullable(v.string()),
-  payload: JsonObject,
+  /** What kind of event it is (`triggers.event` when it was sent without one). */
+  type: v.string(),
+  /** Who produced it, a URI-reference (`/api-keys/<key id>` when it was sent without one). */
+  source: v.string(),
+  subject: v.nullable(v.string()),
+  /** A CloudEvent's other context attributes and extensions; null for JSON API events. */
+  cloudevent: v.nullable(CloudEventContext),
+  /** A JSON API event's payload object, or a CloudEvent's data as `cloudevent.data_encoding` says. */
+  payload: JsonValue,
   metadata: v.nullable(JsonObject),
 });
 export type InboxEvent = v.InferOutput<typeof InboxEvent>;

@@ -51,3 +51,15 @@ export const JsonObject = v.pipe(
     `must not be nested more than ${MAX_JSON_DEPTH} levels deep`,
   ),
 );
+
+/**
+ * Any JSON value nested at most {@link MAX_JSON_DEPTH} levels: the payload of a stored event,
+ * which for a CloudEvent is its `data`, whatever JSON it is (an array, a string, `null`…).
+ */
+export const JsonValue = v.pipe(
+  v.custom<JsonValue>((value) => value !== undefined, 'must be a JSON value'),
+  v.check(
+    (value) => jsonDepth(value, MAX_JSON_DEPTH) <= MAX_JSON_DEPTH,
+    `must not be nested more than ${MAX_JSON_DEPTH} levels deep`,
+  ),
+);

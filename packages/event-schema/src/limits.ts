@@ -48,6 +48,9 @@ export const MAX_BATCH_EVENTS = 100;
  */
 export const MAX_BATCH_BYTES = 1_000_000;
 
+/** Longest `type`, `source` or `subject` of an event accepted: room for any sensible name, bounded for the index. */
+export const MAX_IDENTITY_LENGTH = 1_024;
+
 /** Longest `Idempotency-Key` header or `idempotency_key` batch field accepted. */
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 

@@ -44,9 +44,20 @@ describe('QueuedEvent', () => {
     expect(v.parse(QueuedEvent, { ...event, added_later: true })).toEqual(event);
   });
 
+  it('accepts a message queued before type, source and subject existed', () => {
+    const { type: _t, source: _s, subject: _u, ...old } = { ...event, type: 'x', source: '/x', subject: 'x' };
+    expect(v.parse(QueuedEvent, old)).toEqual(old);
+  });
+
+  it('accepts any JSON value as payload: a CloudEvent data may be an array, a string or null', () => {
+    for (const payload of [[1, 2], 'text', null]) expect(v.is(QueuedEvent, { ...event, payload })).toBe(true);
+  });
+
   it.each([
     ['a non-UUID event_id', { event_id: 'abc' }],
-    ['a payload that is an array', { payload: [] }],
+    ['no payload', { payload: undefined }],
+    ['an empty type', { type: '' }],
+    ['a source that is not a URI-reference', { source: 'not a uri' }],
     ['a timestamp that is not ISO-8601', { timestamp: 'yesterday' }],
     ['an unknown debug marker', { debug: 'validation_error' }],
     ['a missing api_key_id', { api_key_id: undefined }],

@@ -1,5 +1,6 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import type {
+  CloudEventContext,
   DebugMarker,
   ErrorCode,
   EventAccepted,
@@ -13,8 +14,12 @@ describe('exported types', () => {
   it('QueuedEvent has the documented fields', () => {
     expectTypeOf<QueuedEvent>().toEqualTypeOf<{
       event_id: string;
-      payload: JsonObject;
+      payload: JsonValue;
       metadata?: JsonObject | undefined;
+      type?: string | undefined;
+      source?: string | undefined;
+      subject?: string | undefined;
+      cloudevent?: CloudEventContext | undefined;
       timestamp: string;
       correlation_id: string;
       api_key_id: string;
@@ -22,8 +27,14 @@ describe('exported types', () => {
     }>();
   });
 
-  it('EventRequest carries a JSON object payload and optional metadata', () => {
-    expectTypeOf<EventRequest>().toEqualTypeOf<{ payload: JsonObject; metadata?: JsonObject | undefined }>();
+  it('EventRequest carries a JSON object payload, optional metadata and optional identity', () => {
+    expectTypeOf<EventRequest>().toEqualTypeOf<{
+      payload: JsonObject;
+      metadata?: JsonObject | undefined;
+      type?: string | undefined;
+      source?: string | undefined;
+      subject?: string | undefined;
+    }>();
   });
 
   it('DebugMarker never includes validation_error, which is never enqueued', () => {

@@ -15,6 +15,10 @@ export interface EventQuery {
   statuses?: readonly EventStatus[];
   /** `false`: only events not acknowledged; `true`: only acknowledged ones; absent: both. */
   acked?: boolean;
+  /** Only events of this type (`exact`), or whose type starts with `prefix`. */
+  type?: { exact: string } | { prefix: string };
+  /** Only events from this source. */
+  source?: string;
   /** Only events received at or after this instant (fixed-width ISO-8601 UTC). */
   from?: string;
   /** Only events received before this instant (fixed-width ISO-8601 UTC). */
@@ -43,6 +47,16 @@ export interface Sql {
   params: unknown[];
 }
 
+/**
+ * The least string above every string that starts with `prefix` (`order.` → `order/`), which
+ * D1's binary text order puts right after them: `prefix` with its last character's code raised
+ * by one. (UTF-8 byte order is code point order, which this follows.)
+ */
+export function prefixEnd(prefix: string): string {
+  const last = prefix.charCodeAt(prefix.length - 1);
+  return prefix.slice(0, -1) + String.fromCharCode(last + 1);
+}
+
 const DIRECTION = { asc: 'ASC', desc: 'DESC' } as const;
 const BEYOND = { asc: '>', desc: '<' } as const;
 
@@ -63,6 +77,21 @@ export function pageOf(query: EventQuery): Sql {
   if (statuses.length > 0) {
     where.push(`status IN (${statuses.map(() => '?').join(', ')})`);
     params.push(...statuses);
+  }
+  if (query.type !== undefined) {
+    if ('exact' in query.type) {
+      where.push('type = ?');
+      params.push(query.type.exact);
+    } else {
+      // A range rather than LIKE or GLOB, whose wildcards a type may contain: the index on
+      // (api_key_id, type, …) serves it.
+      where.push('type >= ? AND type < ?');
+      params.push(query.type.prefix, prefixEnd(query.type.prefix));
+    }
+  }
+  if (query.source !== undefined) {
+    where.push('source = ?');
+    params.push(query.source);
   }
   if (query.acked !== undefined) where.push(query.acked ? 'acked_at IS NOT NULL' : 'acked_at IS NULL');
   if (query.from !== undefined) {

@@ -1,4 +1,4 @@
-import { EventStatus, type JsonObject } from '@triggers/event-schema';
+import { CloudEventContext, EventStatus, type JsonObject, type JsonValue } from '@triggers/event-schema';
 import * as v from 'valibot';
 
 /** An `events` row as D1 returns it. */
@@ -16,13 +16,18 @@ export const EventRow = v.object({
   correlation_id: v.string(),
   debug: v.nullable(v.string()),
   acked_at: v.nullable(v.string()),
+  type: v.string(),
+  source: v.string(),
+  subject: v.nullable(v.string()),
+  cloudevent: v.nullable(v.string()),
 });
 export type EventRow = v.InferOutput<typeof EventRow>;
 
-/** An event as the store holds it, with its payload and metadata parsed back. */
-export type StoredEvent = Omit<EventRow, 'payload' | 'metadata'> & {
-  payload: JsonObject;
+/** An event as the store holds it, with its payload, metadata and CloudEvent attributes parsed back. */
+export type StoredEvent = Omit<EventRow, 'payload' | 'metadata' | 'cloudevent'> & {
+  payload: JsonValue;
   metadata: JsonObject | null;
+  cloudevent: CloudEventContext | null;
 };
 
 /** A `dead_letters` row: a dead-lettered message that was not a valid event. */
@@ -49,8 +54,9 @@ export function toStoredEvent(raw: unknown): StoredEvent {
   const row = v.parse(EventRow, raw);
   return {
     ...row,
-    payload: JSON.parse(row.payload) as JsonObject,
+    payload: JSON.parse(row.payload) as JsonValue,
     metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as JsonObject),
+    cloudevent: row.cloudevent === null ? null : v.parse(CloudEventContext, JSON.parse(row.cloudevent)),
   };
 }
 

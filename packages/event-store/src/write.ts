@@ -1,4 +1,4 @@
-import { jsonChunks, type QueuedEvent } from '@triggers/event-schema';
+import { eventIdentity, jsonChunks, type QueuedEvent } from '@triggers/event-schema';
 
 /**
  * Writes to the store, built as statements and run together by {@link commit}: everything a
@@ -59,7 +59,7 @@ export const MAX_JSON_PARAM_BYTES = 1_000_000;
 export const RETRIES_EXHAUSTED = 'retries exhausted: every delivery attempt failed';
 
 const EVENT_COLUMNS =
-  'event_id, api_key_id, payload, metadata, status, attempts, last_error, received_at, created_at, updated_at, correlation_id, debug';
+  'event_id, api_key_id, payload, metadata, status, attempts, last_error, received_at, created_at, updated_at, correlation_id, debug, type, source, subject, cloudevent';
 
 /**
  * `INSERT … SELECT … FROM json_each(?1) … ON CONFLICT DO UPDATE … WHERE status = 'pending'`:
@@ -68,9 +68,10 @@ const EVENT_COLUMNS =
  */
 function upsertEvents(status: string, lastError: string, set: string): string {
   return `INSERT INTO events (${EVENT_COLUMNS})
-SELECT e.value ->> '$.event_id', e.value ->> '$.api_key_id', e.value ->> '$.payload',
+SELECT e.value ->> '$.event_id', e.value ->> '$.api_key_id', e.value -> '$.payload',
        e.value ->> '$.metadata', '${status}', e.value ->> '$.attempts', ${lastError},
-       e.value ->> '$.received_at', ?2, ?2, e.value ->> '$.correlation_id', e.value ->> '$.debug'
+       e.value ->> '$.received_at', ?2, ?2, e.value ->> '$.correlation_id', e.value ->> '$.debug',
+       e.value ->> '$.type', e.value ->> '$.source', e.value ->> '$.subject', e.value ->> '$.cloudevent'
 FROM json_each(?1) AS e
 WHERE true
 ON CONFLICT (event_id) DO UPDATE SET ${set},
@@ -117,6 +118,9 @@ function eventElement({ event, attempts }: EventAttempt, error: string | null) {
     received_at: new Date(event.timestamp).toISOString(),
     correlation_id: event.correlation_id,
     debug: event.debug ?? null,
+    // Every row has a type and a source: the event's own, or the defaults (old messages too).
+    ...eventIdentity(event),
+    cloudevent: event.cloudevent ?? null,
   };
 }
 

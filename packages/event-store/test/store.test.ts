@@ -48,7 +48,55 @@ describe('storeDelivered', () => {
       correlation_id: event.correlation_id,
       debug: 'queue_delay',
       acked_at: null,
+      type: 'triggers.event',
+      source: `/api-keys/${event.api_key_id}`,
+      subject: null,
+      cloudevent: null,
     });
+  });
+
+  it('stores a message queued without type and source with the defaults: every row has both', async () => {
+    const { type: _t, source: _s, subject: _u, ...old } = queuedEvent();
+    await one(storeDelivered(db, [{ event: old, attempts: 1 }], T1));
+    expect(await read(old)).toMatchObject({
+      type: 'triggers.event',
+      source: `/api-keys/${old.api_key_id}`,
+      subject: null,
+    });
+  });
+
+  it('stores type, source, subject and the CloudEvent attributes in their columns', async () => {
+    const cloudevent = {
+      specversion: '1.0' as const,
+      id: 'A-1',
+      time: '2026-11-29T10:00:00Z',
+      datacontenttype: 'application/xml',
+      extensions: { traceparent: '00-abc', priority: 3, urgent: true },
+      data_encoding: 'text' as const,
+    };
+    const event = queuedEvent({
+      type: 'order.created',
+      source: 'https://shop.example/orders',
+      subject: 'order/42',
+      cloudevent,
+      payload: '<order id="42"/>',
+    });
+    await one(storeDelivered(db, [{ event, attempts: 1 }], T1));
+    expect(await read(event)).toMatchObject({
+      type: 'order.created',
+      source: 'https://shop.example/orders',
+      subject: 'order/42',
+      cloudevent,
+      payload: '<order id="42"/>',
+    });
+  });
+
+  it('stores any JSON value as payload, null and arrays included', async () => {
+    for (const payload of [null, [1, 'two'], 3, true]) {
+      const event = queuedEvent({ payload });
+      await one(storeDelivered(db, [{ event, attempts: 1 }], T1));
+      expect((await read(event))?.payload).toEqual(payload);
+    }
   });
 
   it('keeps payload keys that plain object copies lose, and stores absent metadata as null', async () => {

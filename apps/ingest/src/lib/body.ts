@@ -1,7 +1,7 @@
 import { ApiError } from './errors.ts';
 
-/** Media types accepted for JSON bodies. */
-const JSON_MEDIA_TYPE = 'application/json';
+/** The media type of JSON bodies. */
+export const JSON_MEDIA_TYPE = 'application/json';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
@@ -41,19 +41,25 @@ function contentCoding(header: string | null): CompressionFormat | null {
   return format;
 }
 
-function assertJsonContentType(header: string | null): void {
-  const [type = '', ...params] = (header ?? '').split(';');
+/** The media type of a `Content-Type` header, lower case, without parameters (`''` when absent). */
+export function mediaTypeOf(header: string | null): string {
+  return (header ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
+/** 415 for a body whose type is not one of `allowed`. */
+export function unsupportedMediaType(allowed: readonly string[]): ApiError {
+  return new ApiError(
+    'UNSUPPORTED_MEDIA_TYPE',
+    `Send the body as JSON with "Content-Type: ${allowed.join('" or "')}".`,
+    { details: { allowed: [...allowed] } },
+  );
+}
+
+function assertJsonContentType(header: string | null, allowed: readonly string[]): void {
+  const [, ...params] = (header ?? '').split(';');
   const charset = params.map((p) => p.trim().toLowerCase()).find((p) => p.startsWith('charset='));
   const isUtf8 = charset === undefined || /^charset="?utf-8"?$/.test(charset);
-  if (type.trim().toLowerCase() !== JSON_MEDIA_TYPE || !isUtf8) {
-    throw new ApiError(
-      'UNSUPPORTED_MEDIA_TYPE',
-      'Send the body as JSON with "Content-Type: application/json".',
-      {
-        details: { allowed: [JSON_MEDIA_TYPE] },
-      },
-    );
-  }
+  if (!allowed.includes(mediaTypeOf(header)) || !isUtf8) throw unsupportedMediaType(allowed);
 }
 
 /** Reads a stream to its end, failing with 413 as soon as more than `limit` bytes have arrived. */
@@ -102,28 +108,21 @@ function decompress(body: ReadableStream<Uint8Array>, format: CompressionFormat,
 }
 
 /**
- * Reads and parses a JSON request body of at most `limit` bytes. The limit is enforced while
+ * Reads a request body of at most `limit` bytes, whatever its type. The limit is enforced while
  * reading, so a body without `Content-Length` (chunked) cannot grow past it, and a declared
  * `Content-Length` over the limit is refused before a byte is read. A `Content-Encoding: gzip` or
  * `deflate` body is decompressed while it streams in and the limit applies to the decompressed
  * bytes, so a small compressed bomb gets 413 after `limit` bytes, never more in memory.
- *
- * @returns the body's size in bytes and its parsed value.
  */
-export async function readJsonBody(
-  request: Request,
-  limit: number,
-): Promise<{ size: number; value: unknown }> {
-  assertJsonContentType(request.headers.get('content-type'));
+export async function readBodyBytes(request: Request, limit: number): Promise<Uint8Array> {
   const format = contentCoding(request.headers.get('content-encoding'));
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
 
-  let bytes: Uint8Array;
   const decoded = format && request.body ? decompress(request.body, format, limit) : undefined;
   try {
     const body = decoded?.stream ?? request.body;
-    bytes = body === null ? new Uint8Array() : await readLimited(body, limit);
+    return body === null ? new Uint8Array() : await readLimited(body, limit);
   } catch (err) {
     if (err instanceof ApiError) throw err;
     if (decoded?.overLimit()) throw tooLarge(limit);
@@ -132,18 +131,42 @@ export async function readJsonBody(
     }
     throw new ApiError('INVALID_JSON', 'The request body could not be read completely.', { cause: err });
   }
+}
 
-  let text: string;
+/** `bytes` as UTF-8 text, or `null` when they are not valid UTF-8. */
+export function utf8Text(bytes: Uint8Array): string | null {
   try {
-    text = utf8.decode(bytes);
+    return utf8.decode(bytes);
   } catch {
-    throw new ApiError('INVALID_JSON', 'The request body is not valid UTF-8.');
+    return null;
   }
+}
+
+/** Parses a JSON body already read: 400 INVALID_JSON when it is not UTF-8 JSON. */
+export function parseJsonBytes(bytes: Uint8Array): unknown {
+  const text = utf8Text(bytes);
+  if (text === null) throw new ApiError('INVALID_JSON', 'The request body is not valid UTF-8.');
   try {
-    return { size: bytes.byteLength, value: JSON.parse(text) };
+    return JSON.parse(text);
   } catch {
     throw new ApiError('INVALID_JSON', 'The request body is not valid JSON.');
   }
+}
+
+/**
+ * Reads and parses a JSON request body of at most `limit` bytes ({@link readBodyBytes}), sent
+ * with one of the `mediaTypes` (`application/json` unless said) in UTF-8.
+ *
+ * @returns the body's size in bytes and its parsed value.
+ */
+export async function readJsonBody(
+  request: Request,
+  limit: number,
+  mediaTypes: readonly string[] = [JSON_MEDIA_TYPE],
+): Promise<{ size: number; value: unknown }> {
+  assertJsonContentType(request.headers.get('content-type'), mediaTypes);
+  const bytes = await readBodyBytes(request, limit);
+  return { size: bytes.byteLength, value: parseJsonBytes(bytes) };
 }
 
 /**

@@ -14,7 +14,23 @@ const encoder = new TextEncoder();
 export async function idempotentEventId(apiKeyId: string, key: IdempotencyKey): Promise<string> {
   // Versioned, newline-separated input: neither part can contain a newline, so no two
   // (apiKeyId, key) pairs hash the same text.
-  const digest = await crypto.subtle.digest('SHA-256', encoder.encode(`event_id/v1\n${apiKeyId}\n${key}`));
+  return nameBasedUuid(`event_id/v1\n${apiKeyId}\n${key}`);
+}
+
+/**
+ * The `event_id` of a CloudEvent: derived, like {@link idempotentEventId}, from the API key's id
+ * and what identifies the event, its `source` and `id` (CloudEvents 1.0: "producers MUST ensure
+ * that source + id is unique for each distinct event"). A resent event gets the same event_id
+ * and is stored once; the same id from another source, or from another API key, is another event.
+ */
+export async function cloudEventId(apiKeyId: string, source: string, id: string): Promise<string> {
+  // A CloudEvent id may hold any character, newlines included: JSON keeps the parts apart.
+  return nameBasedUuid(JSON.stringify(['cloudevent/v1', apiKeyId, source, id]));
+}
+
+/** A UUID v8 (RFC 9562, the name-based layout of its appendix B.2) from SHA-256 of `name`. */
+async function nameBasedUuid(name: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', encoder.encode(name));
   const bytes = new Uint8Array(digest, 0, 16);
   bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x80; // version 8
   bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80; // variant 10 (RFC 9562)

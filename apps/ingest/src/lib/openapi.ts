@@ -1,9 +1,11 @@
 import type { ErrorCode } from '@triggers/event-schema';
 import {
+  absoluteUri,
   BatchAccepted,
   BatchItem,
   BatchItemResult,
   BatchRequest,
+  CloudEvent,
   ERROR_STATUS,
   ErrorEnvelope,
   EventAccepted,
@@ -15,9 +17,12 @@ import {
   InboxEvent,
   InboxPage,
   JsonObject,
+  JsonValue,
   MAX_JSON_DEPTH,
   ReplayRequest,
   ReplayResult,
+  rfc3339,
+  uriReference,
 } from '@triggers/event-schema';
 import {
   type ConversionConfig,
@@ -64,8 +69,12 @@ interface RouteDescription {
   body?: v.GenericSchema;
   /** Whether the body may be left out (every field of it optional); `false` unless said. */
   bodyOptional?: boolean;
+  /** Other media types the body may be sent as, each with its schema (the CloudEvents modes). */
+  otherBodies?: Readonly<Record<string, v.GenericSchema>>;
   /** Schema of the 200 response. */
   response: v.GenericSchema;
+  /** Other media types the 200 response comes as, on request (`Accept`), each with its schema. */
+  otherResponses?: Readonly<Record<string, v.GenericSchema>>;
   /** Error codes the handler itself answers with (the middleware's are added for `authenticated`). */
   errors: readonly ErrorCode[];
 }
@@ -80,7 +89,9 @@ type RouteAccess =
 
 /** Every schema the document names, under the name it is given in `components.schemas`. */
 const SCHEMAS = {
+  CloudEvent,
   JsonObject,
+  JsonValue,
   IdempotencyKey,
   EventRequest,
   BatchItem,
@@ -99,21 +110,34 @@ const SCHEMAS = {
   OpenApiDocument,
 };
 
-// JsonObject is a `custom` schema with a depth `check` (see event-schema's json.ts for why), which
-// no converter can read: describe exactly those two by hand, and let anything else unconvertible
+// JsonObject and JsonValue are `custom` schemas with a depth `check` (see event-schema's json.ts for why), which
+// no converter can read: describe exactly those by hand, and let anything else unconvertible
 // throw, so that a schema the document cannot show fails the OpenAPI test instead of vanishing.
 const [jsonObjectBase, jsonObjectDepth] = JsonObject.pipe;
+const [jsonValueBase, jsonValueDepth] = JsonValue.pipe;
 
 // `output`: a query parameter read from text (`limit=50`) is documented as what it is read as
 // (an integer from 1 to 1000), from the last schema of its pipeline.
 const CONVERSION: ConversionConfig = {
   target: 'draft-2020-12',
   typeMode: 'output',
-  overrideSchema: ({ valibotSchema }) => (valibotSchema === jsonObjectBase ? { type: 'object' } : undefined),
-  overrideAction: ({ valibotAction, jsonSchema }) =>
-    valibotAction === jsonObjectDepth
-      ? { ...jsonSchema, description: `A JSON object nested at most ${MAX_JSON_DEPTH} levels deep.` }
-      : undefined,
+  overrideSchema: ({ valibotSchema }) => {
+    if (valibotSchema === jsonObjectBase) return { type: 'object' };
+    if (valibotSchema === jsonValueBase) return {};
+    return undefined;
+  },
+  overrideAction: ({ valibotAction, jsonSchema }) => {
+    if (valibotAction === jsonObjectDepth) {
+      return { ...jsonSchema, description: `A JSON object nested at most ${MAX_JSON_DEPTH} levels deep.` };
+    }
+    if (valibotAction === uriReference) return { ...jsonSchema, format: 'uri-reference' };
+    if (valibotAction === rfc3339) return { ...jsonSchema, format: 'date-time' };
+    if (valibotAction === absoluteUri) return { ...jsonSchema, format: 'uri' };
+    if (valibotAction === jsonValueDepth) {
+      return { ...jsonSchema, description: `Any JSON value nested at most ${MAX_JSON_DEPTH} levels deep.` };
+    }
+    return undefined;
+  },
   overrideRef: ({ referenceId }) => `#/components/schemas/${referenceId}`,
 };
 
@@ -164,6 +188,13 @@ function errorResponses(route: RouteSpec) {
   );
 }
 
+/** OpenAPI `content` entries for media types and their schemas. */
+function contentOf(bodies: Readonly<Record<string, v.GenericSchema>> | undefined) {
+  return Object.fromEntries(
+    Object.entries(bodies ?? {}).map(([type, schema]) => [type, { schema: schemaOf(schema) }]),
+  );
+}
+
 function operation(route: RouteSpec) {
   return {
     operationId: route.operationId,
@@ -185,12 +216,21 @@ function operation(route: RouteSpec) {
       ? {
           requestBody: {
             required: !route.bodyOptional,
-            content: { 'application/json': { schema: schemaOf(route.body) } },
+            content: {
+              'application/json': { schema: schemaOf(route.body) },
+              ...contentOf(route.otherBodies),
+            },
           },
         }
       : {}),
     responses: {
-      '200': { description: 'OK', content: { 'application/json': { schema: schemaOf(route.response) } } },
+      '200': {
+        description: 'OK',
+        content: {
+          'application/json': { schema: schemaOf(route.response) },
+          ...contentOf(route.otherResponses),
+        },
+      },
       ...errorResponses(route),
     },
   };

@@ -8,7 +8,7 @@ import { measured, type SizedEvent, sendChunks } from './queue.ts';
 
 /**
  * The fresh queue message of a replayed event: what the consumer stores, exactly as it was first
- * sent (same event_id, payload, metadata, tenant and received time), carrying the replay request's
+ * sent (same event_id, payload, metadata, identity, CloudEvent attributes, tenant and received time), carrying the replay request's
  * correlation id and no debug marker: the rehearsal was the first life's, and a
  * `processing_error` event replayed with its marker would only fail again. Should the request's
  * (longer) correlation id push a message over the queue's limit, it keeps its original one.
@@ -18,6 +18,10 @@ function replayMessage(stored: StoredEvent, correlationId: string): SizedEvent {
     event_id: stored.event_id,
     payload: stored.payload,
     ...(stored.metadata === null ? {} : { metadata: stored.metadata }),
+    type: stored.type,
+    source: stored.source,
+    ...(stored.subject === null ? {} : { subject: stored.subject }),
+    ...(stored.cloudevent === null ? {} : { cloudevent: stored.cloudevent }),
     timestamp: stored.received_at,
     correlation_id,
     api_key_id: stored.api_key_id,

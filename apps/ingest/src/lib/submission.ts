@@ -1,8 +1,9 @@
-import type { DebugMarker, EventRequest, IdempotencyKey } from '@triggers/event-schema';
+import type { DebugMarker, EventRequest, IdempotencyKey, QueuedEvent } from '@triggers/event-schema';
 import { DebugFlag, QUEUE_DELAY_DEBUG_SECONDS } from '@triggers/event-schema';
 import type { AuthedRequest } from '../context.ts';
+import type { CloudEventContent } from './cloudevents.ts';
 import { ApiError } from './errors.ts';
-import { idempotentEventId } from './idempotency.ts';
+import { cloudEventId, idempotentEventId } from './idempotency.ts';
 import { type SizedEvent, sized } from './queue.ts';
 import { validate } from './validate.ts';
 
@@ -63,14 +64,40 @@ export async function buildEvent(
   input: EventRequest,
   idempotencyKey: IdempotencyKey | undefined,
 ): Promise<SizedEvent> {
-  const { debug } = submission;
-  return sized({
-    event_id:
-      idempotencyKey === undefined
-        ? crypto.randomUUID()
-        : await idempotentEventId(submission.apiKeyId, idempotencyKey),
+  const eventId =
+    idempotencyKey === undefined
+      ? crypto.randomUUID()
+      : await idempotentEventId(submission.apiKeyId, idempotencyKey);
+  return message(submission, eventId, {
     payload: input.payload,
     ...(input.metadata ? { metadata: input.metadata } : {}),
+    // Identity as the client gave it; the store fills in what is absent (eventIdentity).
+    ...(input.type === undefined ? {} : { type: input.type }),
+    ...(input.source === undefined ? {} : { source: input.source }),
+    ...(input.subject === undefined ? {} : { subject: input.subject }),
+  });
+}
+
+/**
+ * The queue message of a checked CloudEvent (any mode), measured like {@link buildEvent}'s. Its
+ * `event_id` is derived from the key, the `source` and the `id`: a resent event is stored once.
+ */
+export async function buildCloudEvent(
+  submission: Submission,
+  content: CloudEventContent,
+): Promise<SizedEvent> {
+  const eventId = await cloudEventId(submission.apiKeyId, content.source, content.cloudevent.id);
+  return message(submission, eventId, content);
+}
+
+/** What the client sent, and what the request adds around it. */
+type Content = Pick<QueuedEvent, 'payload' | 'metadata' | 'type' | 'source' | 'subject' | 'cloudevent'>;
+
+function message(submission: Submission, eventId: string, content: Content): SizedEvent {
+  const { debug } = submission;
+  return sized({
+    event_id: eventId,
+    ...content,
     timestamp: submission.timestamp,
     correlation_id: submission.correlationId,
     api_key_id: submission.apiKeyId,

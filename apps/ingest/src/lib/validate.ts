@@ -3,7 +3,8 @@ import { isPlainObject } from '@triggers/event-schema';
 import * as v from 'valibot';
 import { ApiError } from './errors.ts';
 
-const invalid = (issues: FieldIssue[]) =>
+/** 400 `VALIDATION_ERROR` listing `issues`, each with its field path. */
+export const invalid = (issues: FieldIssue[]) =>
   new ApiError(
     'VALIDATION_ERROR',
     `The request is invalid: ${issues.map((i) => `${i.path || 'body'} ${i.message}`).join('; ')}.`,

@@ -3,6 +3,9 @@ import {
   BatchEnvelope,
   BatchItem,
   type BatchItemResult,
+  CLOUDEVENTS_BATCH_JSON,
+  CLOUDEVENTS_JSON,
+  CloudEventBatch,
   type EventAccepted,
   type EventDetails,
   EventRequest,
@@ -13,13 +16,14 @@ import {
 import { getEvent } from '@triggers/event-store';
 import type { AuthedRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
-import { readJsonBody } from '../lib/body.ts';
+import { JSON_MEDIA_TYPE, mediaTypeOf, readJsonBody } from '../lib/body.ts';
+import { fromBinary, fromStructured, toStructured } from '../lib/cloudevents.ts';
 import { ApiError } from '../lib/errors.ts';
 import { idempotencyKeyHeader } from '../lib/idempotency.ts';
 import { enqueue, enqueueBatch, type SizedEvent } from '../lib/queue.ts';
 import { ok } from '../lib/responses.ts';
 import { eventIdOf, eventNotFound, fromStore, inboxEvent } from '../lib/stored-events.ts';
-import { buildEvent, openSubmission, rejectIfDebugRequested, type Submission } from '../lib/submission.ts';
+import { buildCloudEvent, buildEvent, openSubmission, rejectIfDebugRequested } from '../lib/submission.ts';
 import { validate } from '../lib/validate.ts';
 
 /** Everything about `/events`: send one (`POST /events`), send many (`POST /events/batch`), look one up. */
@@ -30,12 +34,23 @@ import { validate } from '../lib/validate.ts';
  */
 export async function postEvent(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const submission = openSubmission(request);
-  const idempotencyKey = idempotencyKeyHeader(request);
-  const { value } = await readJsonBody(request, MAX_EVENT_BYTES);
-  const input = validate(EventRequest, value);
-  rejectIfDebugRequested(submission);
-
-  const item = await buildEvent(submission, input, idempotencyKey);
+  const mode = sendMode(request);
+  let item: SizedEvent;
+  if (mode === 'json') {
+    const idempotencyKey = idempotencyKeyHeader(request);
+    const { value } = await readJsonBody(request, MAX_EVENT_BYTES, SEND_MEDIA_TYPES);
+    const input = validate(EventRequest, value);
+    rejectIfDebugRequested(submission);
+    item = await buildEvent(submission, input, idempotencyKey);
+  } else {
+    rejectIdempotencyKey(request, 'a CloudEvent: its source and id are its idempotency key');
+    const event =
+      mode === 'binary'
+        ? await fromBinary(request)
+        : fromStructured((await readJsonBody(request, MAX_EVENT_BYTES, [CLOUDEVENTS_JSON])).value);
+    rejectIfDebugRequested(submission);
+    item = await buildCloudEvent(submission, event);
+  }
   request.eventId = item.event.event_id;
   await enqueue(env.EVENT_QUEUE, item, submission.delaySeconds);
 
@@ -46,19 +61,30 @@ export async function postEvent(request: AuthedRequest, env: IngestEnv): Promise
   });
 }
 
+/** How a `POST /events` body is sent: our JSON, or a CloudEvent in binary or structured mode. */
+function sendMode(request: AuthedRequest): 'json' | 'binary' | 'structured' {
+  if (request.headers.has('ce-specversion')) return 'binary';
+  return mediaTypeOf(request.headers.get('content-type')) === CLOUDEVENTS_JSON ? 'structured' : 'json';
+}
+
+/** The media types `POST /events` reads its body as (415 lists them). */
+const SEND_MEDIA_TYPES = [JSON_MEDIA_TYPE, CLOUDEVENTS_JSON];
+
+/** 400 for an `Idempotency-Key` header where it does not apply (`where`: what is used instead). */
+function rejectIdempotencyKey(request: AuthedRequest, where: string): void {
+  if (!request.headers.has('idempotency-key')) return;
+  throw new ApiError('VALIDATION_ERROR', `Idempotency-Key does not apply to ${where}.`, {
+    details: { issues: [{ path: 'headers.idempotency-key', message: 'is not accepted here' }] },
+  });
+}
+
 /**
  * Validates and builds one item exactly as `POST /events` would its body; a failure becomes that
- * item's rejection (code, message and field paths under `events.<index>`) instead of the request's.
+ * item's rejection (code, message and field paths under `path`) instead of the request's.
  */
-async function prepareItem(
-  submission: Submission,
-  raw: unknown,
-  index: number,
-): Promise<SizedEvent | ItemError> {
-  const path = `events.${index}`;
+async function prepareItem(path: string, build: () => Promise<SizedEvent>): Promise<SizedEvent | ItemError> {
   try {
-    const item = validate(BatchItem, raw, path);
-    return await buildEvent(submission, item, item.idempotency_key);
+    return await build();
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
     return {
@@ -77,18 +103,27 @@ async function prepareItem(
  */
 export async function postEventBatch(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const submission = openSubmission(request);
-  if (request.headers.has('idempotency-key')) {
-    throw new ApiError(
-      'VALIDATION_ERROR',
-      'Idempotency-Key applies to POST /events; give each batch item its own "idempotency_key".',
-      { details: { issues: [{ path: 'headers.idempotency-key', message: 'is not accepted on a batch' }] } },
-    );
-  }
-  const { value } = await readJsonBody(request, MAX_BATCH_BYTES);
-  const { events } = validate(BatchEnvelope, value);
+  rejectIdempotencyKey(
+    request,
+    'a batch: give each item its own "idempotency_key" (a CloudEvent: its source and id are its key)',
+  );
+  const cloudEvents = mediaTypeOf(request.headers.get('content-type')) === CLOUDEVENTS_BATCH_JSON;
+  const { value } = await readJsonBody(request, MAX_BATCH_BYTES, BATCH_MEDIA_TYPES);
+  const events = cloudEvents ? validate(CloudEventBatch, value) : validate(BatchEnvelope, value).events;
   rejectIfDebugRequested(submission);
 
-  const prepared = await Promise.all(events.map((raw, index) => prepareItem(submission, raw, index)));
+  const prepared = await Promise.all(
+    events.map((raw, index) =>
+      cloudEvents
+        ? prepareItem(String(index), async () =>
+            buildCloudEvent(submission, fromStructured(raw, String(index))),
+          )
+        : prepareItem(`events.${index}`, async () => {
+            const item = validate(BatchItem, raw, `events.${index}`);
+            return buildEvent(submission, item, item.idempotency_key);
+          }),
+    ),
+  );
   const ready = prepared.filter((item): item is SizedEvent => 'event' in item);
   const results = prepared.map(
     (item, index): BatchItemResult =>
@@ -114,10 +149,26 @@ export async function postEventBatch(request: AuthedRequest, env: IngestEnv): Pr
   });
 }
 
-/** `GET /events/{event_id}`: one of the key's events, whatever its status or ack. */
+/** The media types `POST /events/batch` reads its body as (415 lists them). */
+const BATCH_MEDIA_TYPES = [JSON_MEDIA_TYPE, CLOUDEVENTS_BATCH_JSON];
+
+/**
+ * `GET /events/{event_id}`: one of the key's events, whatever its status or ack; as a structured
+ * CloudEvent (no envelope) when the request accepts `application/cloudevents+json`.
+ */
 export async function getEventById(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const eventId = eventIdOf(request);
   const event = await fromStore(() => getEvent(env.DB, { apiKeyId: request.apiKey.id, eventId }));
   if (event === null) throw eventNotFound(eventId);
+  if (accepts(request, CLOUDEVENTS_JSON)) {
+    return new Response(JSON.stringify(toStructured(event)), {
+      headers: { 'content-type': `${CLOUDEVENTS_JSON}; charset=utf-8` },
+    });
+  }
   return ok<EventDetails['data']>(inboxEvent(event));
+}
+
+/** Whether the request's `Accept` header names `mediaType` (wildcards aside: JSON is the default). */
+function accepts(request: AuthedRequest, mediaType: string): boolean {
+  return (request.headers.get('accept') ?? '').split(',').some((range) => mediaTypeOf(range) === mediaType);
 }

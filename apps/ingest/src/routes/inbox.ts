@@ -1,7 +1,9 @@
 import {
   DEFAULT_INBOX_LIMIT,
   type EventDetails,
+  EventSource,
   EventStatus,
+  EventType,
   type InboxPage,
   MAX_INBOX_LIMIT,
   MAX_INBOX_PAGE_BYTES,
@@ -21,6 +23,12 @@ import { assertOrderedRange, validate } from '../lib/validate.ts';
 /** Everything about `/inbox`: page through a key's events, acknowledge one, retry a failed one. */
 
 const ACKED = { false: false, true: true, all: undefined } as const;
+
+/** `?type=`: a type, or a prefix of types written with a trailing `*` (`order.*`). */
+const TypeFilter = v.pipe(EventType, v.regex(/^(?!\*$)/, 'must name a type or a prefix before *'));
+
+/** What the store filters by for a `?type=` value. */
+const typeFilter = (text: string) => (text.endsWith('*') ? { prefix: text.slice(0, -1) } : { exact: text });
 
 /** The query of `GET /inbox`: every parameter it takes, and nothing else. */
 export const InboxQuery = v.strictObject(
@@ -42,6 +50,18 @@ export const InboxQuery = v.strictObject(
         ),
       ),
       'false',
+    ),
+    type: v.optional(
+      v.pipe(
+        once(TypeFilter),
+        v.description(
+          'Only events of this type (type=order.created), or, ending in *, whose type starts with what ' +
+            'precedes it (type=order.* for order.created, order.paid…).',
+        ),
+      ),
+    ),
+    source: v.optional(
+      v.pipe(once(EventSource), v.description('Only events from this source (a URI-reference).')),
     ),
     from: v.optional(
       v.pipe(once(TimeBound), v.description('Only events received at or after this ISO-8601 instant.')),
@@ -98,6 +118,8 @@ export async function listInbox(request: AuthedRequest, env: IngestEnv): Promise
     listEvents(env.DB, {
       apiKeyId: request.apiKey.id,
       statuses: query.status,
+      type: query.type === undefined ? undefined : typeFilter(query.type),
+      source: query.source,
       acked: ACKED[query.acked],
       from: query.from,
       to: query.to,

@@ -1,6 +1,9 @@
 import {
   BatchAccepted,
   BatchRequest,
+  CLOUDEVENTS_BATCH_JSON,
+  CLOUDEVENTS_JSON,
+  CloudEvent,
   DebugFlag,
   EventAccepted,
   EventDetails,
@@ -33,6 +36,22 @@ const CONTENT_ENCODING: ParameterSpec = {
   description: 'Send the body compressed; its size limit applies to the decompressed bytes.',
   schema: v.picklist(['gzip', 'deflate', 'identity']),
 };
+
+/** The binary-mode headers of a CloudEvent (any other `ce-<name>` header is an extension). */
+const CE_HEADERS: ParameterSpec[] = [
+  ['specversion', 'Binary mode: "1.0". Its presence makes the body the event’s data.'],
+  ['id', 'Binary mode: the event’s id; with ce-source, its idempotency key.'],
+  ['source', 'Binary mode: a URI-reference.'],
+  ['type', 'Binary mode: the event’s type.'],
+  ['subject', 'Binary mode, optional.'],
+  ['time', 'Binary mode, optional: RFC 3339.'],
+  ['dataschema', 'Binary mode, optional: an absolute URI.'],
+].map(([name, description]) => ({
+  in: 'header',
+  name: `ce-${name}`,
+  description: `${description} Percent-encoded where the value is not printable ASCII.`,
+  schema: v.string(),
+}));
 
 const DEBUG: ParameterSpec = {
   in: 'query',
@@ -82,7 +101,9 @@ export const ROUTES: readonly RouteSpec[] = [
     summary: 'Send one event',
     description:
       `A body of at most ${MAX_EVENT_BYTES} bytes (decompressed). Answered 200 once the event is on the queue. ` +
-      'With an Idempotency-Key, the same key always gets the same event_id and the event is stored once.',
+      'With an Idempotency-Key, the same key always gets the same event_id and the event is stored once. ' +
+      `Also takes a CloudEvent 1.0: structured (Content-Type: ${CLOUDEVENTS_JSON}) or binary (ce- headers, ` +
+      'the body being the data); its source and id are its idempotency key.',
     authenticated: true,
     parameters: [
       {
@@ -93,8 +114,16 @@ export const ROUTES: readonly RouteSpec[] = [
       },
       CONTENT_ENCODING,
       DEBUG,
+      ...CE_HEADERS,
     ],
     body: EventRequest,
+    otherBodies: {
+      [CLOUDEVENTS_JSON]: CloudEvent,
+      'application/octet-stream': v.pipe(
+        v.unknown(),
+        v.description('Binary mode (with ce-specversion and the other ce- headers): the data, of any type.'),
+      ),
+    },
     response: EventAccepted,
     errors: SEND_ERRORS,
     handler: postEvent,
@@ -108,10 +137,19 @@ export const ROUTES: readonly RouteSpec[] = [
       `1 to ${MAX_BATCH_EVENTS} events in a body of at most ${MAX_BATCH_BYTES} bytes (decompressed). Each item ` +
       'is accepted or rejected on its own, in request order; 200 once every accepted item is on the queue, ' +
       '400 (with every item’s reason in details.results) when none is valid, 503 when the queue fails ' +
-      '(nothing acknowledged: retry the whole batch, which is safe for items with an idempotency_key).',
+      '(nothing acknowledged: retry the whole batch, which is safe for items with an idempotency_key). ' +
+      `Also takes a JSON array of CloudEvents as ${CLOUDEVENTS_BATCH_JSON}, answered the same way.`,
     authenticated: true,
     parameters: [CONTENT_ENCODING, DEBUG],
     body: BatchRequest,
+    otherBodies: {
+      [CLOUDEVENTS_BATCH_JSON]: v.pipe(
+        v.array(CloudEvent),
+        v.minLength(1),
+        v.maxLength(MAX_BATCH_EVENTS),
+        v.description('CloudEvents in structured form; the results are the same as for the JSON batch.'),
+      ),
+    },
     response: BatchAccepted,
     errors: SEND_ERRORS,
     handler: postEventBatch,
@@ -123,10 +161,13 @@ export const ROUTES: readonly RouteSpec[] = [
     summary: 'Look one event up',
     description:
       'The event with its status (pending, delivered, failed), attempts, last error, timestamps, ack, ' +
-      'payload and metadata. 404 when this API key has no such event (another key’s event looks the same).',
+      'type, source, subject, CloudEvent attributes, payload and metadata. 404 when this API key has no such ' +
+      `event (another key’s event looks the same). With Accept: ${CLOUDEVENTS_JSON}, the event as a ` +
+      'structured CloudEvent, without the envelope: equal to the one sent.',
     authenticated: true,
     parameters: [EVENT_ID],
     response: EventDetails,
+    otherResponses: { [CLOUDEVENTS_JSON]: CloudEvent },
     errors: BY_ID_ERRORS,
     handler: getEventById,
   },
