@@ -1,9 +1,15 @@
+import { env } from 'cloudflare:workers';
 import { EVENT_DLQ, EVENT_QUEUE, type QueuedEvent } from '@triggers/event-schema';
+import { faultsFor } from '@triggers/faults';
 import { createLogger, parseLogLevel } from '@triggers/log';
 import { processDeadLetterBatch } from './dlq-batch.ts';
 import type { ConsumerEnv } from './env.ts';
 import { processEventBatch } from './event-batch.ts';
 import { failBatchIfAsked } from './faults.ts';
+
+// Read once as the module loads: a malformed FAULTS stops a local Worker from starting, with a
+// message saying what is wrong, instead of failing every batch (deployed, it is not read).
+faultsFor(env);
 
 export default {
   // Bodies are validated, never trusted: QueuedEvent is what a well-formed one carries.
