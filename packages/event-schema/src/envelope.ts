@@ -65,6 +65,10 @@ export const ErrorEnvelope = v.object({
         results: v.optional(v.array(BatchItemResult)),
         /** On `INVALID_STATE`: the status the event is in. */
         status: v.optional(EventStatus),
+        /** On `RATE_LIMITED`: which limit was reached (docs/api.md, rate limits). */
+        rate_limit: v.optional(v.string()),
+        /** On `RATE_LIMITED`: the longest wait before the limit allows a request again. */
+        retry_after_seconds: v.optional(v.number()),
       }),
     ),
   }),

@@ -21,6 +21,7 @@ import { ok } from '../lib/responses.ts';
 import { eventIdOf, eventNotFound, fromStore, inboxEvent } from '../lib/stored-events.ts';
 import { buildEvent, openSubmission, rejectIfDebugRequested, type Submission } from '../lib/submission.ts';
 import { validate } from '../lib/validate.ts';
+import { chargeEvents } from '../middleware/rate-limit.ts';
 
 /** Everything about `/events`: send one (`POST /events`), send many (`POST /events/batch`), look one up. */
 
@@ -37,6 +38,7 @@ export async function postEvent(request: AuthedRequest, env: IngestEnv): Promise
 
   const item = await buildEvent(submission, input, idempotencyKey);
   request.eventId = item.event.event_id;
+  await chargeEvents(request, env, 1);
   await enqueue(env.EVENT_QUEUE, item, submission.delaySeconds);
 
   return ok<EventAccepted['data']>({
@@ -105,6 +107,7 @@ export async function postEventBatch(request: AuthedRequest, env: IngestEnv): Pr
       },
     );
   }
+  await chargeEvents(request, env, ready.length);
   await enqueueBatch(env.EVENT_QUEUE, ready, submission.delaySeconds);
 
   return ok<BatchAccepted['data']>({
