@@ -104,11 +104,10 @@ export const BatchAccepted = SuccessEnvelope(
 );
 export type BatchAccepted = v.InferOutput<typeof BatchAccepted>;
 
-/** What `GET /health` answers when the ingest Worker's bindings respond. */
+/** What `GET /health` answers when the ingest Worker's bindings respond: nothing more. */
 export const HealthStatus = SuccessEnvelope(
   v.object({
     status: v.literal('ok'),
-    environment: v.string(),
     checks: v.object({ auth_kv: v.literal('ok'), event_queue: v.literal('configured') }),
   }),
 );
