@@ -1,4 +1,5 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
+import { environments, wranglerConfig } from '@triggers/test-support/wrangler-config';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -24,6 +25,15 @@ export default {
 const TEST_RATE_LIMIT = { limit: 100, period: 60 } as const;
 
 /**
+ * Budgets lowered in the test runtime so a test reaches them below the request limit above: 120
+ * calls of 10 events (1,200 events) and 20 inbox pages per minute and key. The other limits keep
+ * wrangler.toml's values, which their tests reach as they are. A 429 still states LIMITS'
+ * production figures.
+ */
+const TEST_EVENT_LIMIT = { limit: 120, period: 60 } as const;
+const TEST_INBOX_LIMIT = { limit: 20, period: 60 } as const;
+
+/**
  * The event store's D1 (the `DB` binding of wrangler.toml, local to the test runtime) is migrated
  * before each test file by @triggers/test-support/apply-migrations, with the files wrangler applies.
  */
@@ -33,10 +43,21 @@ export default defineConfig(async () => ({
       wrangler: { configPath: './wrangler.toml' },
       miniflare: {
         kvNamespaces: { QUEUE_SPY: 'queue-spy' },
-        ratelimits: { RATE_LIMITER: { namespace_id: '1001', simple: TEST_RATE_LIMIT } },
+        ratelimits: {
+          RATE_LIMITER: { namespace_id: '1001', simple: TEST_RATE_LIMIT },
+          EVENT_LIMITER: { namespace_id: '1003', simple: TEST_EVENT_LIMIT },
+          INBOX_LIMITER: { namespace_id: '1004', simple: TEST_INBOX_LIMIT },
+        },
         bindings: {
           TEST_MIGRATIONS: await readD1Migrations(
             new URL('../../packages/event-store/migrations', import.meta.url).pathname,
+          ),
+          // What wrangler.toml's environments declare, for the test that LIMITS restates them.
+          WRANGLER_RATELIMITS: Object.fromEntries(
+            environments(wranglerConfig('ingest')).map(([name, section]) => [
+              name,
+              (section.ratelimits ?? []).map(({ name, simple }) => ({ name, simple: { ...simple } })),
+            ]),
           ),
           RATE_LIMIT_REQUESTS: TEST_RATE_LIMIT.limit,
           RATE_LIMIT_PERIOD_SECONDS: TEST_RATE_LIMIT.period,

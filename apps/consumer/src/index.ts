@@ -1,9 +1,16 @@
+import { env } from 'cloudflare:workers';
 import { EVENT_DLQ, EVENT_QUEUE, type QueuedEvent } from '@triggers/event-schema';
+import { faultsFor } from '@triggers/faults';
 import { createLogger, parseLogLevel } from '@triggers/log';
 import { processDeadLetterBatch } from './dlq-batch.ts';
 import type { ConsumerEnv } from './env.ts';
 import { processEventBatch } from './event-batch.ts';
 import { failBatchIfAsked } from './faults.ts';
+import { runRetention } from './retention.ts';
+
+// Read once as the module loads: a malformed FAULTS stops a local Worker from starting, with a
+// message saying what is wrong, instead of failing every batch (deployed, it is not read).
+faultsFor(env);
 
 export default {
   // Bodies are validated, never trusted: QueuedEvent is what a well-formed one carries.
@@ -16,5 +23,10 @@ export default {
     if (batch.queue === EVENT_DLQ) return processDeadLetterBatch(batch, env, log);
     // A queue this Worker was not written for: throwing retries the batch, and says so in the logs.
     throw new Error(`triggers-consumer does not consume queue "${batch.queue}"`);
+  },
+  // The retention run (src/retention.ts), on the cron of wrangler.toml; `pnpm retention:run` locally.
+  async scheduled(controller, env) {
+    const log = createLogger({}, parseLogLevel(env.LOG_LEVEL));
+    await runRetention(env, log, new Date(controller.scheduledTime));
   },
 } satisfies ExportedHandler<ConsumerEnv, QueuedEvent>;

@@ -4,13 +4,14 @@ import type { RouteSpec } from './lib/openapi.ts';
 import { finishResponse, toErrorResponse } from './lib/responses.ts';
 import { withApiKey } from './middleware/auth.ts';
 import { withCorrelation } from './middleware/correlation.ts';
-import { withRateLimit } from './middleware/rate-limit.ts';
+import { withBudget, withRateLimit } from './middleware/rate-limit.ts';
 import { methodNotAllowed, notFound } from './routes/fallback.ts';
 import { ROUTES } from './routes/index.ts';
 
 /**
- * The API's router, built from {@link ROUTES}: each route (behind authentication and the key's
- * rate limit when it needs an API key), then 405 for its path's other methods, then 404.
+ * The API's router, built from {@link ROUTES}: each route (behind authentication, the key's
+ * rate limit and the route's own budget when it needs an API key), then 405 for its path's other
+ * methods, then 404.
  */
 export const router = Router<IngestRequest, HandlerArgs>({
   before: [withCorrelation],
@@ -27,7 +28,10 @@ const routesByPath = new Map<string, RouteSpec[]>();
 for (const route of ROUTES) routesByPath.set(route.path, [...(routesByPath.get(route.path) ?? []), route]);
 for (const [path, routes] of routesByPath) {
   for (const route of routes) {
-    const handlers = route.authenticated ? [withApiKey, withRateLimit, route.handler] : [route.handler];
+    const budget = route.authenticated && route.budget ? [withBudget(route.budget)] : [];
+    const handlers = route.authenticated
+      ? [withApiKey, withRateLimit, ...budget, route.handler]
+      : [route.handler];
     if (route.method === 'GET') router.get(path, ...handlers);
     else router.post(path, ...handlers);
   }

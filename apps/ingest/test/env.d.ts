@@ -2,5 +2,7 @@
 declare namespace Cloudflare {
   interface Env {
     QUEUE_SPY: KVNamespace;
+    /** Each environment of wrangler.toml (`top level`, `staging`, …) with its [[ratelimits]]. */
+    WRANGLER_RATELIMITS: Record<string, { name: string; simple: { limit: number; period: number } }[]>;
   }
 }

@@ -3,6 +3,7 @@ import type { EventAccepted } from '@triggers/event-schema';
 import { MAX_EVENT_BYTES, MAX_JSON_DEPTH, MAX_QUEUED_EVENT_BYTES, QueuedEvent } from '@triggers/event-schema';
 import * as v from 'valibot';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { HEALTH_CACHE_MS } from '../src/routes/health.ts';
 import { call, expectError, postEvent, receivedFromQueue, seedKey } from './support/ingest.ts';
 
 let key: string;
@@ -262,19 +263,44 @@ describe('routing', () => {
 });
 
 describe('GET /health', () => {
-  it('reports its bindings answering', async () => {
+  // Each test moves the clock further past the health cache than the last, so its first call
+  // checks the bindings again (the real clock, restored after each test, lags behind).
+  let skew = 0;
+  const afterCache = () => {
+    const now = Date.now();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    skew += 2 * (HEALTH_CACHE_MS + 1);
+    vi.setSystemTime(now + skew);
+  };
+  afterEach(() => vi.useRealTimers());
+
+  it('reports its bindings answering, and nothing else: no environment name', async () => {
+    afterCache();
     const response = await call('/health');
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({
-      data: { status: 'ok', checks: { auth_kv: 'ok', event_queue: 'configured' } },
-    });
+    const body = (await response.json()) as { data: Record<string, unknown> };
+    expect(body.data).toEqual({ status: 'ok', checks: { auth_kv: 'ok', event_queue: 'configured' } });
   });
 
-  it('answers 503 with the Retry-After of every 503 when the key store does not answer', async () => {
+  it('reads the key store at most once per cache period, however often it is called', async () => {
+    afterCache();
+    const get = vi.spyOn(env.AUTH_KV, 'get'); // watches only
+    const responses = await Promise.all(Array.from({ length: 50 }, () => call('/health')));
+    for (let i = 0; i < 50; i++) expect((await call('/health')).status).toBe(200);
+    expect(responses.every((r) => r.status === 200)).toBe(true);
+    expect(get).toHaveBeenCalledTimes(1);
+  });
+
+  it('answers 503 with the Retry-After of every 503 when the key store does not answer, until a later check succeeds', async () => {
+    afterCache();
     // Mocked: a local KV namespace cannot be made to fail on demand.
-    vi.spyOn(env.AUTH_KV, 'get').mockRejectedValue(new Error('down'));
+    const get = vi.spyOn(env.AUTH_KV, 'get').mockRejectedValue(new Error('down'));
     const response = await call('/health');
     await expectError(response, 503, 'SERVICE_UNAVAILABLE');
     expect(response.headers.get('retry-after')).toBe('2');
+    get.mockRestore();
+    expect((await call('/health')).status).toBe(503);
+    vi.setSystemTime(Date.now() + HEALTH_CACHE_MS + 1);
+    expect((await call('/health')).status).toBe(200);
   });
 });

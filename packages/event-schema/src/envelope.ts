@@ -65,6 +65,10 @@ export const ErrorEnvelope = v.object({
         results: v.optional(v.array(BatchItemResult)),
         /** On `INVALID_STATE`: the status the event is in. */
         status: v.optional(EventStatus),
+        /** On `RATE_LIMITED`: which limit was reached (docs/api.md, rate limits). */
+        rate_limit: v.optional(v.string()),
+        /** On `RATE_LIMITED`: the longest wait before the limit allows a request again. */
+        retry_after_seconds: v.optional(v.number()),
       }),
     ),
   }),
@@ -100,11 +104,10 @@ export const BatchAccepted = SuccessEnvelope(
 );
 export type BatchAccepted = v.InferOutput<typeof BatchAccepted>;
 
-/** What `GET /health` answers when the ingest Worker's bindings respond. */
+/** What `GET /health` answers when the ingest Worker's bindings respond: nothing more. */
 export const HealthStatus = SuccessEnvelope(
   v.object({
     status: v.literal('ok'),
-    environment: v.string(),
     checks: v.object({ auth_kv: v.literal('ok'), event_queue: v.literal('configured') }),
   }),
 );

@@ -108,8 +108,10 @@ export function pageOf(query: EventQuery): Sql {
   }
   const order = `received_at ${DIRECTION[query.order]}, event_id ${DIRECTION[query.order]}`;
   params.push(query.limit);
+  // Every step carries the tenant: the outer statements join and update on (event_id,
+  // api_key_id), never on event_id alone (defence in depth, see write.ts).
   const text = `WITH page AS (
-  SELECT event_id, received_at,
+  SELECT event_id, api_key_id, received_at,
          length(CAST(payload AS BLOB)) + coalesce(length(CAST(metadata AS BLOB)), 0) AS bytes
   FROM events
   WHERE ${where.join(' AND ')}
@@ -117,7 +119,7 @@ export function pageOf(query: EventQuery): Sql {
   LIMIT ?
 ),
 fitting AS (
-  SELECT event_id, received_at,
+  SELECT event_id, api_key_id, received_at,
          sum(bytes) OVER (ORDER BY ${order} ROWS UNBOUNDED PRECEDING) - bytes AS bytes_before,
          count(*) OVER () AS matched
   FROM page
@@ -132,7 +134,7 @@ export function fittingEvents(query: EventQuery): Sql {
   return {
     text: `${page.text}
 SELECT events.*, fitting.matched AS matched
-FROM fitting JOIN events ON events.event_id = fitting.event_id
+FROM fitting JOIN events ON events.event_id = fitting.event_id AND events.api_key_id = fitting.api_key_id
 WHERE fitting.bytes_before < ?
 ORDER BY events.received_at ${direction}, events.event_id ${direction}`,
     params: [...page.params, query.maxBytes ?? MAX_INBOX_PAGE_BYTES],

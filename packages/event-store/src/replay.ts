@@ -68,7 +68,8 @@ export async function replayFailed(db: D1Database, query: FailedQuery, now: Date
       .prepare(
         `${prefix.text}
 UPDATE events SET ${REPLAYED}, updated_at = ?
-WHERE status = 'failed' AND event_id IN (SELECT event_id FROM fitting WHERE bytes_before < ?)
+WHERE status = 'failed'
+  AND (event_id, api_key_id) IN (SELECT event_id, api_key_id FROM fitting WHERE bytes_before < ?)
 RETURNING event_id`,
       )
       .bind(...prefix.params, now.toISOString(), query.maxBytes ?? MAX_INBOX_PAGE_BYTES),

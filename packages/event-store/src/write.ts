@@ -65,6 +65,11 @@ const EVENT_COLUMNS =
  * `INSERT … SELECT … FROM json_each(?1) … ON CONFLICT DO UPDATE … WHERE status = 'pending'`:
  * a new event gets a row; an existing one changes only while it is `pending` (see status.ts).
  * `?2` is the write time. RETURNING lists the rows actually inserted or changed.
+ *
+ * Defence in depth: an existing row changes only for its own tenant (`events.api_key_id =
+ * excluded.api_key_id`), and every subquery is scoped the same way. Event ids are assigned by the
+ * ingest Worker today, but should a future path let a client choose one, a message naming another
+ * tenant's `event_id` changes nothing of it: it is reported unchanged, like a duplicate.
  */
 function upsertEvents(status: string, lastError: string, set: string): string {
   return `INSERT INTO events (${EVENT_COLUMNS})
@@ -76,7 +81,7 @@ FROM json_each(?1) AS e
 WHERE true
 ON CONFLICT (event_id) DO UPDATE SET ${set},
   attempts = max(events.attempts, excluded.attempts), updated_at = excluded.updated_at
-WHERE events.status = 'pending'
+WHERE events.status = 'pending' AND events.api_key_id = excluded.api_key_id
 RETURNING event_id AS key`;
 }
 
@@ -90,7 +95,8 @@ const RECORD_RETRY = upsertEvents('pending', "e.value ->> '$.error'", 'last_erro
 const RECORD_FAILED = upsertEvents(
   'failed',
   `coalesce(e.value ->> '$.error',
-            (SELECT old.last_error FROM events AS old WHERE old.event_id = e.value ->> '$.event_id'),
+            (SELECT old.last_error FROM events AS old
+             WHERE old.event_id = e.value ->> '$.event_id' AND old.api_key_id = e.value ->> '$.api_key_id'),
             ?3)`,
   "status = 'failed', last_error = excluded.last_error",
 );

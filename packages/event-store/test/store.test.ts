@@ -346,3 +346,29 @@ describe('encodeBody', () => {
     expect(encodeBody(new Uint8Array([1, 2, 3]).buffer)).toEqual({ body: 'AQID', body_encoding: 'base64' });
   });
 });
+
+describe('writes are scoped by tenant (defence in depth)', () => {
+  it("never changes another tenant's row, whatever a message claims as its event_id", async () => {
+    const victim = queuedEvent({ api_key_id: 'key_victim', payload: { mine: true } });
+    await one(recordRetry(db, [{ event: victim, attempts: 1, error: 'D1 hiccup' }], T1));
+    const forged = { ...victim, api_key_id: 'key_attacker', payload: { forged: true } };
+
+    expect(await one(storeDelivered(db, [{ event: forged, attempts: 2 }], T2))).toEqual(new Set());
+    expect(await one(recordRetry(db, [{ event: forged, attempts: 2, error: 'forged' }], T2))).toEqual(
+      new Set(),
+    );
+    expect(await one(recordFailed(db, [{ event: forged, attempts: 4, reason: null }], T3))).toEqual(
+      new Set(),
+    );
+
+    const row = await read(victim);
+    expect(row).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      last_error: 'D1 hiccup',
+      payload: { mine: true },
+    });
+    expect(row?.updated_at).toBe(T1.toISOString());
+    expect(await getEvent(db, { apiKeyId: 'key_attacker', eventId: victim.event_id })).toBeNull();
+  });
+});

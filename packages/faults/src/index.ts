@@ -1,7 +1,8 @@
 /**
- * Fault injection for the fault suite (packages/system-tests): the Workers read the `FAULTS` var,
- * which every committed wrangler.toml leaves empty (a test checks), so deployed Workers never
- * inject anything. Only failures the local platform cannot produce on demand are injected here:
+ * Fault injection for the fault suite (packages/system-tests): the Workers read the `FAULTS` var
+ * through {@link faultsFor}, which honours it only where `ENVIRONMENT` is a local one
+ * ({@link FAULT_ENVIRONMENTS}). Every committed wrangler.toml leaves it empty too (a test checks),
+ * but even a deployed configuration that set it would inject nothing. Only failures the local platform cannot produce on demand are injected here:
  * a queue refusing a send, and a consumer invocation dying. A failing store needs no hook: the
  * suite makes the real local D1 refuse writes.
  *
@@ -27,14 +28,49 @@ export class InjectedFault extends Error {
 
 let parsed: { raw: string; faults: Faults } | undefined;
 
+/** What `FAULTS` must look like, quoted by the error a malformed value raises. */
+const EXAMPLE = '{"queue_send":0.1,"consumer_batch_throw":0.2}';
+
 /**
  * The faults `FAULTS` asks for, or `undefined` when it is empty (always, outside the fault suite).
- * A malformed value throws: a fault suite that injects nothing must fail loudly, not pass.
+ * A malformed value throws an error saying what is wrong: a fault suite that injects nothing must
+ * fail loudly, not pass.
  */
 export function parseFaults(raw: string | undefined): Faults | undefined {
   if (!raw) return undefined;
-  if (parsed?.raw !== raw) parsed = { raw, faults: v.parse(Faults, JSON.parse(raw)) };
+  if (parsed?.raw !== raw) {
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      throw new Error(`FAULTS is not JSON; expected an object such as ${EXAMPLE}`);
+    }
+    const result = v.safeParse(Faults, json);
+    if (!result.success) {
+      const problems = result.issues.map((issue) => `${v.getDotPath(issue) ?? 'FAULTS'}: ${issue.message}`);
+      throw new Error(`FAULTS is malformed (${problems.join('; ')}); expected an object such as ${EXAMPLE}`);
+    }
+    parsed = { raw, faults: result.output };
+  }
   return parsed.faults;
+}
+
+/**
+ * The `ENVIRONMENT` values where `FAULTS` takes effect: `development` (wrangler dev, the fault
+ * suite) and `test` (the vitest runtime). Anywhere else, staging and production included, it is
+ * ignored unread.
+ */
+export const FAULT_ENVIRONMENTS: readonly string[] = ['development', 'test'];
+
+/**
+ * The faults a Worker should inject: {@link parseFaults} of `FAULTS` where `ENVIRONMENT` is one
+ * of {@link FAULT_ENVIRONMENTS}, else `undefined` whatever `FAULTS` holds. Each Worker calls it
+ * once when its module loads, so a malformed value stops a local Worker from starting with the
+ * message above instead of failing every request; deployed, it is never parsed.
+ */
+export function faultsFor(env: { ENVIRONMENT?: string; FAULTS?: string }): Faults | undefined {
+  if (env.ENVIRONMENT === undefined || !FAULT_ENVIRONMENTS.includes(env.ENVIRONMENT)) return undefined;
+  return parseFaults(env.FAULTS);
 }
 
 /** True for a fraction `rate` of calls. */

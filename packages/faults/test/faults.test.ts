@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { failsNow, flakyQueue, InjectedFault, parseFaults } from '../src/index.ts';
+import { faultsFor, failsNow, flakyQueue, InjectedFault, parseFaults } from '../src/index.ts';
 
 const sequence = (...values: number[]) => {
   let i = 0;
@@ -18,6 +18,31 @@ describe('parseFaults', () => {
 
   it.each(['{"queue_send":2}', '{"queu_send":0.1}', 'not json'])('refuses the malformed value %s', (raw) => {
     expect(() => parseFaults(raw)).toThrow();
+  });
+});
+
+describe('faultsFor', () => {
+  const FAULTS = '{"queue_send":1}';
+
+  it.each(['development', 'test'])('honours FAULTS where ENVIRONMENT is %s', (ENVIRONMENT) => {
+    expect(faultsFor({ ENVIRONMENT, FAULTS })).toEqual({ queue_send: 1, consumer_batch_throw: 0 });
+  });
+
+  it.each(['production', 'staging', undefined])(
+    'ignores FAULTS, even a malformed one, where ENVIRONMENT is %s',
+    (ENVIRONMENT) => {
+      expect(faultsFor({ ENVIRONMENT, FAULTS })).toBeUndefined();
+      expect(faultsFor({ ENVIRONMENT, FAULTS: 'not json' })).toBeUndefined();
+    },
+  );
+
+  it('says what is wrong with a malformed FAULTS, and what it should look like', () => {
+    expect(() => faultsFor({ ENVIRONMENT: 'development', FAULTS: '{"queu_send":0.1}' })).toThrow(
+      /FAULTS is malformed \(queu_send: .*\); expected an object such as \{"queue_send"/,
+    );
+    expect(() => faultsFor({ ENVIRONMENT: 'development', FAULTS: 'queue_send=1' })).toThrow(
+      /FAULTS is not JSON/,
+    );
   });
 });
 

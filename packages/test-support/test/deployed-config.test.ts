@@ -13,7 +13,7 @@ import {
   EVENT_QUEUE_CONSUMER,
 } from '@triggers/event-schema';
 import { describe, expect, it } from 'vitest';
-import { environments, wranglerConfig } from '../src/wrangler-config.ts';
+import { environments, type WranglerSection, wranglerConfig } from '../src/wrangler-config.ts';
 
 const consumerOf = (queue: string) =>
   wranglerConfig('consumer').queues?.consumers?.find((c) => c.queue === queue);
@@ -92,6 +92,37 @@ describe('committed Worker configs', () => {
       const { vars, env = {} } = wranglerConfig(app);
       expect(vars?.FAULTS).toBe('');
       for (const environment of Object.values(env)) expect(environment.vars?.FAULTS ?? '').toBe('');
+    },
+  );
+});
+
+/**
+ * Wrangler inherits neither vars nor bindings into an `[env.<name>]`: a block that forgot one
+ * deploys a Worker without it. Each deployed environment must say its own name (FAULTS is honoured
+ * only where ENVIRONMENT is local) and repeat every binding and queue setting of the top level.
+ */
+describe('deployed environments', () => {
+  const DEPLOYED = ['staging', 'production'];
+  const shape = (section: WranglerSection) => ({
+    vars: Object.keys(section.vars ?? {}).sort(),
+    producers: section.queues?.producers,
+    consumers: section.queues?.consumers,
+    d1: section.d1_databases?.map(({ database_id: _id, ...rest }) => rest),
+    ratelimits: section.ratelimits?.map(({ name, simple }) => ({ name, simple })),
+    kv: (section.kv_namespaces as { binding: string }[] | undefined)?.map(({ binding }) => binding),
+  });
+
+  it.each(['ingest', 'consumer'] as const)(
+    '%s has staging and production blocks that name themselves and repeat every binding',
+    (app) => {
+      const config = wranglerConfig(app);
+      expect(Object.keys(config.env ?? {}).sort()).toEqual([...DEPLOYED].sort());
+      expect(config.vars?.ENVIRONMENT).toBe('development');
+      for (const name of DEPLOYED) {
+        const section = config.env?.[name];
+        expect(section?.vars?.ENVIRONMENT, name).toBe(name);
+        expect(shape(section as WranglerSection), name).toEqual(shape(config));
+      }
     },
   );
 });

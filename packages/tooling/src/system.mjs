@@ -167,7 +167,8 @@ export const HARNESS_BATCH_TIMEOUT_SECONDS = { 'event-queue': 1, 'event-dlq': 0.
  *   readyPath?: string,
  *   timeoutMs?: number,
  *   env?: NodeJS.ProcessEnv,
- * }} options
+ *   args?: string[],
+ * }} options `args` go to wrangler dev as they are (`--test-scheduled`).
  * @returns {Promise<Workers>}
  */
 export async function startWorkers({
@@ -177,9 +178,10 @@ export async function startWorkers({
   readyPath = '/health',
   timeoutMs = 90_000,
   env = {},
+  args: extra = [],
 }) {
   const [port, inspectorPort] = [await freePort(), await freePort()];
-  const args = ['--inspector-port', String(inspectorPort)];
+  const args = ['--inspector-port', String(inspectorPort), ...extra];
   for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`);
   const child = spawnDev({
     port,

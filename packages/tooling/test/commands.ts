@@ -9,6 +9,7 @@ import { root } from '../src/local.mjs';
 const bins = {
   key: join(import.meta.dirname, '..', 'src', 'key.mjs'),
   events: join(import.meta.dirname, '..', 'src', 'events.mjs'),
+  retention: join(import.meta.dirname, '..', 'src', 'retention.mjs'),
 };
 
 export interface CommandResult {

@@ -1,3 +1,4 @@
+import { echo } from './echo.ts';
 import { ApiError } from './errors.ts';
 
 /** The media type of JSON bodies. */
@@ -34,7 +35,7 @@ function contentCoding(header: string | null): CompressionFormat | null {
   if (format === undefined) {
     throw new ApiError(
       'UNSUPPORTED_MEDIA_TYPE',
-      `Unsupported Content-Encoding "${header}": send the body uncompressed, gzip or deflate.`,
+      `Unsupported Content-Encoding "${echo(header ?? '')}": send the body uncompressed, gzip or deflate.`,
       { details: { allowed: ACCEPTED_CODINGS }, headers: { 'accept-encoding': 'gzip, deflate' } },
     );
   }

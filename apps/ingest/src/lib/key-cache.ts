@@ -10,45 +10,94 @@ export const KEY_CACHE_TTL_MS = 30_000;
 /** Unknown keys are remembered for less time, so a key used moments before it was created soon works. */
 export const UNKNOWN_KEY_CACHE_TTL_MS = 5_000;
 
-/** Entries kept at most; unknown keys are cached too, so a flood of random keys must not grow it without bound. */
+/** Known keys kept at most: real tenants of this isolate. */
 export const KEY_CACHE_MAX_ENTRIES = 10_000;
 
-interface Entry {
-  record: ApiKeyRecord | null;
+/**
+ * Unknown keys kept at most, in their own map: a flood of random keys churns only this one and
+ * can never evict a real tenant's cached key (which would send its every request to AUTH_KV).
+ */
+export const UNKNOWN_KEY_CACHE_MAX_ENTRIES = 1_000;
+
+interface Entry<T> {
+  value: T;
   expiresAt: number;
 }
 
-/** A small TTL cache of key lookups by key hash, oldest entry evicted first. */
-export class KeyCache {
-  readonly #entries = new Map<string, Entry>();
+/** A bounded map whose entries expire; the oldest entry is evicted first once it is full. */
+class Expiring<T> {
+  readonly #entries = new Map<string, Entry<T>>();
 
   constructor(
-    readonly ttlMs = KEY_CACHE_TTL_MS,
-    readonly unknownTtlMs = UNKNOWN_KEY_CACHE_TTL_MS,
-    readonly maxEntries = KEY_CACHE_MAX_ENTRIES,
+    readonly ttlMs: number,
+    readonly maxEntries: number,
   ) {}
 
-  /** The cached lookup (`null` = known not to exist), or `undefined` when absent or expired. */
-  get(hash: string, now = Date.now()): ApiKeyRecord | null | undefined {
-    const entry = this.#entries.get(hash);
+  get(key: string, now: number): T | undefined {
+    const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
-    if (entry.expiresAt <= now) {
-      this.#entries.delete(hash);
-      return undefined;
-    }
-    return entry.record;
+    if (entry.expiresAt > now) return entry.value;
+    this.#entries.delete(key);
+    return undefined;
   }
 
-  set(hash: string, record: ApiKeyRecord | null, now = Date.now()): void {
-    this.#entries.delete(hash);
+  set(key: string, value: T, now: number): void {
+    this.#entries.delete(key);
     if (this.#entries.size >= this.maxEntries) {
       const oldest = this.#entries.keys().next().value;
       if (oldest !== undefined) this.#entries.delete(oldest);
     }
-    this.#entries.set(hash, { record, expiresAt: now + (record === null ? this.unknownTtlMs : this.ttlMs) });
+    this.#entries.set(key, { value, expiresAt: now + this.ttlMs });
+  }
+
+  delete(key: string): void {
+    this.#entries.delete(key);
   }
 
   get size(): number {
     return this.#entries.size;
+  }
+}
+
+export interface KeyCacheOptions {
+  ttlMs?: number;
+  unknownTtlMs?: number;
+  maxEntries?: number;
+  maxUnknownEntries?: number;
+}
+
+/** Key lookups by key hash: known keys and unknown ones in two bounded TTL maps. */
+export class KeyCache {
+  readonly #known: Expiring<ApiKeyRecord>;
+  readonly #unknown: Expiring<null>;
+
+  constructor({
+    ttlMs = KEY_CACHE_TTL_MS,
+    unknownTtlMs = UNKNOWN_KEY_CACHE_TTL_MS,
+    maxEntries = KEY_CACHE_MAX_ENTRIES,
+    maxUnknownEntries = UNKNOWN_KEY_CACHE_MAX_ENTRIES,
+  }: KeyCacheOptions = {}) {
+    this.#known = new Expiring(ttlMs, maxEntries);
+    this.#unknown = new Expiring(unknownTtlMs, maxUnknownEntries);
+  }
+
+  /** The cached lookup (`null` = known not to exist), or `undefined` when absent or expired. */
+  get(hash: string, now = Date.now()): ApiKeyRecord | null | undefined {
+    return this.#known.get(hash, now) ?? this.#unknown.get(hash, now);
+  }
+
+  set(hash: string, record: ApiKeyRecord | null, now = Date.now()): void {
+    if (record === null) {
+      this.#known.delete(hash);
+      this.#unknown.set(hash, null, now);
+    } else {
+      this.#unknown.delete(hash);
+      this.#known.set(hash, record, now);
+    }
+  }
+
+  /** Entries held: known keys, unknown ones. */
+  get size(): { known: number; unknown: number } {
+    return { known: this.#known.size, unknown: this.#unknown.size };
   }
 }

@@ -33,6 +33,7 @@ import {
 import type { RequestHandler } from 'itty-router';
 import * as v from 'valibot';
 import type { AuthedRequest, HandlerArgs, IngestRequest } from '../context.ts';
+import type { RouteBudget } from '../middleware/rate-limit.ts';
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from './errors.ts';
 
 /** The skeleton of an OpenAPI 3.1 document, as `GET /openapi.json` serves it. */
@@ -84,7 +85,12 @@ interface RouteDescription {
  * for the key, run before its handler, which therefore sees the key.
  */
 type RouteAccess =
-  | { authenticated: true; handler: RequestHandler<AuthedRequest, HandlerArgs> }
+  | {
+      authenticated: true;
+      handler: RequestHandler<AuthedRequest, HandlerArgs>;
+      /** A lower budget per key than the request limit, for an expensive route (see LIMITS). */
+      budget?: RouteBudget;
+    }
   | { authenticated: false; handler: RequestHandler<IngestRequest, HandlerArgs> };
 
 /** Every schema the document names, under the name it is given in `components.schemas`. */

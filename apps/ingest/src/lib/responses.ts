@@ -48,9 +48,21 @@ export function toErrorResponse(err: unknown, request: IngestRequest): Response 
   return json(error.status, body, error.headers);
 }
 
-/** The router's `finally`: stamps the correlation id on the response and logs the request once. */
+/**
+ * Headers on every answer. Responses carry a tenant's events, keys' outcomes and errors quoting
+ * its requests: no shared cache may keep them (`no-store`), and no browser may guess them to be
+ * anything but the JSON they declare (`nosniff`). No CORS header is ever sent: the API is for
+ * servers, and a browser page on another origin cannot read its answers (docs/api.md).
+ */
+const SECURITY_HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' } as const;
+
+/**
+ * The router's `finally`: stamps the correlation id and {@link SECURITY_HEADERS} on the response
+ * and logs the request once.
+ */
 export function finishResponse(response: Response, request: IngestRequest): Response {
   response.headers.set('x-correlation-id', request.correlationId);
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.headers.set(name, value);
   request.log.log(response.status >= 500 ? 'error' : 'info', 'request', {
     method: request.method,
     path: new URL(request.url).pathname,

@@ -1,6 +1,7 @@
 import type { FieldIssue } from '@triggers/event-schema';
 import { isPlainObject } from '@triggers/event-schema';
 import * as v from 'valibot';
+import { echo, echoReceived } from './echo.ts';
 import { ApiError } from './errors.ts';
 
 /** 400 `VALIDATION_ERROR` listing `issues`, each with its field path. */
@@ -32,8 +33,9 @@ export function validate<TSchema extends v.GenericSchema>(
   const issues: FieldIssue[] = result.issues.map((issue) => {
     const path = v.getDotPath(issue);
     return {
-      path: [root, path].filter((part) => part !== undefined && part !== null && part !== '').join('.'),
-      message: issue.message,
+      // A path names the client's own keys (an unknown field), so it is cut like any echo.
+      path: echo([root, path].filter((part) => part !== undefined && part !== null && part !== '').join('.')),
+      message: echoReceived(issue.message),
     };
   });
   throw invalid(issues);

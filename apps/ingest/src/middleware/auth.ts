@@ -4,6 +4,7 @@ import type { IngestRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
 import { ApiError, serviceUnavailable } from '../lib/errors.ts';
 import { KeyCache } from '../lib/key-cache.ts';
+import { chargeLookup } from './rate-limit.ts';
 
 /** Lookups this isolate has made recently; see KEY_CACHE_TTL_MS for the revocation delay. */
 const keyCache = new KeyCache();
@@ -21,11 +22,15 @@ function bearerToken(header: string | null): string | undefined {
   return match?.[1];
 }
 
-/** Looks a key up by its hash, cached per isolate; `null` when the store has no such key. */
-async function findKey(env: IngestEnv, key: string): Promise<ApiKeyRecord | null> {
+/**
+ * Looks a key up by its hash, cached per isolate; `null` when the store has no such key. A lookup
+ * that would reach AUTH_KV is first charged to the client's address (429 past its limit).
+ */
+async function findKey(request: IngestRequest, env: IngestEnv, key: string): Promise<ApiKeyRecord | null> {
   const hash = await hashApiKey(key);
   const cached = keyCache.get(hash);
   if (cached !== undefined) return cached;
+  await chargeLookup(request, env);
   let raw: unknown;
   try {
     raw = await env.AUTH_KV.get(recordKey(hash), 'json');
@@ -46,7 +51,7 @@ export async function withApiKey(request: IngestRequest, env: IngestEnv): Promis
   const key = bearerToken(request.headers.get('authorization'));
   const mode = key === undefined ? undefined : parseApiKey(key);
   if (key === undefined || mode === undefined) throw unauthorized();
-  const record = await findKey(env, key);
+  const record = await findKey(request, env, key);
   if (record === null || record.revoked || record.mode !== mode) throw unauthorized();
   request.apiKey = record;
   request.log = request.log.with({ api_key_id: record.id });

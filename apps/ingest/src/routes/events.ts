@@ -25,6 +25,7 @@ import { ok } from '../lib/responses.ts';
 import { eventIdOf, eventNotFound, fromStore, inboxEvent } from '../lib/stored-events.ts';
 import { buildCloudEvent, buildEvent, openSubmission, rejectIfDebugRequested } from '../lib/submission.ts';
 import { validate } from '../lib/validate.ts';
+import { chargeEvents } from '../middleware/rate-limit.ts';
 
 /** Everything about `/events`: send one (`POST /events`), send many (`POST /events/batch`), look one up. */
 
@@ -52,6 +53,7 @@ export async function postEvent(request: AuthedRequest, env: IngestEnv): Promise
     item = await buildCloudEvent(submission, event);
   }
   request.eventId = item.event.event_id;
+  await chargeEvents(request, env, 1);
   await enqueue(env.EVENT_QUEUE, item, submission.delaySeconds);
 
   return ok<EventAccepted['data']>({
@@ -140,6 +142,7 @@ export async function postEventBatch(request: AuthedRequest, env: IngestEnv): Pr
       },
     );
   }
+  await chargeEvents(request, env, ready.length);
   await enqueueBatch(env.EVENT_QUEUE, ready, submission.delaySeconds);
 
   return ok<BatchAccepted['data']>({

@@ -184,6 +184,7 @@ export const ROUTES: readonly RouteSpec[] = [
     parameters: queryParameters(InboxQuery),
     response: InboxPage,
     errors: ['VALIDATION_ERROR', 'SERVICE_UNAVAILABLE'],
+    budget: 'inbox_pages_per_key',
     handler: listInbox,
   },
   {
@@ -215,6 +216,7 @@ export const ROUTES: readonly RouteSpec[] = [
     parameters: [EVENT_ID],
     response: EventDetails,
     errors: [...BY_ID_ERRORS, 'INVALID_STATE'],
+    budget: 'replays_per_key',
     handler: retryEvent,
   },
   {
@@ -231,6 +233,7 @@ export const ROUTES: readonly RouteSpec[] = [
     bodyOptional: true,
     response: ReplayResult,
     errors: BODY_ERRORS,
+    budget: 'replays_per_key',
     handler: replayDeadLetters,
   },
   {

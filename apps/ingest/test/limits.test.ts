@@ -1,0 +1,174 @@
+/**
+ * The limits by address, by cost and by route (LIMITS in src/middleware/rate-limit.ts), against
+ * the real local rate limiting bindings. What only production shows: the counters there are per
+ * Cloudflare location and eventually consistent, so a client spread over locations, or a burst
+ * faster than the counters converge, gets somewhat more than the stated budget; locally one
+ * process holds every counter and the limits are exact.
+ */
+import { env } from 'cloudflare:workers';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import api from '../../../docs/api.md?raw';
+import { LIMITS } from '../src/middleware/rate-limit.ts';
+import {
+  BASE_URL,
+  expectError,
+  inOneRateLimitWindow,
+  items,
+  newApiKey,
+  post,
+  send,
+  type TestKey,
+  workerFetch,
+} from './support/ingest.ts';
+
+afterEach(() => vi.restoreAllMocks());
+
+const fromAddress = (address: string, key: string) =>
+  workerFetch(
+    new Request(`${BASE_URL}/events`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${key}`,
+        'content-type': 'application/json',
+        'cf-connecting-ip': address,
+      },
+      body: JSON.stringify({ payload: {} }),
+    }),
+  );
+
+const unknownKey = () => `sk_test_${crypto.randomUUID().replaceAll('-', '')}`;
+
+async function expectLimited(response: Response, name: keyof typeof LIMITS, period: number) {
+  const { error } = await expectError(response, 429, 'RATE_LIMITED');
+  expect(error.details).toEqual({ rate_limit: name, retry_after_seconds: period });
+  expect(error.message).toContain(name);
+  expect(response.headers.get('retry-after')).toBe(String(period));
+}
+
+describe('key lookups per client address', () => {
+  it('refuses an address that keeps sending unknown keys before AUTH_KV is read, while cached tenants and other addresses go on', async () => {
+    const { limit, period } = LIMITS.lookups_per_address;
+    const tenant = await newApiKey();
+    // The tenant's key is cached by its first request (from another address).
+    expect((await fromAddress('203.0.113.9', tenant.key)).status).toBe(200);
+    await inOneRateLimitWindow(period);
+    const get = vi.spyOn(env.AUTH_KV, 'get'); // watches only
+    for (let i = 0; i < limit; i++) expect((await fromAddress('203.0.113.7', unknownKey())).status).toBe(401);
+    const lookups = get.mock.calls.length;
+    await expectLimited(await fromAddress('203.0.113.7', unknownKey()), 'lookups_per_address', period);
+    await expectLimited(await fromAddress('203.0.113.7', unknownKey()), 'lookups_per_address', period);
+    expect(get.mock.calls.length).toBeLessThanOrEqual(lookups + 1);
+
+    expect((await fromAddress('203.0.113.7', tenant.key)).status).toBe(200);
+    expect((await fromAddress('203.0.113.8', unknownKey())).status).toBe(401);
+  }, 30_000);
+});
+
+describe('events per key', () => {
+  it('counts a batch of 100 as 100 events, refuses the batch past the budget whole, and leaves other keys alone', async () => {
+    // The test runtime's EVENT_LIMITER takes 120 calls of 10 events per 60 s (vitest.config.ts).
+    await inOneRateLimitWindow(60);
+    const key = await newApiKey();
+    const sendBatch = vi.spyOn(env.EVENT_QUEUE, 'sendBatch'); // watches only
+    for (let i = 0; i < 12; i++)
+      expect((await post('/events/batch', key, { events: items(100) })).status).toBe(200);
+    const calls = sendBatch.mock.calls.length;
+    await expectLimited(
+      await post('/events/batch', key, { events: items(100) }),
+      'events_per_key',
+      LIMITS.events_per_key.period,
+    );
+    await expectLimited(
+      await post('/events', key, { payload: {} }),
+      'events_per_key',
+      LIMITS.events_per_key.period,
+    );
+    expect(sendBatch.mock.calls.length).toBe(calls);
+
+    const other = await newApiKey();
+    expect((await post('/events/batch', other, { events: items(100) })).status).toBe(200);
+  }, 30_000);
+});
+
+describe('budgets of expensive routes', () => {
+  async function exhaust(key: TestKey, path: string, method: 'GET' | 'POST', count: number) {
+    for (let i = 0; i < count; i++)
+      expect((await send(method, path, key)).status, `${method} ${path} #${i}`).toBe(200);
+  }
+
+  it('refuses GET /inbox pages past their own budget, while the key can still send events', async () => {
+    // The test runtime's INBOX_LIMITER takes 20 pages per 60 s (vitest.config.ts).
+    await inOneRateLimitWindow(60);
+    const key = await newApiKey();
+    await exhaust(key, '/inbox', 'GET', 20);
+    await expectLimited(
+      await send('GET', '/inbox', key),
+      'inbox_pages_per_key',
+      LIMITS.inbox_pages_per_key.period,
+    );
+    expect((await post('/events', key, { payload: {} })).status).toBe(200);
+  }, 30_000);
+
+  it('refuses replays past their budget, retries of one event included', async () => {
+    const { limit, period } = LIMITS.replays_per_key;
+    await inOneRateLimitWindow(period);
+    const key = await newApiKey();
+    await exhaust(key, '/dlq/replay', 'POST', limit);
+    await expectLimited(await send('POST', '/dlq/replay', key), 'replays_per_key', period);
+    await expectLimited(
+      await send('POST', `/inbox/${crypto.randomUUID()}/retry`, key),
+      'replays_per_key',
+      period,
+    );
+    expect((await send('GET', '/inbox', key)).status).toBe(200);
+  }, 80_000);
+});
+
+describe('LIMITS restates wrangler.toml and docs/api.md restates LIMITS', () => {
+  it('every environment binds each limit with the size and period LIMITS states', () => {
+    const environments = Object.entries(env.WRANGLER_RATELIMITS);
+    expect(environments.map(([name]) => name).sort()).toEqual(['production', 'staging', 'top level']);
+    for (const [name, bindings] of environments) {
+      for (const [limitName, spec] of Object.entries(LIMITS)) {
+        const binding = bindings.find((b) => b.name === spec.binding);
+        expect(binding, `${name}: ${spec.binding}`).toBeDefined();
+        if (!('limit' in spec)) continue;
+        expect(
+          { limit: binding?.simple.limit, period: binding?.simple.period },
+          `${name}: ${limitName}`,
+        ).toEqual({
+          limit: spec.limit / spec.unit,
+          period: spec.period,
+        });
+      }
+    }
+  });
+
+  it('docs/api.md has a row per limit, with its scope, size and period', () => {
+    const start = api.indexOf('<!-- docs-tables: rate-limits.');
+    expect(start).toBeGreaterThan(-1);
+    const lines = api.slice(start).split('\n');
+    const first = lines.findIndex((line) => line.startsWith('|'));
+    const end = lines.findIndex((line, i) => i > first && !line.startsWith('|'));
+    const rows = lines.slice(first + 2, end).map((line) =>
+      line
+        .slice(1, -1)
+        .split('|')
+        .map((cell) => cell.replaceAll('`', '').trim()),
+    );
+    const documented = Object.fromEntries(rows.map(([name, per, _counts, size]) => [name, { per, size }]));
+    // The per-key request limit is stated from vars; its size is the top level's binding.
+    const requests = env.WRANGLER_RATELIMITS['top level']?.find((b) => b.name === 'RATE_LIMITER')?.simple;
+    const size = (limit = 0, period = 0) => `${limit.toLocaleString('en-US')} per ${period} s`;
+    const expected = Object.fromEntries(
+      Object.entries(LIMITS).map(([name, spec]) => [
+        name,
+        {
+          per: spec.per,
+          size: 'limit' in spec ? size(spec.limit, spec.period) : size(requests?.limit, requests?.period),
+        },
+      ]),
+    );
+    expect(documented).toEqual(expected);
+  });
+});

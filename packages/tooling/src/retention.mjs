@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// @ts-check
+// Runs the consumer's retention job (its scheduled handler, apps/consumer/src/retention.ts) once,
+// on the local D1 of `pnpm dev`, and prints what it purged and the store's size:
+//
+//   pnpm retention:run
+//   pnpm retention:run --persist-to DIR      # another local state (as `wrangler dev --persist-to`)
+//
+// It starts the consumer alone under `wrangler dev --test-scheduled` on a free port, with a
+// private dev registry (so it never takes messages from a running `pnpm dev`), calls its
+// `/__scheduled` endpoint, waits for the run's log line and stops. Works while `pnpm dev` runs.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { consumerConfig, persistTo } from './local.mjs';
+import { startWorkers } from './system.mjs';
+
+const CRON = '*/5 * * * *';
+
+const { values } = parseArgs({
+  args: process.argv.slice(2).filter((arg) => arg !== '--'),
+  options: { 'persist-to': { type: 'string', default: persistTo } },
+});
+
+const registry = mkdtempSync(join(tmpdir(), 'triggers-retention-'));
+const workers = await startWorkers({
+  configs: [consumerConfig],
+  persistTo: values['persist-to'] ?? persistTo,
+  args: ['--test-scheduled'],
+  // The consumer has no fetch handler: any answer means it is up.
+  readyPath: '/',
+  env: { WRANGLER_REGISTRY_PATH: registry },
+});
+let status = 0;
+try {
+  const response = await fetch(`${workers.url}/__scheduled?cron=${encodeURIComponent(CRON)}`);
+  await response.arrayBuffer();
+  const done = (/** @type {import('./system.mjs').LogLine[]} */ logs) =>
+    logs.some((line) => line.message === 'retention' || line.message === 'retention failed');
+  await workers.waitForLogs(done, 60_000);
+  for (const line of workers.logs.filter(
+    (l) => String(l.message).startsWith('retention') || l.message === 'event store nearly full',
+  )) {
+    console.log(JSON.stringify(line));
+    if (line.level === 'error') status = 1;
+  }
+} catch (err) {
+  console.error(err instanceof Error ? err.message : err);
+  console.error(workers.output().slice(-4_000));
+  status = 1;
+} finally {
+  await workers.stop();
+  rmSync(registry, { recursive: true, force: true });
+}
+process.exit(status);
