@@ -43,20 +43,25 @@ export function cpuMs(server) {
  * Waits until `server` is idle: no more than `quietMs` of CPU in each of `windows` consecutive
  * windows of `windowMs` (together longer than the 1 s batch timeout, so a consumer's last batch
  * has run). Gives up after `timeoutMs`: idle work of a busy machine must not hang the run.
+ * @returns the CPU milliseconds per second the idle server still used over those last windows
+ *   (wrangler's and workerd's own timers), to be subtracted from a measurement as background.
  */
 export async function untilIdle(
   server,
   { windowMs = 500, windows = 3, quietMs = 20, timeoutMs = 60_000 } = {},
 ) {
   const started = Date.now();
-  let quiet = 0;
+  const recent = [];
   let last = cpuMs(server).total;
-  while (quiet < windows && Date.now() - started < timeoutMs) {
+  while (Date.now() - started < timeoutMs) {
     await new Promise((resolve) => setTimeout(resolve, windowMs));
     const now = cpuMs(server).total;
-    quiet = now - last <= quietMs ? quiet + 1 : 0;
+    recent.push(now - last);
     last = now;
+    if (recent.length > windows) recent.shift();
+    if (recent.length === windows && recent.every((used) => used <= quietMs)) break;
   }
+  return recent.reduce((sum, used) => sum + used, 0) / ((recent.length * windowMs) / 1000);
 }
 
 /** Resident memory (VmRSS) of process `pid` in bytes now, or 0. */

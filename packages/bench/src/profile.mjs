@@ -143,7 +143,9 @@ export async function startProfiling(targets, intervalMicros = 250) {
       for (const { name, session } of sessions) {
         try {
           const { profile } = await session.send('Profiler.stop', {}, 60_000);
-          profiles.set(name, profile);
+          // The isolate's JavaScript heap: how much of the process's memory is this Worker's own.
+          const heap = await session.send('Runtime.getHeapUsage', {}, 10_000).catch(() => undefined);
+          profiles.set(name, heap ? { ...profile, heapUsage: heap } : profile);
         } catch (err) {
           console.error(`[bench] --profile: no profile of ${name}: ${err.message}`);
         } finally {
@@ -157,8 +159,12 @@ export async function startProfiling(targets, intervalMicros = 250) {
 
 /**
  * The functions of `profile` ranked by self time (time sampled while that very function ran),
- * merged by name and source location; `(idle)` and `(program)` stay as the profiler names them.
- * @returns {{ total_ms: number, busy_ms: number, functions: { name: string, where: string, self_ms: number, share: number }[] }}
+ * merged by name and source location. The profiler samples the Worker's thread on the wall
+ * clock: time the runtime spends outside JavaScript (its own C++ work, and waiting for a CPU on a
+ * loaded machine) shows as `(program)` or as an `(anonymous)` frame without a source. Those are
+ * counted apart (`runtime_ms`), and each function's `share` is of the time attributed to
+ * JavaScript functions and the runtime's built-ins (`attributed_ms`).
+ * @returns {{ total_ms: number, runtime_ms: number, attributed_ms: number, functions: { name: string, where: string, self_ms: number, share: number }[] }}
  */
 export function selfTimes(profile, top = 15) {
   const byNode = new Map(profile.nodes.map((node) => [node.id, node]));
@@ -172,13 +178,21 @@ export function selfTimes(profile, top = 15) {
   }
   const merged = new Map();
   let total = 0;
-  let idle = 0;
+  let runtime = 0;
   for (const [id, micros] of selfMicros) {
     const frame = byNode.get(id)?.callFrame;
     if (!frame) continue;
     total += micros;
     const name = frame.functionName || '(anonymous)';
-    if (name === '(idle)') idle += micros;
+    if (
+      name === '(idle)' ||
+      name === '(program)' ||
+      name === '(root)' ||
+      (name === '(anonymous)' && !frame.url)
+    ) {
+      runtime += micros;
+      continue;
+    }
     const file = frame.url ? frame.url.replace(/^.*\/(?=[^/]+$)/, '') : '';
     const where = file ? `${file}:${frame.lineNumber + 1}` : '';
     const key = `${name} ${where}`;
@@ -186,16 +200,20 @@ export function selfTimes(profile, top = 15) {
     entry.micros += micros;
     merged.set(key, entry);
   }
-  const busy = total - idle;
+  const attributed = total - runtime;
   const functions = [...merged.values()]
-    .filter((entry) => entry.name !== '(idle)')
     .sort((a, b) => b.micros - a.micros)
     .slice(0, top)
     .map((entry) => ({
       name: entry.name,
       where: entry.where,
       self_ms: Math.round(entry.micros / 100) / 10,
-      share: busy > 0 ? Number((entry.micros / busy).toFixed(3)) : 0,
+      share: attributed > 0 ? Number((entry.micros / attributed).toFixed(3)) : 0,
     }));
-  return { total_ms: Math.round(total / 1000), busy_ms: Math.round(busy / 1000), functions };
+  return {
+    total_ms: Math.round(total / 1000),
+    runtime_ms: Math.round(runtime / 1000),
+    attributed_ms: Math.round(attributed / 1000),
+    functions,
+  };
 }

@@ -8,7 +8,7 @@ export function toMarkdown(result) {
   const lines = [
     `## Benchmark (${result.time})`,
     '',
-    `Machine: ${machine.cpu}, ${machine.cores} cores, ${mib(machine.memory_bytes)}; Node ${versions.node}, ${versions.wrangler}; ${settings.mode} run, ${settings.duration_s} s per load phase, ${settings.event_bytes} B events.`,
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${mib(machine.memory_bytes)}${machine.load_average ? `, load average ${machine.load_average.start} at the start and ${machine.load_average.end} at the end` : ''}; Node ${versions.node}, ${versions.wrangler}; ${settings.mode} run, ${settings.duration_s} s per load phase, ${settings.event_bytes} B events.`,
     '',
     `Each load level runs the three targets ${settings.repetitions ?? 1} time(s), interleaved; figures are medians. CPU is the time the target's processes (wrangler and workerd) used from the first request until idle again (for POST /events: until the consumer stored every event), per 2xx answer.`,
     '',
@@ -35,7 +35,7 @@ export function toMarkdown(result) {
   if (result.logging?.with_request_log) {
     const { quiet, with_request_log: loud } = result.logging;
     lines.push(
-      `Logging: at concurrency ${quiet.connections}, POST /events with LOG_LEVEL=warn (no per-request line) serves ${quiet.rps} req/s, p99 ${ms(quiet.p99)} ms, against ${loud.rps} req/s, p99 ${ms(loud.p99)} ms at the default LOG_LEVEL=info.`,
+      `Logging: at concurrency ${quiet.connections}, the ingest Worker alone with LOG_LEVEL=warn (no per-request line) serves ${quiet.rps} req/s, p99 ${ms(quiet.p99)} ms, CPU ${ms(quiet.cpu_ms_per_request)} ms per request (${ms(quiet.runtime_cpu_ms_per_request)} in workerd); with the line and the consumer (the table above): ${loud.rps} req/s, p99 ${ms(loud.p99)} ms, CPU ${ms(loud.cpu_ms_per_request)} ms (${ms(loud.runtime_cpu_ms_per_request)} in workerd).`,
       '',
     );
   }
@@ -61,10 +61,11 @@ export function toMarkdown(result) {
     '',
   );
   for (const [name, profile] of Object.entries(result.profiles?.workers ?? {})) {
+    if (profile.attributed_ms === 0) continue;
     lines.push(
-      `Profile of ${name} (POST /events, concurrency ${result.profiles.connections}): ${profile.busy_ms} ms busy of ${profile.total_ms} ms sampled; top functions by self time:`,
+      `Profile of ${name} (load at concurrency ${result.profiles.connections}, ${profile.requests} requests): ${profile.total_ms} ms sampled, ${profile.runtime_ms} ms of it outside JavaScript (the runtime, or waiting for a CPU), ${profile.attributed_ms} ms in functions${profile.heap_used_bytes ? `; JavaScript heap ${mib(profile.heap_used_bytes)} after the load` : ''}; top functions by self time:`,
       '',
-      '| function | where | self ms | share of busy |',
+      '| function | where | self ms | share of functions |',
       '|---|---|---:|---:|',
       ...profile.functions.map(
         (f) => `| ${f.name} | ${f.where} | ${f.self_ms} | ${(f.share * 100).toFixed(1)} % |`,
