@@ -77,3 +77,19 @@ export function load({
     }, 1000);
   });
 }
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+
+/** The median of each figure over repeated runs of one target (each figure on its own). */
+export function medianRun(runs) {
+  const [first] = runs;
+  const result = { ...first };
+  for (const [key, value] of Object.entries(first)) {
+    if (typeof value === 'number' && key !== 'connections') result[key] = median(runs.map((run) => run[key]));
+  }
+  return result;
+}

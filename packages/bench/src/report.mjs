@@ -8,16 +8,26 @@ export function toMarkdown(result) {
   const lines = [
     `## Benchmark (${result.time})`,
     '',
-    `Machine: ${machine.cpu}, ${machine.cores} cores, ${mib(machine.memory_bytes)}; Node ${versions.node}, ${versions.wrangler}; ${settings.mode} run, ${settings.duration_s} s per load phase, ${settings.event_bytes} B events.`,
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${mib(machine.memory_bytes)}${machine.load_average ? `, load average ${machine.load_average.start} at the start and ${machine.load_average.end} at the end` : ''}; Node ${versions.node}, ${versions.wrangler}; ${settings.mode} run, ${settings.duration_s} s per load phase, ${settings.event_bytes} B events.`,
     '',
-    '| target | concurrency | req/s | p50 ms | p95 ms | p99 ms | non-2xx | ingest/baseline |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    `Each load level runs the three targets ${settings.repetitions ?? 1} time(s), interleaved; figures are medians. CPU is the time the target's processes (wrangler and workerd) used from the first request until idle again (for POST /events: until the consumer stored every event), per 2xx answer.`,
+    '',
+    '| target | concurrency | req/s | p50 ms | p95 ms | p99 ms | non-2xx | CPU ms/req | ingest/baseline | ingest/floor |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const row of result.throughput) {
-    for (const run of [row.baseline, row.ingest]) {
-      const ratio = run === row.ingest ? row.ratio.toFixed(2) : '';
+    for (const run of [row.baseline, row.floor, row.ingest].filter(Boolean)) {
+      const ingest = run === row.ingest;
       lines.push(
-        `| ${run.label} | ${run.connections} | ${run.rps} | ${ms(run.p50)} | ${ms(run.p95)} | ${ms(run.p99)} | ${run.non2xx} | ${ratio} |`,
+        `| ${run.label} | ${run.connections} | ${run.rps} | ${ms(run.p50)} | ${ms(run.p95)} | ${ms(run.p99)} | ${run.non2xx} | ${ms(run.cpu_ms_per_request)} | ${ingest ? row.ratio.toFixed(2) : ''} | ${ingest && row.floor_ratio ? row.floor_ratio.toFixed(2) : ''} |`,
+      );
+    }
+  }
+  lines.push('');
+  for (const row of result.throughput) {
+    if (row.floor) {
+      lines.push(
+        `- c=${row.connections}: ingest/floor **${row.floor_ratio.toFixed(2)}** (goal ≥ 0.85), p99 ingest/floor **${row.p99_over_floor}** (goal ≤ 1.3), CPU per accepted event / baseline CPU per request **${row.cpu_over_baseline}** (goal ≤ 2).`,
       );
     }
   }
@@ -25,14 +35,14 @@ export function toMarkdown(result) {
   if (result.logging?.with_request_log) {
     const { quiet, with_request_log: loud } = result.logging;
     lines.push(
-      `Logging: at concurrency ${quiet.connections}, POST /events with LOG_LEVEL=warn (no per-request line) serves ${quiet.rps} req/s, p99 ${ms(quiet.p99)} ms, against ${loud.rps} req/s, p99 ${ms(loud.p99)} ms at the default LOG_LEVEL=info.`,
+      `Logging: at concurrency ${quiet.connections}, the ingest Worker alone with LOG_LEVEL=warn (no per-request line) serves ${quiet.rps} req/s, p99 ${ms(quiet.p99)} ms, CPU ${ms(quiet.cpu_ms_per_request)} ms per request (${ms(quiet.runtime_cpu_ms_per_request)} in workerd); with the line and the consumer (the table above): ${loud.rps} req/s, p99 ${ms(loud.p99)} ms, CPU ${ms(loud.cpu_ms_per_request)} ms (${ms(loud.runtime_cpu_ms_per_request)} in workerd).`,
       '',
     );
   }
   if (result.batch) {
     const b = result.batch;
     lines.push(
-      `Batch: POST /events/batch with ${b.events_per_request} events per request, concurrency ${b.connections}: ${b.rps} req/s = **${b.events_per_second} events/s**, p50 ${ms(b.p50)} ms, p99 ${ms(b.p99)} ms, ${b.non2xx} non-2xx.`,
+      `Batch: POST /events/batch with ${b.events_per_request} events per request, concurrency ${b.connections}: ${b.rps} req/s = **${b.events_per_second} events/s** (**${b.over_single ?? '–'}×** POST /events' req/s at the same concurrency; goal ≥ 50), p50 ${ms(b.p50)} ms, p99 ${ms(b.p99)} ms, ${b.non2xx} non-2xx, CPU ${ms(b.cpu_ms_per_event)} ms per event.`,
       '',
     );
   } else {
@@ -45,9 +55,23 @@ export function toMarkdown(result) {
       '',
     );
   }
+  const m = result.memory;
   lines.push(
-    `Peak memory (VmHWM of the workerd processes): system ${mib(result.memory.runtime_peak_rss_bytes)}, baseline ${mib(result.memory.baseline_runtime_peak_rss_bytes)}.`,
+    `Peak memory (VmHWM of the workerd processes): system ${mib(m.runtime_peak_rss_bytes)}, floor ${m.floor_runtime_peak_rss_bytes ? mib(m.floor_runtime_peak_rss_bytes) : '–'}, baseline ${mib(m.baseline_runtime_peak_rss_bytes)}. System resident (VmRSS) after the single-event phases ${m.after_single_events ? mib(m.after_single_events) : '–'}, after the batch phase ${m.after_batch ? mib(m.after_batch) : '–'}, after end to end ${m.after_end_to_end ? mib(m.after_end_to_end) : '–'}.`,
     '',
   );
+  for (const [name, profile] of Object.entries(result.profiles?.workers ?? {})) {
+    if (profile.attributed_ms === 0) continue;
+    lines.push(
+      `Profile of ${name} (load at concurrency ${result.profiles.connections}, ${profile.requests} requests): ${profile.total_ms} ms sampled, ${profile.runtime_ms} ms of it outside JavaScript (the runtime, or waiting for a CPU), ${profile.attributed_ms} ms in functions${profile.heap_used_bytes ? `; JavaScript heap ${mib(profile.heap_used_bytes)} after the load` : ''}; top functions by self time:`,
+      '',
+      '| function | where | self ms | share of functions |',
+      '|---|---|---:|---:|',
+      ...profile.functions.map(
+        (f) => `| ${f.name} | ${f.where} | ${f.self_ms} | ${(f.share * 100).toFixed(1)} % |`,
+      ),
+      '',
+    );
+  }
   return lines.join('\n');
 }

@@ -6,18 +6,22 @@
 //   pnpm bench --short         a few seconds per phase: proves the harness and its correctness checks
 //   pnpm bench --events 50000  end-to-end event count (default 20,000)
 //   pnpm bench --concurrency 16 --duration 5   only these load levels, shorter phases
+//   pnpm bench --reps 5        interleaved repetitions per load level (default 3; 1 with --short)
+//   pnpm bench --profile       also CPU-profile the Workers under load (bench-results/*.cpuprofile)
 //
 // Writes bench-results/<time>.json and bench-results/<time>.md and prints the Markdown table.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { root, wranglerBin } from '@triggers/tooling';
 import { HARNESS_BATCH_TIMEOUT_SECONDS, peakRss, startSystem, startWorkers } from '@triggers/tooling/system';
+import { cpuMs, currentRss, untilIdle } from './cpu.mjs';
 import { drain, settle } from './drain.mjs';
-import { load } from './load.mjs';
+import { load, medianRun } from './load.mjs';
+import { selfTimes, startProfiling, workerTargets } from './profile.mjs';
 import { toMarkdown } from './report.mjs';
 
 const { values } = parseArgs({
@@ -26,6 +30,8 @@ const { values } = parseArgs({
     events: { type: 'string' },
     duration: { type: 'string' },
     concurrency: { type: 'string' },
+    reps: { type: 'string' },
+    profile: { type: 'boolean', default: false },
   },
 });
 const short = values.short;
@@ -33,6 +39,9 @@ const settings = {
   mode: short ? 'short' : 'full',
   duration_s: Number(values.duration ?? (short ? 2 : 10)),
   concurrency: values.concurrency ? values.concurrency.split(',').map(Number) : [1, 16, 64],
+  // Each load level runs baseline, floor and ingest this many times, in rotating order, and
+  // reports medians: on a shared machine a single run of each says more about the neighbours.
+  repetitions: Number(values.reps ?? (short ? 1 : 3)),
   event_bytes: 1024,
   batch_size: 100,
   e2e_events: Number(values.events ?? (short ? 500 : 20_000)),
@@ -43,7 +52,9 @@ const settings = {
   consumer_batch_timeout_s: HARNESS_BATCH_TIMEOUT_SECONDS['event-queue'],
 };
 
-const baselineConfig = join(dirname(fileURLToPath(import.meta.url)), '..', 'baseline', 'wrangler.toml');
+const here = dirname(fileURLToPath(import.meta.url));
+const baselineConfig = join(here, '..', 'baseline', 'wrangler.toml');
+const floorConfig = join(here, '..', 'floor', 'wrangler.toml');
 
 /** A JSON event body of exactly `bytes` bytes. */
 function eventBody(bytes) {
@@ -60,17 +71,67 @@ function versions() {
 }
 
 const memoryOf = (server) => server.runtimePids().reduce((sum, pid) => sum + peakRss(pid), 0);
+const rssOf = (server) => server.runtimePids().reduce((sum, pid) => sum + currentRss(pid), 0);
 
-const baselineState = mkdtempSync(join(tmpdir(), 'triggers-bench-baseline-'));
+/**
+ * `--profile`: CPU profiles of the floor and of both system Workers under `POST /events` load at
+ * concurrency 16, each until its processes are idle again (so the consumer's batches are in).
+ * Runs after the measured phases: the profiler's own cost never reaches a figure.
+ */
+async function profileUnderLoad({ system, floor, headers, body }) {
+  const raw = new Map();
+  const summary = {};
+  for (const [server, url, first] of [
+    [floor, floor.url, 'triggers-bench-floor'],
+    [system, `${system.url}/events`, 'triggers-ingest'],
+  ]) {
+    const targets = await workerTargets(server, first);
+    if (targets.size === 0) throw new Error("[bench] --profile: no Worker found on the runtime's inspector");
+    const profiling = await startProfiling(targets);
+    const names = [...targets.keys()].join(' + ');
+    await load({
+      label: `profiling ${names}`,
+      url,
+      headers,
+      body,
+      connections: 16,
+      duration: settings.duration_s,
+    });
+    await untilIdle(server);
+    for (const [name, profile] of await profiling.stop()) {
+      if (profile.samples?.length === 0) continue;
+      raw.set(name, profile);
+      summary[name] = {
+        requests: run.ok,
+        ...(profile.heapUsage ? { heap_used_bytes: profile.heapUsage.usedSize } : {}),
+        ...selfTimes(profile),
+      };
+    }
+  }
+  return { connections: 16, workers: summary, raw };
+}
+
+const loadAtStart = Number(loadavg()[0].toFixed(1));
+const scratch = mkdtempSync(join(tmpdir(), 'triggers-bench-'));
 const running = [];
 try {
-  console.error(`[bench] ${settings.mode} run: starting the baseline Worker and the system`);
+  console.error(
+    `[bench] ${settings.mode} run: starting the baseline Worker, the durable floor and the system`,
+  );
   const baseline = await startWorkers({
     configs: [baselineConfig],
-    persistTo: baselineState,
+    persistTo: join(scratch, 'baseline'),
     readyPath: '/',
   });
   running.push(baseline);
+  const floor = await startWorkers({
+    configs: [floorConfig],
+    persistTo: join(scratch, 'floor'),
+    // A private dev registry, as the system's: its queue never reaches another wrangler dev's.
+    env: { WRANGLER_REGISTRY_PATH: join(scratch, 'floor-registry') },
+    readyPath: '/',
+  });
+  running.push(floor);
   const system = await startSystem({
     rateLimit: settings.rate_limit_per_key,
     keys: { bench: { mode: 'test', name: 'bench' } },
@@ -79,45 +140,98 @@ try {
 
   const headers = { authorization: `Bearer ${system.keys.bench}`, 'content-type': 'application/json' };
   const body = eventBody(settings.event_bytes);
+  /** Events the system has accepted so far: what the consumer must have stored before a phase. */
+  let acceptedSoFar = 0;
+  const targets = [
+    { name: 'baseline', label: 'baseline', server: baseline, url: baseline.url },
+    { name: 'floor', label: 'floor', server: floor, url: floor.url },
+    { name: 'ingest', label: 'POST /events', server: system, url: `${system.url}/events` },
+  ];
+  /**
+   * One load phase of `target`, with the CPU its processes used from the first request until
+   * they were idle again (for the system: every accepted event stored, consumer included).
+   */
+  const measure = async (target, connections) => {
+    const before = cpuMs(target.server);
+    const startedAt = Date.now();
+    const run = await load({
+      method: 'POST',
+      headers,
+      body,
+      connections,
+      duration: settings.duration_s,
+      ...target,
+    });
+    if (target.server === system) {
+      acceptedSoFar += run.ok;
+      await settle(system.persistTo, acceptedSoFar);
+    }
+    const idleRate = await untilIdle(target.server);
+    const after = cpuMs(target.server);
+    // What the processes use when idle (timers, polling) is background, not the phase's work.
+    const background = (idleRate * (Date.now() - startedAt)) / 1000;
+    const perRequest = (used) => Number((Math.max(0, used - background) / Math.max(1, run.ok)).toFixed(3));
+    return {
+      ...run,
+      cpu_ms_per_request: perRequest(after.total - before.total),
+      runtime_cpu_ms_per_request: perRequest(after.runtime - before.runtime),
+      // Without subtracting the background, as runs before 2026-12-02 04:30 UTC counted.
+      gross_cpu_ms_per_request: Number(((after.total - before.total) / Math.max(1, run.ok)).toFixed(3)),
+      background_cpu_ms_per_s: Number(idleRate.toFixed(1)),
+    };
+  };
+
   const throughput = [];
+  /** Resident memory of the system's runtime after each phase: where its peak comes from. */
+  const memory = {};
   for (const connections of settings.concurrency) {
-    const common = { method: 'POST', headers, body, connections, duration: settings.duration_s };
-    const base = await load({ ...common, label: 'baseline', url: baseline.url });
-    const ingest = await load({ ...common, label: 'POST /events', url: `${system.url}/events` });
+    const runs = { baseline: [], floor: [], ingest: [] };
+    for (let rep = 0; rep < settings.repetitions; rep++) {
+      // Rotate the order, so no target always runs first (or right after the system's backlog).
+      for (let i = 0; i < targets.length; i++) {
+        const target = targets[(i + rep) % targets.length];
+        runs[target.name].push(await measure(target, connections));
+      }
+    }
+    const [base, floorRun, ingest] = [runs.baseline, runs.floor, runs.ingest].map(medianRun);
     throughput.push({
       connections,
+      repetitions: settings.repetitions,
       baseline: base,
+      floor: floorRun,
       ingest,
       ratio: Number((ingest.rps / base.rps).toFixed(3)),
+      floor_ratio: Number((ingest.rps / floorRun.rps).toFixed(3)),
+      p99_over_floor: Number((ingest.p99 / floorRun.p99).toFixed(2)),
+      cpu_over_baseline: Number((ingest.cpu_ms_per_request / base.cpu_ms_per_request).toFixed(2)),
+      runs,
     });
-    // The consumer stores what this phase queued before the next phase starts, so that every
-    // phase meets the same idle system rather than the previous phase's backlog.
-    await settle(
-      system.persistTo,
-      throughput.reduce((sum, row) => sum + row.ingest.ok, 0),
-    );
   }
+  memory.after_single_events = rssOf(system);
 
   const batchBody = JSON.stringify({
     events: Array.from({ length: settings.batch_size }, () => JSON.parse(body)),
   });
-  const batchRun = await load({
-    label: 'POST /events/batch',
-    url: `${system.url}/events/batch`,
-    method: 'POST',
-    headers,
-    body: batchBody,
-    connections: 16,
-    duration: settings.duration_s,
-  });
+  const batchRun = await measure(
+    { label: 'POST /events/batch', server: system, url: `${system.url}/events/batch`, body: batchBody },
+    16,
+  );
+  // measure() counted the batch's requests as accepted events; the consumer stores 100 per request.
+  acceptedSoFar += batchRun.ok * (settings.batch_size - 1);
+  const single16 = throughput.find((row) => row.connections === 16)?.ingest;
   const batch = {
     ...batchRun,
     events_per_request: settings.batch_size,
     events_per_second: batchRun.rps * settings.batch_size,
+    cpu_ms_per_event: Number((batchRun.cpu_ms_per_request / settings.batch_size).toFixed(3)),
+    over_single: single16
+      ? Number(((batchRun.rps * settings.batch_size) / single16.rps).toFixed(1))
+      : undefined,
   };
+  memory.after_batch = rssOf(system);
 
   // Let the consumer store the earlier phases' events first: the end-to-end figure starts empty.
-  const backlog = throughput.reduce((sum, row) => sum + row.ingest.ok, 0) + batchRun.ok * settings.batch_size;
+  const backlog = acceptedSoFar;
   const backlogSeconds = await settle(system.persistTo, backlog);
   const e2e = await drain({
     url: system.url,
@@ -127,11 +241,15 @@ try {
     count: settings.e2e_events,
     connections: settings.e2e_concurrency,
   });
+  memory.after_end_to_end = rssOf(system);
 
-  const memory = {
+  // Peaks before any profiling: the profiler's own buffers are not the system's.
+  Object.assign(memory, {
     runtime_peak_rss_bytes: memoryOf(system),
+    floor_runtime_peak_rss_bytes: memoryOf(floor),
     baseline_runtime_peak_rss_bytes: memoryOf(baseline),
-  };
+  });
+  const profiles = values.profile ? await profileUnderLoad({ system, floor, headers, body }) : undefined;
   await system.stop();
 
   // The cost of the per-request log line: the ingest Worker alone with LOG_LEVEL=warn.
@@ -142,19 +260,19 @@ try {
     vars: { LOG_LEVEL: 'warn' },
   });
   running.push(quiet);
-  const quietRun = await load({
-    label: 'POST /events, LOG_LEVEL=warn',
-    url: `${quiet.url}/events`,
-    method: 'POST',
-    headers: { ...headers, authorization: `Bearer ${quiet.keys.bench}` },
-    body,
-    connections: 16,
-    duration: settings.duration_s,
-  });
+  const quietRun = await measure(
+    {
+      label: 'POST /events, LOG_LEVEL=warn',
+      server: quiet,
+      url: `${quiet.url}/events`,
+      headers: { ...headers, authorization: `Bearer ${quiet.keys.bench}` },
+    },
+    16,
+  );
   const logging = {
     connections: 16,
     quiet: quietRun,
-    with_request_log: throughput.find((row) => row.connections === 16)?.ingest,
+    with_request_log: single16,
   };
 
   const result = {
@@ -164,6 +282,9 @@ try {
       cores: cpus().length,
       memory_bytes: totalmem(),
       platform: process.platform,
+      // The machine's 1-minute load average when the run started and ended: on a shared machine
+      // absolute figures mean little without it; the interleaved ratios are what to compare.
+      load_average: { start: loadAtStart, end: Number(loadavg()[0].toFixed(1)) },
     },
     versions: versions(),
     settings,
@@ -175,6 +296,7 @@ try {
       earlier_phases: { events: backlog, stored_within_s: Number(backlogSeconds.toFixed(1)) },
     },
     memory,
+    ...(profiles ? { profiles } : {}),
   };
   const outDir = join(root, 'bench-results');
   mkdirSync(outDir, { recursive: true });
@@ -182,11 +304,16 @@ try {
   const markdown = toMarkdown(result);
   writeFileSync(join(outDir, `${stamp}.json`), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(join(outDir, `${stamp}.md`), markdown);
+  for (const [name, profile] of profiles?.raw ?? []) {
+    writeFileSync(join(outDir, `${stamp}-${name}.cpuprofile`), JSON.stringify(profile));
+  }
+  if (profiles) delete result.profiles.raw;
   console.log(markdown);
 
   // Correctness, checked in every mode (CI runs --short for exactly this).
   const problems = [];
-  for (const run of [...throughput.flatMap((row) => [row.baseline, row.ingest]), batch, quietRun]) {
+  const everyRun = throughput.flatMap((row) => [...row.runs.baseline, ...row.runs.floor, ...row.runs.ingest]);
+  for (const run of [...everyRun, batch, quietRun]) {
     if (run.non2xx > 0 || run.errors > 0 || run.ok === 0) {
       problems.push(
         `${run.label} c=${run.connections}: ${run.ok} ok, ${run.non2xx} non-2xx, ${run.errors} errors`,
@@ -209,5 +336,5 @@ try {
   }
 } finally {
   for (const server of running) await server.stop();
-  rmSync(baselineState, { recursive: true, force: true });
+  rmSync(scratch, { recursive: true, force: true });
 }

@@ -143,6 +143,7 @@ export const HARNESS_BATCH_TIMEOUT_SECONDS = { 'event-queue': 1, 'event-dlq': 0.
  * @typedef {{
  *   url: string,
  *   port: number,
+ *   inspectorPort: number,
  *   pid: number,
  *   logs: LogLine[],
  *   output(): string,
@@ -151,6 +152,7 @@ export const HARNESS_BATCH_TIMEOUT_SECONDS = { 'event-queue': 1, 'event-dlq': 0.
  *   stop(): Promise<void>,
  * }} Workers
  * - `url`, `port`: where the first config's Worker answers.
+ * - `inspectorPort`: wrangler's DevTools inspector (its `/json` lists one target per Worker).
  * - `logs`: every structured log line the Workers printed so far; `output()`: all they printed.
  * - `waitForLogs`: resolves once `condition(logs)` holds, rejects after `timeoutMs`.
  * - `runtimePids()`: the workerd processes serving the Workers.
@@ -256,6 +258,7 @@ export async function startWorkers({
   return {
     url,
     port,
+    inspectorPort,
     pid,
     logs,
     output: () => output,
