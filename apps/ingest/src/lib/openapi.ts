@@ -14,10 +14,10 @@ import {
   InboxEvent,
   InboxPage,
   JsonObject,
-  MAX_JSON_DEPTH,
   ReplayRequest,
   ReplayResult,
 } from '@triggers/event-schema';
+import { jsonSchemaConversion } from '@triggers/event-schema/to-json-schema';
 import {
   type ConversionConfig,
   type JsonSchema,
@@ -97,21 +97,11 @@ const SCHEMAS = {
   OpenApiDocument,
 };
 
-// JsonObject is a `custom` schema with a depth `check` (see event-schema's json.ts for why), which
-// no converter can read: describe exactly those two by hand, and let anything else unconvertible
-// throw, so that a schema the document cannot show fails the OpenAPI test instead of vanishing.
-const [jsonObjectBase, jsonObjectDepth] = JsonObject.pipe;
-
 // `output`: a query parameter read from text (`limit=50`) is documented as what it is read as
-// (an integer from 1 to 1000), from the last schema of its pipeline.
+// (an integer from 1 to 1000), from the last schema of its pipeline. The conversion is the one the
+// published JSON Schema files use (JsonObject and the like described by hand).
 const CONVERSION: ConversionConfig = {
-  target: 'draft-2020-12',
-  typeMode: 'output',
-  overrideSchema: ({ valibotSchema }) => (valibotSchema === jsonObjectBase ? { type: 'object' } : undefined),
-  overrideAction: ({ valibotAction, jsonSchema }) =>
-    valibotAction === jsonObjectDepth
-      ? { ...jsonSchema, description: `A JSON object nested at most ${MAX_JSON_DEPTH} levels deep.` }
-      : undefined,
+  ...jsonSchemaConversion('output'),
   overrideRef: ({ referenceId }) => `#/components/schemas/${referenceId}`,
 };
 
