@@ -6,3 +6,4 @@ export * from './json.ts';
 export * from './limits.ts';
 export * from './queues.ts';
 export * from './status.ts';
+export * from './typed-event.ts';

@@ -29,13 +29,18 @@ function pnpmCommand() {
 }
 
 /**
- * Runs `command` in `cwd`; throws with its output when it fails.
+ * Runs `command` in `cwd` (with `env` added to this process's); throws with its output when it fails.
  * @param {string[]} command
  * @param {string} cwd
+ * @param {Record<string, string>} [env]
  * @returns {string} what it printed.
  */
-export function run([cmd = '', ...args], cwd) {
-  const result = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+export function run([cmd = '', ...args], cwd, env = {}) {
+  const result = spawnSync(cmd, args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1', ...env },
+  });
   const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
   if (result.status !== 0) {
     throw new Error(
