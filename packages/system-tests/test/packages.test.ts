@@ -78,6 +78,7 @@ describe('the packed packages, installed with npm outside the workspace', () => 
     (mode) => {
       run([process.execPath, tsc, '-p', `tsconfig.${mode}.json`], project);
     },
+    TSC_TIMEOUT_MS,
   );
 
   it('a minimal Worker importing both builds with wrangler deploy --dry-run', () => {
