@@ -4,6 +4,8 @@ import type {
   CloudEventJson,
   ErrorEnvelope,
   EventRequest,
+  InboxEvent,
+  ReplayRequest,
 } from '@triggers/event-schema';
 import {
   BatchAccepted,
@@ -11,12 +13,16 @@ import {
   CloudEvent,
   ErrorEnvelope as ErrorEnvelopeSchema,
   EventAccepted,
+  EventDetails,
+  InboxPage,
   jsonChunks,
   MAX_BATCH_BYTES,
   MAX_BATCH_EVENTS,
+  ReplayResult,
 } from '@triggers/event-schema';
 import * as v from 'valibot';
 import { TriggersError } from './errors.ts';
+import { type InboxQuery, inboxSearch } from './inbox-query.ts';
 import { DEFAULT_RETRY, parseRetryAfter, RETRYABLE_STATUSES, type RetryPolicy, retryDelay } from './retry.ts';
 
 export interface TriggersClientOptions {
@@ -34,13 +40,45 @@ export interface TriggersClientOptions {
   newIdempotencyKey?: () => string;
 }
 
-export interface SendOptions {
+/** What every method takes besides its arguments. */
+export interface RequestOptions {
+  /**
+   * Cancels the call: the request in flight and any wait before a retry. The call then rejects
+   * with the signal's `reason` (an `AbortError` `DOMException` unless you gave another).
+   */
+  signal?: AbortSignal;
+}
+
+export interface SendOptions extends RequestOptions {
   /** Sent as `Idempotency-Key`; a random one is generated when absent, so retries are safe. */
   idempotencyKey?: string;
 }
 
 /** What `send` resolves to once the event is on the queue. */
 export type SentEvent = EventAccepted['data'];
+
+/** A page of the inbox: its events, and the cursor of the next page (null after the last). */
+export type InboxPageData = InboxPage['data'];
+
+/** What `replayDeadLetters` takes: the body of `POST /dlq/replay` (every field optional). */
+export type ReplayOptions = v.InferInput<typeof ReplayRequest>;
+
+/** What `replayDeadLetters` resolves to: how many failed events were queued again, and which. */
+export type Replayed = ReplayResult['data'];
+
+/**
+ * One request. `retryInTransit`: whether a request that failed in transit (no answer; it may or
+ * may not have taken effect) is sent again, which only a request safe to repeat may be. 429 and
+ * 503 are retried for every request: the API answers them having changed nothing.
+ */
+interface Call {
+  method: 'GET' | 'POST';
+  path: string;
+  body?: string;
+  headers?: Record<string, string>;
+  signal: AbortSignal | undefined;
+  retryInTransit: boolean;
+}
 
 const JSON_TYPE = 'application/json';
 
@@ -67,8 +105,14 @@ export class TriggersClient {
    * a generated one) on every attempt, so a retry after a lost answer never stores it twice.
    */
   async send(event: EventRequest, options: SendOptions = {}): Promise<SentEvent> {
-    const headers = { 'idempotency-key': options.idempotencyKey ?? this.#newKey() };
-    const body = await this.#post('/events', JSON.stringify(event), headers);
+    const body = await this.#call({
+      method: 'POST',
+      path: '/events',
+      body: JSON.stringify(event),
+      headers: { 'idempotency-key': options.idempotencyKey ?? this.#newKey() },
+      signal: options.signal,
+      retryInTransit: true,
+    });
     return parseAnswer(EventAccepted, body).data;
   }
 
@@ -81,7 +125,7 @@ export class TriggersClient {
    * Throws a {@link TriggersError} when a request fails for good; its `results` holds what the
    * requests before it achieved.
    */
-  async sendBatch(events: readonly BatchItem[]): Promise<BatchItemResult[]> {
+  async sendBatch(events: readonly BatchItem[], options: RequestOptions = {}): Promise<BatchItemResult[]> {
     const items = events.map((event) => ({
       ...event,
       idempotency_key: event.idempotency_key ?? this.#newKey(),
@@ -103,7 +147,15 @@ export class TriggersClient {
     for (const chunk of sendable) {
       let chunkResults: BatchItemResult[];
       try {
-        chunkResults = batchResults(await this.#post('/events/batch', chunk.text));
+        chunkResults = batchResults(
+          await this.#call({
+            method: 'POST',
+            path: '/events/batch',
+            body: chunk.text,
+            signal: options.signal,
+            retryInTransit: true,
+          }),
+        );
       } catch (err) {
         // A batch of which no item was valid is answered 400 with every item's reason.
         const rejected = err instanceof TriggersError ? err.envelope?.error.details?.results : undefined;
@@ -123,11 +175,17 @@ export class TriggersClient {
 
   /**
    * Sends one CloudEvent 1.0 in structured mode (`application/cloudevents+json`) and resolves once
-   * it is on the queue. Its `source` and `id` are its idempotency key, so retries are safe and a
-   * resent event resolves to the same `event_id`.
+   * it is on the queue. Its `source` and `id` are its idempotency key, so a resend is safe and
+   * resolves to the same `event_id`.
    */
-  async sendCloudEvent(event: CloudEventJson): Promise<SentEvent> {
-    const body = await this.#post('/events', JSON.stringify(event), { 'content-type': CLOUDEVENTS_JSON });
+  async sendCloudEvent(event: CloudEventJson, options: RequestOptions = {}): Promise<SentEvent> {
+    const body = await this.#call({
+      method: 'POST',
+      path: '/events',
+      body: JSON.stringify(event),
+      headers: { 'content-type': CLOUDEVENTS_JSON },
+      ...safe(options),
+    });
     return parseAnswer(EventAccepted, body).data;
   }
 
@@ -135,49 +193,121 @@ export class TriggersClient {
    * Reads a stored event back as a structured CloudEvent: for one sent as a CloudEvent, equal to
    * it (attributes, extensions, data). Throws a {@link TriggersError} (`NOT_FOUND`, …) otherwise.
    */
-  async getCloudEvent(eventId: string): Promise<CloudEventJson> {
-    const path = `/events/${encodeURIComponent(eventId)}`;
-    let response: Response;
-    try {
-      response = await this.#fetch(
-        new Request(`${this.#base}${path}`, {
-          headers: { authorization: `Bearer ${this.#apiKey}`, accept: CLOUDEVENTS_JSON },
-        }),
-      );
-    } catch (err) {
-      throw new TriggersError(0, 'NETWORK_ERROR', `GET ${path} failed: ${String(err)}`, undefined, {
-        cause: err,
-      });
-    }
-    if (!response.ok) throw await toError(response);
-    return parseAnswer(CloudEvent, await readJson(response)) as CloudEventJson;
+  async getCloudEvent(eventId: string, options: RequestOptions = {}): Promise<CloudEventJson> {
+    const body = await this.#call({
+      method: 'GET',
+      path: eventPath('/events', eventId),
+      headers: { accept: CLOUDEVENTS_JSON },
+      ...safe(options),
+    });
+    return parseAnswer(CloudEvent, body) as CloudEventJson;
   }
 
-  /** POSTs a JSON body, retrying per the policy; resolves to the parsed 200 body. */
-  async #post(path: string, body: string, headers: Record<string, string> = {}): Promise<unknown> {
+  /** `GET /events/{event_id}`: one event of this key, whatever its status. 404 `NOT_FOUND` if none. */
+  async getEvent(eventId: string, options: RequestOptions = {}): Promise<InboxEvent> {
+    const body = await this.#call({ method: 'GET', path: eventPath('/events', eventId), ...safe(options) });
+    return parseAnswer(EventDetails, body).data;
+  }
+
+  /**
+   * `GET /inbox`: one page of this key's events, by default those not acknowledged, newest first.
+   * Pass the page's `next_cursor` as `cursor` (with the same filters) for the next; or let
+   * {@link TriggersClient.inbox} do that.
+   */
+  async listInbox(query: InboxQuery = {}, options: RequestOptions = {}): Promise<InboxPageData> {
+    const body = await this.#call({ method: 'GET', path: `/inbox${inboxSearch(query)}`, ...safe(options) });
+    return parseAnswer(InboxPage, body).data;
+  }
+
+  /**
+   * Every event of the inbox that matches `query`, page after page, fetched as the loop asks for
+   * them: `for await (const event of client.inbox({ status: 'failed' })) …`. Stopping the loop
+   * early fetches no further page.
+   */
+  async *inbox(query: InboxQuery = {}, options: RequestOptions = {}): AsyncGenerator<InboxEvent, void> {
+    let cursor = query.cursor;
+    do {
+      const page = await this.listInbox({ ...query, cursor }, options);
+      yield* page.events;
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor !== undefined);
+  }
+
+  /**
+   * `POST /inbox/{event_id}/ack`: marks a delivered or failed event handled. Acknowledging again
+   * answers the same (with the first time), so it is retried like a read. 409 `INVALID_STATE` for
+   * a pending event.
+   */
+  async ack(eventId: string, options: RequestOptions = {}): Promise<InboxEvent> {
+    const path = `${eventPath('/inbox', eventId)}/ack`;
+    const body = await this.#call({ method: 'POST', path, ...safe(options) });
+    return parseAnswer(EventDetails, body).data;
+  }
+
+  /**
+   * `POST /inbox/{event_id}/retry`: queues a failed event again; resolves to it, `pending`. 409
+   * `INVALID_STATE` for an event that is not failed. Not sent again after a failure in transit
+   * (it may have been retried already; a second call would answer 409): check with `getEvent`.
+   */
+  async retry(eventId: string, options: RequestOptions = {}): Promise<InboxEvent> {
+    const path = `${eventPath('/inbox', eventId)}/retry`;
+    const body = await this.#call({ method: 'POST', path, signal: options.signal, retryInTransit: false });
+    return parseAnswer(EventDetails, body).data;
+  }
+
+  /**
+   * `POST /dlq/replay`: queues this key's failed, unacknowledged events again, oldest first,
+   * within `from`/`to`, at most `limit` (100 by default). Not sent again after a failure in
+   * transit, as a second replay may take other events.
+   */
+  async replayDeadLetters(replay: ReplayOptions = {}, options: RequestOptions = {}): Promise<Replayed> {
+    const body = await this.#call({
+      method: 'POST',
+      path: '/dlq/replay',
+      body: JSON.stringify(replay),
+      signal: options.signal,
+      retryInTransit: false,
+    });
+    return parseAnswer(ReplayResult, body).data;
+  }
+
+  /** Sends `call`, retrying per the policy; resolves to the parsed 200 body. */
+  async #call(call: Call): Promise<unknown> {
     for (let attempt = 1; ; attempt++) {
-      const outcome = await this.#attempt(path, body, headers);
+      call.signal?.throwIfAborted();
+      const outcome = await this.#attempt(call);
       if (!('error' in outcome)) return outcome.body;
       if (!outcome.retryable || attempt >= this.#retry.maxAttempts) throw outcome.error;
-      await this.#sleep(retryDelay(this.#retry, attempt, outcome.retryAfterMs));
+      await abortable(this.#sleep(retryDelay(this.#retry, attempt, outcome.retryAfterMs)), call.signal);
     }
   }
 
-  async #attempt(path: string, body: string, headers: Record<string, string>): Promise<Attempt> {
+  async #attempt({ method, path, body, headers, signal, retryInTransit }: Call): Promise<Attempt> {
     const request = new Request(`${this.#base}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${this.#apiKey}`, 'content-type': JSON_TYPE, ...headers },
+      method,
+      headers: {
+        authorization: `Bearer ${this.#apiKey}`,
+        ...(body === undefined ? {} : { 'content-type': JSON_TYPE }),
+        ...headers,
+      },
       body,
+      signal,
     });
     let response: Response;
     try {
-      response = await this.#fetch(request);
+      response = await abortable(this.#fetch(request), signal);
     } catch (err) {
-      // The request may or may not have arrived; its idempotency keys make sending it again safe.
-      const error = new TriggersError(0, 'NETWORK_ERROR', `POST ${path} failed: ${String(err)}`, undefined, {
-        cause: err,
-      });
-      return { error, retryable: true, retryAfterMs: undefined };
+      if (signal?.aborted) throw signal.reason;
+      const error = new TriggersError(
+        0,
+        'NETWORK_ERROR',
+        `${method} ${path} failed: ${String(err)}`,
+        undefined,
+        {
+          cause: err,
+        },
+      );
+      return { error, retryable: retryInTransit, retryAfterMs: undefined };
     }
     if (response.ok) return { body: await readJson(response) };
     return {
@@ -186,6 +316,23 @@ export class TriggersClient {
       retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
     };
   }
+}
+
+/** A read, or a write whose repetition changes nothing: safe to send again after any failure. */
+const safe = (options: RequestOptions) => ({ signal: options.signal, retryInTransit: true });
+
+/** `/events/{id}` or `/inbox/{id}`, the id escaped. */
+const eventPath = (prefix: string, eventId: string) => `${prefix}/${encodeURIComponent(eventId)}`;
+
+/** `promise`, or the signal's reason as soon as it aborts (whichever comes first). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 type Attempt =

@@ -15,12 +15,13 @@ export const EventId = v.pipe(
   v.uuid(),
 );
 
-// A date, or a date and time with `Z` or an offset: a time without a zone names no instant.
-const INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
+/** A date, or a date and time with `Z` or an offset: a time without a zone names no instant. */
+export const INSTANT_PATTERN =
+  /^(\d{4})-(\d{2})-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
 
-/** Whether `text` matches {@link INSTANT} and names a real day and time (no 30 February). */
+/** Whether `text` matches {@link INSTANT_PATTERN} and names a real day and time (no 30 February). */
 function isInstant(text: string): boolean {
-  const [, year, month, day] = INSTANT.exec(text) ?? [];
+  const [, year, month, day] = INSTANT_PATTERN.exec(text) ?? [];
   if (year === undefined || Number.isNaN(Date.parse(text))) return false;
   const date = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day)));
   return date.getUTCMonth() === Number(month) - 1 && date.getUTCDate() === Number(day);

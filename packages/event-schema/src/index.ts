@@ -9,3 +9,4 @@ export * from './limits.ts';
 export * from './queues.ts';
 export * from './stats.ts';
 export * from './status.ts';
+export * from './typed-event.ts';

@@ -1,6 +1,5 @@
 import type { ErrorCode } from '@triggers/event-schema';
 import {
-  absoluteUri,
   BatchAccepted,
   BatchItem,
   BatchItemResult,
@@ -18,12 +17,10 @@ import {
   InboxPage,
   JsonObject,
   JsonValue,
-  MAX_JSON_DEPTH,
   ReplayRequest,
   ReplayResult,
-  rfc3339,
-  uriReference,
 } from '@triggers/event-schema';
+import { jsonSchemaConversion } from '@triggers/event-schema/to-json-schema';
 import {
   type ConversionConfig,
   type JsonSchema,
@@ -116,34 +113,11 @@ const SCHEMAS = {
   OpenApiDocument,
 };
 
-// JsonObject and JsonValue are `custom` schemas with a depth `check` (see event-schema's json.ts for why), which
-// no converter can read: describe exactly those by hand, and let anything else unconvertible
-// throw, so that a schema the document cannot show fails the OpenAPI test instead of vanishing.
-const [jsonObjectBase, jsonObjectDepth] = JsonObject.pipe;
-const [jsonValueBase, jsonValueDepth] = JsonValue.pipe;
-
 // `output`: a query parameter read from text (`limit=50`) is documented as what it is read as
-// (an integer from 1 to 1000), from the last schema of its pipeline.
+// (an integer from 1 to 1000), from the last schema of its pipeline. The conversion is the one the
+// published JSON Schema files use (JsonObject and the like described by hand).
 const CONVERSION: ConversionConfig = {
-  target: 'draft-2020-12',
-  typeMode: 'output',
-  overrideSchema: ({ valibotSchema }) => {
-    if (valibotSchema === jsonObjectBase) return { type: 'object' };
-    if (valibotSchema === jsonValueBase) return {};
-    return undefined;
-  },
-  overrideAction: ({ valibotAction, jsonSchema }) => {
-    if (valibotAction === jsonObjectDepth) {
-      return { ...jsonSchema, description: `A JSON object nested at most ${MAX_JSON_DEPTH} levels deep.` };
-    }
-    if (valibotAction === uriReference) return { ...jsonSchema, format: 'uri-reference' };
-    if (valibotAction === rfc3339) return { ...jsonSchema, format: 'date-time' };
-    if (valibotAction === absoluteUri) return { ...jsonSchema, format: 'uri' };
-    if (valibotAction === jsonValueDepth) {
-      return { ...jsonSchema, description: `Any JSON value nested at most ${MAX_JSON_DEPTH} levels deep.` };
-    }
-    return undefined;
-  },
+  ...jsonSchemaConversion('output'),
   overrideRef: ({ referenceId }) => `#/components/schemas/${referenceId}`,
 };
 
