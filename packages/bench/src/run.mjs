@@ -74,6 +74,14 @@ const memoryOf = (server) => server.runtimePids().reduce((sum, pid) => sum + pea
 const rssOf = (server) => server.runtimePids().reduce((sum, pid) => sum + currentRss(pid), 0);
 
 /**
+ * How long a load phase runs at `connections`: `duration_s` seconds, or with --short a fixed
+ * number of requests, so that a phase on a loaded CI machine (where one answer at concurrency 64
+ * can take longer than a short phase) still proves the harness with answers that came back.
+ */
+const phaseLength = (connections) =>
+  short ? { amount: Math.max(20, 2 * connections) } : { duration: settings.duration_s };
+
+/**
  * `--profile`: CPU profiles of the floor and of both system Workers under `POST /events` load at
  * concurrency 16, each until its processes are idle again (so the consumer's batches are in).
  * Runs after the measured phases: the profiler's own cost never reaches a figure.
@@ -89,13 +97,13 @@ async function profileUnderLoad({ system, floor, headers, body }) {
     if (targets.size === 0) throw new Error("[bench] --profile: no Worker found on the runtime's inspector");
     const profiling = await startProfiling(targets);
     const names = [...targets.keys()].join(' + ');
-    await load({
+    const run = await load({
       label: `profiling ${names}`,
       url,
       headers,
       body,
       connections: 16,
-      duration: settings.duration_s,
+      ...phaseLength(16),
     });
     await untilIdle(server);
     for (const [name, profile] of await profiling.stop()) {
@@ -118,25 +126,22 @@ try {
   console.error(
     `[bench] ${settings.mode} run: starting the baseline Worker, the durable floor and the system`,
   );
-  const baseline = await startWorkers({
-    configs: [baselineConfig],
-    persistTo: join(scratch, 'baseline'),
-    readyPath: '/',
-  });
-  running.push(baseline);
-  const floor = await startWorkers({
-    configs: [floorConfig],
-    persistTo: join(scratch, 'floor'),
-    // A private dev registry, as the system's: its queue never reaches another wrangler dev's.
-    env: { WRANGLER_REGISTRY_PATH: join(scratch, 'floor-registry') },
-    readyPath: '/',
-  });
-  running.push(floor);
-  const system = await startSystem({
-    rateLimit: settings.rate_limit_per_key,
-    keys: { bench: { mode: 'test', name: 'bench' } },
-  });
-  running.push(system);
+  // Started together: each is its own wrangler dev, and starting takes most of a --short run.
+  const started = await Promise.allSettled([
+    startWorkers({ configs: [baselineConfig], persistTo: join(scratch, 'baseline'), readyPath: '/' }),
+    startWorkers({
+      configs: [floorConfig],
+      persistTo: join(scratch, 'floor'),
+      // A private dev registry, as the system's: its queue never reaches another wrangler dev's.
+      env: { WRANGLER_REGISTRY_PATH: join(scratch, 'floor-registry') },
+      readyPath: '/',
+    }),
+    startSystem({ rateLimit: settings.rate_limit_per_key, keys: { bench: { mode: 'test', name: 'bench' } } }),
+  ]);
+  for (const outcome of started) if (outcome.status === 'fulfilled') running.push(outcome.value);
+  const failed = started.find((outcome) => outcome.status === 'rejected');
+  if (failed) throw failed.reason;
+  const [baseline, floor, system] = running;
 
   const headers = { authorization: `Bearer ${system.keys.bench}`, 'content-type': 'application/json' };
   const body = eventBody(settings.event_bytes);
@@ -159,7 +164,7 @@ try {
       headers,
       body,
       connections,
-      duration: settings.duration_s,
+      ...phaseLength(connections),
       ...target,
     });
     if (target.server === system) {
