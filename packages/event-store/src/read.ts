@@ -16,6 +16,7 @@ export const EventRow = v.object({
   correlation_id: v.string(),
   debug: v.nullable(v.string()),
   acked_at: v.nullable(v.string()),
+  idempotency_conflicts: v.number(),
 });
 export type EventRow = v.InferOutput<typeof EventRow>;
 
