@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { faultsFor, failsNow, flakyQueue, InjectedFault, parseFaults } from '../src/index.ts';
+import { failsNow, faultsFor, flakyQueue, InjectedFault, parseFaults } from '../src/index.ts';
 
 const sequence = (...values: number[]) => {
   let i = 0;
