@@ -6,6 +6,6 @@ export default defineConfig({
     // Each suite starts its own wrangler dev; on two cores, one at a time.
     fileParallelism: false,
     testTimeout: 120_000,
-    hookTimeout: 600_000,
+    hookTimeout: 1_800_000,
   },
 });

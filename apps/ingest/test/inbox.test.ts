@@ -4,6 +4,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { type EventDetails, InboxPage, MAX_INBOX_PAGE_BYTES } from '@triggers/event-schema';
+import { commit, storeDelivered } from '@triggers/event-store';
 import { queuedEvent } from '@triggers/test-support/queued-event';
 import * as v from 'valibot';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -62,6 +63,20 @@ describe('GET /events/{event_id}', () => {
       cloudevent: null,
       payload: { order: 42, items: ['a', 'b'] },
       metadata: { source: 'shop' },
+      idempotency_conflicts: 0,
+    });
+  });
+
+  it('shows how often the event’s idempotency key was reused with another body, the first event kept', async () => {
+    const key = await newApiKey();
+    const event = queuedEvent({ api_key_id: key.id, payload: { amount: 10 } });
+    await commit(env.DB, [storeDelivered(env.DB, [{ event, attempts: 1 }], new Date())]);
+    const reused = { ...event, payload: { amount: 99 } };
+    await commit(env.DB, [storeDelivered(env.DB, [{ event: reused, attempts: 1 }], new Date())]);
+    const response = await send('GET', `/events/${event.event_id}`, key);
+    expect(((await response.json()) as EventDetails).data).toMatchObject({
+      payload: { amount: 10 },
+      idempotency_conflicts: 1,
     });
   });
 

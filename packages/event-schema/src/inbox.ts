@@ -70,6 +70,11 @@ export const InboxEvent = v.object({
   /** A JSON API event's payload object, or a CloudEvent's data as `cloudevent.data_encoding` says. */
   payload: JsonValue,
   metadata: v.nullable(JsonObject),
+  /**
+   * Times its idempotency key was reused with another payload or metadata: each such event was
+   * not stored (the first one stays) and counted here. 0 for an event sent without a key.
+   */
+  idempotency_conflicts: v.pipe(v.number(), v.integer(), v.minValue(0)),
 });
 export type InboxEvent = v.InferOutput<typeof InboxEvent>;
 

@@ -20,6 +20,7 @@ export const EventRow = v.object({
   source: v.string(),
   subject: v.nullable(v.string()),
   cloudevent: v.nullable(v.string()),
+  idempotency_conflicts: v.number(),
 });
 export type EventRow = v.InferOutput<typeof EventRow>;
 

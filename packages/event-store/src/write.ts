@@ -111,6 +111,16 @@ WHERE true
 ON CONFLICT (message_id) DO NOTHING
 RETURNING message_id AS key`;
 
+/**
+ * Counts, on an existing row of the same tenant, a message that carries its event_id with another
+ * payload or metadata: an idempotency key reused for a different event. Runs before the upsert, so
+ * it compares with the row as it was (the first event, which stays).
+ */
+const COUNT_CONFLICTS = `UPDATE events SET idempotency_conflicts = idempotency_conflicts + 1
+FROM json_each(?1) AS e
+WHERE events.event_id = e.value ->> '$.event_id' AND events.api_key_id = e.value ->> '$.api_key_id'
+  AND (events.payload IS NOT e.value ->> '$.payload' OR events.metadata IS NOT e.value ->> '$.metadata')`;
+
 /** One element of the JSON array the event statements expand. */
 function eventElement({ event, attempts }: EventAttempt, error: string | null) {
   return {
@@ -139,10 +149,16 @@ function statements(db: D1Database, sql: string, elements: unknown[], ...params:
   return { statements: arrays.map((array) => db.prepare(sql).bind(array.text, ...params)) };
 }
 
-/** Stores events as `delivered`. The keys it reports are the events stored now, not duplicates. */
+/**
+ * Stores events as `delivered`. The keys it reports are the events stored now, not duplicates.
+ * A message whose event_id is stored with another payload or metadata (an idempotency key reused
+ * for a different event) changes nothing but the row's `idempotency_conflicts` count.
+ */
 export function storeDelivered(db: D1Database, attempts: EventAttempt[], now: Date): StoreWrite {
   const elements = attempts.map((attempt) => eventElement(attempt, null));
-  return statements(db, STORE_DELIVERED, elements, now.toISOString());
+  const conflicts = statements(db, COUNT_CONFLICTS, elements);
+  const upserts = statements(db, STORE_DELIVERED, elements, now.toISOString());
+  return { statements: [...conflicts.statements, ...upserts.statements] };
 }
 
 /** Records failed attempts that will be retried: `pending`, with their attempts and error. */

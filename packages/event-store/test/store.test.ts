@@ -52,6 +52,7 @@ describe('storeDelivered', () => {
       source: `/api-keys/${event.api_key_id}`,
       subject: null,
       cloudevent: null,
+      idempotency_conflicts: 0,
     });
   });
 
@@ -125,7 +126,7 @@ describe('storeDelivered', () => {
     });
   });
 
-  it('writes a batch of 100 events with one statement of two bound parameters', async () => {
+  it('writes a batch of 100 events with two statements (conflict count, upsert) of at most two bound parameters', async () => {
     const apiKeyId = `key_${crypto.randomUUID()}`;
     const events = Array.from({ length: 100 }, () => queuedEvent({ api_key_id: apiKeyId }));
     const write = storeDelivered(
@@ -133,7 +134,7 @@ describe('storeDelivered', () => {
       events.map((event) => ({ event, attempts: 1 })),
       T1,
     );
-    expect(write.statements).toHaveLength(1);
+    expect(write.statements).toHaveLength(2);
     expect((await one(write)).size).toBe(100);
     const count = await db
       .prepare('SELECT count(*) AS n FROM events WHERE api_key_id = ?')
@@ -370,5 +371,36 @@ describe('writes are scoped by tenant (defence in depth)', () => {
     });
     expect(row?.updated_at).toBe(T1.toISOString());
     expect(await getEvent(db, { apiKeyId: 'key_attacker', eventId: victim.event_id })).toBeNull();
+  });
+});
+
+describe('idempotency key reuse with another body', () => {
+  it('keeps the first event and counts each different body on its row; a true redelivery is not counted', async () => {
+    const first = queuedEvent({ payload: { amount: 10 } });
+    await one(storeDelivered(db, [{ event: first, attempts: 1 }], T1));
+    await one(storeDelivered(db, [{ event: first, attempts: 1 }], T2));
+    expect((await read(first))?.idempotency_conflicts).toBe(0);
+
+    const reused = { ...first, payload: { amount: 99 } };
+    expect(await one(storeDelivered(db, [{ event: reused, attempts: 1 }], T2))).toEqual(new Set());
+    await one(storeDelivered(db, [{ event: { ...first, metadata: { other: true } }, attempts: 1 }], T3));
+    expect(await read(first)).toMatchObject({
+      payload: { amount: 10 },
+      idempotency_conflicts: 2,
+      updated_at: T1.toISOString(),
+    });
+  });
+
+  it("does not count another tenant's body as a conflict", async () => {
+    const mine = queuedEvent({ api_key_id: 'key_mine' });
+    await one(storeDelivered(db, [{ event: mine, attempts: 1 }], T1));
+    await one(
+      storeDelivered(
+        db,
+        [{ event: { ...mine, api_key_id: 'key_other', payload: { x: 1 } }, attempts: 1 }],
+        T2,
+      ),
+    );
+    expect((await read(mine))?.idempotency_conflicts).toBe(0);
   });
 });
