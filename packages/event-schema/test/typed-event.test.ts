@@ -7,10 +7,14 @@ const parseEvent = createEventParser({
   'order.refunded': v.object({ order_id: v.string() }),
 });
 
-/** An event as GET /events/{event_id} answers it, with the `type` the CloudEvents work adds. */
+/** An event as GET /events/{event_id} answers it. */
 const incoming = (type: string, payload: Record<string, unknown>) => ({
   event_id: '0b0e7a3c-6a8e-4f44-9a3c-3b0f4b5d2f10',
   type,
+  source: '/shop',
+  subject: null,
+  cloudevent: null,
+  idempotency_conflicts: 0,
   status: 'delivered',
   attempts: 1,
   last_error: null,
