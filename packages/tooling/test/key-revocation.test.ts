@@ -59,7 +59,15 @@ describe('an API key from pnpm key:create, against the running Worker', () => {
     // What the key sent before its revocation stays in the store, under its id.
     await vi.waitFor(
       () => {
-        const listed = runCommand('events', ['--key', id, '--persist-to', system.persistTo]);
+        // Every poll the key's cache entry still accepted added an event: list enough to reach the first.
+        const listed = runCommand('events', [
+          '--key',
+          id,
+          '--limit',
+          '1000',
+          '--persist-to',
+          system.persistTo,
+        ]);
         expect(listed.status).toBe(0);
         expect(listed.stdout).toContain(data.event_id);
       },
