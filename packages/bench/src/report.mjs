@@ -8,7 +8,7 @@ export function toMarkdown(result) {
   const lines = [
     `## Benchmark (${result.time})`,
     '',
-    `Machine: ${machine.cpu}, ${machine.cores} cores, ${mib(machine.memory_bytes)}${machine.load_average ? `, load average ${machine.load_average.start} at the start and ${machine.load_average.end} at the end` : ''}; Node ${versions.node}, ${versions.wrangler}; ${settings.mode} run, ${settings.duration_s} s per load phase, ${settings.event_bytes} B events.`,
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${mib(machine.memory_bytes)}${machine.load_average ? `, load average ${machine.load_average.start} at the start and ${machine.load_average.end} at the end` : ''}; Node ${versions.node}, ${versions.wrangler}; ${settings.mode} run, ${settings.duration_s} s per load phase, ${settings.event_bytes} B events; wrangler's local trace collector ${settings.local_observability ? 'on' : 'off'}.`,
     '',
     `Each load level runs the three targets ${settings.repetitions ?? 1} time(s), interleaved; figures are medians. CPU is the time the target's processes (wrangler and workerd) used from the first request until idle again (for POST /events: until the consumer stored every event), per 2xx answer.`,
     '',

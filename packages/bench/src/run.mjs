@@ -8,6 +8,7 @@
 //   pnpm bench --concurrency 16 --duration 5   only these load levels, shorter phases
 //   pnpm bench --reps 5        interleaved repetitions per load level (default 3; 1 with --short)
 //   pnpm bench --profile       also CPU-profile the Workers under load (bench-results/*.cpuprofile)
+//   pnpm bench --local-observability   keep wrangler's local trace collector on (off by default)
 //
 // Writes bench-results/<time>.json and bench-results/<time>.md and prints the Markdown table.
 import { execFileSync } from 'node:child_process';
@@ -32,8 +33,15 @@ const { values } = parseArgs({
     concurrency: { type: 'string' },
     reps: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    'local-observability': { type: 'boolean', default: false },
   },
 });
+// wrangler dev attaches its local trace collector (X_LOCAL_OBSERVABILITY, on by default in the
+// wrangler this repo pins) to every Worker as a streaming tail: each invocation and binding call
+// becomes spans in a SQLite store, work Cloudflare does outside the isolate. It costs more for the system (two Workers,
+// more binding calls per event) than for the floor, so every target runs without it unless
+// --local-observability asks to measure it too.
+if (!values['local-observability']) process.env.X_LOCAL_OBSERVABILITY = 'false';
 const short = values.short;
 const settings = {
   mode: short ? 'short' : 'full',
@@ -50,6 +58,7 @@ const settings = {
   // second); the limiter binding still runs on every request.
   rate_limit_per_key: 100_000_000,
   consumer_batch_timeout_s: HARNESS_BATCH_TIMEOUT_SECONDS['event-queue'],
+  local_observability: values['local-observability'],
 };
 
 const here = dirname(fileURLToPath(import.meta.url));
