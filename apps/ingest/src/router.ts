@@ -28,8 +28,15 @@ for (const route of ROUTES) routesByPath.set(route.path, [...(routesByPath.get(r
 for (const [path, routes] of routesByPath) {
   for (const route of routes) {
     const handlers = route.authenticated ? [withApiKey, withRateLimit, route.handler] : [route.handler];
-    if (route.method === 'GET') router.get(path, ...handlers);
-    else router.post(path, ...handlers);
+    router[
+      route.method === 'GET'
+        ? 'get'
+        : route.method === 'POST'
+          ? 'post'
+          : route.method === 'PATCH'
+            ? 'patch'
+            : 'delete'
+    ](path, ...handlers);
   }
   router.all(path, methodNotAllowed(...routes.map((route) => route.method)));
 }

@@ -8,3 +8,4 @@ export * from './json.ts';
 export * from './limits.ts';
 export * from './queues.ts';
 export * from './status.ts';
+export * from './webhooks.ts';

@@ -4,6 +4,8 @@ import {
   BatchItem,
   BatchItemResult,
   BatchRequest,
+  Delivery,
+  DeliveryAttempt,
   ERROR_STATUS,
   ErrorEnvelope,
   EventAccepted,
@@ -18,6 +20,10 @@ import {
   MAX_JSON_DEPTH,
   ReplayRequest,
   ReplayResult,
+  Subscription,
+  SubscriptionPatch,
+  SubscriptionRequest,
+  SubscriptionWithSecret,
   uriReference,
 } from '@triggers/event-schema';
 import {
@@ -55,7 +61,9 @@ export interface ParameterSpec {
 export type RouteSpec = RouteDescription & RouteAccess;
 
 interface RouteDescription {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  /** The success status: 200 unless said (201 for a creation). */
+  status?: 200 | 201;
   path: `/${string}`;
   operationId: string;
   summary: string;
@@ -97,6 +105,12 @@ const SCHEMAS = {
   InboxPage,
   ReplayRequest,
   ReplayResult,
+  SubscriptionRequest,
+  SubscriptionPatch,
+  Subscription,
+  SubscriptionWithSecret,
+  DeliveryAttempt,
+  Delivery,
   OpenApiDocument,
 };
 
@@ -202,7 +216,10 @@ function operation(route: RouteSpec) {
         }
       : {}),
     responses: {
-      '200': { description: 'OK', content: { 'application/json': { schema: schemaOf(route.response) } } },
+      [String(route.status ?? 200)]: {
+        description: route.status === 201 ? 'Created' : 'OK',
+        content: { 'application/json': { schema: schemaOf(route.response) } },
+      },
       ...errorResponses(route),
     },
   };
