@@ -216,7 +216,7 @@ export async function recordAttempt(db: D1Database, r: AttemptResult, now: Date)
              consecutive_failures = CASE WHEN ?4 = 'succeeded' THEN 0 ELSE consecutive_failures + 1 END,
              enabled = CASE WHEN ?4 = 'failed' AND consecutive_failures + 1 >= ?5 THEN 0 ELSE enabled END,
              disabled_reason = CASE WHEN ?4 = 'failed' AND consecutive_failures + 1 >= ?5 AND enabled = 1
-               THEN 'disabled after ' || ?5 || ' failed deliveries in a row' ELSE disabled_reason END,
+               THEN 'disabled after ' || CAST(?5 AS INTEGER) || ' failed deliveries in a row' ELSE disabled_reason END,
              updated_at = ?6
            WHERE api_key_id = ?1 AND id = ?2 AND EXISTS (
              SELECT 1 FROM deliveries WHERE api_key_id = ?1 AND id = ?3 AND status = ?4 AND updated_at = ?6)`,
