@@ -8,3 +8,6 @@ export {
 } from './client.ts';
 export { type ClientErrorCode, TriggersError } from './errors.ts';
 export type { RetryPolicy } from './retry.ts';
+// Subscriptions and webhook deliveries (issue 11), in a file of their own.
+export type { Delivery, Subscription, SubscriptionWithSecret } from '@triggers/event-schema';
+export { createWebhooksClient, WebhooksClient } from './webhooks.ts';
