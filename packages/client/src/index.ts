@@ -1,4 +1,12 @@
-export type { BatchItem, BatchItemResult, EventRequest } from '@triggers/event-schema';
+// Subscriptions and webhook deliveries (issue 11), in a file of their own.
+export type {
+  BatchItem,
+  BatchItemResult,
+  Delivery,
+  EventRequest,
+  Subscription,
+  SubscriptionWithSecret,
+} from '@triggers/event-schema';
 export {
   createClient,
   type SendOptions,
@@ -8,6 +16,4 @@ export {
 } from './client.ts';
 export { type ClientErrorCode, TriggersError } from './errors.ts';
 export type { RetryPolicy } from './retry.ts';
-// Subscriptions and webhook deliveries (issue 11), in a file of their own.
-export type { Delivery, Subscription, SubscriptionWithSecret } from '@triggers/event-schema';
 export { createWebhooksClient, WebhooksClient } from './webhooks.ts';
