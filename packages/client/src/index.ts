@@ -1,4 +1,3 @@
-// Subscriptions and webhook deliveries (issue 11), in a file of their own.
 export type {
   BatchItem,
   BatchItemResult,
@@ -16,4 +15,5 @@ export {
 } from './client.ts';
 export { type ClientErrorCode, TriggersError } from './errors.ts';
 export type { RetryPolicy } from './retry.ts';
+// Subscriptions and webhook deliveries (issue 11), in a file of their own.
 export { createWebhooksClient, WebhooksClient } from './webhooks.ts';

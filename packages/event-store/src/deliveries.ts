@@ -47,7 +47,8 @@ export function fanOut(db: D1Database, events: FanOutEvent[], now: Date): StoreW
 }
 
 /** Everything one attempt needs: the delivery, its event and its subscription's current state. */
-export interface DeliveryWork {
+/** Where a delivery stands: the columns the dispatcher checks a queue message against. */
+interface DeliveryState {
   api_key_id: string;
   id: string;
   event_id: string;
@@ -55,6 +56,9 @@ export interface DeliveryWork {
   round: number;
   attempts: number;
   next_attempt_at: string | null;
+}
+
+export interface DeliveryWork extends DeliveryState {
   /** null once the subscription was deleted. */
   subscription: {
     id: string;
@@ -62,37 +66,26 @@ export interface DeliveryWork {
     enabled: boolean;
     secrets: string[];
   } | null;
-  event: {
-    event_id: string;
-    type: string;
-    source: string;
-    subject: string | null;
-    received_at: string;
-    payload: string;
-    metadata: string | null;
-  };
+  event: { event_id: string } & EventColumns;
 }
 
-interface WorkRow {
-  api_key_id: string;
-  id: string;
-  event_id: string;
-  status: DeliveryStatus;
-  round: number;
-  attempts: number;
-  next_attempt_at: string | null;
-  sub_id: string | null;
-  sub_url: string | null;
-  sub_enabled: number | null;
-  secret: string | null;
-  previous_secret: string | null;
-  previous_secret_expires_at: string | null;
+/** The event's columns a webhook's body is made of (payload and metadata as stored JSON text). */
+interface EventColumns {
   type: string;
   source: string;
   subject: string | null;
   received_at: string;
   payload: string;
   metadata: string | null;
+}
+
+interface WorkRow extends DeliveryState, EventColumns {
+  sub_id: string | null;
+  sub_url: string | null;
+  sub_enabled: number | null;
+  secret: string | null;
+  previous_secret: string | null;
+  previous_secret_expires_at: string | null;
 }
 
 /** The delivery a queue message names, with its event and subscription, or null. */
