@@ -7,21 +7,6 @@ import { SuccessEnvelope } from './envelope.ts';
  * the user's guide to all of it.
  */
 
-/** The queue between storing an event and delivering it: its own, so a slow subscriber delays nothing else. */
-export const DELIVERY_QUEUE = 'delivery-queue';
-/** The producer binding to `delivery-queue` (consumer Worker: fan-out; ingest Worker: manual retry). */
-export const DELIVERY_QUEUE_BINDING = 'DELIVERY_QUEUE';
-
-/** How the consumer Worker's dispatcher reads `delivery-queue`. */
-export const DELIVERY_QUEUE_CONSUMER = {
-  queue: DELIVERY_QUEUE,
-  /** Small batches: each message is one HTTP request to a subscriber, run concurrently. */
-  maxBatchSize: 10,
-  maxBatchTimeout: 1,
-  /** Retries only for the dispatcher's own failures (D1 down); subscriber failures are rescheduled. */
-  maxRetries: 10,
-} as const;
-
 /**
  * The default schedule: the delay before each retry, in seconds, after the first attempt.
  * 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: 8 attempts over about 27.5 hours. Each delay gets

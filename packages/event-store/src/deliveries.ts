@@ -221,20 +221,34 @@ export async function recordAttempt(db: D1Database, r: AttemptResult, now: Date)
   return (results[1]?.results.length ?? 0) > 0;
 }
 
+/**
+ * Moves a `pending` delivery of `round` (with no attempt yet when `unattempted`) to `failed`
+ * with `reason`; does nothing otherwise.
+ */
+async function failPending(
+  db: D1Database,
+  key: { apiKeyId: string; deliveryId: string; round: number },
+  reason: string,
+  now: Date,
+  unattempted: boolean,
+): Promise<void> {
+  await db
+    .prepare(
+      `UPDATE deliveries SET status = 'failed', last_error = ?4, next_attempt_at = NULL, updated_at = ?5
+       WHERE api_key_id = ?1 AND id = ?2 AND round = ?3 AND status = 'pending'${unattempted ? ' AND attempts = 0' : ''}`,
+    )
+    .bind(key.apiKeyId, key.deliveryId, key.round, reason, now.toISOString())
+    .run();
+}
+
 /** Ends a delivery without an attempt (its subscription was deleted or disabled meanwhile). */
-export async function abandonDelivery(
+export function abandonDelivery(
   db: D1Database,
   key: { apiKeyId: string; deliveryId: string; round: number },
   reason: string,
   now: Date,
 ): Promise<void> {
-  await db
-    .prepare(
-      `UPDATE deliveries SET status = 'failed', last_error = ?4, next_attempt_at = NULL, updated_at = ?5
-       WHERE api_key_id = ?1 AND id = ?2 AND round = ?3 AND status = 'pending'`,
-    )
-    .bind(key.apiKeyId, key.deliveryId, key.round, reason, now.toISOString())
-    .run();
+  return failPending(db, key, reason, now, false);
 }
 
 interface DeliveryRow extends Omit<Delivery, 'attempt_log'> {
@@ -303,17 +317,12 @@ export async function restartDelivery(
 }
 
 /** Undoes {@link restartDelivery} when its message could not be queued: back to `failed`. */
-export async function unrestartDelivery(
+export function unrestartDelivery(
   db: D1Database,
   message: DeliveryMessage,
   reason: string,
   now: Date,
 ): Promise<void> {
-  await db
-    .prepare(
-      `UPDATE deliveries SET status = 'failed', last_error = ?4, next_attempt_at = NULL, updated_at = ?5
-       WHERE api_key_id = ?1 AND id = ?2 AND round = ?3 AND status = 'pending' AND attempts = 0`,
-    )
-    .bind(message.api_key_id, message.delivery_id, message.round, reason, now.toISOString())
-    .run();
+  const key = { apiKeyId: message.api_key_id, deliveryId: message.delivery_id, round: message.round };
+  return failPending(db, key, reason, now, true);
 }
