@@ -257,6 +257,61 @@ describe('delivery', () => {
   });
 });
 
+describe('exactly one delivery per event and subscription', () => {
+  it('delivers once an event sent twice under one Idempotency-Key, and once a dead-lettered event retried and then swept by a DLQ replay', async () => {
+    const hooks = await receiver();
+    const sub = await subscribe(hooks.url, ['once.*']);
+    const send = (path: string) =>
+      fetch(`${system.url}${path}`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${system.keys.a}`,
+          'content-type': 'application/json',
+          'idempotency-key': `once-${sub.id}`,
+        },
+        body: JSON.stringify({ type: 'once.sent', payload: { n: 1 } }),
+      }).then(async (response) => ({ status: response.status, body: (await response.json()) as Body }));
+    // The same event twice: two queue messages, one event_id.
+    const [first, second] = [await send('/events'), await send('/events')];
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect(second.body.data.event_id).toBe(first.body.data.event_id);
+    const sentTwice = first.body.data.event_id;
+
+    // An event dead-lettered on purpose (never stored as delivered, so never fanned out), then
+    // retried by hand and swept by a DLQ replay: the retry stores it and delivers it; the replay
+    // that follows finds nothing failed to send again.
+    const routed = await fetch(`${system.url}/events?debug=dlq_routing`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${system.keys.a}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'once.replayed', payload: { n: 2 } }),
+    }).then(async (response) => (await response.json()) as Body);
+    const replayedId = routed.data.event_id;
+    await vi.waitFor(
+      async () => {
+        const { body } = await api('GET', `/events/${replayedId}`);
+        if ((body.data as unknown as { status: string }).status !== 'failed')
+          throw new Error('not failed yet');
+      },
+      { timeout: 30_000, interval: 250 },
+    );
+    expect((await api('GET', `/events/${replayedId}/deliveries`)).body.data.deliveries).toEqual([]);
+    expect((await api('POST', `/inbox/${replayedId}/retry`)).status).toBe(200);
+    await deliveryWhen(replayedId, sub, 'succeeded');
+    const replay = await api('POST', '/dlq/replay', {});
+    expect(replay.status).toBe(200);
+    expect((replay.body.data as unknown as { event_ids: string[] }).event_ids).not.toContain(replayedId);
+
+    await deliveryWhen(sentTwice, sub, 'succeeded');
+    await new Promise((done) => setTimeout(done, 3_000)); // time for a second delivery, if there were one
+    const ids = hooks.received.map((r) => payloadOf(r).event_id).sort();
+    expect(ids).toEqual([sentTwice, replayedId].sort());
+    for (const eventId of [sentTwice, replayedId]) {
+      const { body } = await api('GET', `/events/${eventId}/deliveries`);
+      expect(body.data.deliveries).toHaveLength(1);
+    }
+  });
+});
+
 describe('isolation from slow subscribers', () => {
   it('a receiver that never answers slows neither the storing of events nor another subscriber', async () => {
     /** Milliseconds from accepted to readable through GET /events/{id}, for `n` events in a row. */
