@@ -1,12 +1,11 @@
 #!/usr/bin/env node
 // @ts-check
-// A tiny webhook receiver: what `pnpm webhook:listen` runs to see deliveries arrive on a laptop,
-// and what the system tests start to receive real deliveries. Each request is recorded with its
+// A tiny webhook receiver: what `pnpm webhook:listen` (src/webhook-listen.mjs) runs to see
+// deliveries arrive on a laptop, and what the system tests start to receive real deliveries. Each request is recorded with its
 // headers, body and arrival time; the answer is chosen per request by `respond`. With a secret
 // (`--secret whsec_…` or WEBHOOK_SECRET) the CLI verifies signatures with the `standardwebhooks`
 // package, an implementation independent of ours.
 import { createServer } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { Webhook } from 'standardwebhooks';
 
 /**
@@ -113,43 +112,3 @@ export function startReceiver({ port = 0, respond = () => ({ status: 204 }) } = 
 export function verifyWebhook(secret, request) {
   return new Webhook(secret).verify(request.body, request.headers);
 }
-
-async function main() {
-  const args = process.argv.slice(2);
-  const flag = (/** @type {string} */ name) => {
-    const i = args.indexOf(name);
-    return i === -1 ? undefined : args[i + 1];
-  };
-  const port = Number(flag('--port') ?? process.env.WEBHOOK_PORT ?? 8788);
-  const secret = flag('--secret') ?? process.env.WEBHOOK_SECRET;
-  const fail = Number(flag('--fail') ?? 0);
-  const receiver = await startReceiver({
-    port,
-    respond: (request, index) => {
-      let verdict = 'not verified (no --secret)';
-      if (secret) {
-        try {
-          verifyWebhook(secret, request);
-          verdict = 'signature valid';
-        } catch (err) {
-          verdict = `SIGNATURE INVALID: ${err instanceof Error ? err.message : String(err)}`;
-        }
-      }
-      const status = index < fail ? 500 : 204;
-      console.log(
-        `${new Date().toISOString()} ${request.method} ${request.path} webhook-id=${request.headers['webhook-id']} ` +
-          `${verdict}; answering ${status}\n${request.body}\n`,
-      );
-      return { status };
-    },
-  });
-  console.log(
-    `Listening on ${receiver.url}/ (Ctrl-C to stop). Subscribe it with:\n` +
-      `  curl -X POST http://127.0.0.1:8787/subscriptions -H "authorization: Bearer $KEY" ` +
-      `-H 'content-type: application/json' -d '{"url": "${receiver.url}/"}'\n` +
-      'then run again with --secret whsec_… (the secret it answers) to verify signatures; ' +
-      '--fail N answers 500 to the first N requests.',
-  );
-}
-
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();
