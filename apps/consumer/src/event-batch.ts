@@ -1,5 +1,5 @@
-import { MAX_DELIVERY_ATTEMPTS, QueuedEvent } from '@triggers/event-schema';
-import { recordRetry, storeDelivered } from '@triggers/event-store';
+import { eventIdentity, MAX_DELIVERY_ATTEMPTS, QueuedEvent } from '@triggers/event-schema';
+import { fanOut, recordRetry, storeDelivered } from '@triggers/event-store';
 import type { Logger } from '@triggers/log';
 import * as v from 'valibot';
 import { tryCommit } from './commit.ts';
@@ -10,6 +10,7 @@ import {
   recordDeadLetters,
   sendDeadLetters,
 } from './dead-letter.ts';
+import { sendDeliveries } from './delivery/fan-out.ts';
 import { describeIssues } from './describe.ts';
 import type { ConsumerEnv } from './env.ts';
 import { BatchOutcome } from './outcome.ts';
@@ -102,6 +103,16 @@ export async function processEventBatch(
         toRecord.map((step) => step.letter),
         now,
       ),
+      // In the same transaction as the events: an event stored has its deliveries.
+      fanOut(
+        env.DB,
+        toStore.map(({ event }) => ({
+          api_key_id: event.api_key_id,
+          event_id: event.event_id,
+          type: eventIdentity(event).type,
+        })),
+        now,
+      ),
     ]),
     sendDeadLetters(
       env.EVENT_DLQ,
@@ -114,11 +125,16 @@ export async function processEventBatch(
       outcome.retry(step.message, step.event, written.reason);
     }
   } else {
-    const [stored] = written.keys;
-    outcome.storedOnce(
-      toStore.map(({ message, event }) => ({ message, key: event.event_id })),
-      stored,
-    );
+    const [stored, , , , deliveries] = written.keys;
+    const unsentDeliveries = await sendDeliveries(env.DELIVERY_QUEUE, deliveries);
+    if (unsentDeliveries === undefined) {
+      outcome.storedOnce(
+        toStore.map(({ message, event }) => ({ message, key: event.event_id })),
+        stored,
+      );
+    } else {
+      for (const { message, event } of toStore) outcome.retry(message, event, unsentDeliveries);
+    }
     for (const { message, event, reason } of toFail) outcome.retry(message, event, reason);
     for (const { message, event, reason } of toRecord) outcome.deadLettered(message, event, reason);
   }

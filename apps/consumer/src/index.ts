@@ -1,7 +1,8 @@
 import { env } from 'cloudflare:workers';
-import { EVENT_DLQ, EVENT_QUEUE, type QueuedEvent } from '@triggers/event-schema';
+import { DELIVERY_QUEUE, EVENT_DLQ, EVENT_QUEUE, type QueuedEvent } from '@triggers/event-schema';
 import { faultsFor } from '@triggers/faults';
 import { createLogger, parseLogLevel } from '@triggers/log';
+import { processDeliveryBatch } from './delivery/dispatch.ts';
 import { processDeadLetterBatch } from './dlq-batch.ts';
 import type { ConsumerEnv } from './env.ts';
 import { processEventBatch } from './event-batch.ts';
@@ -21,6 +22,7 @@ export default {
       return processEventBatch(batch, env, log);
     }
     if (batch.queue === EVENT_DLQ) return processDeadLetterBatch(batch, env, log);
+    if (batch.queue === DELIVERY_QUEUE) return processDeliveryBatch(batch, env, log);
     // A queue this Worker was not written for: throwing retries the batch, and says so in the logs.
     throw new Error(`triggers-consumer does not consume queue "${batch.queue}"`);
   },

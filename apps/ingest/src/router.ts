@@ -32,8 +32,8 @@ for (const [path, routes] of routesByPath) {
     const handlers = route.authenticated
       ? [withApiKey, withRateLimit, ...budget, route.handler]
       : [route.handler];
-    if (route.method === 'GET') router.get(path, ...handlers);
-    else router.post(path, ...handlers);
+    const method = route.method.toLowerCase() as Lowercase<RouteSpec['method']>;
+    router[method](path, ...handlers);
   }
   router.all(path, methodNotAllowed(...routes.map((route) => route.method)));
 }

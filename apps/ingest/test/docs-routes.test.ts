@@ -11,7 +11,8 @@ import { ROUTES } from '../src/routes/index.ts';
  */
 
 /** A README route row: ``| [`POST /events`](docs/api.md#post-events) | what | yes |``. */
-const ROUTE_ROW = /^\|\s*\[`(GET|POST) ([^`]+)`\]\(docs\/api\.md#([^)]+)\)\s*\|[^|]*\|\s*(yes|no)\s*\|$/;
+const ROUTE_ROW =
+  /^\|\s*\[`(GET|POST|PATCH|DELETE) ([^`]+)`\]\(docs\/api\.md#([^)]+)\)\s*\|[^|]*\|\s*(yes|no)\s*\|$/;
 
 function readmeRoutes() {
   const start = readme.indexOf('<!-- docs-tables: routes.');

@@ -69,26 +69,38 @@ describe('GET /openapi.json', () => {
       .sort();
     expect(documented).toEqual(registered);
     expect(documented).toEqual([
+      'DELETE /subscriptions/{subscription_id}',
       'GET /events/{event_id}',
+      'GET /events/{event_id}/deliveries',
       'GET /health',
       'GET /inbox',
       'GET /openapi.json',
       'GET /stats',
+      'GET /subscriptions',
+      'GET /subscriptions/{subscription_id}',
+      'PATCH /subscriptions/{subscription_id}',
       'POST /dlq/replay',
       'POST /events',
       'POST /events/batch',
+      'POST /events/{event_id}/deliveries/{delivery_id}/retry',
       'POST /inbox/{event_id}/ack',
       'POST /inbox/{event_id}/retry',
+      'POST /subscriptions',
+      'POST /subscriptions/{subscription_id}/rotate-secret',
     ]);
   });
 
   it('has no phantom route: the Worker serves every documented operation and 405s the other methods', async () => {
     const doc = await fetchDocument();
     for (const { path: template, method } of operations(doc)) {
-      const path = template.replace('{event_id}', crypto.randomUUID());
+      const path = template
+        .replace('{event_id}', crypto.randomUUID())
+        .replace('{subscription_id}', 'sub_000000000000000000000000')
+        .replace('{delivery_id}', 'msg_000000000000000000000000');
       const served = await workerFetch(new Request(`${BASE_URL}${path}`, { method: method.toUpperCase() }));
       expect([404, 405], `${method} ${path}`).not.toContain(served.status);
-      const other = method === 'get' ? 'POST' : 'GET';
+      // A method no path of the API serves.
+      const other = 'PUT';
       expect((await workerFetch(new Request(`${BASE_URL}${path}`, { method: other }))).status, path).toBe(
         405,
       );

@@ -6,11 +6,15 @@ import type {
   EventRequest,
   InboxEvent,
   ReplayRequest,
+  SubscriptionPatch,
+  SubscriptionRequest,
 } from '@triggers/event-schema';
 import {
   BatchAccepted,
   CLOUDEVENTS_JSON,
   CloudEvent,
+  DeliveryDetails,
+  DeliveryList,
   ErrorEnvelope as ErrorEnvelopeSchema,
   EventAccepted,
   EventDetails,
@@ -19,6 +23,10 @@ import {
   MAX_BATCH_BYTES,
   MAX_BATCH_EVENTS,
   ReplayResult,
+  SubscriptionCreated,
+  SubscriptionDeleted,
+  SubscriptionDetails,
+  SubscriptionList,
 } from '@triggers/event-schema';
 import * as v from 'valibot';
 import { TriggersError } from './errors.ts';
@@ -72,7 +80,7 @@ export type Replayed = ReplayResult['data'];
  * 503 are retried for every request: the API answers them having changed nothing.
  */
 interface Call {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   path: string;
   body?: string;
   headers?: Record<string, string>;
@@ -251,7 +259,7 @@ export class TriggersClient {
    */
   async retry(eventId: string, options: RequestOptions = {}): Promise<InboxEvent> {
     const path = `${eventPath('/inbox', eventId)}/retry`;
-    const body = await this.#call({ method: 'POST', path, signal: options.signal, retryInTransit: false });
+    const body = await this.#call({ method: 'POST', path, ...once(options) });
     return parseAnswer(EventDetails, body).data;
   }
 
@@ -265,10 +273,84 @@ export class TriggersClient {
       method: 'POST',
       path: '/dlq/replay',
       body: JSON.stringify(replay),
-      signal: options.signal,
-      retryInTransit: false,
+      ...once(options),
     });
     return parseAnswer(ReplayResult, body).data;
+  }
+
+  /**
+   * `POST /subscriptions`: subscribes a webhook URL to this key's events (`event_types` absent:
+   * every event). Resolves to the subscription with its signing `secret` (`whsec_…`), shown only
+   * now. Not sent again after a failure in transit (a second call would create a second one).
+   */
+  async createSubscription(subscription: SubscriptionRequest, options: RequestOptions = {}) {
+    const body = await this.#call({
+      method: 'POST',
+      path: '/subscriptions',
+      body: JSON.stringify(subscription),
+      ...once(options),
+    });
+    return parseAnswer(SubscriptionCreated, body).data;
+  }
+
+  /** `GET /subscriptions`: this key's subscriptions, oldest first, without their secrets. */
+  async listSubscriptions(options: RequestOptions = {}) {
+    const body = await this.#call({ method: 'GET', path: '/subscriptions', ...safe(options) });
+    return parseAnswer(SubscriptionList, body).data.subscriptions;
+  }
+
+  /** `GET /subscriptions/{id}`: whether it is enabled, and why not. 404 `NOT_FOUND` for another key's. */
+  async getSubscription(subscriptionId: string, options: RequestOptions = {}) {
+    const body = await this.#call({
+      method: 'GET',
+      path: subscriptionPath(subscriptionId),
+      ...safe(options),
+    });
+    return parseAnswer(SubscriptionDetails, body).data;
+  }
+
+  /** `PATCH /subscriptions/{id}`: a new url, event_types or enabled. The same patch twice changes nothing more. */
+  async updateSubscription(subscriptionId: string, patch: SubscriptionPatch, options: RequestOptions = {}) {
+    const path = subscriptionPath(subscriptionId);
+    const body = await this.#call({ method: 'PATCH', path, body: JSON.stringify(patch), ...safe(options) });
+    return parseAnswer(SubscriptionDetails, body).data;
+  }
+
+  /** `DELETE /subscriptions/{id}`: no more deliveries; its deliveries log stays. */
+  async deleteSubscription(subscriptionId: string, options: RequestOptions = {}): Promise<void> {
+    const body = await this.#call({
+      method: 'DELETE',
+      path: subscriptionPath(subscriptionId),
+      ...once(options),
+    });
+    parseAnswer(SubscriptionDeleted, body);
+  }
+
+  /**
+   * `POST /subscriptions/{id}/rotate-secret`: a new signing secret, shown only now; the previous
+   * one signs too for the documented overlap (24 h). Not sent again after a failure in transit.
+   */
+  async rotateSecret(subscriptionId: string, options: RequestOptions = {}) {
+    const path = `${subscriptionPath(subscriptionId)}/rotate-secret`;
+    const body = await this.#call({ method: 'POST', path, ...once(options) });
+    return parseAnswer(SubscriptionCreated, body).data;
+  }
+
+  /** `GET /events/{event_id}/deliveries`: each webhook delivery of the event with its attempts. */
+  async listDeliveries(eventId: string, options: RequestOptions = {}) {
+    const path = `${eventPath('/events', eventId)}/deliveries`;
+    const body = await this.#call({ method: 'GET', path, ...safe(options) });
+    return parseAnswer(DeliveryList, body).data.deliveries;
+  }
+
+  /**
+   * `POST /events/{event_id}/deliveries/{delivery_id}/retry`: a failed delivery gets a new round
+   * of attempts. 409 `INVALID_STATE` unless it is failed. Not sent again after a failure in transit.
+   */
+  async retryDelivery(eventId: string, deliveryId: string, options: RequestOptions = {}) {
+    const path = `${eventPath('/events', eventId)}/deliveries/${encodeURIComponent(deliveryId)}/retry`;
+    const body = await this.#call({ method: 'POST', path, ...once(options) });
+    return parseAnswer(DeliveryDetails, body).data;
   }
 
   /** Sends `call`, retrying per the policy; resolves to the parsed 200 body. */
@@ -320,6 +402,12 @@ export class TriggersClient {
 
 /** A read, or a write whose repetition changes nothing: safe to send again after any failure. */
 const safe = (options: RequestOptions) => ({ signal: options.signal, retryInTransit: true });
+
+/** A write that must not be repeated blindly: retried only when the API answered that it did nothing. */
+const once = (options: RequestOptions) => ({ signal: options.signal, retryInTransit: false });
+
+/** `/subscriptions/{id}`, the id escaped. */
+const subscriptionPath = (subscriptionId: string) => `/subscriptions/${encodeURIComponent(subscriptionId)}`;
 
 /** `/events/{id}` or `/inbox/{id}`, the id escaped. */
 const eventPath = (prefix: string, eventId: string) => `${prefix}/${encodeURIComponent(eventId)}`;

@@ -2,9 +2,12 @@ export type {
   BatchItem,
   BatchItemResult,
   CloudEventJson,
+  Delivery,
   EventRequest,
   EventStatus,
   InboxEvent,
+  Subscription,
+  SubscriptionWithSecret,
 } from '@triggers/event-schema';
 export {
   createClient,

@@ -10,3 +10,4 @@ export * from './queues.ts';
 export * from './stats.ts';
 export * from './status.ts';
 export * from './typed-event.ts';
+export * from './webhooks.ts';

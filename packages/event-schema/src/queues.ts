@@ -37,3 +37,18 @@ export const EVENT_DLQ_CONSUMER = {
   maxBatchTimeout: 5,
   maxRetries: 100,
 } as const;
+
+/** The queue between storing an event and delivering it: its own, so a slow subscriber delays nothing else. */
+export const DELIVERY_QUEUE = 'delivery-queue';
+/** The producer binding to `delivery-queue` (consumer Worker: fan-out; ingest Worker: manual retry). */
+export const DELIVERY_QUEUE_BINDING = 'DELIVERY_QUEUE';
+
+/** How the consumer Worker's dispatcher reads `delivery-queue`. */
+export const DELIVERY_QUEUE_CONSUMER = {
+  queue: DELIVERY_QUEUE,
+  /** Small batches: each message is one HTTP request to a subscriber, run concurrently. */
+  maxBatchSize: 10,
+  maxBatchTimeout: 1,
+  /** Retries only for the dispatcher's own failures (D1 down); subscriber failures are rescheduled. */
+  maxRetries: 10,
+} as const;

@@ -1,4 +1,5 @@
 export * from './ack.ts';
+export * from './deliveries.ts';
 export * from './inspect.ts';
 export * from './list.ts';
 export * from './read.ts';
@@ -6,4 +7,5 @@ export * from './replay.ts';
 export * from './retention.ts';
 export * from './stats.ts';
 export * from './status.ts';
+export * from './subscriptions.ts';
 export * from './write.ts';

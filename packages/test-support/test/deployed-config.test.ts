@@ -5,6 +5,9 @@
  * All the tests that read an app's wrangler.toml live here, through one reader.
  */
 import {
+  DELIVERY_QUEUE,
+  DELIVERY_QUEUE_BINDING,
+  DELIVERY_QUEUE_CONSUMER,
   EVENT_DLQ,
   EVENT_DLQ_BINDING,
   EVENT_DLQ_CONSUMER,
@@ -36,9 +39,12 @@ function asToml(settings: {
 }
 
 describe('the apps’ wrangler.toml files agree with queues.ts', () => {
-  it('ingest produces to event-queue through EVENT_QUEUE and consumes nothing', () => {
+  it('ingest produces to event-queue through EVENT_QUEUE, to delivery-queue (manual retries), and consumes nothing', () => {
     const { queues } = wranglerConfig('ingest');
-    expect(queues?.producers).toEqual([{ binding: EVENT_QUEUE_BINDING, queue: EVENT_QUEUE }]);
+    expect(queues?.producers).toEqual([
+      { binding: EVENT_QUEUE_BINDING, queue: EVENT_QUEUE },
+      { binding: DELIVERY_QUEUE_BINDING, queue: DELIVERY_QUEUE },
+    ]);
     expect(queues?.consumers).toBeUndefined();
   });
 
@@ -50,10 +56,19 @@ describe('the apps’ wrangler.toml files agree with queues.ts', () => {
     expect(consumerOf(EVENT_DLQ)).toEqual(asToml(EVENT_DLQ_CONSUMER));
   });
 
-  it('consumer consumes exactly the two queues and produces only to event-dlq through EVENT_DLQ', () => {
+  it('consumer reads delivery-queue as DELIVERY_QUEUE_CONSUMER says', () => {
+    expect(consumerOf(DELIVERY_QUEUE)).toEqual(asToml(DELIVERY_QUEUE_CONSUMER));
+  });
+
+  it('consumer consumes exactly the three queues and produces to event-dlq and delivery-queue', () => {
     const { queues } = wranglerConfig('consumer');
-    expect(queues?.consumers?.map((c) => c.queue).sort()).toEqual([EVENT_DLQ, EVENT_QUEUE].sort());
-    expect(queues?.producers).toEqual([{ binding: EVENT_DLQ_BINDING, queue: EVENT_DLQ }]);
+    expect(queues?.consumers?.map((c) => c.queue).sort()).toEqual(
+      [DELIVERY_QUEUE, EVENT_DLQ, EVENT_QUEUE].sort(),
+    );
+    expect(queues?.producers).toEqual([
+      { binding: DELIVERY_QUEUE_BINDING, queue: DELIVERY_QUEUE },
+      { binding: EVENT_DLQ_BINDING, queue: EVENT_DLQ },
+    ]);
   });
 });
 

@@ -136,7 +136,7 @@ export function configVariant(configPath, dir, edit) {
  * Batch timeouts for harnesses: the real 30 s would make every test wait 30 s.
  * @type {Readonly<Record<string, number>>}
  */
-export const HARNESS_BATCH_TIMEOUT_SECONDS = { 'event-queue': 1, 'event-dlq': 0.5 };
+export const HARNESS_BATCH_TIMEOUT_SECONDS = { 'event-queue': 1, 'event-dlq': 0.5, 'delivery-queue': 0.2 };
 
 /**
  * Workers running under one `wrangler dev`.

@@ -5,6 +5,8 @@ import {
   BatchItemResult,
   BatchRequest,
   CloudEvent,
+  Delivery,
+  DeliveryAttempt,
   ERROR_STATUS,
   ErrorEnvelope,
   EventAccepted,
@@ -19,6 +21,11 @@ import {
   JsonValue,
   ReplayRequest,
   ReplayResult,
+  Subscription,
+  SubscriptionPatch,
+  SubscriptionRequest,
+  SubscriptionWithSecret,
+  uriReference,
 } from '@triggers/event-schema';
 import { jsonSchemaConversion } from '@triggers/event-schema/to-json-schema';
 import {
@@ -57,7 +64,9 @@ export interface ParameterSpec {
 export type RouteSpec = RouteDescription & RouteAccess;
 
 interface RouteDescription {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  /** The success status: 200 unless said (201 for a creation). */
+  status?: 200 | 201;
   path: `/${string}`;
   operationId: string;
   summary: string;
@@ -110,6 +119,12 @@ const SCHEMAS = {
   ReplayRequest,
   ReplayResult,
   EventStats,
+  SubscriptionRequest,
+  SubscriptionPatch,
+  Subscription,
+  SubscriptionWithSecret,
+  DeliveryAttempt,
+  Delivery,
   OpenApiDocument,
 };
 
@@ -204,8 +219,8 @@ function operation(route: RouteSpec) {
         }
       : {}),
     responses: {
-      '200': {
-        description: 'OK',
+      [String(route.status ?? 200)]: {
+        description: route.status === 201 ? 'Created' : 'OK',
         content: {
           'application/json': { schema: schemaOf(route.response) },
           ...contentOf(route.otherResponses),

@@ -49,7 +49,8 @@ export const LIMITS = {
   replays_per_key: {
     binding: 'REPLAY_LIMITER',
     per: 'API key',
-    counts: 'POST /dlq/replay and POST /inbox/{event_id}/retry calls',
+    counts:
+      'POST /dlq/replay, POST /inbox/{event_id}/retry and POST /events/{event_id}/deliveries/{delivery_id}/retry calls',
     limit: 60,
     period: 60,
     unit: 1,

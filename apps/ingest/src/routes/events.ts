@@ -6,6 +6,8 @@ import {
   CLOUDEVENTS_BATCH_JSON,
   CLOUDEVENTS_JSON,
   CloudEventBatch,
+  type Delivery,
+  DeliveryId,
   type EventAccepted,
   type EventDetails,
   EventRequest,
@@ -13,13 +15,15 @@ import {
   MAX_BATCH_BYTES,
   MAX_EVENT_BYTES,
 } from '@triggers/event-schema';
-import { getEvent } from '@triggers/event-store';
+import { getEvent, listDeliveries, restartDelivery, unrestartDelivery } from '@triggers/event-store';
+import { describeError } from '@triggers/log';
 import type { AuthedRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
 import { JSON_MEDIA_TYPE, mediaTypeOf, readJsonBody } from '../lib/body.ts';
 import { fromBinary, fromStructured, toStructured } from '../lib/cloudevents.ts';
-import { ApiError } from '../lib/errors.ts';
+import { ApiError, serviceUnavailable } from '../lib/errors.ts';
 import { idempotencyKeyHeader } from '../lib/idempotency.ts';
+import type { ParameterSpec } from '../lib/openapi.ts';
 import { enqueue, enqueueBatch, type SizedEvent } from '../lib/queue.ts';
 import { ok } from '../lib/responses.ts';
 import { eventIdOf, eventNotFound, fromStore, inboxEvent } from '../lib/stored-events.ts';
@@ -27,7 +31,10 @@ import { buildCloudEvent, buildEvent, openSubmission, rejectIfDebugRequested } f
 import { validate } from '../lib/validate.ts';
 import { chargeEvents } from '../middleware/rate-limit.ts';
 
-/** Everything about `/events`: send one (`POST /events`), send many (`POST /events/batch`), look one up. */
+/**
+ * Everything about `/events`: send one (`POST /events`), send many (`POST /events/batch`), look one
+ * up, list its webhook deliveries and retry a failed one by hand (docs/webhooks.md).
+ */
 
 /**
  * `POST /events`: validates the body, stamps an `event_id` (derived from `Idempotency-Key` when
@@ -174,4 +181,58 @@ export async function getEventById(request: AuthedRequest, env: IngestEnv): Prom
 /** Whether the request's `Accept` header names `mediaType` (wildcards aside: JSON is the default). */
 function accepts(request: AuthedRequest, mediaType: string): boolean {
   return (request.headers.get('accept') ?? '').split(',').some((range) => mediaTypeOf(range) === mediaType);
+}
+
+/** The `{delivery_id}` of a delivery's paths. */
+export const DELIVERY_ID: ParameterSpec = {
+  in: 'path',
+  name: 'delivery_id',
+  description: 'A delivery id (msg_…) from GET /events/{event_id}/deliveries; also its webhook-id.',
+  schema: DeliveryId,
+};
+
+/** `GET /events/{event_id}/deliveries`: each delivery with its attempts. 404 for an event the key has not. */
+export async function getEventDeliveries(request: AuthedRequest, env: IngestEnv): Promise<Response> {
+  const eventId = eventIdOf(request);
+  const apiKeyId = request.apiKey.id;
+  const [event, deliveries] = await fromStore(() =>
+    Promise.all([getEvent(env.DB, { apiKeyId, eventId }), listDeliveries(env.DB, { apiKeyId, eventId })]),
+  );
+  if (event === null) throw eventNotFound(eventId);
+  return ok<{ deliveries: Delivery[] }>({ deliveries });
+}
+
+/**
+ * `POST /events/{event_id}/deliveries/{delivery_id}/retry`: a failed delivery gets a new round of
+ * attempts (the same schedule), queued now. 409 unless it is failed; 503, and still failed, when
+ * the queue refuses.
+ */
+export async function retryDelivery(request: AuthedRequest, env: IngestEnv): Promise<Response> {
+  const eventId = eventIdOf(request);
+  const deliveryId = validate(DeliveryId, request.params.delivery_id, 'path.delivery_id');
+  const key = { apiKeyId: request.apiKey.id, eventId, deliveryId };
+  const message = await fromStore(() => restartDelivery(env.DB, key, new Date()));
+  if (message === null) {
+    const [existing] = await fromStore(() => listDeliveries(env.DB, key));
+    if (existing === undefined) {
+      throw new ApiError('NOT_FOUND', `Event ${eventId} of this API key has no delivery ${deliveryId}.`);
+    }
+    throw new ApiError(
+      'INVALID_STATE',
+      `Only a failed delivery can be retried; this one is ${existing.status}.`,
+    );
+  }
+  try {
+    await env.DELIVERY_QUEUE.send(message);
+  } catch (err) {
+    await unrestartDelivery(
+      env.DB,
+      message,
+      `manual retry not queued: ${describeError(err)}`,
+      new Date(),
+    ).catch(() => {});
+    throw serviceUnavailable('The retry could not be queued; the delivery stays failed. Retry later.', err);
+  }
+  const [delivery] = await fromStore(() => listDeliveries(env.DB, key));
+  return ok<Delivery | undefined>(delivery);
 }

@@ -4,7 +4,10 @@ import {
   CLOUDEVENTS_BATCH_JSON,
   CLOUDEVENTS_JSON,
   CloudEvent,
+  DEFAULT_DELIVERY_SCHEDULE,
   DebugFlag,
+  DeliveryDetails,
+  DeliveryList,
   EventAccepted,
   EventDetails,
   EventRequest,
@@ -18,17 +21,54 @@ import {
   MAX_INBOX_LIMIT,
   ReplayRequest,
   ReplayResult,
+  SECRET_ROTATION_OVERLAP_SECONDS,
+  SubscriptionCreated,
+  SubscriptionDeleted,
+  SubscriptionDetails,
+  SubscriptionList,
+  SubscriptionPatch,
+  SubscriptionRequest,
 } from '@triggers/event-schema';
 import * as v from 'valibot';
 import { OpenApiDocument, type ParameterSpec, type RouteSpec } from '../lib/openapi.ts';
 import { queryParameters } from '../lib/query.ts';
 import { EVENT_ID } from '../lib/stored-events.ts';
 import { replayDeadLetters } from './dlq.ts';
-import { getEventById, postEvent, postEventBatch } from './events.ts';
+import {
+  DELIVERY_ID,
+  getEventById,
+  getEventDeliveries,
+  postEvent,
+  postEventBatch,
+  retryDelivery,
+} from './events.ts';
 import { health } from './health.ts';
 import { ackInboxEvent, InboxQuery, listInbox, retryEvent } from './inbox.ts';
 import { serveOpenApi } from './openapi.ts';
 import { getStats } from './stats.ts';
+import {
+  getKeySubscription,
+  listKeySubscriptions,
+  patchSubscription,
+  postSubscription,
+  removeSubscription,
+  rotateSecret,
+  SUBSCRIPTION_ID,
+} from './subscriptions.ts';
+
+/** What the subscription routes reading a body can answer: a bad URL is a VALIDATION_ERROR. */
+const SUBSCRIPTION_BODY_ERRORS = [
+  'INVALID_JSON',
+  'VALIDATION_ERROR',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'SERVICE_UNAVAILABLE',
+] as const;
+const SUBSCRIPTION_ERRORS = ['VALIDATION_ERROR', 'NOT_FOUND', 'SERVICE_UNAVAILABLE'] as const;
+const URL_RULES =
+  'The url must be https and name a public host; loopback, private, link-local and metadata ' +
+  'addresses are refused (400 VALIDATION_ERROR at url). In local development (ENVIRONMENT=development) ' +
+  'http://127.0.0.1:<port> and http://localhost:<port> are allowed.';
 
 const CONTENT_ENCODING: ParameterSpec = {
   in: 'header',
@@ -79,7 +119,8 @@ const BY_ID_ERRORS = ['VALIDATION_ERROR', 'NOT_FOUND', 'SERVICE_UNAVAILABLE'] as
 /**
  * Every route of the API, in one list: the router registers exactly these (src/router.ts) and
  * `GET /openapi.json` describes exactly these. Each handler lives in the file of its resource:
- * `/events…` in events.ts, `/inbox…` in inbox.ts, `/dlq…` in dlq.ts, then health.ts and
+ * `/events…` in events.ts, `/inbox…` in inbox.ts, `/dlq…` in dlq.ts, `/subscriptions…` in
+ * subscriptions.ts, then health.ts and
  * openapi.ts; fallback.ts answers what no route matches.
  */
 export const ROUTES: readonly RouteSpec[] = [
@@ -249,6 +290,116 @@ export const ROUTES: readonly RouteSpec[] = [
     response: EventStats,
     errors: ['SERVICE_UNAVAILABLE'],
     handler: getStats,
+  },
+  {
+    method: 'GET',
+    path: '/events/:event_id/deliveries',
+    operationId: 'listEventDeliveries',
+    summary: 'The webhook deliveries of an event, with their attempts',
+    description:
+      'One delivery per subscription the event matched, each with its status (pending, succeeded, failed) and ' +
+      'every attempt: time, HTTP status or error, latency and at most 256 characters of the response body. ' +
+      '404 when this API key has no such stored event.',
+    authenticated: true,
+    parameters: [EVENT_ID],
+    response: DeliveryList,
+    errors: BY_ID_ERRORS,
+    handler: getEventDeliveries,
+  },
+  {
+    method: 'POST',
+    path: '/events/:event_id/deliveries/:delivery_id/retry',
+    operationId: 'retryDelivery',
+    summary: 'Retry a failed delivery by hand',
+    description:
+      'Starts a new round of attempts (round + 1, on the same schedule) for a failed delivery, the first now. ' +
+      '409 INVALID_STATE unless the delivery is failed; 503 when the queue refuses, and it stays failed.',
+    authenticated: true,
+    parameters: [EVENT_ID, DELIVERY_ID],
+    response: DeliveryDetails,
+    errors: [...BY_ID_ERRORS, 'INVALID_STATE'],
+    budget: 'replays_per_key',
+    handler: retryDelivery,
+  },
+  {
+    method: 'POST',
+    path: '/subscriptions',
+    operationId: 'createSubscription',
+    summary: 'Subscribe a webhook URL to this key’s events',
+    description:
+      'event_types lists exact types and prefix patterns (order.*); leave it out (or null) for every event. ' +
+      'Answers 201 with the signing secret (whsec_…), shown in full only here and on rotate-secret. ' +
+      `Deliveries are retried after ${DEFAULT_DELIVERY_SCHEDULE.join(', ')} seconds by default. ${URL_RULES}`,
+    authenticated: true,
+    status: 201,
+    body: SubscriptionRequest,
+    response: SubscriptionCreated,
+    errors: SUBSCRIPTION_BODY_ERRORS,
+    handler: postSubscription,
+  },
+  {
+    method: 'GET',
+    path: '/subscriptions',
+    operationId: 'listSubscriptions',
+    summary: 'List this key’s subscriptions',
+    description: 'Oldest first, without secrets (secret_prefix shows the first characters).',
+    authenticated: true,
+    response: SubscriptionList,
+    errors: ['SERVICE_UNAVAILABLE'],
+    handler: listKeySubscriptions,
+  },
+  {
+    method: 'GET',
+    path: '/subscriptions/:subscription_id',
+    operationId: 'getSubscription',
+    summary: 'Look one subscription up',
+    description:
+      'Whether it is enabled, why not (disabled_reason), its failed deliveries in a row. 404 for another key’s.',
+    authenticated: true,
+    parameters: [SUBSCRIPTION_ID],
+    response: SubscriptionDetails,
+    errors: SUBSCRIPTION_ERRORS,
+    handler: getKeySubscription,
+  },
+  {
+    method: 'PATCH',
+    path: '/subscriptions/:subscription_id',
+    operationId: 'updateSubscription',
+    summary: 'Change a subscription’s url, event_types or enabled',
+    description: `Enabling clears disabled_reason and the failure count. ${URL_RULES}`,
+    authenticated: true,
+    parameters: [SUBSCRIPTION_ID],
+    body: SubscriptionPatch,
+    response: SubscriptionDetails,
+    errors: [...SUBSCRIPTION_BODY_ERRORS, 'NOT_FOUND'],
+    handler: patchSubscription,
+  },
+  {
+    method: 'DELETE',
+    path: '/subscriptions/:subscription_id',
+    operationId: 'deleteSubscription',
+    summary: 'Delete a subscription',
+    description: 'No more deliveries; pending ones end failed; the deliveries log is kept.',
+    authenticated: true,
+    parameters: [SUBSCRIPTION_ID],
+    response: SubscriptionDeleted,
+    errors: SUBSCRIPTION_ERRORS,
+    handler: removeSubscription,
+  },
+  {
+    method: 'POST',
+    path: '/subscriptions/:subscription_id/rotate-secret',
+    operationId: 'rotateSubscriptionSecret',
+    summary: 'Replace the signing secret',
+    description:
+      'Answers the subscription with its new secret (shown only here). For ' +
+      `${SECRET_ROTATION_OVERLAP_SECONDS / 3600} hours the previous secret keeps signing too: each webhook then ` +
+      'carries two v1 signatures, so receivers can switch without losing a message.',
+    authenticated: true,
+    parameters: [SUBSCRIPTION_ID],
+    response: SubscriptionCreated,
+    errors: SUBSCRIPTION_ERRORS,
+    handler: rotateSecret,
   },
   {
     method: 'GET',

@@ -1,0 +1,272 @@
+import * as v from 'valibot';
+import { SuccessEnvelope } from './envelope.ts';
+
+/**
+ * Subscriptions and webhook deliveries (issue 11): the API's shapes, the `delivery-queue`
+ * message, the retry schedule and the rules a subscription URL must follow. docs/webhooks.md is
+ * the user's guide to all of it.
+ */
+
+/**
+ * The default schedule: the delay before each retry, in seconds, after the first attempt.
+ * 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: 8 attempts over about 27.5 hours. Each delay gets
+ * ±{@link DELIVERY_JITTER} of random jitter. A deployment or a test may set its own with the
+ * `DELIVERY_SCHEDULE` var (comma-separated seconds).
+ */
+export const DEFAULT_DELIVERY_SCHEDULE: readonly number[] = [5, 300, 1_800, 7_200, 18_000, 36_000, 36_000];
+/** Fraction of random jitter applied to each scheduled delay (0.2 = ±20 %). */
+export const DELIVERY_JITTER = 0.2;
+/** The longest wait between two attempts, whatever `Retry-After` asks: a queue message's longest delay. */
+export const MAX_DELIVERY_DELAY_SECONDS = 43_200;
+/** How long one attempt may take before it counts as a timeout (`DELIVERY_TIMEOUT_MS` overrides). */
+export const DEFAULT_DELIVERY_TIMEOUT_MS = 5_000;
+/**
+ * Deliveries that end `failed` in a row (no success between them) after which a subscription is
+ * disabled (`DELIVERY_DISABLE_AFTER` overrides). With the default schedule that is a receiver
+ * down for more than a day.
+ */
+export const DEFAULT_DISABLE_AFTER_FAILED_DELIVERIES = 5;
+/** How long the previous secret keeps signing after a rotation, in seconds (24 h). */
+export const SECRET_ROTATION_OVERLAP_SECONDS = 86_400;
+/** The most of a subscriber's response body kept in the attempts log. */
+export const MAX_RESPONSE_EXCERPT_CHARS = 256;
+
+/** A schedule from `DELIVERY_SCHEDULE` ("5,300,1800"), or the default when unset or unreadable. */
+export function deliverySchedule(text: string | undefined): readonly number[] {
+  if (text === undefined || text.trim() === '') return DEFAULT_DELIVERY_SCHEDULE;
+  const delays = text.split(',').map((part) => Number(part.trim()));
+  const valid = delays.every((d) => Number.isFinite(d) && d >= 0 && d <= MAX_DELIVERY_DELAY_SECONDS);
+  return valid ? delays : DEFAULT_DELIVERY_SCHEDULE;
+}
+
+/** The delay before attempt `next` (2-based: the first retry is attempt 2), jittered; undefined after the last. */
+export function retryDelay(
+  schedule: readonly number[],
+  next: number,
+  random = Math.random(),
+): number | undefined {
+  const base = schedule[next - 2];
+  if (base === undefined) return undefined;
+  return Math.max(0, Math.round(base * (1 + DELIVERY_JITTER * (random * 2 - 1))));
+}
+
+/** Seconds a `Retry-After` value (seconds or an HTTP date) asks for, or undefined when it says nothing usable. */
+export function retryAfterSeconds(value: string | null, now = Date.now()): number | undefined {
+  if (value === null) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Math.min(Number(text), MAX_DELIVERY_DELAY_SECONDS);
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) return undefined;
+  return Math.min(Math.max(0, Math.ceil((at - now) / 1000)), MAX_DELIVERY_DELAY_SECONDS);
+}
+
+/** Whether an event of `type` matches a subscription's `event_types` (exact, or `order.*` prefix; null = all). */
+export function matchesEventTypes(eventTypes: readonly string[] | null, type: string): boolean {
+  if (eventTypes === null) return true;
+  return eventTypes.some((pattern) =>
+    pattern.endsWith('.*') ? type.startsWith(pattern.slice(0, -1)) : pattern === type,
+  );
+}
+
+// --- URL rules ------------------------------------------------------------------------------
+
+function ipv4Parts(host: string): number[] | undefined {
+  const parts = host.split('.');
+  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p))) return undefined;
+  const numbers = parts.map(Number);
+  return numbers.every((n) => n <= 255) ? numbers : undefined;
+}
+
+/** Loopback, private, link-local, shared, metadata or otherwise non-public IPv4. */
+function isInternalIpv4([a = 0, b = 0]: number[]): boolean {
+  return (
+    a === 0 ||
+    a === 10 ||
+    a === 127 ||
+    (a === 100 && b >= 64 && b <= 127) ||
+    (a === 169 && b === 254) ||
+    (a === 172 && b >= 16 && b <= 31) ||
+    (a === 192 && b === 168) ||
+    (a === 198 && (b === 18 || b === 19)) ||
+    a >= 224
+  );
+}
+
+/** Loopback, unspecified, unique-local, link-local, or an IPv4-mapped internal address. */
+function isInternalIpv6(host: string): boolean {
+  const address = host.slice(1, -1).toLowerCase();
+  if (address === '::1' || address === '::') return true;
+  if (/^f[cd]/.test(address) || /^fe[89ab]/.test(address)) return true;
+  const mapped = /^::ffff:(.+)$/.exec(address)?.[1];
+  if (mapped === undefined) return false;
+  const dotted = ipv4Parts(mapped);
+  if (dotted) return isInternalIpv4(dotted);
+  const [hi = '0', lo = '0'] = mapped.split(':');
+  const n = (Number.parseInt(hi, 16) << 16) | Number.parseInt(lo, 16);
+  return isInternalIpv4([(n >>> 24) & 255, (n >>> 16) & 255]);
+}
+
+const isLoopbackHost = (host: string) =>
+  host === 'localhost' || host === '[::1]' || ipv4Parts(host)?.[0] === 127;
+
+/** Host names that only mean something inside a network (cloud metadata services among them). */
+const isInternalName = (host: string) =>
+  host === 'localhost' ||
+  host.endsWith('.localhost') ||
+  host.endsWith('.internal') ||
+  host.endsWith('.local') ||
+  !host.includes('.');
+
+/**
+ * Why `text` cannot be a subscription URL, or undefined when it can. Everywhere: an absolute
+ * http(s) URL without credentials, not aimed at a private, link-local, shared or metadata
+ * address (SSRF). Outside local development (`local: false`) also: `https` only, and no loopback
+ * or internal host name. In local development `http://127.0.0.1:<port>` (and localhost) is
+ * allowed, so that a developer can receive on their own machine.
+ */
+export function webhookUrlProblem(text: string, { local }: { local: boolean }): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return 'must be an absolute URL';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must be an http(s) URL';
+  if (url.username !== '' || url.password !== '') return 'must not carry credentials';
+  const host = url.hostname.toLowerCase();
+  if (local && isLoopbackHost(host)) return undefined;
+  if (url.protocol !== 'https:') {
+    return local
+      ? 'must use https (http is allowed for 127.0.0.1 and localhost in local development)'
+      : 'must use https';
+  }
+  const v4 = ipv4Parts(host);
+  if ((v4 && isInternalIpv4(v4)) || (host.startsWith('[') && isInternalIpv6(host))) {
+    return 'must not target a loopback, private, link-local or metadata address';
+  }
+  if (!v4 && !host.startsWith('[') && isInternalName(host)) {
+    return 'must name a public host (not localhost, a single label or an internal domain)';
+  }
+  return undefined;
+}
+
+// --- API shapes ------------------------------------------------------------------------------
+
+const Timestamp = v.pipe(v.string(), v.isoTimestamp());
+
+/** A subscription's event type filter entry: an exact type, or a prefix ending in `.*`. */
+export const EventTypePattern = v.pipe(
+  v.string('must be a string'),
+  v.minLength(1, 'must not be empty'),
+  v.maxLength(1_024, 'must be at most 1024 characters'),
+  v.regex(/^(?:[^*]+|[^*]+\.\*)$/, 'may use * only as a final ".*" after a prefix (order.*)'),
+);
+
+const EventTypes = v.pipe(
+  v.array(EventTypePattern, 'must be an array of event types'),
+  v.minLength(1, 'must list at least one type (leave it out for every event)'),
+  v.maxLength(100, 'must list at most 100 types'),
+);
+
+const WebhookUrl = v.pipe(
+  v.string('must be a string'),
+  v.maxLength(2_048, 'must be at most 2048 characters'),
+);
+
+/** `POST /subscriptions`. The URL's rules depend on the environment and are checked by the route. */
+export const SubscriptionRequest = v.strictObject({
+  url: WebhookUrl,
+  event_types: v.optional(v.nullable(EventTypes)),
+});
+export type SubscriptionRequest = v.InferOutput<typeof SubscriptionRequest>;
+
+/** `PATCH /subscriptions/{id}`: any of url, event_types (null = every event) and enabled. */
+export const SubscriptionPatch = v.strictObject({
+  url: v.optional(WebhookUrl),
+  event_types: v.optional(v.nullable(EventTypes)),
+  enabled: v.optional(v.boolean('must be true or false')),
+});
+export type SubscriptionPatch = v.InferOutput<typeof SubscriptionPatch>;
+
+/** A subscription id as the API hands them out. */
+export const SubscriptionId = v.pipe(
+  v.string(),
+  v.regex(/^sub_[0-9a-f]{24}$/, 'must be a subscription id (sub_…)'),
+);
+/** A delivery id as the API hands them out; also the `webhook-id` of every attempt. */
+export const DeliveryId = v.pipe(v.string(), v.regex(/^msg_[0-9a-f]{24}$/, 'must be a delivery id (msg_…)'));
+
+/** A subscription as the API shows it: never its secret, only the secret's first characters. */
+export const Subscription = v.object({
+  id: v.string(),
+  url: v.string(),
+  /** null: every event. */
+  event_types: v.nullable(v.array(v.string())),
+  enabled: v.boolean(),
+  /** Why it is disabled (`too many failed deliveries…`, `disabled by the API`), null while enabled. */
+  disabled_reason: v.nullable(v.string()),
+  /** Deliveries that ended failed in a row; reaching the threshold disables it. */
+  consecutive_failures: v.pipe(v.number(), v.integer()),
+  secret_prefix: v.string(),
+  /** Until when the secret before the last rotation still signs, or null. */
+  previous_secret_expires_at: v.nullable(Timestamp),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+export type Subscription = v.InferOutput<typeof Subscription>;
+
+/** A subscription with its signing secret in full: the answer of create and rotate-secret only. */
+export const SubscriptionWithSecret = v.object({ ...Subscription.entries, secret: v.string() });
+export type SubscriptionWithSecret = v.InferOutput<typeof SubscriptionWithSecret>;
+
+export const SubscriptionDetails = SuccessEnvelope(Subscription);
+export const SubscriptionCreated = SuccessEnvelope(SubscriptionWithSecret);
+export const SubscriptionList = SuccessEnvelope(v.object({ subscriptions: v.array(Subscription) }));
+export const SubscriptionDeleted = SuccessEnvelope(v.object({ id: v.string(), deleted: v.literal(true) }));
+
+/** Where a delivery stands: `pending` while attempts remain, then `succeeded` or `failed`. */
+export const DeliveryStatus = v.picklist(['pending', 'succeeded', 'failed']);
+export type DeliveryStatus = v.InferOutput<typeof DeliveryStatus>;
+
+/** One attempt: when, what came back (HTTP status, or the error), how long it took. */
+export const DeliveryAttempt = v.object({
+  round: v.number(),
+  attempt: v.number(),
+  attempted_at: Timestamp,
+  http_status: v.nullable(v.number()),
+  error: v.nullable(v.string()),
+  latency_ms: v.number(),
+  /** At most {@link MAX_RESPONSE_EXCERPT_CHARS} characters of the response body. */
+  response_excerpt: v.nullable(v.string()),
+});
+export type DeliveryAttempt = v.InferOutput<typeof DeliveryAttempt>;
+
+export const Delivery = v.object({
+  id: v.string(),
+  event_id: v.string(),
+  subscription_id: v.string(),
+  url: v.string(),
+  status: DeliveryStatus,
+  /** Manual retries start a new round (1 is the automatic one). */
+  round: v.number(),
+  /** Attempts in the current round. */
+  attempts: v.number(),
+  next_attempt_at: v.nullable(Timestamp),
+  last_error: v.nullable(v.string()),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+  attempt_log: v.array(DeliveryAttempt),
+});
+export type Delivery = v.InferOutput<typeof Delivery>;
+
+export const DeliveryList = SuccessEnvelope(v.object({ deliveries: v.array(Delivery) }));
+export const DeliveryDetails = SuccessEnvelope(Delivery);
+
+/** A `delivery-queue` message: make attempt `attempt` of round `round` of one delivery. */
+export const DeliveryMessage = v.object({
+  api_key_id: v.string(),
+  delivery_id: v.string(),
+  round: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  attempt: v.pipe(v.number(), v.integer(), v.minValue(1)),
+});
+export type DeliveryMessage = v.InferOutput<typeof DeliveryMessage>;

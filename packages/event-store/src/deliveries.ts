@@ -1,0 +1,328 @@
+import type { Delivery, DeliveryAttempt, DeliveryMessage, DeliveryStatus } from '@triggers/event-schema';
+import type { StoreWrite } from './write.ts';
+
+/**
+ * Webhook deliveries (tables `deliveries` and `delivery_attempts`, migration 0005). The database
+ * guards the state machine: every move is a conditional UPDATE that names the state it expects
+ * (`pending` with so many attempts in this round, or `failed` for a manual retry), so a duplicate
+ * queue message or two callers at once change a delivery once.
+ */
+
+/** An event as fan-out needs it: whose, which, and of what type. */
+export interface FanOutEvent {
+  api_key_id: string;
+  event_id: string;
+  type: string;
+}
+
+// One delivery per (event, enabled subscription of the same key whose types match): exact
+// types, and `prefix.*` patterns compared by prefix (no LIKE, so `_` and `%` in types are
+// plain characters). A delivery that exists already is only reported again while it has never
+// been attempted, so that its queue message is sent again if sending it failed last time; one
+// that was attempted, delivered or failed is left alone: a replayed event is not delivered twice.
+const FAN_OUT = `INSERT INTO deliveries
+  (api_key_id, id, event_id, subscription_id, url, status, round, attempts, next_attempt_at, created_at, updated_at)
+SELECT s.api_key_id, 'msg_' || lower(hex(randomblob(12))), e.value ->> '$.event_id', s.id, s.url,
+       'pending', 1, 0, ?2, ?2, ?2
+FROM json_each(?1) AS e
+JOIN subscriptions AS s ON s.api_key_id = e.value ->> '$.api_key_id' AND s.enabled = 1
+WHERE s.event_types IS NULL OR EXISTS (
+  SELECT 1 FROM json_each(s.event_types) AS t
+  WHERE t.value = e.value ->> '$.type'
+     OR (substr(t.value, -2) = '.*'
+         AND substr(e.value ->> '$.type', 1, length(t.value) - 1) = substr(t.value, 1, length(t.value) - 1))
+)
+ON CONFLICT (api_key_id, event_id, subscription_id) DO UPDATE SET id = deliveries.id
+WHERE deliveries.status = 'pending' AND deliveries.round = 1 AND deliveries.attempts = 0
+RETURNING json_object('api_key_id', api_key_id, 'delivery_id', id, 'round', round, 'attempt', 1) AS key`;
+
+/**
+ * The deliveries that storing `events` calls for, as a write of the consumer's batch commit (same
+ * transaction as the events). Its keys are JSON {@link DeliveryMessage}s to send to `delivery-queue`.
+ */
+export function fanOut(db: D1Database, events: FanOutEvent[], now: Date): StoreWrite {
+  if (events.length === 0) return { statements: [] };
+  const elements = events.map(({ api_key_id, event_id, type }) => ({ api_key_id, event_id, type }));
+  return { statements: [db.prepare(FAN_OUT).bind(JSON.stringify(elements), now.toISOString())] };
+}
+
+/** Everything one attempt needs: the delivery, its event and its subscription's current state. */
+/** Where a delivery stands: the columns the dispatcher checks a queue message against. */
+interface DeliveryState {
+  api_key_id: string;
+  id: string;
+  event_id: string;
+  status: DeliveryStatus;
+  round: number;
+  attempts: number;
+  next_attempt_at: string | null;
+}
+
+export interface DeliveryWork extends DeliveryState {
+  /** null once the subscription was deleted. */
+  subscription: {
+    id: string;
+    url: string;
+    enabled: boolean;
+    secrets: string[];
+  } | null;
+  event: { event_id: string } & EventColumns;
+}
+
+/** The event's columns a webhook's body is made of (payload and metadata as stored JSON text). */
+interface EventColumns {
+  type: string;
+  source: string;
+  subject: string | null;
+  received_at: string;
+  payload: string;
+  metadata: string | null;
+}
+
+interface WorkRow extends DeliveryState, EventColumns {
+  sub_id: string | null;
+  sub_url: string | null;
+  sub_enabled: number | null;
+  secret: string | null;
+  previous_secret: string | null;
+  previous_secret_expires_at: string | null;
+}
+
+/** The delivery a queue message names, with its event and subscription, or null. */
+export async function loadDeliveryWork(
+  db: D1Database,
+  message: Pick<DeliveryMessage, 'api_key_id' | 'delivery_id'>,
+  now: Date,
+): Promise<DeliveryWork | null> {
+  const row = await db
+    .prepare(
+      `SELECT d.api_key_id, d.id, d.event_id, d.status, d.round, d.attempts, d.next_attempt_at,
+              s.id AS sub_id, s.url AS sub_url, s.enabled AS sub_enabled, s.secret, s.previous_secret,
+              s.previous_secret_expires_at, e.type, e.source, e.subject, e.received_at, e.payload, e.metadata
+       FROM deliveries AS d
+       JOIN events AS e ON e.event_id = d.event_id AND e.api_key_id = d.api_key_id
+       LEFT JOIN subscriptions AS s ON s.api_key_id = d.api_key_id AND s.id = d.subscription_id
+       WHERE d.api_key_id = ?1 AND d.id = ?2`,
+    )
+    .bind(message.api_key_id, message.delivery_id)
+    .first<WorkRow>();
+  if (row === null) return null;
+  const secrets = row.secret === null ? [] : [row.secret];
+  if (row.previous_secret !== null && (row.previous_secret_expires_at ?? '') > now.toISOString()) {
+    secrets.push(row.previous_secret);
+  }
+  return {
+    api_key_id: row.api_key_id,
+    id: row.id,
+    event_id: row.event_id,
+    status: row.status,
+    round: row.round,
+    attempts: row.attempts,
+    next_attempt_at: row.next_attempt_at,
+    subscription:
+      row.sub_id === null
+        ? null
+        : { id: row.sub_id, url: row.sub_url ?? '', enabled: row.sub_enabled === 1, secrets },
+    event: {
+      event_id: row.event_id,
+      type: row.type,
+      source: row.source,
+      subject: row.subject,
+      received_at: row.received_at,
+      payload: row.payload,
+      metadata: row.metadata,
+    },
+  };
+}
+
+/** The outcome of one attempt, and what it moves the delivery to. */
+export interface AttemptResult {
+  apiKeyId: string;
+  deliveryId: string;
+  subscriptionId: string | null;
+  round: number;
+  attempt: number;
+  attemptedAt: Date;
+  httpStatus: number | null;
+  error: string | null;
+  latencyMs: number;
+  responseExcerpt: string | null;
+  /** `pending` (with `nextAttemptAt`) when another attempt follows. */
+  status: DeliveryStatus;
+  nextAttemptAt: Date | null;
+  /** Failed deliveries in a row at which the subscription is disabled. */
+  disableAfter: number;
+}
+
+/**
+ * Records an attempt and moves the delivery, in one transaction: the attempt row (once), the
+ * delivery only if it still is `pending` at `attempt - 1` attempts of `round` (else another
+ * dispatch got there first and nothing moves), and the subscription's failure count: reset by a
+ * success, raised by a delivery that ends failed, which disables it at `disableAfter`.
+ * Answers whether this call moved the delivery.
+ */
+export async function recordAttempt(db: D1Database, r: AttemptResult, now: Date): Promise<boolean> {
+  const stamp = now.toISOString();
+  const lastError = r.error ?? (r.httpStatus === null ? null : `HTTP ${r.httpStatus}`);
+  const statements = [
+    db
+      .prepare(
+        `INSERT INTO delivery_attempts
+           (api_key_id, delivery_id, round, attempt, attempted_at, http_status, error, latency_ms, response_excerpt)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING`,
+      )
+      .bind(
+        r.apiKeyId,
+        r.deliveryId,
+        r.round,
+        r.attempt,
+        r.attemptedAt.toISOString(),
+        r.httpStatus,
+        r.error,
+        r.latencyMs,
+        r.responseExcerpt,
+      ),
+    db
+      .prepare(
+        `UPDATE deliveries SET status = ?5, attempts = ?4, next_attempt_at = ?6,
+           last_error = CASE WHEN ?5 = 'succeeded' THEN last_error ELSE ?7 END, updated_at = ?8
+         WHERE api_key_id = ?1 AND id = ?2 AND round = ?3 AND attempts = ?4 - 1 AND status = 'pending'
+         RETURNING id`,
+      )
+      .bind(
+        r.apiKeyId,
+        r.deliveryId,
+        r.round,
+        r.attempt,
+        r.status,
+        r.nextAttemptAt?.toISOString() ?? null,
+        lastError,
+        stamp,
+      ),
+  ];
+  if (r.subscriptionId !== null && r.status !== 'pending') {
+    // Only when the UPDATE above moved the delivery, which then carries this call's stamp.
+    statements.push(
+      db
+        .prepare(
+          `UPDATE subscriptions SET
+             consecutive_failures = CASE WHEN ?4 = 'succeeded' THEN 0 ELSE consecutive_failures + 1 END,
+             enabled = CASE WHEN ?4 = 'failed' AND consecutive_failures + 1 >= ?5 THEN 0 ELSE enabled END,
+             disabled_reason = CASE WHEN ?4 = 'failed' AND consecutive_failures + 1 >= ?5 AND enabled = 1
+               THEN 'disabled after ' || CAST(?5 AS INTEGER) || ' failed deliveries in a row' ELSE disabled_reason END,
+             updated_at = ?6
+           WHERE api_key_id = ?1 AND id = ?2 AND EXISTS (
+             SELECT 1 FROM deliveries WHERE api_key_id = ?1 AND id = ?3 AND status = ?4 AND updated_at = ?6)`,
+        )
+        .bind(r.apiKeyId, r.subscriptionId, r.deliveryId, r.status, r.disableAfter, stamp),
+    );
+  }
+  const results = await db.batch(statements);
+  return (results[1]?.results.length ?? 0) > 0;
+}
+
+/**
+ * Moves a `pending` delivery of `round` (with no attempt yet when `unattempted`) to `failed`
+ * with `reason`; does nothing otherwise.
+ */
+async function failPending(
+  db: D1Database,
+  key: { apiKeyId: string; deliveryId: string; round: number },
+  reason: string,
+  now: Date,
+  unattempted: boolean,
+): Promise<void> {
+  await db
+    .prepare(
+      `UPDATE deliveries SET status = 'failed', last_error = ?4, next_attempt_at = NULL, updated_at = ?5
+       WHERE api_key_id = ?1 AND id = ?2 AND round = ?3 AND status = 'pending'${unattempted ? ' AND attempts = 0' : ''}`,
+    )
+    .bind(key.apiKeyId, key.deliveryId, key.round, reason, now.toISOString())
+    .run();
+}
+
+/** Ends a delivery without an attempt (its subscription was deleted or disabled meanwhile). */
+export function abandonDelivery(
+  db: D1Database,
+  key: { apiKeyId: string; deliveryId: string; round: number },
+  reason: string,
+  now: Date,
+): Promise<void> {
+  return failPending(db, key, reason, now, false);
+}
+
+interface DeliveryRow extends Omit<Delivery, 'attempt_log'> {
+  api_key_id: string;
+}
+interface AttemptRow extends DeliveryAttempt {
+  delivery_id: string;
+}
+
+/** A key's deliveries of one event, each with its attempts in order. Empty for another key's event. */
+export async function listDeliveries(
+  db: D1Database,
+  key: { apiKeyId: string; eventId: string; deliveryId?: string },
+): Promise<Delivery[]> {
+  const only = key.deliveryId === undefined ? '' : ' AND id = ?3';
+  const onlyAttempts = key.deliveryId === undefined ? '' : ' AND a.delivery_id = ?3';
+  const params =
+    key.deliveryId === undefined ? [key.apiKeyId, key.eventId] : [key.apiKeyId, key.eventId, key.deliveryId];
+  const [deliveries, attempts] = await db.batch([
+    db
+      .prepare(
+        `SELECT id, event_id, subscription_id, url, status, round, attempts, next_attempt_at, last_error,
+                created_at, updated_at
+         FROM deliveries WHERE api_key_id = ?1 AND event_id = ?2${only} ORDER BY created_at, id`,
+      )
+      .bind(...params),
+    db
+      .prepare(
+        `SELECT a.delivery_id, a.round, a.attempt, a.attempted_at, a.http_status, a.error, a.latency_ms,
+                a.response_excerpt
+         FROM delivery_attempts AS a JOIN deliveries AS d ON d.api_key_id = a.api_key_id AND d.id = a.delivery_id
+         WHERE a.api_key_id = ?1 AND d.event_id = ?2${onlyAttempts} ORDER BY a.round, a.attempt`,
+      )
+      .bind(...params),
+  ]);
+  const log = new Map<string, DeliveryAttempt[]>();
+  for (const { delivery_id, ...attempt } of (attempts?.results ?? []) as AttemptRow[]) {
+    log.set(delivery_id, [...(log.get(delivery_id) ?? []), attempt]);
+  }
+  return ((deliveries?.results ?? []) as DeliveryRow[]).map((row) => ({
+    ...row,
+    attempt_log: log.get(row.id) ?? [],
+  }));
+}
+
+/**
+ * Starts a new round of attempts for a `failed` delivery (a manual retry): `pending`, round + 1,
+ * no attempts. Answers the message to queue, or null when the delivery is not failed (or not the key's).
+ */
+export async function restartDelivery(
+  db: D1Database,
+  key: { apiKeyId: string; eventId: string; deliveryId: string },
+  now: Date,
+): Promise<DeliveryMessage | null> {
+  const row = await db
+    .prepare(
+      `UPDATE deliveries SET status = 'pending', round = round + 1, attempts = 0, next_attempt_at = ?4,
+         updated_at = ?4
+       WHERE api_key_id = ?1 AND event_id = ?2 AND id = ?3 AND status = 'failed'
+       RETURNING round`,
+    )
+    .bind(key.apiKeyId, key.eventId, key.deliveryId, now.toISOString())
+    .first<{ round: number }>();
+  if (row === null) return null;
+  return { api_key_id: key.apiKeyId, delivery_id: key.deliveryId, round: row.round, attempt: 1 };
+}
+
+/** Undoes {@link restartDelivery} when its message could not be queued: back to `failed`. */
+export function unrestartDelivery(
+  db: D1Database,
+  message: DeliveryMessage,
+  reason: string,
+  now: Date,
+): Promise<void> {
+  const key = { apiKeyId: message.api_key_id, deliveryId: message.delivery_id, round: message.round };
+  return failPending(db, key, reason, now, true);
+}
