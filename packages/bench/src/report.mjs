@@ -10,13 +10,13 @@ export function toMarkdown(result) {
     '',
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${mib(machine.memory_bytes)}${machine.load_average ? `, load average ${machine.load_average.start} at the start and ${machine.load_average.end} at the end` : ''}; Node ${versions.node}, ${versions.wrangler}; ${settings.mode} run, ${settings.duration_s} s per load phase, ${settings.event_bytes} B events; wrangler's local trace collector ${settings.local_observability ? 'on' : 'off'}.`,
     '',
-    `Each load level runs the three targets ${settings.repetitions ?? 1} time(s), interleaved; figures are medians. CPU is the time the target's processes (wrangler and workerd) used from the first request until idle again (for POST /events: until the consumer stored every event), per 2xx answer.`,
+    `Each load level runs the four targets ${settings.repetitions ?? 1} time(s), interleaved; figures are medians. CPU is the time the target's processes (wrangler and workerd) used from the first request until idle again (for POST /events: until the consumer stored every event), per 2xx answer.`,
     '',
     '| target | concurrency | req/s | p50 ms | p95 ms | p99 ms | non-2xx | CPU ms/req | ingest/baseline | ingest/floor |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const row of result.throughput) {
-    for (const run of [row.baseline, row.floor, row.ingest].filter(Boolean)) {
+    for (const run of [row.baseline, row.floor, row.floor_limited, row.ingest].filter(Boolean)) {
       const ingest = run === row.ingest;
       lines.push(
         `| ${run.label} | ${run.connections} | ${run.rps} | ${ms(run.p50)} | ${ms(run.p95)} | ${ms(run.p99)} | ${run.non2xx} | ${ms(run.cpu_ms_per_request)} | ${ingest ? row.ratio.toFixed(2) : ''} | ${ingest && row.floor_ratio ? row.floor_ratio.toFixed(2) : ''} |`,
@@ -27,7 +27,10 @@ export function toMarkdown(result) {
   for (const row of result.throughput) {
     if (row.floor) {
       lines.push(
-        `- c=${row.connections}: ingest/floor **${row.floor_ratio.toFixed(2)}** (goal ≥ 0.85), p99 ingest/floor **${row.p99_over_floor}** (goal ≤ 1.3), CPU per accepted event / baseline CPU per request **${row.cpu_over_baseline}** (goal ≤ 2).`,
+        `- c=${row.connections}: ingest/floor **${row.floor_ratio.toFixed(2)}** (goal ≥ 0.85), p99 ingest/floor **${row.p99_over_floor}** (goal ≤ 1.3), CPU per accepted event / baseline CPU per request **${row.cpu_over_baseline}** (goal ≤ 2).` +
+          (row.floor_limited
+            ? ` The floor with POST /events' limiter calls serves ${row.floor_limited.rps} req/s: ingest over it **${row.limited_floor_ratio.toFixed(2)}**; the limiter calls account for ${Math.round(row.limiter_share_of_gap * 100)} % of the gap between the floor and POST /events.`
+            : ''),
       );
     }
   }

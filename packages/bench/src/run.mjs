@@ -61,6 +61,9 @@ const settings = {
   local_observability: values['local-observability'],
 };
 
+/** Rate limiting binding calls one `POST /events` makes: `requests_per_key`, then `events_per_key`. */
+const INGEST_LIMITER_CALLS = 2;
+
 const here = dirname(fileURLToPath(import.meta.url));
 const baselineConfig = join(here, '..', 'baseline', 'wrangler.toml');
 const floorConfig = join(here, '..', 'floor', 'wrangler.toml');
@@ -160,6 +163,13 @@ try {
     { name: 'baseline', label: 'baseline', server: baseline, url: baseline.url },
     { name: 'floor', label: 'floor', server: floor, url: floor.url },
     { name: 'ingest', label: 'POST /events', server: system, url: `${system.url}/events` },
+    // Attribution, not a goal: the floor plus the two rate limiter calls POST /events makes.
+    {
+      name: 'floor_limited',
+      label: `floor + ${INGEST_LIMITER_CALLS} limiter calls`,
+      server: floor,
+      url: `${floor.url}/?limits=${INGEST_LIMITER_CALLS}`,
+    },
   ];
   /**
    * One load phase of `target`, with the CPU its processes used from the first request until
@@ -199,7 +209,7 @@ try {
   /** Resident memory of the system's runtime after each phase: where its peak comes from. */
   const memory = {};
   for (const connections of settings.concurrency) {
-    const runs = { baseline: [], floor: [], ingest: [] };
+    const runs = { baseline: [], floor: [], ingest: [], floor_limited: [] };
     for (let rep = 0; rep < settings.repetitions; rep++) {
       // Rotate the order, so no target always runs first (or right after the system's backlog).
       for (let i = 0; i < targets.length; i++) {
@@ -207,13 +217,23 @@ try {
         runs[target.name].push(await measure(target, connections));
       }
     }
-    const [base, floorRun, ingest] = [runs.baseline, runs.floor, runs.ingest].map(medianRun);
+    const [base, floorRun, ingest, floorLimited] = [
+      runs.baseline,
+      runs.floor,
+      runs.ingest,
+      runs.floor_limited,
+    ].map(medianRun);
     throughput.push({
       connections,
       repetitions: settings.repetitions,
       baseline: base,
       floor: floorRun,
       ingest,
+      floor_limited: floorLimited,
+      limited_floor_ratio: Number((ingest.rps / floorLimited.rps).toFixed(3)),
+      limiter_share_of_gap: Number(
+        ((floorRun.rps - floorLimited.rps) / Math.max(1, floorRun.rps - ingest.rps)).toFixed(2),
+      ),
       ratio: Number((ingest.rps / base.rps).toFixed(3)),
       floor_ratio: Number((ingest.rps / floorRun.rps).toFixed(3)),
       p99_over_floor: Number((ingest.p99 / floorRun.p99).toFixed(2)),
