@@ -2,7 +2,7 @@
 // `pnpm bench`: measures the local system in the runtime the README's start command uses
 // (`wrangler dev`), against a baseline Worker served the same way in the same run.
 //
-//   pnpm bench                 full run (about 4 minutes)
+//   pnpm bench                 full run (about 15 minutes on 2 idle cores)
 //   pnpm bench --short         a few seconds per phase: proves the harness and its correctness checks
 //   pnpm bench --events 50000  end-to-end event count (default 20,000)
 //   pnpm bench --concurrency 16 --duration 5   only these load levels, shorter phases
