@@ -120,7 +120,7 @@ async function connect(url) {
  * (the `.cpuprofile` format DevTools opens).
  * @param {Map<string, string>} targets name -> inspector URL
  */
-export async function startProfiling(targets, intervalMicros = 250) {
+export async function startProfiling(targets, intervalMicros = 1000) {
   const sessions = [];
   for (const [name, url] of targets) {
     // A Worker whose inspector does not answer is left out with a warning: a profile of the
@@ -128,7 +128,7 @@ export async function startProfiling(targets, intervalMicros = 250) {
     let session;
     try {
       session = await connect(url);
-      await session.send('Profiler.enable', {}, 10_000);
+      await session.send('Profiler.enable', {}, 30_000);
       await session.send('Profiler.setSamplingInterval', { interval: intervalMicros }, 10_000);
       await session.send('Profiler.start', {}, 10_000);
       sessions.push({ name, session });
@@ -157,6 +157,9 @@ export async function startProfiling(targets, intervalMicros = 250) {
   };
 }
 
+/** The most one sample counts for: 10 sampling intervals of {@link startProfiling}'s default. */
+const MAX_SAMPLE_MICROS = 10_000;
+
 /**
  * The functions of `profile` ranked by self time (time sampled while that very function ran),
  * merged by name and source location. The profiler samples the Worker's thread on the wall
@@ -164,16 +167,21 @@ export async function startProfiling(targets, intervalMicros = 250) {
  * loaded machine) shows as `(program)` or as an `(anonymous)` frame without a source. Those are
  * counted apart (`runtime_ms`), and each function's `share` is of the time attributed to
  * JavaScript functions and the runtime's built-ins (`attributed_ms`).
- * @returns {{ total_ms: number, runtime_ms: number, attributed_ms: number, functions: { name: string, where: string, self_ms: number, share: number }[] }}
+ * @returns {{ total_ms: number, not_running_ms: number, runtime_ms: number, attributed_ms: number, functions: { name: string, where: string, self_ms: number, share: number }[] }}
  */
 export function selfTimes(profile, top = 15) {
   const byNode = new Map(profile.nodes.map((node) => [node.id, node]));
   const selfMicros = new Map();
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
+  let gapMicros = 0;
   for (let i = 0; i < samples.length; i++) {
-    // A sample's time is the gap to the next one.
-    const micros = deltas[i + 1] ?? 0;
+    // A sample's time is the gap to the next one, up to MAX_SAMPLE_MICROS: the isolate is not
+    // sampled while it runs no code, so a longer gap is mostly the wait for the next request or
+    // binding answer, and would otherwise all land on the last function before it (the queue send).
+    const delta = deltas[i + 1] ?? 0;
+    const micros = Math.min(delta, MAX_SAMPLE_MICROS);
+    gapMicros += delta - micros;
     selfMicros.set(samples[i], (selfMicros.get(samples[i]) ?? 0) + micros);
   }
   const merged = new Map();
@@ -212,6 +220,7 @@ export function selfTimes(profile, top = 15) {
     }));
   return {
     total_ms: Math.round(total / 1000),
+    not_running_ms: Math.round(gapMicros / 1000),
     runtime_ms: Math.round(runtime / 1000),
     attributed_ms: Math.round(attributed / 1000),
     functions,

@@ -66,7 +66,7 @@ export function toMarkdown(result) {
   for (const [name, profile] of Object.entries(result.profiles?.workers ?? {})) {
     if (profile.attributed_ms === 0) continue;
     lines.push(
-      `Profile of ${name} (load at concurrency ${result.profiles.connections}, ${profile.requests} requests): ${profile.total_ms} ms sampled, ${profile.runtime_ms} ms of it outside JavaScript (the runtime, or waiting for a CPU), ${profile.attributed_ms} ms in functions${profile.heap_used_bytes ? `; JavaScript heap ${mib(profile.heap_used_bytes)} after the load` : ''}; top functions by self time:`,
+      `Profile of ${name} (load at concurrency ${result.profiles.connections}, ${profile.requests} requests): ${profile.total_ms} ms sampled (${profile.not_running_ms ?? 0} ms more with no code running, not counted), ${profile.runtime_ms} ms of it outside JavaScript (the runtime, or waiting for a CPU), ${profile.attributed_ms} ms in functions${profile.heap_used_bytes ? `; JavaScript heap ${mib(profile.heap_used_bytes)} after the load` : ''}; top functions by self time:`,
       '',
       '| function | where | self ms | share of functions |',
       '|---|---|---:|---:|',
