@@ -2,6 +2,7 @@ import type { InboxEvent } from '@triggers/event-schema';
 import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { ApiFailure, call, describeFailure } from '../api.ts';
+import { Deliveries, RETRY_DELIVERY } from '../components/deliveries.tsx';
 import { JsonBlock } from '../components/json.tsx';
 import { Notice } from '../components/notice.tsx';
 import { StatusBadge } from '../components/status.tsx';
@@ -32,8 +33,8 @@ const PENDING_REFRESH_MS = 2_000;
 /**
  * One event (`GET /events/{id}`): status, attempts, last error, times, correlation id, payload and
  * metadata; Retry for a failed one and Acknowledge for a final one. Fields the API adds later
- * (issue 10's type, source, subject) appear under Attributes, and its webhook deliveries once the
- * API offers `GET /events/{event_id}/deliveries` (issue 11).
+ * (issue 10's type, source, subject) appear under Attributes, and its webhook deliveries (with a
+ * retry for a failed one) once the API offers `GET /events/{event_id}/deliveries`.
  */
 export function EventView({ apiKey, caps, params }: ViewProps) {
   const heading = useFocusOnMount<HTMLHeadingElement>();
@@ -168,27 +169,16 @@ export function EventView({ apiKey, caps, params }: ViewProps) {
               <JsonBlock value={event.metadata} label="Metadata" />
             )}
           </section>
-          {caps.has('GET /events/{event_id}/deliveries') && <Deliveries apiKey={apiKey} eventId={eventId} />}
+          {caps.has('GET /events/{event_id}/deliveries') && (
+            <Deliveries
+              apiKey={apiKey}
+              eventId={eventId}
+              version={event.updated_at}
+              canRetry={caps.has(RETRY_DELIVERY)}
+            />
+          )}
         </>
       )}
     </>
-  );
-}
-
-/**
- * The event's webhook deliveries (issue 11), shown as the API answers them until that issue's
- * view replaces this.
- */
-function Deliveries({ apiKey, eventId }: { apiKey: string; eventId: string }) {
-  const deliveries = useLoad(
-    (signal) => call<unknown>(apiKey, 'GET', `/events/${encodeURIComponent(eventId)}/deliveries`, { signal }),
-    [apiKey, eventId],
-  );
-  return (
-    <section class="card">
-      <h2>Webhook deliveries</h2>
-      {deliveries.error !== undefined && <Notice kind="error">{describeFailure(deliveries.error)}</Notice>}
-      {deliveries.data !== undefined && <JsonBlock value={deliveries.data} label="Webhook deliveries" />}
-    </section>
   );
 }
