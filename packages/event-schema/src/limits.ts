@@ -69,9 +69,3 @@ export const DEFAULT_REPLAY_LIMIT = 100;
  * stops early once its events pass this (always at least one event) and says where to go on.
  */
 export const MAX_INBOX_PAGE_BYTES = 4_000_000;
-
-/**
- * How long a webhook subscription's previous secret keeps signing after a rotation, in seconds
- * (24 h). Here rather than in webhooks.ts so that the console takes it without the schemas.
- */
-export const SECRET_ROTATION_OVERLAP_SECONDS = 86_400;

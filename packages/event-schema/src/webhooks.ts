@@ -26,6 +26,8 @@ export const DEFAULT_DELIVERY_TIMEOUT_MS = 5_000;
  * down for more than a day.
  */
 export const DEFAULT_DISABLE_AFTER_FAILED_DELIVERIES = 5;
+/** How long the previous secret keeps signing after a rotation, in seconds (24 h). */
+export const SECRET_ROTATION_OVERLAP_SECONDS = 86_400;
 /** The most of a subscriber's response body kept in the attempts log. */
 export const MAX_RESPONSE_EXCERPT_CHARS = 256;
 

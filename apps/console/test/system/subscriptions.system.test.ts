@@ -198,7 +198,7 @@ describe('subscriptions in the console', () => {
     await browser.screenshot('event-deliveries');
   });
 
-  it('rotates a secret after a confirmation that says the old one signs 24 h more, and shows the new one once', async () => {
+  it('rotates a secret after a confirmation, shows the new one once and says the old one signs 24 h more', async () => {
     const { page } = browser;
     await openView(page, 'Subscriptions');
     await row(page, workingUrl)
@@ -206,7 +206,7 @@ describe('subscriptions in the console', () => {
       .click();
     const dialog = page.getByRole('dialog', { name: 'Rotate the signing secret?' });
     await dialog.waitFor();
-    expect(await dialog.textContent()).toContain('keeps signing for 24 hours');
+    expect(await dialog.textContent()).toContain('The current one keeps signing beside it');
     expect(await focused(page)).toBe('Cancel');
     await dialog.getByRole('button', { name: 'Rotate secret' }).click();
 
@@ -255,6 +255,16 @@ describe('subscriptions in the console', () => {
     await page.getByText(`Deleted the subscription to ${flakyUrl}.`, { exact: false }).waitFor();
     expect(await focused(page)).toBe('Your subscriptions');
     expect(await row(page, workingUrl).count()).toBe(1);
+  });
+
+  it('fits a phone screen: the list scrolls inside its own region, the page does not', async () => {
+    const { page } = browser;
+    await page.setViewportSize({ width: 390, height: 844 });
+    await row(page, workingUrl).waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await browser.screenshot('subscriptions-phone');
+    await page.setViewportSize({ width: 1280, height: 900 });
   });
 
   it('asks nothing of any other origin and breaks no rule of its Content-Security-Policy', () => {

@@ -100,8 +100,10 @@ export function Deliveries({
                 ; next <Time iso={delivery.next_attempt_at} />
               </>
             )}
-            {delivery.last_error !== null && `; last error: ${delivery.last_error}`}. Delivery id{' '}
-            <span class="mono">{delivery.id}</span> (the <code>webhook-id</code> header).
+            {delivery.status !== 'succeeded' &&
+              delivery.last_error !== null &&
+              `; last error: ${delivery.last_error}`}
+            . Delivery id <span class="mono">{delivery.id}</span> (the <code>webhook-id</code> header).
           </p>
           {delivery.attempt_log.length > 0 && (
             // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be focusable to scroll by keyboard.

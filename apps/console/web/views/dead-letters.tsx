@@ -1,6 +1,7 @@
 import { type InboxPage, MAX_INBOX_LIMIT, type ReplayResult } from '@triggers/event-schema';
-import { useRef, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { call, describeFailure, query } from '../api.ts';
+import { ConfirmDialog } from '../components/confirm.tsx';
 import { EventPages, useCursors } from '../components/event-pages.tsx';
 import { Notice } from '../components/notice.tsx';
 import { fromLocalInput } from '../components/time.tsx';
@@ -47,7 +48,6 @@ export function DeadLetters({ apiKey }: ViewProps) {
   const [outcome, setOutcome] = useState<{ kind: 'error' | 'success' | 'info'; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
   const [pending, setPending] = useState<number | null>(null);
-  const dialog = useRef<HTMLDialogElement>(null);
 
   const page = useLoad(
     (signal) =>
@@ -89,7 +89,6 @@ export function DeadLetters({ apiKey }: ViewProps) {
         return;
       }
       setPending(count);
-      dialog.current?.showModal();
     } catch (err) {
       setOutcome({ kind: 'error', text: describeFailure(err) });
     } finally {
@@ -98,7 +97,6 @@ export function DeadLetters({ apiKey }: ViewProps) {
   };
 
   const replay = () => {
-    dialog.current?.close();
     const limit = pending ?? 0;
     setPending(null);
     return run(async () => {
@@ -164,29 +162,22 @@ export function DeadLetters({ apiKey }: ViewProps) {
         )}
       />
 
-      <dialog
-        ref={dialog}
-        aria-labelledby="replay-title"
-        aria-describedby="replay-text"
+      <ConfirmDialog
+        id="replay"
+        open={pending !== null}
+        title="Replay dead letters?"
+        confirm={`Replay ${pending} ${pending === 1 ? 'event' : 'events'}`}
+        onConfirm={replay}
         onClose={() => setPending(null)}
       >
-        <h2 id="replay-title">Replay dead letters?</h2>
-        <p id="replay-text">
+        <p>
           This sends <strong data-testid="replay-count">{pending}</strong> failed{' '}
           {pending === 1 ? 'event' : 'events'}
           {received} back to the queue, oldest first
           {pending === MAX_INBOX_LIMIT ? ` (at most ${MAX_INBOX_LIMIT} per replay)` : ''}. Each shows as
           pending until the consumer stores it or it fails again.
         </p>
-        <div class="actions">
-          <button type="button" class="secondary" autofocus onClick={() => dialog.current?.close()}>
-            Cancel
-          </button>
-          <button type="button" onClick={replay}>
-            Replay {pending} {pending === 1 ? 'event' : 'events'}
-          </button>
-        </div>
-      </dialog>
+      </ConfirmDialog>
     </>
   );
 }

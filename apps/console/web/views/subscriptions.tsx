@@ -1,8 +1,4 @@
-import {
-  SECRET_ROTATION_OVERLAP_SECONDS,
-  type Subscription,
-  type SubscriptionWithSecret,
-} from '@triggers/event-schema';
+import type { Subscription, SubscriptionWithSecret } from '@triggers/event-schema';
 import { useRef, useState } from 'preact/hooks';
 import { call, describeFailure, fieldProblems } from '../api.ts';
 import { ConfirmDialog } from '../components/confirm.tsx';
@@ -13,7 +9,15 @@ import { Time } from '../components/time.tsx';
 import { useFocusOnMount, useLoad } from '../hooks.ts';
 import type { ViewProps } from './view.ts';
 
-const OVERLAP_HOURS = SECRET_ROTATION_OVERLAP_SECONDS / 3600;
+/**
+ * "24 hours": how long from now the previous secret keeps signing, read from the API's answer
+ * (`previous_secret_expires_at`). Not from the constant in @triggers/event-schema: that module
+ * would bring its valibot schemas into the bundle.
+ */
+const hoursUntil = (iso: string) => {
+  const hours = Math.max(0, Math.round((Date.parse(iso) - Date.now()) / 3_600_000));
+  return `${hours} ${hours === 1 ? 'hour' : 'hours'}`;
+};
 
 /** "order.created, invoice.*" or "order.created invoice.*" as the API's list; empty: every event. */
 const parseTypes = (text: string) => text.split(/[\s,]+/).filter((type) => type !== '');
@@ -24,8 +28,8 @@ const path = (sub: Subscription, action = '') => `/subscriptions/${encodeURIComp
 interface Shown {
   secret: string;
   url: string;
-  /** Set after a rotation: until when the previous secret still signs. */
-  previousUntil?: string | null;
+  /** After a rotation: until when the previous secret still signs. */
+  previousUntil?: string;
 }
 
 interface Outcome {
@@ -88,7 +92,9 @@ export function Subscriptions({ apiKey }: ViewProps) {
       setShown({
         secret: rotated.secret,
         url: rotated.url,
-        previousUntil: rotated.previous_secret_expires_at,
+        ...(rotated.previous_secret_expires_at === null
+          ? {}
+          : { previousUntil: rotated.previous_secret_expires_at }),
       });
       return `Rotated the signing secret of ${sub.url}.`;
     });
@@ -115,13 +121,9 @@ export function Subscriptions({ apiKey }: ViewProps) {
         >
           {shown.previousUntil !== undefined && (
             <p>
-              The previous secret keeps signing for {OVERLAP_HOURS} hours
-              {shown.previousUntil ? (
-                <>
-                  , until <Time iso={shown.previousUntil} />
-                </>
-              ) : null}
-              : each delivery carries a signature of each secret meanwhile. Deploy the new one before then.
+              The previous secret keeps signing for {hoursUntil(shown.previousUntil)}, until{' '}
+              <Time iso={shown.previousUntil} />: each delivery carries a signature of each secret meanwhile.
+              Deploy the new one before then.
             </p>
           )}
         </OneTimeSecret>
@@ -179,7 +181,7 @@ export function Subscriptions({ apiKey }: ViewProps) {
                     )}
                   </td>
                   <td>{sub.consecutive_failures}</td>
-                  <td class="mono">{sub.secret_prefix}…</td>
+                  <td class="mono">{sub.secret_prefix}</td>
                   <td>
                     <Time iso={sub.created_at} />
                   </td>
@@ -235,8 +237,8 @@ export function Subscriptions({ apiKey }: ViewProps) {
         {confirming?.action === 'rotate' ? (
           <p>
             A new secret for <span class="mono">{confirming.sub.url}</span> is shown once. The current one
-            keeps signing for {OVERLAP_HOURS} hours beside it, so your endpoint can switch without losing a
-            delivery.
+            keeps signing beside it for a while (the next screen says until when), so your endpoint can switch
+            without losing a delivery.
           </p>
         ) : (
           <p>
