@@ -1,7 +1,7 @@
 import type { Delivery, DeliveryAttempt } from '@triggers/event-schema';
 import { useState } from 'preact/hooks';
 import { call, describeFailure } from '../api.ts';
-import { useLoad } from '../hooks.ts';
+import { useChange, useLoad } from '../hooks.ts';
 import { Notice } from './notice.tsx';
 import { StatusBadge } from './status.tsx';
 import { Time } from './time.tsx';
@@ -47,22 +47,12 @@ export function Deliveries({
     [apiKey, eventId, version],
     refreshMs,
   );
-  const [outcome, setOutcome] = useState<{ kind: 'error' | 'success'; text: string } | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  const retry = async (delivery: Delivery) => {
-    setBusy(true);
-    setOutcome(null);
-    try {
+  const { busy, outcome, run } = useChange(loaded.reload);
+  const retry = (delivery: Delivery) =>
+    run(async () => {
       await call(apiKey, 'POST', `${base}/${encodeURIComponent(delivery.id)}/retry`);
-      setOutcome({ kind: 'success', text: `Retrying the delivery to ${delivery.url}: a new round started.` });
-    } catch (err) {
-      setOutcome({ kind: 'error', text: describeFailure(err) });
-    } finally {
-      setBusy(false);
-      loaded.reload();
-    }
-  };
+      return `Retrying the delivery to ${delivery.url}: a new round started.`;
+    });
 
   const deliveries = loaded.data;
   return (

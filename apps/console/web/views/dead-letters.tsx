@@ -1,12 +1,12 @@
 import { type InboxPage, MAX_INBOX_LIMIT, type ReplayResult } from '@triggers/event-schema';
 import { useState } from 'preact/hooks';
-import { call, describeFailure, query } from '../api.ts';
+import { call, query } from '../api.ts';
 import { ConfirmDialog } from '../components/confirm.tsx';
 import { EventPages, useCursors } from '../components/event-pages.tsx';
 import { Notice } from '../components/notice.tsx';
 import { fromLocalInput } from '../components/time.tsx';
 import { TimeRangeFields, type TimeRangeValue } from '../components/time-range.tsx';
-import { useFocusOnMount, useLoad } from '../hooks.ts';
+import { useChange, useFocusOnMount, useLoad } from '../hooks.ts';
 import type { ViewProps } from './view.ts';
 
 const PAGE_SIZE = 25;
@@ -45,8 +45,6 @@ export function DeadLetters({ apiKey }: ViewProps) {
   const [applied, setApplied] = useState<Range>({ from: '', to: '' });
   const cursors = useCursors();
   const { cursor } = cursors;
-  const [outcome, setOutcome] = useState<{ kind: 'error' | 'success' | 'info'; text: string } | null>(null);
-  const [busy, setBusy] = useState(false);
   const [pending, setPending] = useState<number | null>(null);
 
   const page = useLoad(
@@ -60,18 +58,7 @@ export function DeadLetters({ apiKey }: ViewProps) {
     [apiKey, applied, cursor],
   );
 
-  const run = async (work: () => Promise<string>) => {
-    setBusy(true);
-    setOutcome(null);
-    try {
-      setOutcome({ kind: 'success', text: await work() });
-    } catch (err) {
-      setOutcome({ kind: 'error', text: describeFailure(err) });
-    } finally {
-      setBusy(false);
-      page.reload();
-    }
-  };
+  const { busy, outcome, run } = useChange(page.reload);
 
   const retry = (eventId: string) =>
     run(async () => {
@@ -79,22 +66,13 @@ export function DeadLetters({ apiKey }: ViewProps) {
       return `Event ${eventId.slice(0, 8)} was sent to the queue again.`;
     });
 
-  const askReplay = async () => {
-    setBusy(true);
-    setOutcome(null);
-    try {
+  const askReplay = () =>
+    run(async () => {
       const count = await countFailed(apiKey, applied);
-      if (count === 0) {
-        setOutcome({ kind: 'info', text: 'No failed event to replay in this range.' });
-        return;
-      }
+      if (count === 0) return { kind: 'info', text: 'No failed event to replay in this range.' };
       setPending(count);
-    } catch (err) {
-      setOutcome({ kind: 'error', text: describeFailure(err) });
-    } finally {
-      setBusy(false);
-    }
-  };
+      return null;
+    });
 
   const replay = () => {
     const limit = pending ?? 0;

@@ -7,7 +7,7 @@ import { JsonBlock } from '../components/json.tsx';
 import { Notice } from '../components/notice.tsx';
 import { StatusBadge } from '../components/status.tsx';
 import { Time } from '../components/time.tsx';
-import { useFocusOnMount, useLoad } from '../hooks.ts';
+import { useChange, useFocusOnMount, useLoad } from '../hooks.ts';
 import { href } from '../route.ts';
 import type { ViewProps } from './view.ts';
 
@@ -56,26 +56,14 @@ export function EventView({ apiKey, caps, params }: ViewProps) {
     [apiKey, eventId],
     refreshMs,
   );
-  const [outcome, setOutcome] = useState<{ kind: 'error' | 'success'; text: string } | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, outcome, run } = useChange(loaded.reload);
   const event = loaded.data;
 
-  const act = async (action: 'retry' | 'ack') => {
-    setBusy(true);
-    setOutcome(null);
-    try {
+  const act = (action: 'retry' | 'ack') =>
+    run(async () => {
       await call(apiKey, 'POST', `/inbox/${encodeURIComponent(eventId)}/${action}`);
-      setOutcome({
-        kind: 'success',
-        text: action === 'retry' ? 'Sent to the queue again: it is pending.' : 'Acknowledged.',
-      });
-      loaded.reload();
-    } catch (err) {
-      setOutcome({ kind: 'error', text: describeFailure(err) });
-    } finally {
-      setBusy(false);
-    }
-  };
+      return action === 'retry' ? 'Sent to the queue again: it is pending.' : 'Acknowledged.';
+    });
 
   const extra = event === undefined ? [] : Object.entries(event).filter(([name]) => !KNOWN.has(name));
 

@@ -2,11 +2,12 @@ import type { Subscription, SubscriptionWithSecret } from '@triggers/event-schem
 import { useRef, useState } from 'preact/hooks';
 import { call, describeFailure, fieldProblems } from '../api.ts';
 import { ConfirmDialog } from '../components/confirm.tsx';
+import { TextField } from '../components/field.tsx';
 import { Notice } from '../components/notice.tsx';
 import { OneTimeSecret } from '../components/secret.tsx';
 import { Badge } from '../components/status.tsx';
 import { Time } from '../components/time.tsx';
-import { useFocusOnMount, useLoad } from '../hooks.ts';
+import { useChange, useFocusOnMount, useLoad } from '../hooks.ts';
 import type { ViewProps } from './view.ts';
 
 /**
@@ -32,11 +33,6 @@ interface Shown {
   previousUntil?: string;
 }
 
-interface Outcome {
-  kind: 'error' | 'success';
-  text: string;
-}
-
 /**
  * The key's webhook subscriptions (docs/webhooks.md): create one (its signing secret shown once),
  * enable or disable, rotate the secret, delete. The API's validation errors (an SSRF refusal at
@@ -50,25 +46,10 @@ export function Subscriptions({ apiKey }: ViewProps) {
     [apiKey],
   );
   const [shown, setShown] = useState<Shown | null>(null);
-  const [outcome, setOutcome] = useState<Outcome | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, outcome, setOutcome, run: change } = useChange(list.reload);
   const [confirming, setConfirming] = useState<{ action: 'delete' | 'rotate'; sub: Subscription } | null>(
     null,
   );
-
-  /** Runs one change, says how it went, and reads the list again. */
-  const change = async (work: () => Promise<string>) => {
-    setBusy(true);
-    setOutcome(null);
-    try {
-      setOutcome({ kind: 'success', text: await work() });
-    } catch (err) {
-      setOutcome({ kind: 'error', text: describeFailure(err) });
-    } finally {
-      setBusy(false);
-      list.reload();
-    }
-  };
 
   const setEnabled = (sub: Subscription, enabled: boolean) =>
     change(async () => {
@@ -305,58 +286,38 @@ function CreateForm({
   return (
     <form class="card create-subscription" aria-labelledby="create-title" onSubmit={submit}>
       <h2 id="create-title">New subscription</h2>
-      <label for="subscription-url">Endpoint URL</label>
-      <p class="hint" id="subscription-url-hint">
-        Where each event is POSTed: an <code>https</code> URL on a public host (in local development also{' '}
-        <code>http://127.0.0.1:&lt;port&gt;</code>).
-      </p>
-      <input
+      <TextField
         id="subscription-url"
-        ref={urlField}
         name="url"
-        type="url"
+        inputMode="url"
         required
-        autocomplete="off"
-        spellcheck={false}
+        label="Endpoint URL"
+        hint={
+          <>
+            Where each event is POSTed: an <code>https</code> URL on a public host (in local development also{' '}
+            <code>http://127.0.0.1:&lt;port&gt;</code>).
+          </>
+        }
+        problem={problems.url}
         value={url}
-        aria-invalid={problems.url !== undefined}
-        aria-describedby={
-          problems.url === undefined
-            ? 'subscription-url-hint'
-            : 'subscription-url-hint subscription-url-problem'
-        }
-        onInput={(e) => setUrl(e.currentTarget.value)}
+        onValue={setUrl}
+        inputRef={urlField}
       />
-      {problems.url !== undefined && (
-        <p class="field-error" id="subscription-url-problem">
-          {problems.url}
-        </p>
-      )}
-      <label for="subscription-types">Event types (optional)</label>
-      <p class="hint" id="subscription-types-hint">
-        Separated by commas or spaces: exact types (<code>order.created</code>) or prefixes (
-        <code>invoice.*</code>). Empty: all events.
-      </p>
-      <input
+      <TextField
         id="subscription-types"
-        ref={typesField}
         name="event_types"
-        autocomplete="off"
-        spellcheck={false}
-        value={types}
-        aria-invalid={problems.types !== undefined}
-        aria-describedby={
-          problems.types === undefined
-            ? 'subscription-types-hint'
-            : 'subscription-types-hint subscription-types-problem'
+        label="Event types (optional)"
+        hint={
+          <>
+            Separated by commas or spaces: exact types (<code>order.created</code>) or prefixes (
+            <code>invoice.*</code>). Empty: all events.
+          </>
         }
-        onInput={(e) => setTypes(e.currentTarget.value)}
+        problem={problems.types}
+        value={types}
+        onValue={setTypes}
+        inputRef={typesField}
       />
-      {problems.types !== undefined && (
-        <p class="field-error" id="subscription-types-problem">
-          {problems.types}
-        </p>
-      )}
       {problems.other !== undefined && <Notice kind="error">{problems.other}</Notice>}
       <div class="actions">
         <button type="submit" disabled={busy}>
