@@ -110,3 +110,18 @@ export function describeFailure(err: unknown): string {
   if (err instanceof DOMException && err.name === 'AbortError') return 'Cancelled.';
   return 'The API could not be reached. Check that the system is running, then retry.';
 }
+
+/**
+ * The field problems of a 400 `VALIDATION_ERROR`, in the envelope's words, keyed by each issue's
+ * path (`url`, `event_types.1`): for forms that show each next to its field. Empty otherwise.
+ */
+export function fieldProblems(err: unknown): Map<string, string> {
+  const found = new Map<string, string>();
+  if (!(err instanceof ApiFailure) || err.code !== 'VALIDATION_ERROR') return found;
+  const issues = (err.body as Partial<ErrorEnvelope> | null)?.error?.details?.issues ?? [];
+  for (const { path, message } of issues) {
+    const before = found.get(path);
+    found.set(path, before === undefined ? message : `${before}; ${message}`);
+  }
+  return found;
+}

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { describeFailure } from './api.ts';
 
 export interface Loaded<T> {
   data: T | undefined;
@@ -71,4 +72,38 @@ export function useFocusOnMount<T extends HTMLElement>() {
     if (navigated) ref.current?.focus();
   }, []);
   return ref;
+}
+
+/** How a change went, for a `Notice`. */
+export interface Outcome {
+  kind: 'error' | 'info' | 'success';
+  text: string;
+}
+
+/**
+ * Runs one change at a time (a retry, a replay, a PATCH): `busy` while it runs, then `outcome`
+ * says how it went, and `after` runs (to read a list again). The work answers the text of its
+ * success, an outcome of its own, or null for nothing to say; a failure becomes the API's words.
+ *
+ * @example
+ * const { busy, outcome, run } = useChange(list.reload);
+ * run(async () => { await call(apiKey, 'DELETE', path); return 'Deleted.'; });
+ */
+export function useChange(after?: () => void) {
+  const [busy, setBusy] = useState(false);
+  const [outcome, setOutcome] = useState<Outcome | null>(null);
+  const run = async (work: () => Promise<string | Outcome | null>) => {
+    setBusy(true);
+    setOutcome(null);
+    try {
+      const result = await work();
+      setOutcome(typeof result === 'string' ? { kind: 'success', text: result } : result);
+    } catch (err) {
+      setOutcome({ kind: 'error', text: describeFailure(err) });
+    } finally {
+      setBusy(false);
+      after?.();
+    }
+  };
+  return { busy, outcome, setOutcome, run };
 }

@@ -4,9 +4,9 @@
  * Each main view is also saved as a screenshot in test-output/ on every run.
  */
 import { type System, startSystem } from '@triggers/tooling/system';
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessibilityViolations, type Browser, openBrowser } from './browser.ts';
+import { focused, openView, sendTestEvent, signIn as signInAt, tabTo } from './console-page.ts';
 
 let system: System<'test'>;
 let browser: Browser;
@@ -28,49 +28,7 @@ afterAll(async () => {
   await system?.stop();
 });
 
-async function signIn(page: Page, key: string): Promise<void> {
-  await page.goto(`${system.url}/`);
-  await page.getByLabel('API key').fill(key);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
-
-/** Opens a view from the navigation bar. */
-async function openView(page: Page, name: string): Promise<void> {
-  await page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name, exact: true }).click();
-}
-
-/** What has keyboard focus: its text, or its tag and name for a field. */
-const focused = (page: Page) =>
-  page.evaluate(() => {
-    const element = document.activeElement as HTMLInputElement | null;
-    if (element === null || element === document.body) return '';
-    return element.tagName === 'INPUT'
-      ? `input ${element.name}=${element.value}`
-      : (element.textContent ?? '');
-  });
-
-/**
- * Presses Tab (or Shift+Tab) until `target` has focus; fails after 40 presses (a date and time
- * field is several stops: day, month, year, hours, …).
- */
-async function tabTo(page: Page, target: string, backwards = false): Promise<void> {
-  for (let i = 0; i < 40; i++) {
-    if ((await focused(page)) === target) return;
-    await page.keyboard.press(backwards ? 'Shift+Tab' : 'Tab');
-  }
-  expect(await focused(page)).toBe(target);
-}
-
-/** Sends one event from the Send view with `debug` and answers its event id once accepted. */
-async function sendTestEvent(page: Page, debug: string): Promise<string> {
-  await openView(page, 'Send test event');
-  await page.getByLabel('Request body (JSON)').fill(JSON.stringify({ payload: { from: 'browser', debug } }));
-  await page.getByRole('radio', { name: new RegExp(`^${debug === '' ? 'None' : debug}`) }).check();
-  await page.getByRole('button', { name: 'Send event' }).click();
-  await expect.poll(() => page.getByTestId('response-status').textContent()).toBe('200');
-  const body = JSON.parse((await page.getByLabel('Response body').textContent()) ?? '{}');
-  return body.data.event_id as string;
-}
+const signIn = (page: Browser['page'], key: string) => signInAt(page, system.url, key);
 
 describe('the console in a browser', () => {
   it('refuses a wrong key with a clear message, and keeps nothing', async () => {

@@ -1,13 +1,27 @@
-import type { EventStatus } from '@triggers/event-schema';
+import type { DeliveryStatus, EventStatus } from '@triggers/event-schema';
+import type { ComponentChildren } from 'preact';
 
-const LABEL: Record<EventStatus, string> = { pending: 'Pending', delivered: 'Delivered', failed: 'Failed' };
+/** A badge's colour and mark: green circle, red diamond, amber leaf. */
+export type Tone = 'delivered' | 'failed' | 'pending';
 
-/** An event's status as a badge: a word and a shape, never colour alone. */
-export function StatusBadge({ status }: { status: EventStatus }) {
+/** A state as a badge: a word and a shape, never colour alone. */
+export function Badge({ tone, children }: { tone: Tone; children: ComponentChildren }) {
   return (
-    <span class={`badge badge-${status}`}>
+    <span class={`badge badge-${tone}`}>
       <span aria-hidden="true" class="badge-mark" />
-      {LABEL[status]}
+      {children}
     </span>
   );
+}
+
+const LABEL: Record<EventStatus | DeliveryStatus, string> = {
+  pending: 'Pending',
+  delivered: 'Delivered',
+  succeeded: 'Succeeded',
+  failed: 'Failed',
+};
+
+/** An event's status, or a webhook delivery's (`succeeded` looks like `delivered`). */
+export function StatusBadge({ status }: { status: EventStatus | DeliveryStatus }) {
+  return <Badge tone={status === 'succeeded' ? 'delivered' : status}>{LABEL[status]}</Badge>;
 }

@@ -1,11 +1,12 @@
 import { type InboxPage, MAX_INBOX_LIMIT, type ReplayResult } from '@triggers/event-schema';
-import { useRef, useState } from 'preact/hooks';
-import { call, describeFailure, query } from '../api.ts';
+import { useState } from 'preact/hooks';
+import { call, query } from '../api.ts';
+import { ConfirmDialog } from '../components/confirm.tsx';
 import { EventPages, useCursors } from '../components/event-pages.tsx';
 import { Notice } from '../components/notice.tsx';
 import { fromLocalInput } from '../components/time.tsx';
 import { TimeRangeFields, type TimeRangeValue } from '../components/time-range.tsx';
-import { useFocusOnMount, useLoad } from '../hooks.ts';
+import { useChange, useFocusOnMount, useLoad } from '../hooks.ts';
 import type { ViewProps } from './view.ts';
 
 const PAGE_SIZE = 25;
@@ -44,10 +45,7 @@ export function DeadLetters({ apiKey }: ViewProps) {
   const [applied, setApplied] = useState<Range>({ from: '', to: '' });
   const cursors = useCursors();
   const { cursor } = cursors;
-  const [outcome, setOutcome] = useState<{ kind: 'error' | 'success' | 'info'; text: string } | null>(null);
-  const [busy, setBusy] = useState(false);
   const [pending, setPending] = useState<number | null>(null);
-  const dialog = useRef<HTMLDialogElement>(null);
 
   const page = useLoad(
     (signal) =>
@@ -60,18 +58,7 @@ export function DeadLetters({ apiKey }: ViewProps) {
     [apiKey, applied, cursor],
   );
 
-  const run = async (work: () => Promise<string>) => {
-    setBusy(true);
-    setOutcome(null);
-    try {
-      setOutcome({ kind: 'success', text: await work() });
-    } catch (err) {
-      setOutcome({ kind: 'error', text: describeFailure(err) });
-    } finally {
-      setBusy(false);
-      page.reload();
-    }
-  };
+  const { busy, outcome, run } = useChange(page.reload);
 
   const retry = (eventId: string) =>
     run(async () => {
@@ -79,26 +66,15 @@ export function DeadLetters({ apiKey }: ViewProps) {
       return `Event ${eventId.slice(0, 8)} was sent to the queue again.`;
     });
 
-  const askReplay = async () => {
-    setBusy(true);
-    setOutcome(null);
-    try {
+  const askReplay = () =>
+    run(async () => {
       const count = await countFailed(apiKey, applied);
-      if (count === 0) {
-        setOutcome({ kind: 'info', text: 'No failed event to replay in this range.' });
-        return;
-      }
+      if (count === 0) return { kind: 'info', text: 'No failed event to replay in this range.' };
       setPending(count);
-      dialog.current?.showModal();
-    } catch (err) {
-      setOutcome({ kind: 'error', text: describeFailure(err) });
-    } finally {
-      setBusy(false);
-    }
-  };
+      return null;
+    });
 
   const replay = () => {
-    dialog.current?.close();
     const limit = pending ?? 0;
     setPending(null);
     return run(async () => {
@@ -164,29 +140,22 @@ export function DeadLetters({ apiKey }: ViewProps) {
         )}
       />
 
-      <dialog
-        ref={dialog}
-        aria-labelledby="replay-title"
-        aria-describedby="replay-text"
+      <ConfirmDialog
+        id="replay"
+        open={pending !== null}
+        title="Replay dead letters?"
+        confirm={`Replay ${pending} ${pending === 1 ? 'event' : 'events'}`}
+        onConfirm={replay}
         onClose={() => setPending(null)}
       >
-        <h2 id="replay-title">Replay dead letters?</h2>
-        <p id="replay-text">
+        <p>
           This sends <strong data-testid="replay-count">{pending}</strong> failed{' '}
           {pending === 1 ? 'event' : 'events'}
           {received} back to the queue, oldest first
           {pending === MAX_INBOX_LIMIT ? ` (at most ${MAX_INBOX_LIMIT} per replay)` : ''}. Each shows as
           pending until the consumer stores it or it fails again.
         </p>
-        <div class="actions">
-          <button type="button" class="secondary" autofocus onClick={() => dialog.current?.close()}>
-            Cancel
-          </button>
-          <button type="button" onClick={replay}>
-            Replay {pending} {pending === 1 ? 'event' : 'events'}
-          </button>
-        </div>
-      </dialog>
+      </ConfirmDialog>
     </>
   );
 }

@@ -2,11 +2,12 @@ import type { InboxEvent } from '@triggers/event-schema';
 import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { ApiFailure, call, describeFailure } from '../api.ts';
+import { Deliveries, RETRY_DELIVERY } from '../components/deliveries.tsx';
 import { JsonBlock } from '../components/json.tsx';
 import { Notice } from '../components/notice.tsx';
 import { StatusBadge } from '../components/status.tsx';
 import { Time } from '../components/time.tsx';
-import { useFocusOnMount, useLoad } from '../hooks.ts';
+import { useChange, useFocusOnMount, useLoad } from '../hooks.ts';
 import { href } from '../route.ts';
 import type { ViewProps } from './view.ts';
 
@@ -32,8 +33,8 @@ const PENDING_REFRESH_MS = 2_000;
 /**
  * One event (`GET /events/{id}`): status, attempts, last error, times, correlation id, payload and
  * metadata; Retry for a failed one and Acknowledge for a final one. Fields the API adds later
- * (issue 10's type, source, subject) appear under Attributes, and its webhook deliveries once the
- * API offers `GET /events/{event_id}/deliveries` (issue 11).
+ * (issue 10's type, source, subject) appear under Attributes, and its webhook deliveries (with a
+ * retry for a failed one) once the API offers `GET /events/{event_id}/deliveries`.
  */
 export function EventView({ apiKey, caps, params }: ViewProps) {
   const heading = useFocusOnMount<HTMLHeadingElement>();
@@ -55,26 +56,14 @@ export function EventView({ apiKey, caps, params }: ViewProps) {
     [apiKey, eventId],
     refreshMs,
   );
-  const [outcome, setOutcome] = useState<{ kind: 'error' | 'success'; text: string } | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, outcome, run } = useChange(loaded.reload);
   const event = loaded.data;
 
-  const act = async (action: 'retry' | 'ack') => {
-    setBusy(true);
-    setOutcome(null);
-    try {
+  const act = (action: 'retry' | 'ack') =>
+    run(async () => {
       await call(apiKey, 'POST', `/inbox/${encodeURIComponent(eventId)}/${action}`);
-      setOutcome({
-        kind: 'success',
-        text: action === 'retry' ? 'Sent to the queue again: it is pending.' : 'Acknowledged.',
-      });
-      loaded.reload();
-    } catch (err) {
-      setOutcome({ kind: 'error', text: describeFailure(err) });
-    } finally {
-      setBusy(false);
-    }
-  };
+      return action === 'retry' ? 'Sent to the queue again: it is pending.' : 'Acknowledged.';
+    });
 
   const extra = event === undefined ? [] : Object.entries(event).filter(([name]) => !KNOWN.has(name));
 
@@ -168,27 +157,16 @@ export function EventView({ apiKey, caps, params }: ViewProps) {
               <JsonBlock value={event.metadata} label="Metadata" />
             )}
           </section>
-          {caps.has('GET /events/{event_id}/deliveries') && <Deliveries apiKey={apiKey} eventId={eventId} />}
+          {caps.has('GET /events/{event_id}/deliveries') && (
+            <Deliveries
+              apiKey={apiKey}
+              eventId={eventId}
+              version={event.updated_at}
+              canRetry={caps.has(RETRY_DELIVERY)}
+            />
+          )}
         </>
       )}
     </>
-  );
-}
-
-/**
- * The event's webhook deliveries (issue 11), shown as the API answers them until that issue's
- * view replaces this.
- */
-function Deliveries({ apiKey, eventId }: { apiKey: string; eventId: string }) {
-  const deliveries = useLoad(
-    (signal) => call<unknown>(apiKey, 'GET', `/events/${encodeURIComponent(eventId)}/deliveries`, { signal }),
-    [apiKey, eventId],
-  );
-  return (
-    <section class="card">
-      <h2>Webhook deliveries</h2>
-      {deliveries.error !== undefined && <Notice kind="error">{describeFailure(deliveries.error)}</Notice>}
-      {deliveries.data !== undefined && <JsonBlock value={deliveries.data} label="Webhook deliveries" />}
-    </section>
   );
 }
