@@ -17,6 +17,7 @@ import { uriReference } from './identity.ts';
 import { EventDetails, INSTANT_PATTERN, InboxPage, ReplayRequest, ReplayResult, TimeBound } from './inbox.ts';
 import { JsonObject, JsonValue } from './json.ts';
 import { MAX_JSON_DEPTH } from './limits.ts';
+import { WebhookEvent } from './webhooks.ts';
 
 /** The command that regenerates `json-schema/`, named wherever a stale file is reported. */
 export const GEN_JSON_SCHEMA_COMMAND = 'pnpm --filter @triggers/event-schema gen:json-schema';
@@ -92,6 +93,11 @@ export const JSON_SCHEMAS: Record<string, Published> = {
   'inbox-page': { schema: InboxPage, typeMode: 'output', title: 'Answer of GET /inbox' },
   'replay-result': { schema: ReplayResult, typeMode: 'output', title: 'Answer of POST /dlq/replay' },
   'error-envelope': { schema: ErrorEnvelope, typeMode: 'output', title: 'Every error answer of the API' },
+  'webhook-event': {
+    schema: WebhookEvent,
+    typeMode: 'output',
+    title: 'The body of every webhook a subscription receives',
+  },
 };
 
 /** The JSON Schema published as `json-schema/<name>.json`. */

@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { SuccessEnvelope } from './envelope.ts';
+import { JsonObject, JsonValue } from './json.ts';
 
 /**
  * Subscriptions and webhook deliveries (issue 11): the API's shapes, the `delivery-queue`
@@ -270,3 +271,23 @@ export const DeliveryMessage = v.object({
   attempt: v.pipe(v.number(), v.integer(), v.minValue(1)),
 });
 export type DeliveryMessage = v.InferOutput<typeof DeliveryMessage>;
+
+/**
+ * The body of every webhook: what a subscriber receives, as JSON, signed per Standard Webhooks.
+ * The same on every attempt of a delivery. A receiver parses it with this schema (or its JSON
+ * Schema, `json-schema/webhook-event.json`) after verifying the signature.
+ */
+export const WebhookEvent = v.object({
+  event_id: v.pipe(v.string(), v.uuid()),
+  /** What kind of event it is (`triggers.event` when it was sent without one). */
+  type: v.string(),
+  /** Who produced it (`/api-keys/<key id>` when it was sent without one). */
+  source: v.string(),
+  subject: v.nullable(v.string()),
+  /** When the ingest Worker accepted it. */
+  timestamp: Timestamp,
+  /** The event's payload object, or a CloudEvent's data. */
+  payload: JsonValue,
+  metadata: v.nullable(JsonObject),
+});
+export type WebhookEvent = v.InferOutput<typeof WebhookEvent>;

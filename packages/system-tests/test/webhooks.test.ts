@@ -5,7 +5,13 @@
  * `standardwebhooks` package, an implementation independent of ours.
  */
 
-import type { Delivery, ErrorEnvelope, Subscription, SubscriptionWithSecret } from '@triggers/event-schema';
+import {
+  type Delivery,
+  type ErrorEnvelope,
+  type Subscription,
+  type SubscriptionWithSecret,
+  WebhookEvent,
+} from '@triggers/event-schema';
 import { type System, startSystem } from '@triggers/tooling/system';
 import {
   type Received,
@@ -14,6 +20,7 @@ import {
   startReceiver,
   verifyWebhook,
 } from '@triggers/tooling/webhook';
+import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 /** Retries 1 s, 2 s, 2 s after the first attempt (±20 % jitter): 4 attempts. */
@@ -143,7 +150,8 @@ describe('delivery', () => {
     ]);
 
     const [orderHook] = orders.received as [Received];
-    expect(verifyWebhook(orderSub.secret, orderHook)).toMatchObject({
+    // The body is what the published schema says it is.
+    expect(v.parse(WebhookEvent, verifyWebhook(orderSub.secret, orderHook))).toMatchObject({
       event_id: orderEvent,
       type: 'order.created',
       payload: { n: 1 },

@@ -5,6 +5,7 @@ import {
   deliverySchedule,
   MAX_DELIVERY_DELAY_SECONDS,
   retryDelay,
+  type WebhookEvent,
   webhookUrlProblem,
 } from '@triggers/event-schema';
 import { abandonDelivery, type DeliveryWork, loadDeliveryWork, recordAttempt } from '@triggers/event-store';
@@ -27,7 +28,7 @@ import { signatureHeader } from './sign.ts';
 /** The body every subscriber receives: the event, as JSON. */
 export function webhookBody(work: DeliveryWork): string {
   const { event } = work;
-  return JSON.stringify({
+  const body: WebhookEvent = {
     event_id: event.event_id,
     type: event.type,
     source: event.source,
@@ -35,7 +36,8 @@ export function webhookBody(work: DeliveryWork): string {
     timestamp: event.received_at,
     payload: JSON.parse(event.payload),
     metadata: event.metadata === null ? null : JSON.parse(event.metadata),
-  });
+  };
+  return JSON.stringify(body);
 }
 
 interface Settings {
