@@ -101,7 +101,7 @@ const nonEmpty = (name: string) =>
  * attribute's name. (Attribute names and `data` with `data_base64` are checked by the ingest
  * Worker, which names the attribute in those cases too.)
  */
-export const CloudEvent = v.objectWithRest(
+export const CloudEvent: v.GenericSchema<unknown, CloudEventJson, v.BaseIssue<unknown>> = v.objectWithRest(
   {
     specversion: v.literal('1.0', required('must be "1.0": this API speaks CloudEvents 1.0')),
     id: nonEmpty('the event id'),
@@ -122,8 +122,11 @@ export const CloudEvent = v.objectWithRest(
   ),
   // valibot reports a missing attribute with the object's message, at the attribute's path.
   (issue) => (issue.received === 'undefined' ? 'is required' : 'must be a JSON object (a CloudEvent)'),
-);
-export type CloudEvent = v.InferOutput<typeof CloudEvent>;
+  // Declared by what it checks, not by valibot's own type for it: with `data` (recursive JSON)
+  // beside the extensions' index signature, that type made TypeScript stop at TS2589 ("type
+  // instantiation is excessively deep") in the published .d.ts of any project checking libraries.
+) as v.GenericSchema<unknown, CloudEventJson, v.BaseIssue<unknown>>;
+export type CloudEvent = CloudEventJson;
 
 /**
  * {@link CloudEvent} as code writes one: valibot's inferred type puts `data` under the extensions'
