@@ -43,6 +43,9 @@ describe('the scheduled retention run', () => {
     expect(line).toMatchObject({
       level: 'info',
       delivered: 1,
+      deliveries: 0,
+      delivery_attempts: 0,
+      expired_secrets: 0,
       complete: true,
       delivered_days: 7,
       failed_days: 30,

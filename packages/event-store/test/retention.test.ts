@@ -4,12 +4,20 @@ import { describe, expect, it } from 'vitest';
 import {
   ackEvent,
   commit,
+  createSubscription,
   DEFAULT_RETENTION,
+  fanOut,
   getEvent,
+  getSubscription,
+  listDeliveries,
   purgeExpired,
+  queriesPerRun,
+  recordAttempt,
   recordFailed,
   recordRetry,
   recordUnreadable,
+  rotateSubscriptionSecret,
+  type StoreWrite,
   storeDelivered,
   storeSize,
 } from '../src/index.ts';
@@ -101,5 +109,175 @@ describe('purgeExpired', () => {
     const size = await storeSize(db);
     expect(size).toBeGreaterThan(0);
     expect((await purgeExpired(db, NOW)).size_bytes).toBeGreaterThan(0);
+  });
+});
+
+describe('purgeExpired and the webhook tables', () => {
+  /** A subscription of `key` to every event. */
+  const subscribe = (key: string) =>
+    createSubscription(
+      db,
+      {
+        apiKeyId: key,
+        id: `sub_${crypto.randomUUID().replaceAll('-', '').slice(0, 24)}`,
+        url: 'https://hooks.example.com/',
+        eventTypes: null,
+        secret: 'whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0',
+      },
+      daysAgo(400),
+    );
+
+  /**
+   * Writes `write` with the fan-out of `events` (their deliveries created `at`), then one
+   * attempt of each delivery per entry of `attempts`; answers the delivery ids.
+   */
+  async function storeWithDeliveries(
+    write: StoreWrite,
+    events: { api_key_id: string; event_id: string }[],
+    at: Date,
+    attempts: Date[],
+  ): Promise<string[]> {
+    const fan = fanOut(
+      db,
+      events.map((e) => ({ ...e, type: 'triggers.event' })),
+      at,
+    );
+    const [, keys] = await commit(db, [write, fan]);
+    const messages = [...keys].map((key) => JSON.parse(key) as { api_key_id: string; delivery_id: string });
+    for (const m of messages) {
+      for (const [i, when] of attempts.entries()) {
+        await recordAttempt(
+          db,
+          {
+            apiKeyId: m.api_key_id,
+            deliveryId: m.delivery_id,
+            subscriptionId: null,
+            round: 1,
+            attempt: i + 1,
+            attemptedAt: when,
+            httpStatus: 500,
+            error: null,
+            latencyMs: 5,
+            responseExcerpt: null,
+            status: 'pending',
+            nextAttemptAt: when,
+            disableAfter: 5,
+          },
+          when,
+        );
+      }
+    }
+    return messages.map((m) => m.delivery_id);
+  }
+
+  const attemptsOf = async (key: string) =>
+    (await db
+      .prepare('SELECT count(*) AS n FROM delivery_attempts WHERE api_key_id = ?1')
+      .bind(key)
+      .first<number>('n')) ?? 0;
+
+  it('purges deliveries and their attempts once their event is gone, and keeps those of a kept event', async () => {
+    const key = `key_${crypto.randomUUID()}`;
+    await subscribe(key);
+    const gone = event(key, 8);
+    const kept = event(key, 8); // failed: kept 30 days, and so are its deliveries
+    const replayed = event(key, 8); // its delivery is recent (made by a replay)
+    await storeWithDeliveries(
+      storeDelivered(db, [{ event: gone, attempts: 1 }], daysAgo(8)),
+      [gone],
+      daysAgo(8),
+      [daysAgo(8), daysAgo(7.9)],
+    );
+    await storeWithDeliveries(
+      recordFailed(db, [{ event: kept, attempts: 4, reason: 'x' }], daysAgo(8)),
+      [kept],
+      daysAgo(8),
+      [daysAgo(8)],
+    );
+    await storeWithDeliveries(
+      storeDelivered(db, [{ event: replayed, attempts: 1 }], daysAgo(1)),
+      [replayed],
+      daysAgo(1),
+      [daysAgo(1)],
+    );
+    expect(await attemptsOf(key)).toBe(4);
+
+    const result = await purgeExpired(db, NOW);
+    expect(result.complete).toBe(true);
+    expect(result.deliveries).toBeGreaterThanOrEqual(1);
+    expect(result.delivery_attempts).toBeGreaterThanOrEqual(2);
+    const deliveriesOf = async (e: { event_id: string }) =>
+      (await listDeliveries(db, { apiKeyId: key, eventId: e.event_id })).length;
+    expect({
+      gone: await deliveriesOf(gone),
+      kept: await deliveriesOf(kept),
+      replayed: await deliveriesOf(replayed),
+    }).toEqual({ gone: 0, kept: 1, replayed: 1 });
+    expect(await attemptsOf(key)).toBe(2);
+    expect(await getEvent(db, { apiKeyId: key, eventId: replayed.event_id })).toBeNull();
+
+    // A week later the replayed event's delivery is old too, and goes with its attempt.
+    const weekLater = await purgeExpired(db, new Date(NOW.getTime() + 7 * 86_400_000));
+    expect(weekLater.complete).toBe(true);
+    expect(await deliveriesOf(replayed)).toBe(0);
+    expect(await deliveriesOf(kept)).toBe(1);
+    expect(await attemptsOf(key)).toBe(1);
+  });
+
+  it('purges deliveries and attempts in bounded rounds too, in the round their event goes or later', async () => {
+    const key = `key_${crypto.randomUUID()}`;
+    await subscribe(key);
+    const events = Array.from({ length: 25 }, () => event(key, 500));
+    await storeWithDeliveries(
+      storeDelivered(
+        db,
+        events.map((e) => ({ event: e, attempts: 1 })),
+        daysAgo(500),
+      ),
+      events,
+      daysAgo(500),
+      [daysAgo(500)],
+    );
+    const policy = { ...DEFAULT_RETENTION, rowsPerStatement: 10, maxRounds: 2 };
+    const first = await purgeExpired(db, NOW, policy);
+    expect(first).toMatchObject({
+      rounds: 2,
+      complete: false,
+      delivered: 20,
+      deliveries: 20,
+      delivery_attempts: 20,
+    });
+    const second = await purgeExpired(db, NOW, policy);
+    expect(second).toMatchObject({ complete: true, delivered: 5, deliveries: 5, delivery_attempts: 5 });
+    expect(await attemptsOf(key)).toBe(0);
+  });
+
+  it('keeps subscriptions, and wipes a rotated-out signing secret once its overlap has ended', async () => {
+    const key = `key_${crypto.randomUUID()}`;
+    const ended = await subscribe(key);
+    const overlapping = await subscribe(key);
+    await rotateSubscriptionSecret(db, { apiKeyId: key, id: ended.id }, 'whsec_bmV3bmV3bmV3', daysAgo(2), 60);
+    await rotateSubscriptionSecret(
+      db,
+      { apiKeyId: key, id: overlapping.id },
+      'whsec_bmV3bmV3bmV3',
+      NOW,
+      3600,
+    );
+
+    const result = await purgeExpired(db, NOW);
+    expect(result.expired_secrets).toBeGreaterThanOrEqual(1);
+    expect(await getSubscription(db, { apiKeyId: key, id: ended.id })).toMatchObject({
+      secret: 'whsec_bmV3bmV3bmV3',
+      previous_secret: null,
+      previous_secret_expires_at: null,
+    });
+    expect(await getSubscription(db, { apiKeyId: key, id: overlapping.id })).toMatchObject({
+      previous_secret: overlapping.secret,
+    });
+  });
+
+  it('stays within the Free plan’s 50 queries per invocation with the default policy', () => {
+    expect(queriesPerRun(DEFAULT_RETENTION)).toBeLessThanOrEqual(50);
   });
 });
