@@ -1,25 +1,38 @@
-import { createScheduledController } from 'cloudflare:test';
+import { createMessageBatch, createScheduledController } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { commit, getEvent, storeDelivered } from '@triggers/event-store';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import worker from '../src/index.ts';
+import { STORE_WATCH_INTERVAL_MS } from '../src/retention.ts';
 import { event } from './queue.ts';
 
-afterEach(() => vi.restoreAllMocks());
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
+/** Runs `fn` and answers the log lines it wrote. */
+async function logsOf(fn: () => Promise<unknown>): Promise<Record<string, unknown>[]> {
+  const lines: Record<string, unknown>[] = [];
+  const spies = (['log', 'warn', 'error'] as const).map((method) =>
+    vi.spyOn(console, method).mockImplementation((line: unknown) => {
+      lines.push(JSON.parse(String(line)));
+    }),
+  );
+  try {
+    await fn();
+  } finally {
+    for (const spy of spies) spy.mockRestore();
+  }
+  return lines;
+}
 
 const DAY_MS = 86_400_000;
 
 /** Runs the Worker's scheduled handler at `now` with `vars` over its own, and returns its log lines. */
-async function runScheduled(now: Date, vars: Record<string, unknown> = {}) {
-  const lines: Record<string, unknown>[] = [];
-  for (const method of ['log', 'warn', 'error'] as const) {
-    vi.spyOn(console, method).mockImplementation((line: unknown) => {
-      lines.push(JSON.parse(String(line)));
-    });
-  }
+function runScheduled(now: Date, vars: Record<string, unknown> = {}) {
   const controller = createScheduledController({ scheduledTime: now.getTime(), cron: '*/5 * * * *' });
-  await worker.scheduled(controller, { ...env, ...vars } as typeof env);
-  return lines;
+  return logsOf(() => worker.scheduled(controller, { ...env, ...vars } as typeof env));
 }
 
 describe('the scheduled retention run', () => {
@@ -60,5 +73,40 @@ describe('the scheduled retention run', () => {
       level: 'error',
       store_warn_bytes: 1,
     });
+  });
+});
+
+describe('the store watch while consuming event-queue', () => {
+  /** One event-queue batch of one event through the Worker's handler, with STORE_WARN_BYTES = `warn`. */
+  const batchLogs = (warn: number) =>
+    logsOf(() =>
+      worker.queue(
+        createMessageBatch('event-queue', [
+          { id: crypto.randomUUID(), timestamp: new Date(), attempts: 1, body: event() },
+        ]),
+        { ...env, STORE_WARN_BYTES: warn },
+      ),
+    );
+  const alarms = (lines: Record<string, unknown>[]) =>
+    lines.filter((l) => l.message === 'event store nearly full');
+
+  it('logs `event store nearly full` from a batch past STORE_WARN_BYTES, at most once a minute per isolate', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    // Past any watch an earlier test of this isolate made.
+    vi.setSystemTime(Date.now() + 10 * STORE_WATCH_INTERVAL_MS);
+    const first = alarms(await batchLogs(1));
+    expect(first).toEqual([
+      expect.objectContaining({ level: 'error', store_bytes: expect.any(Number), store_warn_bytes: 1 }),
+    ]);
+    vi.setSystemTime(Date.now() + STORE_WATCH_INTERVAL_MS / 2);
+    expect(alarms(await batchLogs(1))).toEqual([]);
+    vi.setSystemTime(Date.now() + STORE_WATCH_INTERVAL_MS / 2 + 1);
+    expect(alarms(await batchLogs(1))).toHaveLength(1);
+  });
+
+  it('stays quiet below STORE_WARN_BYTES', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 100 * STORE_WATCH_INTERVAL_MS);
+    expect(alarms(await batchLogs(8_000_000_000))).toEqual([]);
   });
 });
