@@ -69,6 +69,9 @@ export function wrangler(args, { quiet = true } = {}) {
     cwd: root,
     encoding: 'utf8',
     stdio: quiet ? 'pipe' : 'inherit',
+    // Node's default (1 MB) fails with ENOBUFS on a `d1 execute --json` of 10,000 rows (the fault
+    // suite's long mode reads back every event it sent).
+    maxBuffer: 512 * 1024 * 1024,
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
   });
   if (result.error) throw result.error;
