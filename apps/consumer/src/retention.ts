@@ -1,5 +1,6 @@
 import { DEFAULT_RETENTION, purgeExpired, storeSize } from '@triggers/event-store';
 import { describeError, type Logger } from '@triggers/log';
+import { r2Archive } from './archive.ts';
 import type { ConsumerEnv } from './env.ts';
 
 /**
@@ -7,8 +8,9 @@ import type { ConsumerEnv } from './env.ts';
  * has expired (event-store's retention.ts) and reports the store's size. One log line per run,
  * `retention`, with the counts and `store_bytes`; past `STORE_WARN_BYTES` a second line at
  * level `error`, `event store nearly full` ({@link warnIfNearlyFull}), well before D1's 10 GB
- * limit makes writes fail. A failure is logged and thrown, so the platform records the run as
- * failed.
+ * limit makes writes fail. With the optional `ARCHIVE` R2 binding, expired events are archived
+ * before they are deleted (archive.ts), and the line also says `archived_events` and
+ * `archived_objects`. A failure is logged and thrown, so the platform records the run as failed.
  */
 export async function runRetention(env: ConsumerEnv, log: Logger, now: Date): Promise<void> {
   const policy = {
@@ -16,16 +18,21 @@ export async function runRetention(env: ConsumerEnv, log: Logger, now: Date): Pr
     deliveredDays: Number(env.RETENTION_DELIVERED_DAYS),
     failedDays: Number(env.RETENTION_FAILED_DAYS),
   };
+  const archiving = env.ARCHIVE === undefined ? undefined : r2Archive(env.ARCHIVE, now);
+  // What the archive wrote so far (also when a later round failed): nothing without ARCHIVE.
+  const archived = () =>
+    archiving && { archived_events: archiving.stats.events, archived_objects: archiving.stats.objects };
   let result: Awaited<ReturnType<typeof purgeExpired>>;
   try {
-    result = await purgeExpired(env.DB, now, policy);
+    result = await purgeExpired(env.DB, now, policy, archiving?.archive);
   } catch (err) {
-    log.log('error', 'retention failed', { error: describeError(err) });
+    log.log('error', 'retention failed', { error: describeError(err), ...archived() });
     throw err;
   }
   const { size_bytes, ...counts } = result;
   log.log('info', 'retention', {
     ...counts,
+    ...archived(),
     delivered_days: policy.deliveredDays,
     failed_days: policy.failedDays,
     store_bytes: size_bytes ?? undefined,

@@ -2,6 +2,7 @@ import { createMessageBatch, createScheduledController } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { commit, getEvent, storeDelivered } from '@triggers/event-store';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { archiveKey } from '../src/archive.ts';
 import worker from '../src/index.ts';
 import { STORE_WATCH_INTERVAL_MS } from '../src/retention.ts';
 import { event } from './queue.ts';
@@ -108,5 +109,84 @@ describe('the store watch while consuming event-queue', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(Date.now() + 100 * STORE_WATCH_INTERVAL_MS);
     expect(alarms(await batchLogs(8_000_000_000))).toEqual([]);
+  });
+});
+
+describe('the retention run with the ARCHIVE bucket (local R2)', () => {
+  /** The NDJSON lines of a gzip-compressed archive object. */
+  async function linesOf(object: R2ObjectBody): Promise<Record<string, unknown>[]> {
+    const text = await new Response(object.body.pipeThrough(new DecompressionStream('gzip'))).text();
+    return text
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+  }
+
+  it('archives expired events as gzipped NDJSON, one object per tenant and day, then purges them', async () => {
+    const now = new Date();
+    const at = (days: number) => new Date(now.getTime() - days * DAY_MS).toISOString();
+    const a = `key_${crypto.randomUUID()}`;
+    const b = `key_${crypto.randomUUID()}`;
+    const events = [
+      event({ api_key_id: a, timestamp: at(9) }),
+      event({ api_key_id: a, timestamp: at(8) }),
+      event({ api_key_id: a, timestamp: at(8) }),
+      event({ api_key_id: b, timestamp: at(8) }),
+    ];
+    await commit(env.DB, [
+      storeDelivered(
+        env.DB,
+        events.map((e) => ({ event: e, attempts: 1 })),
+        now,
+      ),
+    ]);
+
+    const lines = await runScheduled(now);
+    const listed = async (key: string) =>
+      (await env.ARCHIVE.list({ prefix: `archive/${key}/`, include: ['httpMetadata', 'customMetadata'] }))
+        .objects;
+    const ofA = await listed(a);
+    expect(ofA.map((o) => o.key).sort()).toEqual(
+      [at(9), at(8)].map((day) => archiveKey(a, day.slice(0, 10), now, 1)).sort(),
+    );
+    expect(ofA[0]?.httpMetadata).toMatchObject({
+      contentType: 'application/x-ndjson',
+      contentEncoding: 'gzip',
+    });
+    const dayOf8 = await env.ARCHIVE.get(archiveKey(a, at(8).slice(0, 10), now, 1));
+    const archived = await linesOf(dayOf8 as R2ObjectBody);
+    expect(archived.map((e) => e.event_id).sort()).toEqual([events[1]?.event_id, events[2]?.event_id].sort());
+    expect(archived[0]).toMatchObject({ api_key_id: a, status: 'delivered', payload: events[1]?.payload });
+    expect((await listed(b)).map((o) => o.customMetadata)).toEqual([{ events: '1' }]);
+
+    for (const e of events)
+      expect(await getEvent(env.DB, { apiKeyId: e.api_key_id, eventId: e.event_id })).toBeNull();
+    const line = lines.find((l) => l.message === 'retention');
+    expect(line?.archived_events).toBeGreaterThanOrEqual(4);
+    expect(line?.archived_objects).toBeGreaterThanOrEqual(3);
+  });
+
+  it('purges nothing when the archive cannot be written, and logs the failure', async () => {
+    const now = new Date();
+    const e = event({ timestamp: new Date(now.getTime() - 8 * DAY_MS).toISOString() });
+    await commit(env.DB, [storeDelivered(env.DB, [{ event: e, attempts: 1 }], now)]);
+    // Mocked: a local R2 bucket cannot be made to fail on demand.
+    vi.spyOn(env.ARCHIVE, 'put').mockRejectedValue(new Error('R2 is down'));
+    const errors: Record<string, unknown>[] = [];
+    vi.spyOn(console, 'error').mockImplementation((line: unknown) => errors.push(JSON.parse(String(line))));
+    const controller = createScheduledController({ scheduledTime: now.getTime(), cron: '*/5 * * * *' });
+    await expect(worker.scheduled(controller, env)).rejects.toThrow('R2 is down');
+    expect(errors.find((l) => l.message === 'retention failed')).toMatchObject({ archived_events: 0 });
+    expect(await getEvent(env.DB, { apiKeyId: e.api_key_id, eventId: e.event_id })).not.toBeNull();
+  });
+
+  it('archives nothing without the binding, and purges as before', async () => {
+    const now = new Date();
+    const e = event({ timestamp: new Date(now.getTime() - 8 * DAY_MS).toISOString() });
+    await commit(env.DB, [storeDelivered(env.DB, [{ event: e, attempts: 1 }], now)]);
+    const lines = await runScheduled(now, { ARCHIVE: undefined });
+    expect(await getEvent(env.DB, { apiKeyId: e.api_key_id, eventId: e.event_id })).toBeNull();
+    expect((await env.ARCHIVE.list({ prefix: `archive/${e.api_key_id}/` })).objects).toEqual([]);
+    expect(lines.find((l) => l.message === 'retention')).not.toHaveProperty('archived_events');
   });
 });

@@ -15,7 +15,12 @@
  *
  * Ages count from `received_at` (dead letters and deliveries: `created_at`; attempts:
  * `attempted_at`).
+ *
+ * With an `archive` callback (the consumer's R2 archive), each round first reads the expired
+ * events (at most `rowsPerStatement`, and about `archiveBytesPerRound` of payload), hands them to
+ * it, and deletes them only once it has resolved: an archive that fails deletes nothing.
  */
+import { type StoredEvent, toStoredEvent } from './read.ts';
 
 export interface RetentionPolicy {
   /** Days a delivered or acknowledged event is kept. */
@@ -26,15 +31,31 @@ export interface RetentionPolicy {
   rowsPerStatement: number;
   /** Rounds (one `db.batch` of {@link STATEMENTS_PER_ROUND} DELETEs each) one run makes at most. */
   maxRounds: number;
+  /**
+   * When archiving: payload and metadata characters one round reads at most (past the first
+   * event), so that a round's events fit in a Worker's memory and under D1's 50 MB result limit.
+   */
+  archiveBytesPerRound: number;
 }
 
-/** DELETEs per round: delivered events, failed events, dead letters, deliveries, attempts. */
+/**
+ * Where expired events go before they are deleted (see {@link purgeExpired}): resolves with the
+ * events it archived, all of `events` or some of them (to bound its own work); only those are
+ * deleted, the others are read again by the next round.
+ */
+export type ArchiveEvents = (events: StoredEvent[], round: number) => Promise<StoredEvent[]>;
+
+/**
+ * Statements per round: delivered events, failed events, dead letters, deliveries, attempts; when
+ * archiving, the events' SELECT and one DELETE of what it read, in place of the first two.
+ */
 export const STATEMENTS_PER_ROUND = 5;
 
 /**
  * The defaults. A run makes at most 9 rounds of 5 statements, plus one for expired secrets in its
  * first round: 46 queries, within the Free plan's 50 per Worker invocation (D1 counts each
- * statement of a batch). It removes up to 45,000 rows of each kind; run every 5 minutes, that is
+ * statement of a batch). Archiving keeps the count: a round's SELECT and single events DELETE
+ * replace its two events DELETEs. It removes up to 45,000 rows of each kind; run every 5 minutes, that is
  * 12.96 million rows of each kind a day, 150 a second: more than 100 events per second, each with
  * one delivery and one attempt, bring.
  */
@@ -43,6 +64,7 @@ export const DEFAULT_RETENTION: RetentionPolicy = {
   failedDays: 30,
   rowsPerStatement: 5_000,
   maxRounds: 9,
+  archiveBytesPerRound: 8_000_000,
 };
 
 /** Queries a run makes at most under `policy`. */
@@ -76,10 +98,26 @@ const DAY_MS = 86_400_000;
 const PURGE_EVENTS = (condition: string) => `DELETE FROM events WHERE rowid IN (
   SELECT rowid FROM events WHERE received_at < ?1 AND ${condition} ORDER BY received_at LIMIT ?2)`;
 
-const PURGE_DELIVERED = PURGE_EVENTS(
-  "(status = 'delivered' OR (acked_at IS NOT NULL AND status <> 'pending'))",
-);
-const PURGE_FAILED = PURGE_EVENTS("status = 'failed' AND acked_at IS NULL");
+const DELIVERED_OR_ACKED = "(status = 'delivered' OR (acked_at IS NOT NULL AND status <> 'pending'))";
+const FAILED_UNACKED = "(status = 'failed' AND acked_at IS NULL)";
+const PURGE_DELIVERED = PURGE_EVENTS(DELIVERED_OR_ACKED);
+const PURGE_FAILED = PURGE_EVENTS(FAILED_UNACKED);
+// Archiving: both kinds at once (?1 delivered cutoff, ?2 failed cutoff, ?3 the later of the two,
+// for the index), oldest first, at most ?4 rows and about ?5 characters of payload and metadata
+// (a row is read when what precedes it is under ?5, so the first always is). `candidates` is how
+// many rows the LIMIT let through: more than were read means the budget cut the round short.
+const SELECT_EXPIRED = `SELECT * FROM (
+  SELECT *, sum(size) OVER (ORDER BY received_at, event_id ROWS UNBOUNDED PRECEDING) - size AS before,
+         count(*) OVER () AS candidates
+  FROM (SELECT *, length(payload) + coalesce(length(metadata), 0) AS size FROM events
+    WHERE received_at < ?3 AND ((received_at < ?1 AND ${DELIVERED_OR_ACKED})
+                                OR (received_at < ?2 AND ${FAILED_UNACKED}))
+    ORDER BY received_at LIMIT ?4))
+WHERE before < ?5`;
+// What was archived, unless a replay made it pending meanwhile; RETURNING tells which kind it was.
+const DELETE_ARCHIVED = `DELETE FROM events WHERE event_id IN (SELECT value FROM json_each(?1))
+  AND status <> 'pending'
+  RETURNING CASE WHEN ${FAILED_UNACKED} THEN 'failed' ELSE 'delivered' END AS kind`;
 const PURGE_DEAD_LETTERS = `DELETE FROM dead_letters WHERE rowid IN (
   SELECT rowid FROM dead_letters WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)`;
 // After the events of the same round: a delivery goes in the round its event went, or later.
@@ -95,23 +133,30 @@ const WIPE_EXPIRED_SECRETS = `UPDATE subscriptions SET previous_secret = NULL, p
   WHERE rowid IN (SELECT rowid FROM subscriptions
     WHERE previous_secret IS NOT NULL AND previous_secret_expires_at < ?1 LIMIT ?2)`;
 
-/** Deletes what `policy` says has expired at `now`, in rounds, until nothing is left or `maxRounds`. */
+/**
+ * Deletes what `policy` says has expired at `now`, in rounds, until nothing is left or `maxRounds`.
+ * With `archive`, each round's expired events are handed to it first, and deleted once it resolves;
+ * if it rejects, the run throws with that round's events still stored.
+ */
 export async function purgeExpired(
   db: D1Database,
   now: Date,
   policy: RetentionPolicy = DEFAULT_RETENTION,
+  archive?: ArchiveEvents,
 ): Promise<PurgeResult> {
   const before = (days: number) => new Date(now.getTime() - days * DAY_MS).toISOString();
   const deliveredBefore = before(policy.deliveredDays);
   const failedBefore = before(policy.failedDays);
   const webhooksBefore = before(Math.min(policy.deliveredDays, policy.failedDays));
   const limit = policy.rowsPerStatement;
-  const round: [Counted, D1PreparedStatement][] = [
-    ['delivered', db.prepare(PURGE_DELIVERED).bind(deliveredBefore, limit)],
-    ['failed', db.prepare(PURGE_FAILED).bind(failedBefore, limit)],
+  const others: [Counted, D1PreparedStatement][] = [
     ['dead_letters', db.prepare(PURGE_DEAD_LETTERS).bind(failedBefore, limit)],
     ['deliveries', db.prepare(PURGE_DELIVERIES).bind(webhooksBefore, limit)],
     ['delivery_attempts', db.prepare(PURGE_ATTEMPTS).bind(webhooksBefore, limit)],
+  ];
+  const purgeEvents: [Counted, D1PreparedStatement][] = [
+    ['delivered', db.prepare(PURGE_DELIVERED).bind(deliveredBefore, limit)],
+    ['failed', db.prepare(PURGE_FAILED).bind(failedBefore, limit)],
   ];
   const result: PurgeResult = {
     delivered: 0,
@@ -126,23 +171,62 @@ export async function purgeExpired(
   };
   while (result.rounds < policy.maxRounds) {
     const first = result.rounds === 0;
-    const statements = round.map(([, statement]) => statement);
+    let more = false;
+    const statements = others.map(([, statement]) => statement);
+    if (archive === undefined) {
+      statements.unshift(...purgeEvents.map(([, statement]) => statement));
+    } else {
+      const read = await readExpired(db, [deliveredBefore, failedBefore], policy);
+      const archived = read.events.length > 0 ? await archive(read.events, result.rounds + 1) : [];
+      const ids = JSON.stringify(archived.map((e) => e.event_id));
+      statements.unshift(db.prepare(DELETE_ARCHIVED).bind(ids));
+      more = read.more || archived.length < read.events.length;
+    }
     if (first) statements.push(db.prepare(WIPE_EXPIRED_SECRETS).bind(now.toISOString(), limit));
-    const results = await db.batch(statements);
+    const results = await db.batch<{ kind?: Counted }>(statements);
     result.rounds++;
     const counts = results.map((r) => r.meta.changes ?? 0);
-    round.forEach(([name], i) => {
-      result[name] += counts[i] ?? 0;
+    const eventStatements = archive === undefined ? purgeEvents.length : 1;
+    if (archive === undefined) {
+      purgeEvents.forEach(([name], i) => {
+        result[name] += counts[i] ?? 0;
+        more ||= (counts[i] ?? 0) >= limit;
+      });
+    } else {
+      for (const row of results[0]?.results ?? []) if (row.kind) result[row.kind]++;
+    }
+    others.forEach(([name], i) => {
+      const count = counts[eventStatements + i] ?? 0;
+      result[name] += count;
+      more ||= count >= limit;
     });
-    if (first) result.expired_secrets = counts[round.length] ?? 0;
+    if (first) result.expired_secrets = counts[eventStatements + others.length] ?? 0;
     result.size_bytes = results.at(-1)?.meta.size_after ?? result.size_bytes;
-    if (counts.slice(0, round.length).every((count) => count < limit)) {
+    if (!more) {
       // Secrets left past the bound wait for the next run, like any other row.
       result.complete = result.expired_secrets < limit;
       break;
     }
   }
   return result;
+}
+
+/** One round's expired events, oldest first, within the policy's bounds; `more` if some were left. */
+async function readExpired(
+  db: D1Database,
+  [deliveredBefore, failedBefore]: [string, string],
+  policy: RetentionPolicy,
+): Promise<{ events: StoredEvent[]; more: boolean }> {
+  const latest = deliveredBefore > failedBefore ? deliveredBefore : failedBefore;
+  const { results } = await db
+    .prepare(SELECT_EXPIRED)
+    .bind(deliveredBefore, failedBefore, latest, policy.rowsPerStatement, policy.archiveBytesPerRound)
+    .all<{ candidates: number }>();
+  const candidates = results[0]?.candidates ?? 0;
+  return {
+    events: results.map(toStoredEvent),
+    more: candidates > results.length || candidates >= policy.rowsPerStatement,
+  };
 }
 
 /** The database's size in bytes as D1 reports it (`meta.size_after` of a trivial query), or null. */

@@ -17,6 +17,7 @@ import {
   recordRetry,
   recordUnreadable,
   rotateSubscriptionSecret,
+  type StoredEvent,
   type StoreWrite,
   storeDelivered,
   storeSize,
@@ -279,5 +280,105 @@ describe('purgeExpired and the webhook tables', () => {
 
   it('stays within the Free plan’s 50 queries per invocation with the default policy', () => {
     expect(queriesPerRun(DEFAULT_RETENTION)).toBeLessThanOrEqual(50);
+  });
+});
+
+describe('purgeExpired with an archive', () => {
+  const mine = (key: string, events: StoredEvent[]) => events.filter((e) => e.api_key_id === key);
+
+  it('hands the expired events to the archive while they are still stored, then deletes what it archived', async () => {
+    const key = `key_${crypto.randomUUID()}`;
+    const oldDelivered = [event(key, 9), event(key, 8)];
+    const oldFailed = event(key, 31);
+    const youngFailed = event(key, 8);
+    const young = event(key, 6);
+    const oldPending = event(key, 90);
+    await commit(db, [
+      storeDelivered(
+        db,
+        [...oldDelivered, young].map((e) => ({ event: e, attempts: 1 })),
+        daysAgo(9),
+      ),
+      recordFailed(
+        db,
+        [oldFailed, youngFailed].map((e) => ({ event: e, attempts: 4, reason: 'x' })),
+        daysAgo(9),
+      ),
+      recordRetry(db, [{ event: oldPending, attempts: 1, error: 'D1 down' }], daysAgo(9)),
+    ]);
+
+    const handed: StoredEvent[] = [];
+    let allStoredWhenHanded = true;
+    const result = await purgeExpired(db, NOW, DEFAULT_RETENTION, async (events) => {
+      for (const e of mine(key, events)) {
+        handed.push(e);
+        allStoredWhenHanded &&= (await getEvent(db, { apiKeyId: key, eventId: e.event_id })) !== null;
+      }
+      return events;
+    });
+    expect(result.complete).toBe(true);
+    const expired = [oldFailed, ...oldDelivered];
+    expect(handed.map((e) => e.event_id)).toEqual(expired.map((e) => e.event_id)); // oldest first
+    expect(handed[0]).toMatchObject({ status: 'failed', payload: oldFailed.payload, api_key_id: key });
+    expect(allStoredWhenHanded).toBe(true);
+    expect(result.delivered).toBeGreaterThanOrEqual(2);
+    expect(result.failed).toBeGreaterThanOrEqual(1);
+    const exists = async (e: { event_id: string }) =>
+      (await getEvent(db, { apiKeyId: key, eventId: e.event_id })) !== null;
+    for (const e of expired) expect(await exists(e)).toBe(false);
+    for (const e of [youngFailed, young, oldPending]) expect(await exists(e)).toBe(true);
+  });
+
+  it('deletes nothing when the archive fails, and only what it archived when it takes part', async () => {
+    const key = `key_${crypto.randomUUID()}`;
+    const events = [event(key, 300), event(key, 299), event(key, 298)];
+    await commit(db, [
+      storeDelivered(
+        db,
+        events.map((e) => ({ event: e, attempts: 1 })),
+        daysAgo(300),
+      ),
+    ]);
+    const exists = async (e: { event_id: string }) =>
+      (await getEvent(db, { apiKeyId: key, eventId: e.event_id })) !== null;
+
+    await expect(
+      purgeExpired(db, NOW, DEFAULT_RETENTION, () => Promise.reject(new Error('R2 down'))),
+    ).rejects.toThrow('R2 down');
+    for (const e of events) expect(await exists(e)).toBe(true);
+
+    // An archive that takes one event per round: two rounds, two events, the third left.
+    const policy = { ...DEFAULT_RETENTION, maxRounds: 2 };
+    const partial = await purgeExpired(db, NOW, policy, async (read) => read.slice(0, 1));
+    expect(partial).toMatchObject({ rounds: 2, complete: false, delivered: 2 });
+    expect(await Promise.all(events.map(exists))).toEqual([false, false, true]);
+    expect(await purgeExpired(db, NOW, policy, async (read) => read)).toMatchObject({ complete: true });
+  });
+
+  it('reads a round only up to archiveBytesPerRound of payload, the first event always', async () => {
+    const key = `key_${crypto.randomUUID()}`;
+    const big = (n: number) =>
+      queuedEvent({
+        api_key_id: key,
+        timestamp: daysAgo(200 - n).toISOString(),
+        payload: { blob: 'x'.repeat(10_000), n },
+        metadata: undefined,
+      });
+    const events = [0, 1, 2, 3, 4].map(big);
+    await commit(db, [
+      storeDelivered(
+        db,
+        events.map((e) => ({ event: e, attempts: 1 })),
+        daysAgo(200),
+      ),
+    ]);
+    const rounds: number[] = [];
+    const policy = { ...DEFAULT_RETENTION, archiveBytesPerRound: 15_000 };
+    const result = await purgeExpired(db, NOW, policy, async (read) => {
+      rounds.push(mine(key, read).length);
+      return read;
+    });
+    expect(rounds).toEqual([2, 2, 1]);
+    expect(result).toMatchObject({ complete: true, rounds: 3, delivered: 5 });
   });
 });
