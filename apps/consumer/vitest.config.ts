@@ -21,6 +21,8 @@ export default defineConfig(async () => {
         miniflare: {
           compatibilityFlags: ['service_binding_extra_handlers'],
           bindings: { TEST_MIGRATIONS: migrations },
+          // The optional archive bucket, local R2 (tests without it pass ARCHIVE: undefined).
+          r2Buckets: ['ARCHIVE'],
           queueConsumers: { 'event-dlq': { maxBatchTimeout: 0.05 } },
         },
       }),

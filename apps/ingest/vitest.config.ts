@@ -61,6 +61,8 @@ export default defineConfig(async () => ({
           ),
           RATE_LIMIT_REQUESTS: TEST_RATE_LIMIT.limit,
           RATE_LIMIT_PERIOD_SECONDS: TEST_RATE_LIMIT.period,
+          // The secret wrangler.toml's [secrets] requires; made up per run, as `pnpm dev` does.
+          OPERATOR_TOKEN: `op_test_${crypto.randomUUID().replaceAll('-', '')}`,
         },
         workers: [
           {

@@ -29,4 +29,9 @@ export type ConsumerEnv = Omit<
   DELIVERY_SCHEDULE: string;
   DELIVERY_TIMEOUT_MS: number | string;
   DELIVERY_DISABLE_AFTER: number | string;
+  /**
+   * The optional R2 archive of expired events (src/archive.ts): absent unless an operator adds the
+   * `[[r2_buckets]]` binding (docs/operations.md#archive), so not in the generated `Env`.
+   */
+  ARCHIVE?: R2Bucket;
 };

@@ -14,6 +14,7 @@ import { sendDeliveries } from './delivery/fan-out.ts';
 import { describeIssues } from './describe.ts';
 import type { ConsumerEnv } from './env.ts';
 import { BatchOutcome } from './outcome.ts';
+import { watchStoreSize } from './retention.ts';
 
 /** `last_error` of an event whose sender asked, with `?debug=processing_error`, for it to fail. */
 export const PROCESSING_ERROR_REASON =
@@ -70,7 +71,8 @@ const byKind = <K extends Step['kind']>(steps: Step[], kind: K) =>
  * - every store write of the batch (stored events, failed attempts, dead letters too large to
  *   travel) goes to D1 in one round trip, while dead letters go to `event-dlq` alongside;
  * - each message is then acked or retried on its own; when D1 fails, every message that needed
- *   it is retried, and nothing else.
+ *   it is retried, and nothing else;
+ * - at most once a minute per isolate, the store's size is checked alongside (retention.ts).
  */
 export async function processEventBatch(
   batch: MessageBatch<unknown>,
@@ -118,6 +120,7 @@ export async function processEventBatch(
       env.EVENT_DLQ,
       toSend.map((step) => step.letter),
     ),
+    watchStoreSize(env, log, now),
   ]);
 
   if (!written.ok) {

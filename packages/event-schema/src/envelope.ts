@@ -104,11 +104,34 @@ export const BatchAccepted = SuccessEnvelope(
 );
 export type BatchAccepted = v.InferOutput<typeof BatchAccepted>;
 
-/** What `GET /health` answers when the ingest Worker's bindings respond: nothing more. */
+/** The event store's size as an operator sees it in `GET /health`: bytes, and how near full. */
+export const StoreHealth = v.pipe(
+  v.object({
+    size_bytes: v.pipe(
+      v.nullable(v.pipe(v.number(), v.integer(), v.minValue(0))),
+      v.description('The D1 database’s size in bytes as D1 reports it; null when it does not.'),
+    ),
+    warn_bytes: v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(0),
+      v.description('STORE_WARN_BYTES: past it, act before writes fail (80 % of D1’s 10 GB by default).'),
+    ),
+    past_warning: v.pipe(v.boolean(), v.description('Whether size_bytes is at or past warn_bytes.')),
+  }),
+  v.description('Only for a caller holding the operator token (Authorization: Bearer <OPERATOR_TOKEN>).'),
+);
+export type StoreHealth = v.InferOutput<typeof StoreHealth>;
+
+/**
+ * What `GET /health` answers when the ingest Worker's bindings respond: nothing more, except
+ * `store` for a caller holding the operator token.
+ */
 export const HealthStatus = SuccessEnvelope(
   v.object({
     status: v.literal('ok'),
     checks: v.object({ auth_kv: v.literal('ok'), event_queue: v.literal('configured') }),
+    store: v.optional(StoreHealth),
   }),
 );
 export type HealthStatus = v.InferOutput<typeof HealthStatus>;

@@ -4,12 +4,21 @@ import { describe, expect, it } from 'vitest';
 import {
   ackEvent,
   commit,
+  createSubscription,
   DEFAULT_RETENTION,
+  fanOut,
   getEvent,
+  getSubscription,
+  listDeliveries,
   purgeExpired,
+  queriesPerRun,
+  recordAttempt,
   recordFailed,
   recordRetry,
   recordUnreadable,
+  rotateSubscriptionSecret,
+  type StoredEvent,
+  type StoreWrite,
   storeDelivered,
   storeSize,
 } from '../src/index.ts';
@@ -101,5 +110,275 @@ describe('purgeExpired', () => {
     const size = await storeSize(db);
     expect(size).toBeGreaterThan(0);
     expect((await purgeExpired(db, NOW)).size_bytes).toBeGreaterThan(0);
+  });
+});
+
+describe('purgeExpired and the webhook tables', () => {
+  /** A subscription of `key` to every event. */
+  const subscribe = (key: string) =>
+    createSubscription(
+      db,
+      {
+        apiKeyId: key,
+        id: `sub_${crypto.randomUUID().replaceAll('-', '').slice(0, 24)}`,
+        url: 'https://hooks.example.com/',
+        eventTypes: null,
+        secret: 'whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0',
+      },
+      daysAgo(400),
+    );
+
+  /**
+   * Writes `write` with the fan-out of `events` (their deliveries created `at`), then one
+   * attempt of each delivery per entry of `attempts`; answers the delivery ids.
+   */
+  async function storeWithDeliveries(
+    write: StoreWrite,
+    events: { api_key_id: string; event_id: string }[],
+    at: Date,
+    attempts: Date[],
+  ): Promise<string[]> {
+    const fan = fanOut(
+      db,
+      events.map((e) => ({ ...e, type: 'triggers.event' })),
+      at,
+    );
+    const [, keys] = await commit(db, [write, fan]);
+    const messages = [...keys].map((key) => JSON.parse(key) as { api_key_id: string; delivery_id: string });
+    for (const m of messages) {
+      for (const [i, when] of attempts.entries()) {
+        await recordAttempt(
+          db,
+          {
+            apiKeyId: m.api_key_id,
+            deliveryId: m.delivery_id,
+            subscriptionId: null,
+            round: 1,
+            attempt: i + 1,
+            attemptedAt: when,
+            httpStatus: 500,
+            error: null,
+            latencyMs: 5,
+            responseExcerpt: null,
+            status: 'pending',
+            nextAttemptAt: when,
+            disableAfter: 5,
+          },
+          when,
+        );
+      }
+    }
+    return messages.map((m) => m.delivery_id);
+  }
+
+  const attemptsOf = async (key: string) =>
+    (await db
+      .prepare('SELECT count(*) AS n FROM delivery_attempts WHERE api_key_id = ?1')
+      .bind(key)
+      .first<number>('n')) ?? 0;
+
+  it('purges deliveries and their attempts once their event is gone, and keeps those of a kept event', async () => {
+    const key = `key_${crypto.randomUUID()}`;
+    await subscribe(key);
+    const gone = event(key, 8);
+    const kept = event(key, 8); // failed: kept 30 days, and so are its deliveries
+    const replayed = event(key, 8); // its delivery is recent (made by a replay)
+    await storeWithDeliveries(
+      storeDelivered(db, [{ event: gone, attempts: 1 }], daysAgo(8)),
+      [gone],
+      daysAgo(8),
+      [daysAgo(8), daysAgo(7.9)],
+    );
+    await storeWithDeliveries(
+      recordFailed(db, [{ event: kept, attempts: 4, reason: 'x' }], daysAgo(8)),
+      [kept],
+      daysAgo(8),
+      [daysAgo(8)],
+    );
+    await storeWithDeliveries(
+      storeDelivered(db, [{ event: replayed, attempts: 1 }], daysAgo(1)),
+      [replayed],
+      daysAgo(1),
+      [daysAgo(1)],
+    );
+    expect(await attemptsOf(key)).toBe(4);
+
+    const result = await purgeExpired(db, NOW);
+    expect(result.complete).toBe(true);
+    expect(result.deliveries).toBeGreaterThanOrEqual(1);
+    expect(result.delivery_attempts).toBeGreaterThanOrEqual(2);
+    const deliveriesOf = async (e: { event_id: string }) =>
+      (await listDeliveries(db, { apiKeyId: key, eventId: e.event_id })).length;
+    expect({
+      gone: await deliveriesOf(gone),
+      kept: await deliveriesOf(kept),
+      replayed: await deliveriesOf(replayed),
+    }).toEqual({ gone: 0, kept: 1, replayed: 1 });
+    expect(await attemptsOf(key)).toBe(2);
+    expect(await getEvent(db, { apiKeyId: key, eventId: replayed.event_id })).toBeNull();
+
+    // A week later the replayed event's delivery is old too, and goes with its attempt.
+    const weekLater = await purgeExpired(db, new Date(NOW.getTime() + 7 * 86_400_000));
+    expect(weekLater.complete).toBe(true);
+    expect(await deliveriesOf(replayed)).toBe(0);
+    expect(await deliveriesOf(kept)).toBe(1);
+    expect(await attemptsOf(key)).toBe(1);
+  });
+
+  it('purges deliveries and attempts in bounded rounds too, in the round their event goes or later', async () => {
+    const key = `key_${crypto.randomUUID()}`;
+    await subscribe(key);
+    const events = Array.from({ length: 25 }, () => event(key, 500));
+    await storeWithDeliveries(
+      storeDelivered(
+        db,
+        events.map((e) => ({ event: e, attempts: 1 })),
+        daysAgo(500),
+      ),
+      events,
+      daysAgo(500),
+      [daysAgo(500)],
+    );
+    const policy = { ...DEFAULT_RETENTION, rowsPerStatement: 10, maxRounds: 2 };
+    const first = await purgeExpired(db, NOW, policy);
+    expect(first).toMatchObject({
+      rounds: 2,
+      complete: false,
+      delivered: 20,
+      deliveries: 20,
+      delivery_attempts: 20,
+    });
+    const second = await purgeExpired(db, NOW, policy);
+    expect(second).toMatchObject({ complete: true, delivered: 5, deliveries: 5, delivery_attempts: 5 });
+    expect(await attemptsOf(key)).toBe(0);
+  });
+
+  it('keeps subscriptions, and wipes a rotated-out signing secret once its overlap has ended', async () => {
+    const key = `key_${crypto.randomUUID()}`;
+    const ended = await subscribe(key);
+    const overlapping = await subscribe(key);
+    await rotateSubscriptionSecret(db, { apiKeyId: key, id: ended.id }, 'whsec_bmV3bmV3bmV3', daysAgo(2), 60);
+    await rotateSubscriptionSecret(
+      db,
+      { apiKeyId: key, id: overlapping.id },
+      'whsec_bmV3bmV3bmV3',
+      NOW,
+      3600,
+    );
+
+    const result = await purgeExpired(db, NOW);
+    expect(result.expired_secrets).toBeGreaterThanOrEqual(1);
+    expect(await getSubscription(db, { apiKeyId: key, id: ended.id })).toMatchObject({
+      secret: 'whsec_bmV3bmV3bmV3',
+      previous_secret: null,
+      previous_secret_expires_at: null,
+    });
+    expect(await getSubscription(db, { apiKeyId: key, id: overlapping.id })).toMatchObject({
+      previous_secret: overlapping.secret,
+    });
+  });
+
+  it('stays within the Free plan’s 50 queries per invocation with the default policy', () => {
+    expect(queriesPerRun(DEFAULT_RETENTION)).toBeLessThanOrEqual(50);
+  });
+});
+
+describe('purgeExpired with an archive', () => {
+  const mine = (key: string, events: StoredEvent[]) => events.filter((e) => e.api_key_id === key);
+
+  it('hands the expired events to the archive while they are still stored, then deletes what it archived', async () => {
+    const key = `key_${crypto.randomUUID()}`;
+    const oldDelivered = [event(key, 9), event(key, 8)];
+    const oldFailed = event(key, 31);
+    const youngFailed = event(key, 8);
+    const young = event(key, 6);
+    const oldPending = event(key, 90);
+    await commit(db, [
+      storeDelivered(
+        db,
+        [...oldDelivered, young].map((e) => ({ event: e, attempts: 1 })),
+        daysAgo(9),
+      ),
+      recordFailed(
+        db,
+        [oldFailed, youngFailed].map((e) => ({ event: e, attempts: 4, reason: 'x' })),
+        daysAgo(9),
+      ),
+      recordRetry(db, [{ event: oldPending, attempts: 1, error: 'D1 down' }], daysAgo(9)),
+    ]);
+
+    const handed: StoredEvent[] = [];
+    let allStoredWhenHanded = true;
+    const result = await purgeExpired(db, NOW, DEFAULT_RETENTION, async (events) => {
+      for (const e of mine(key, events)) {
+        handed.push(e);
+        allStoredWhenHanded &&= (await getEvent(db, { apiKeyId: key, eventId: e.event_id })) !== null;
+      }
+      return events;
+    });
+    expect(result.complete).toBe(true);
+    const expired = [oldFailed, ...oldDelivered];
+    expect(handed.map((e) => e.event_id)).toEqual(expired.map((e) => e.event_id)); // oldest first
+    expect(handed[0]).toMatchObject({ status: 'failed', payload: oldFailed.payload, api_key_id: key });
+    expect(allStoredWhenHanded).toBe(true);
+    expect(result.delivered).toBeGreaterThanOrEqual(2);
+    expect(result.failed).toBeGreaterThanOrEqual(1);
+    const exists = async (e: { event_id: string }) =>
+      (await getEvent(db, { apiKeyId: key, eventId: e.event_id })) !== null;
+    for (const e of expired) expect(await exists(e)).toBe(false);
+    for (const e of [youngFailed, young, oldPending]) expect(await exists(e)).toBe(true);
+  });
+
+  it('deletes nothing when the archive fails, and only what it archived when it takes part', async () => {
+    const key = `key_${crypto.randomUUID()}`;
+    const events = [event(key, 300), event(key, 299), event(key, 298)];
+    await commit(db, [
+      storeDelivered(
+        db,
+        events.map((e) => ({ event: e, attempts: 1 })),
+        daysAgo(300),
+      ),
+    ]);
+    const exists = async (e: { event_id: string }) =>
+      (await getEvent(db, { apiKeyId: key, eventId: e.event_id })) !== null;
+
+    await expect(
+      purgeExpired(db, NOW, DEFAULT_RETENTION, () => Promise.reject(new Error('R2 down'))),
+    ).rejects.toThrow('R2 down');
+    for (const e of events) expect(await exists(e)).toBe(true);
+
+    // An archive that takes one event per round: two rounds, two events, the third left.
+    const policy = { ...DEFAULT_RETENTION, maxRounds: 2 };
+    const partial = await purgeExpired(db, NOW, policy, async (read) => read.slice(0, 1));
+    expect(partial).toMatchObject({ rounds: 2, complete: false, delivered: 2 });
+    expect(await Promise.all(events.map(exists))).toEqual([false, false, true]);
+    expect(await purgeExpired(db, NOW, policy, async (read) => read)).toMatchObject({ complete: true });
+  });
+
+  it('reads a round only up to archiveBytesPerRound of payload, the first event always', async () => {
+    const key = `key_${crypto.randomUUID()}`;
+    const big = (n: number) =>
+      queuedEvent({
+        api_key_id: key,
+        timestamp: daysAgo(200 - n).toISOString(),
+        payload: { blob: 'x'.repeat(10_000), n },
+        metadata: undefined,
+      });
+    const events = [0, 1, 2, 3, 4].map(big);
+    await commit(db, [
+      storeDelivered(
+        db,
+        events.map((e) => ({ event: e, attempts: 1 })),
+        daysAgo(200),
+      ),
+    ]);
+    const rounds: number[] = [];
+    const policy = { ...DEFAULT_RETENTION, archiveBytesPerRound: 15_000 };
+    const result = await purgeExpired(db, NOW, policy, async (read) => {
+      rounds.push(mine(key, read).length);
+      return read;
+    });
+    expect(rounds).toEqual([2, 2, 1]);
+    expect(result).toMatchObject({ complete: true, rounds: 3, delivered: 5 });
   });
 });

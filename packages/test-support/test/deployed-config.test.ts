@@ -100,6 +100,21 @@ describe('apps/ingest/wrangler.toml rate limit', () => {
   );
 });
 
+/**
+ * The consumer logs `event store nearly full` past STORE_WARN_BYTES; the ingest Worker's operator
+ * health says `past_warning` past its own copy: one threshold, in every environment.
+ */
+describe('the store warning threshold', () => {
+  it.each(environments(wranglerConfig('ingest')))(
+    '%s: ingest and consumer share STORE_WARN_BYTES',
+    (name, section) => {
+      const consumer = environments(wranglerConfig('consumer')).find(([other]) => other === name)?.[1];
+      expect(section.vars?.STORE_WARN_BYTES).toEqual(expect.any(Number));
+      expect(section.vars?.STORE_WARN_BYTES).toBe(consumer?.vars?.STORE_WARN_BYTES);
+    },
+  );
+});
+
 describe('committed Worker configs', () => {
   it.each(['ingest', 'consumer'] as const)(
     'ship %s with fault injection off, in every environment',
@@ -125,6 +140,8 @@ describe('deployed environments', () => {
     d1: section.d1_databases?.map(({ database_id: _id, ...rest }) => rest),
     ratelimits: section.ratelimits?.map(({ name, simple }) => ({ name, simple })),
     kv: (section.kv_namespaces as { binding: string }[] | undefined)?.map(({ binding }) => binding),
+    // Required secrets (the ingest Worker's OPERATOR_TOKEN): not inherited either.
+    secrets: section.secrets,
   });
 
   it.each(['ingest', 'consumer'] as const)(

@@ -1,7 +1,8 @@
 // @ts-check
 // Shared by the local commands: where the repo is, where local state lives, how to call wrangler.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,6 +16,29 @@ export const persistTo = join(root, '.wrangler', 'state');
 export const ingestConfig = join(root, 'apps', 'ingest', 'wrangler.toml');
 export const consumerConfig = join(root, 'apps', 'consumer', 'wrangler.toml');
 export const consoleConfig = join(root, 'apps', 'console', 'wrangler.toml');
+
+/**
+ * The ingest Worker's local secrets: `wrangler dev` reads the `.dev.vars` beside its config.
+ * Git ignores it (.gitignore).
+ */
+export const ingestDevVars = join(root, 'apps', 'ingest', '.dev.vars');
+
+/**
+ * The local operator token (the ingest Worker's `OPERATOR_TOKEN` secret, which unlocks the store's
+ * size in `GET /health`): the one in `file` (apps/ingest/.dev.vars), or a new random one written
+ * there, the file created or the line added. Never touches any other line of the file.
+ * @param {string} [file]
+ * @returns {{ token: string, created: boolean }}
+ */
+export function ensureOperatorToken(file = ingestDevVars) {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const found = /^OPERATOR_TOKEN\s*=\s*"?([^"\r\n]*?)"?\s*$/m.exec(text)?.[1];
+  if (found) return { token: found, created: false };
+  const token = `op_local_${randomBytes(24).toString('hex')}`;
+  const line = `# GET /health with "Authorization: Bearer <this>" adds the store's size (docs/operations.md#health).\nOPERATOR_TOKEN=${token}\n`;
+  appendFileSync(file, text === '' || text.endsWith('\n') ? line : `\n${line}`);
+  return { token, created: true };
+}
 
 /** Builds the console's browser app into apps/console/dist, the files its Worker serves. */
 export function buildConsole() {
@@ -45,6 +69,9 @@ export function wrangler(args, { quiet = true } = {}) {
     cwd: root,
     encoding: 'utf8',
     stdio: quiet ? 'pipe' : 'inherit',
+    // Node's default (1 MB) fails with ENOBUFS on a `d1 execute --json` of 10,000 rows (the fault
+    // suite's long mode reads back every event it sent).
+    maxBuffer: 512 * 1024 * 1024,
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
   });
   if (result.error) throw result.error;

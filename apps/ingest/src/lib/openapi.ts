@@ -97,7 +97,12 @@ type RouteAccess =
       /** A lower budget per key than the request limit, for an expensive route (see LIMITS). */
       budget?: RouteBudget;
     }
-  | { authenticated: false; handler: RequestHandler<IngestRequest, HandlerArgs> };
+  | {
+      authenticated: false;
+      handler: RequestHandler<IngestRequest, HandlerArgs>;
+      /** Answers more to a caller holding the operator token (optional: no token, less said). */
+      operator?: true;
+    };
 
 /** Every schema the document names, under the name it is given in `components.schemas`. */
 const SCHEMAS = {
@@ -195,7 +200,7 @@ function operation(route: RouteSpec) {
     operationId: route.operationId,
     summary: route.summary,
     description: route.description,
-    security: route.authenticated ? [{ apiKey: [] }] : [],
+    security: route.authenticated ? [{ apiKey: [] }] : route.operator ? [{}, { operatorToken: [] }] : [],
     ...(route.parameters
       ? {
           parameters: route.parameters.map((p) => ({
@@ -256,6 +261,12 @@ export function openApiDocument(routes: readonly RouteSpec[]): OpenApiDocument {
           type: 'http',
           scheme: 'bearer',
           description: 'An API key: `Authorization: Bearer sk_live_…`.',
+        },
+        operatorToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'The operator token (the OPERATOR_TOKEN secret), for operators only: `Authorization: Bearer <token>`.',
         },
       },
     },

@@ -16,7 +16,8 @@ const unauthorized = () =>
     headers: { 'www-authenticate': 'Bearer' },
   });
 
-function bearerToken(header: string | null): string | undefined {
+/** The token of an `Authorization: Bearer <token>` header, or undefined. */
+export function bearerToken(header: string | null): string | undefined {
   if (header === null) return undefined;
   const match = /^Bearer +(\S+)$/i.exec(header.trim());
   return match?.[1];

@@ -1,20 +1,37 @@
-import type { HealthStatus } from '@triggers/event-schema';
+import type { HealthStatus, StoreHealth } from '@triggers/event-schema';
+import { storeSize } from '@triggers/event-store';
+import type { IngestRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
 import { type ApiError, serviceUnavailable } from '../lib/errors.ts';
+import { isOperator } from '../lib/operator.ts';
 import { ok } from '../lib/responses.ts';
 
 /**
  * How long an isolate reuses its last health check, success or failure. However often `GET /health`
- * is called (it needs no key), each isolate reads AUTH_KV for it at most once per this period.
+ * is called (it needs no key), each isolate reads AUTH_KV for it at most once per this period, and
+ * D1 (for the operator's view) at most once too.
  */
 export const HEALTH_CACHE_MS = 5_000;
 
-type Check = { ok: true } | { ok: false; error: ApiError };
+type Check<T = true> = { ok: true; value: T } | { ok: false; error: ApiError };
 
-let last: { check: Promise<Check>; expiresAt: number } | undefined;
+/** One check per isolate: concurrent callers share it, later ones reuse it for {@link HEALTH_CACHE_MS}. */
+class CachedCheck<T> {
+  #last: { check: Promise<Check<T>>; expiresAt: number } | undefined;
+
+  get(run: () => Promise<Check<T>>): Promise<Check<T>> {
+    const now = Date.now();
+    if (this.#last === undefined || this.#last.expiresAt <= now)
+      this.#last = { check: run(), expiresAt: now + HEALTH_CACHE_MS };
+    return this.#last.check;
+  }
+}
+
+const bindingsCheck = new CachedCheck<true>();
+const storeCheck = new CachedCheck<StoreHealth>();
 
 /** Reads a key from `AUTH_KV` to prove the key store answers, and checks the queue binding. */
-async function check(env: IngestEnv): Promise<Check> {
+async function checkBindings(env: IngestEnv): Promise<Check> {
   try {
     await env.AUTH_KV.get('health:probe');
   } catch (err) {
@@ -26,7 +43,22 @@ async function check(env: IngestEnv): Promise<Check> {
       error: serviceUnavailable('The event queue binding (EVENT_QUEUE) is not configured.'),
     };
   }
-  return { ok: true };
+  return { ok: true, value: true };
+}
+
+/** Asks D1 for the event store's size (one trivial query) and compares it with `STORE_WARN_BYTES`. */
+async function checkStore(env: IngestEnv): Promise<Check<StoreHealth>> {
+  let size: number | null;
+  try {
+    size = await storeSize(env.DB);
+  } catch (err) {
+    return { ok: false, error: serviceUnavailable('The event store (DB) does not answer.', err) };
+  }
+  const warn = Number(env.STORE_WARN_BYTES);
+  return {
+    ok: true,
+    value: { size_bytes: size, warn_bytes: warn, past_warning: size !== null && size >= warn },
+  };
 }
 
 /**
@@ -35,12 +67,22 @@ async function check(env: IngestEnv): Promise<Check> {
  * answer. The answer comes from a per-isolate cache of {@link HEALTH_CACHE_MS}, concurrent calls
  * sharing one check, so the route cannot be used to hammer the key store. It says nothing an
  * outsider should not know: no environment name, no version, no sizes.
+ *
+ * With `Authorization: Bearer <OPERATOR_TOKEN>` it also answers `store`: the event store's size,
+ * the warning threshold and whether it is past it (503 when D1 does not answer), from a cache of
+ * its own. Any other bearer (a tenant's API key, a wrong token) gets the outsider's answer.
  */
-export async function health(_request: unknown, env: IngestEnv): Promise<Response> {
-  const now = Date.now();
-  if (last === undefined || last.expiresAt <= now)
-    last = { check: check(env), expiresAt: now + HEALTH_CACHE_MS };
-  const result = await last.check;
-  if (!result.ok) throw result.error;
-  return ok<HealthStatus['data']>({ status: 'ok', checks: { auth_kv: 'ok', event_queue: 'configured' } });
+export async function health(request: IngestRequest, env: IngestEnv): Promise<Response> {
+  const bindings = await bindingsCheck.get(() => checkBindings(env));
+  if (!bindings.ok) throw bindings.error;
+  const data: HealthStatus['data'] = {
+    status: 'ok',
+    checks: { auth_kv: 'ok', event_queue: 'configured' },
+  };
+  if (await isOperator(request, env)) {
+    const store = await storeCheck.get(() => checkStore(env));
+    if (!store.ok) throw store.error;
+    data.store = store.value;
+  }
+  return ok(data);
 }

@@ -129,8 +129,13 @@ export const ROUTES: readonly RouteSpec[] = [
     path: '/health',
     operationId: 'getHealth',
     summary: 'Check that the Worker and its bindings answer',
-    description: 'Reads the API key store and checks the queue binding; 503 when either is missing.',
+    description:
+      'Reads the API key store and checks the queue binding; 503 when either is missing. Answered from a ' +
+      'per-isolate cache of 5 s. With the operator token (Authorization: Bearer <OPERATOR_TOKEN>) it also ' +
+      'answers `store`: the event store’s size in bytes, the warning threshold and whether it is past it ' +
+      '(503 when the store does not answer). Any other caller, a tenant’s API key included, gets no more.',
     authenticated: false,
+    operator: true,
     response: HealthStatus,
     errors: ['SERVICE_UNAVAILABLE'],
     handler: health,

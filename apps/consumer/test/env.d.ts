@@ -1,0 +1,7 @@
+// Bindings that exist only in the test runtime (see vitest.config.ts).
+declare namespace Cloudflare {
+  interface Env {
+    /** The optional archive bucket (src/archive.ts), a local R2 bucket in tests. */
+    ARCHIVE: R2Bucket;
+  }
+}
