@@ -1,5 +1,6 @@
 import { createMessageBatch, createScheduledController } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
+import type { QueuedEvent } from '@triggers/event-schema';
 import { commit, getEvent, storeDelivered } from '@triggers/event-store';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { archiveKey } from '../src/archive.ts';
@@ -36,18 +37,20 @@ function runScheduled(now: Date, vars: Record<string, unknown> = {}) {
   return logsOf(() => worker.scheduled(controller, { ...env, ...vars } as typeof env));
 }
 
+/** The store write of `e` as the consumer makes it, moments after the ingest Worker accepted it. */
+const storedAtArrival = (e: QueuedEvent) =>
+  storeDelivered(env.DB, [{ event: e, attempts: 1 }], new Date(e.timestamp));
+
 describe('the scheduled retention run', () => {
   it('purges delivered events older than RETENTION_DELIVERED_DAYS and logs what it did with the store size', async () => {
     const now = new Date();
     const old = event({ timestamp: new Date(now.getTime() - 8 * DAY_MS).toISOString() });
     const recent = event({ timestamp: new Date(now.getTime() - 6 * DAY_MS).toISOString() });
-    await commit(env.DB, [
-      storeDelivered(
-        env.DB,
-        [old, recent].map((e) => ({ event: e, attempts: 1 })),
-        now,
-      ),
-    ]);
+    // Each stored when it arrived: retention counts a delivered event's age from its last change too.
+    await commit(
+      env.DB,
+      [old, recent].map((e) => storedAtArrival(e)),
+    );
 
     const lines = await runScheduled(now);
     const read = (e: typeof old) => getEvent(env.DB, { apiKeyId: e.api_key_id, eventId: e.event_id });
@@ -133,13 +136,10 @@ describe('the retention run with the ARCHIVE bucket (local R2)', () => {
       event({ api_key_id: a, timestamp: at(8) }),
       event({ api_key_id: b, timestamp: at(8) }),
     ];
-    await commit(env.DB, [
-      storeDelivered(
-        env.DB,
-        events.map((e) => ({ event: e, attempts: 1 })),
-        now,
-      ),
-    ]);
+    await commit(
+      env.DB,
+      events.map((e) => storedAtArrival(e)),
+    );
 
     const lines = await runScheduled(now);
     const listed = async (key: string) =>
@@ -169,7 +169,7 @@ describe('the retention run with the ARCHIVE bucket (local R2)', () => {
   it('purges nothing when the archive cannot be written, and logs the failure', async () => {
     const now = new Date();
     const e = event({ timestamp: new Date(now.getTime() - 8 * DAY_MS).toISOString() });
-    await commit(env.DB, [storeDelivered(env.DB, [{ event: e, attempts: 1 }], now)]);
+    await commit(env.DB, [storedAtArrival(e)]);
     // Mocked: a local R2 bucket cannot be made to fail on demand.
     vi.spyOn(env.ARCHIVE, 'put').mockRejectedValue(new Error('R2 is down'));
     const errors: Record<string, unknown>[] = [];
@@ -183,7 +183,7 @@ describe('the retention run with the ARCHIVE bucket (local R2)', () => {
   it('archives nothing without the binding, and purges as before', async () => {
     const now = new Date();
     const e = event({ timestamp: new Date(now.getTime() - 8 * DAY_MS).toISOString() });
-    await commit(env.DB, [storeDelivered(env.DB, [{ event: e, attempts: 1 }], now)]);
+    await commit(env.DB, [storedAtArrival(e)]);
     const lines = await runScheduled(now, { ARCHIVE: undefined });
     expect(await getEvent(env.DB, { apiKeyId: e.api_key_id, eventId: e.event_id })).toBeNull();
     expect((await env.ARCHIVE.list({ prefix: `archive/${e.api_key_id}/` })).objects).toEqual([]);

@@ -13,8 +13,10 @@
  * - subscriptions are the tenant's configuration and stay until deleted through the API; only a
  *   signing secret replaced by a rotation is wiped once its overlap has ended.
  *
- * Ages count from `received_at` (dead letters and deliveries: `created_at`; attempts:
- * `attempted_at`).
+ * Ages count from `received_at`; a delivered or acknowledged event also waits the short age after
+ * its last change (`updated_at`), so an old failed event replayed and stored lately is not purged,
+ * its webhook deliveries still running, at the next run. Dead letters and deliveries count from
+ * `created_at`; attempts from `attempted_at`.
  *
  * With an `archive` callback (the consumer's R2 archive), each round first reads the expired
  * events (at most `rowsPerStatement`, and about `archiveBytesPerRound` of payload), hands them to
@@ -99,7 +101,10 @@ const DAY_MS = 86_400_000;
 const PURGE_EVENTS = (condition: string) => `DELETE FROM events WHERE rowid IN (
   SELECT rowid FROM events WHERE received_at < ?1 AND ${condition} ORDER BY received_at LIMIT ?2)`;
 
-const DELIVERED_OR_ACKED = "(status = 'delivered' OR (acked_at IS NOT NULL AND status <> 'pending'))";
+// A delivered event also waits the short age after its last change (?1 is that age's cutoff in
+// every statement using it): a failed event replayed and stored lately keeps its webhooks' event.
+const DELIVERED_OR_ACKED =
+  "(updated_at < ?1 AND (status = 'delivered' OR (acked_at IS NOT NULL AND status <> 'pending')))";
 const FAILED_UNACKED = "(status = 'failed' AND acked_at IS NULL)";
 const PURGE_DELIVERED = PURGE_EVENTS(DELIVERED_OR_ACKED);
 const PURGE_FAILED = PURGE_EVENTS(FAILED_UNACKED);

@@ -16,6 +16,7 @@ import {
   recordFailed,
   recordRetry,
   recordUnreadable,
+  replayEvent,
   rotateSubscriptionSecret,
   type StoredEvent,
   type StoreWrite,
@@ -92,6 +93,22 @@ describe('purgeExpired', () => {
       ackedFailed: false,
       oldPending: true,
     });
+  });
+
+  it('keeps an old event replayed and stored again lately, until it has been left alone as long', async () => {
+    const key = `key_${crypto.randomUUID()}`;
+    const replayed = event(key, 40);
+    await commit(db, [recordFailed(db, [{ event: replayed, attempts: 4, reason: 'x' }], daysAgo(39))]);
+    // The replay a day ago: queued again (pending), then stored (its webhooks may still be going out).
+    await replayEvent(db, { apiKeyId: key, eventId: replayed.event_id }, daysAgo(1));
+    await commit(db, [storeDelivered(db, [{ event: replayed, attempts: 1 }], daysAgo(1))]);
+    const stored = await getEvent(db, { apiKeyId: key, eventId: replayed.event_id });
+    expect(stored?.status).toBe('delivered');
+
+    await purgeExpired(db, NOW);
+    expect(await getEvent(db, { apiKeyId: key, eventId: replayed.event_id })).not.toBeNull();
+    await purgeExpired(db, new Date(NOW.getTime() + 7 * 86_400_000));
+    expect(await getEvent(db, { apiKeyId: key, eventId: replayed.event_id })).toBeNull();
   });
 
   it('works in bounded rounds and says when a run left more for the next one', async () => {
@@ -182,7 +199,7 @@ describe('purgeExpired and the webhook tables', () => {
     await subscribe(key);
     const gone = event(key, 8);
     const kept = event(key, 8); // failed: kept 30 days, and so are its deliveries
-    const replayed = event(key, 8); // its delivery is recent (made by a replay)
+    const replayed = event(key, 8); // stored a day ago (a replay): kept a week from then, with its delivery
     await storeWithDeliveries(
       storeDelivered(db, [{ event: gone, attempts: 1 }], daysAgo(8)),
       [gone],
@@ -215,9 +232,9 @@ describe('purgeExpired and the webhook tables', () => {
       replayed: await deliveriesOf(replayed),
     }).toEqual({ gone: 0, kept: 1, replayed: 1 });
     expect(await attemptsOf(key)).toBe(2);
-    expect(await getEvent(db, { apiKeyId: key, eventId: replayed.event_id })).toBeNull();
+    expect(await getEvent(db, { apiKeyId: key, eventId: replayed.event_id })).not.toBeNull();
 
-    // A week later the replayed event's delivery is old too, and goes with its attempt.
+    // A week later the replayed event is old by its last change too, and goes with its delivery.
     const weekLater = await purgeExpired(db, new Date(NOW.getTime() + 7 * 86_400_000));
     expect(weekLater.complete).toBe(true);
     expect(await deliveriesOf(replayed)).toBe(0);
