@@ -4,7 +4,14 @@ import { MAX_EVENT_BYTES, MAX_JSON_DEPTH, MAX_QUEUED_EVENT_BYTES, QueuedEvent } 
 import * as v from 'valibot';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HEALTH_CACHE_MS } from '../src/routes/health.ts';
-import { call, expectError, postEvent, receivedFromQueue, seedKey } from './support/ingest.ts';
+import {
+  call,
+  expectError,
+  pastHealthCache,
+  postEvent,
+  receivedFromQueue,
+  seedKey,
+} from './support/ingest.ts';
 
 let key: string;
 let keyId: string;
@@ -263,19 +270,10 @@ describe('routing', () => {
 });
 
 describe('GET /health', () => {
-  // Each test moves the clock further past the health cache than the last, so its first call
-  // checks the bindings again (the real clock, restored after each test, lags behind).
-  let skew = 0;
-  const afterCache = () => {
-    const now = Date.now();
-    vi.useFakeTimers({ toFake: ['Date'] });
-    skew += 2 * (HEALTH_CACHE_MS + 1);
-    vi.setSystemTime(now + skew);
-  };
   afterEach(() => vi.useRealTimers());
 
   it('reports its bindings answering, and nothing else: no environment name', async () => {
-    afterCache();
+    pastHealthCache();
     const response = await call('/health');
     expect(response.status).toBe(200);
     const body = (await response.json()) as { data: Record<string, unknown> };
@@ -283,7 +281,7 @@ describe('GET /health', () => {
   });
 
   it('reads the key store at most once per cache period, however often it is called', async () => {
-    afterCache();
+    pastHealthCache();
     const get = vi.spyOn(env.AUTH_KV, 'get'); // watches only
     const responses = await Promise.all(Array.from({ length: 50 }, () => call('/health')));
     for (let i = 0; i < 50; i++) expect((await call('/health')).status).toBe(200);
@@ -292,7 +290,7 @@ describe('GET /health', () => {
   });
 
   it('answers 503 with the Retry-After of every 503 when the key store does not answer, until a later check succeeds', async () => {
-    afterCache();
+    pastHealthCache();
     // Mocked: a local KV namespace cannot be made to fail on demand.
     const get = vi.spyOn(env.AUTH_KV, 'get').mockRejectedValue(new Error('down'));
     const response = await call('/health');

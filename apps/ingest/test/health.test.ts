@@ -7,7 +7,7 @@ import type { IngestEnv } from '../src/env.ts';
 import worker from '../src/index.ts';
 import { MIN_OPERATOR_TOKEN_LENGTH } from '../src/lib/operator.ts';
 import { HEALTH_CACHE_MS } from '../src/routes/health.ts';
-import { BASE_URL, call, expectError, newApiKey } from './support/ingest.ts';
+import { BASE_URL, call, expectError, newApiKey, pastHealthCache } from './support/ingest.ts';
 
 const TOKEN = env.OPERATOR_TOKEN;
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
@@ -25,15 +25,6 @@ const healthData = async (response: Response) => {
   return v.parse(HealthStatus, await response.json()).data;
 };
 
-// Each test moves the clock past the health caches, so its first call checks again (the real
-// clock, restored after each test, lags behind).
-let skew = 0;
-const afterCache = () => {
-  const now = Date.now();
-  vi.useFakeTimers({ toFake: ['Date'] });
-  skew += 2 * (HEALTH_CACHE_MS + 1);
-  vi.setSystemTime(now + skew);
-};
 afterEach(() => {
   vi.useRealTimers();
   vi.restoreAllMocks();
@@ -41,7 +32,7 @@ afterEach(() => {
 
 describe('GET /health for an operator (Authorization: Bearer <OPERATOR_TOKEN>)', () => {
   it('also answers the store size in bytes, the warning threshold, and that the store is not past it', async () => {
-    afterCache();
+    pastHealthCache();
     const data = await healthData(await call('/health', bearer(TOKEN)));
     expect(data).toEqual({
       ...PUBLIC,
@@ -51,13 +42,13 @@ describe('GET /health for an operator (Authorization: Bearer <OPERATOR_TOKEN>)',
   });
 
   it('says past_warning once the store is at or past STORE_WARN_BYTES', async () => {
-    afterCache();
+    pastHealthCache();
     const response = await healthWith({ STORE_WARN_BYTES: 1 }, TOKEN);
     expect((await healthData(response)).store).toMatchObject({ warn_bytes: 1, past_warning: true });
   });
 
   it('tells nothing more without the token, with a wrong one, or with a tenant API key', async () => {
-    afterCache();
+    pastHealthCache();
     const tenant = await newApiKey();
     const wrong = `${TOKEN.slice(0, -1)}${TOKEN.endsWith('x') ? 'y' : 'x'}`;
     for (const init of [
@@ -72,7 +63,7 @@ describe('GET /health for an operator (Authorization: Bearer <OPERATOR_TOKEN>)',
   });
 
   it('tells nothing more when OPERATOR_TOKEN is unset or too short to be safe, whatever is sent', async () => {
-    afterCache();
+    pastHealthCache();
     const short = 'x'.repeat(MIN_OPERATOR_TOKEN_LENGTH - 1);
     for (const [OPERATOR_TOKEN, sent] of [
       [undefined, 'undefined'],
@@ -84,7 +75,7 @@ describe('GET /health for an operator (Authorization: Bearer <OPERATOR_TOKEN>)',
   });
 
   it('asks D1 at most once per cache period for operators, and never for anyone else', async () => {
-    afterCache();
+    pastHealthCache();
     const prepare = vi.spyOn(env.DB, 'prepare'); // watches only
     await Promise.all(Array.from({ length: 20 }, () => call('/health')));
     expect(prepare).not.toHaveBeenCalled();
@@ -94,7 +85,7 @@ describe('GET /health for an operator (Authorization: Bearer <OPERATOR_TOKEN>)',
   });
 
   it('answers the operator 503 when the store does not answer, while outsiders still get 200', async () => {
-    afterCache();
+    pastHealthCache();
     // Mocked: a local D1 cannot be made to fail on demand.
     vi.spyOn(env.DB, 'prepare').mockImplementation(() => {
       throw new Error('D1_ERROR: down');

@@ -9,6 +9,7 @@ import type { ErrorEnvelope, QueuedEvent } from '@triggers/event-schema';
 import { ErrorEnvelope as ErrorEnvelopeSchema } from '@triggers/event-schema';
 import * as v from 'valibot';
 import { expect, vi } from 'vitest';
+import { HEALTH_CACHE_MS } from '../../src/routes/health.ts';
 
 export const BASE_URL = 'https://ingest.test';
 
@@ -149,4 +150,17 @@ export async function inOneRateLimitWindow(
   const period = periodSeconds * 1000;
   const left = period - (Date.now() % period);
   if (left < period / 2) await new Promise((resolve) => setTimeout(resolve, left + 100));
+}
+
+/**
+ * Moves the clock (`Date` only) further past the `/health` caches than any earlier call did, so
+ * the next `/health` checks the bindings again; the real clock, restored after each test with
+ * `vi.useRealTimers()`, lags behind.
+ */
+let healthSkew = 0;
+export function pastHealthCache(): void {
+  const now = Date.now();
+  vi.useFakeTimers({ toFake: ['Date'] });
+  healthSkew += 2 * (HEALTH_CACHE_MS + 1);
+  vi.setSystemTime(now + healthSkew);
 }
