@@ -6,7 +6,6 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { IngestEnv } from '../src/env.ts';
 import worker from '../src/index.ts';
 import { MIN_OPERATOR_TOKEN_LENGTH } from '../src/lib/operator.ts';
-import { HEALTH_CACHE_MS } from '../src/routes/health.ts';
 import { BASE_URL, call, expectError, newApiKey, pastHealthCache } from './support/ingest.ts';
 
 const TOKEN = env.OPERATOR_TOKEN;
