@@ -1,6 +1,9 @@
 import * as v from 'valibot';
 import { EventStatus } from './status.ts';
 
+/** An ISO 8601 timestamp in UTC, as the API and the queue message write every time. */
+export const Timestamp = v.pipe(v.string(), v.isoTimestamp());
+
 /** Every error code the HTTP API answers with, and the status that goes with it. */
 export const ERROR_STATUS = {
   INVALID_JSON: 400,
@@ -54,7 +57,7 @@ export const ErrorEnvelope = v.object({
   error: v.object({
     code: ErrorCode,
     message: v.string(),
-    timestamp: v.pipe(v.string(), v.isoTimestamp()),
+    timestamp: Timestamp,
     correlation_id: v.string(),
     details: v.optional(
       v.object({
@@ -78,7 +81,7 @@ export type ErrorDetails = NonNullable<ErrorEnvelope['error']['details']>;
 
 /** `{"data": ..., "timestamp"}`: the body of every 2xx response. */
 export function SuccessEnvelope<T extends v.GenericSchema>(data: T) {
-  return v.object({ data, timestamp: v.pipe(v.string(), v.isoTimestamp()) });
+  return v.object({ data, timestamp: Timestamp });
 }
 
 /** What `POST /events` answers once the event is on the queue. */
@@ -86,7 +89,7 @@ export const EventAccepted = SuccessEnvelope(
   v.object({
     event_id: v.pipe(v.string(), v.uuid()),
     status: v.literal('accepted'),
-    timestamp: v.pipe(v.string(), v.isoTimestamp()),
+    timestamp: Timestamp,
   }),
 );
 export type EventAccepted = v.InferOutput<typeof EventAccepted>;

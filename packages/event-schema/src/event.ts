@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { CloudEventContext } from './cloudevent.ts';
+import { Timestamp } from './envelope.ts';
 import { EventSource, EventSubject, EventType } from './identity.ts';
 import { JsonObject, JsonValue } from './json.ts';
 import { MAX_BATCH_EVENTS, MAX_CORRELATION_ID_LENGTH, MAX_IDEMPOTENCY_KEY_LENGTH } from './limits.ts';
@@ -129,7 +130,7 @@ export const QueuedEvent = v.object({
   /** The rest of a CloudEvent's context attributes; absent for JSON API events. */
   cloudevent: v.optional(CloudEventContext),
   /** When the ingest Worker accepted the event (ISO-8601, UTC). */
-  timestamp: v.pipe(v.string(), v.isoTimestamp()),
+  timestamp: Timestamp,
   correlation_id: CorrelationId,
   /** Id of the API key that sent the event: the tenant it belongs to. */
   api_key_id: v.pipe(v.string(), v.minLength(1)),

@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { CloudEventContext } from './cloudevent.ts';
-import { SuccessEnvelope } from './envelope.ts';
+import { SuccessEnvelope, Timestamp } from './envelope.ts';
 import { bodyMessage } from './event.ts';
 import { JsonObject, JsonValue } from './json.ts';
 import { DEFAULT_REPLAY_LIMIT, MAX_INBOX_LIMIT } from './limits.ts';
@@ -39,8 +39,6 @@ export const TimeBound = v.pipe(
   v.string(),
   v.isoTimestamp(),
 );
-
-const Timestamp = v.pipe(v.string(), v.isoTimestamp());
 
 /** An event as the inbox API shows it: the stored row, without the tenant it belongs to. */
 export const InboxEvent = v.object({

@@ -1,8 +1,7 @@
 import * as v from 'valibot';
-import { SuccessEnvelope } from './envelope.ts';
+import { SuccessEnvelope, Timestamp } from './envelope.ts';
 
 const Count = v.pipe(v.number(), v.integer(), v.minValue(0));
-const Timestamp = v.pipe(v.string(), v.isoTimestamp());
 
 /**
  * How many events received in a span of time are in each status now. `received` is their sum:

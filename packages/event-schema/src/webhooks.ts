@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { SuccessEnvelope } from './envelope.ts';
+import { SuccessEnvelope, Timestamp } from './envelope.ts';
 import { JsonObject, JsonValue } from './json.ts';
 
 /**
@@ -152,8 +152,6 @@ export function webhookUrlProblem(text: string, { local }: { local: boolean }): 
 }
 
 // --- API shapes ------------------------------------------------------------------------------
-
-const Timestamp = v.pipe(v.string(), v.isoTimestamp());
 
 /** A subscription's event type filter entry: an exact type, or a prefix ending in `.*`. */
 export const EventTypePattern = v.pipe(
