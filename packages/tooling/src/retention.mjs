@@ -8,12 +8,13 @@
 //
 // It starts the consumer alone under `wrangler dev --test-scheduled` on a free port, with a
 // private dev registry (so it never takes messages from a running `pnpm dev`), calls its
-// `/__scheduled` endpoint, waits for the run's log line and stops. Works while `pnpm dev` runs.
+// `/__scheduled` endpoint, waits for the run's log line and stops. Works while `pnpm dev` runs,
+// and on a state `pnpm dev` never created.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { consumerConfig, persistTo } from './local.mjs';
+import { consumerConfig, migrateLocalD1, persistTo } from './local.mjs';
 import { startWorkers } from './system.mjs';
 
 const CRON = '*/5 * * * *';
@@ -22,6 +23,11 @@ const { values } = parseArgs({
   args: process.argv.slice(2).filter((arg) => arg !== '--'),
   options: { 'persist-to': { type: 'string', default: persistTo } },
 });
+
+// The migrations first, as `pnpm dev` applies them: a state that never ran `pnpm dev` gets an empty
+// store (nothing to purge) instead of "no such table", and an older one gets the indexes the
+// retention statements walk.
+migrateLocalD1({ persistTo: values['persist-to'] ?? persistTo });
 
 const registry = mkdtempSync(join(tmpdir(), 'triggers-retention-'));
 const workers = await startWorkers({

@@ -37,4 +37,11 @@ describe('pnpm retention:run', () => {
       '00000000-0000-4000-8000-000000000004',
     ]);
   });
+
+  it('on a state pnpm dev never created, applies the migrations and purges nothing', () => {
+    const result = runCommand('retention', ['--persist-to', join(scratch, 'fresh')]);
+    expect(result.status, result.stderr).toBe(0);
+    const line = JSON.parse(result.stdout.split('\n').find((l) => l.includes('"retention"')) ?? '{}');
+    expect(line).toMatchObject({ message: 'retention', delivered: 0, failed: 0, complete: true });
+  });
 });
