@@ -21,9 +21,8 @@ export const router = Router<IngestRequest, HandlerArgs>({
   finally: [finishResponse],
 });
 
-// Each path's routes and then its 405, path after path in ROUTES order: a fixed path listed
-// before a parametric one it also matches (/events/batch before /events/:event_id) keeps its
-// own answers, GET /events/batch included.
+// Each path's routes and then its 405, path after path in ROUTES order, which decides matching
+// (see ROUTES): a fixed path keeps its own answers, its 405 for other methods included.
 const routesByPath = new Map<string, RouteSpec[]>();
 for (const route of ROUTES) routesByPath.set(route.path, [...(routesByPath.get(route.path) ?? []), route]);
 for (const [path, routes] of routesByPath) {

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '@triggers/event-schema';
 import { echo } from './echo.ts';
 import { ApiError } from './errors.ts';
 
@@ -23,7 +24,15 @@ const CODINGS = new Map<string, CompressionFormat | null>([
   ['x-gzip', 'gzip'],
   ['deflate', 'deflate'],
 ]);
-const ACCEPTED_CODINGS = ['gzip', 'deflate', 'identity'];
+export const ACCEPTED_CODINGS = ['gzip', 'deflate', 'identity'] as const;
+
+/** What reading a JSON body ({@link readJsonBody}, {@link readOptionalJsonBody}) can answer. */
+export const JSON_BODY_ERRORS = [
+  'INVALID_JSON',
+  'INVALID_ENCODING',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+] as const satisfies readonly ErrorCode[];
 
 /**
  * The decompression a body needs, from its `Content-Encoding`: `null` for none. One coding (and
@@ -39,7 +48,7 @@ function contentCoding(header: string | null): CompressionFormat | null {
     throw new ApiError(
       'UNSUPPORTED_MEDIA_TYPE',
       `Unsupported Content-Encoding "${echo(header ?? '')}": send the body uncompressed, gzip or deflate.`,
-      { details: { allowed: ACCEPTED_CODINGS }, headers: { 'accept-encoding': 'gzip, deflate' } },
+      { details: { allowed: [...ACCEPTED_CODINGS] }, headers: { 'accept-encoding': 'gzip, deflate' } },
     );
   }
   return format;

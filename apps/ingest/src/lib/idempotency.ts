@@ -1,6 +1,4 @@
-import { IdempotencyKey } from '@triggers/event-schema';
-import type { IngestRequest } from '../context.ts';
-import { validate } from './validate.ts';
+import type { IdempotencyKey } from '@triggers/event-schema';
 
 const encoder = new TextEncoder();
 
@@ -36,10 +34,4 @@ async function nameBasedUuid(name: string): Promise<string> {
   bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80; // variant 10 (RFC 9562)
   const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-/** The request's `Idempotency-Key` header, validated; `undefined` when absent. */
-export function idempotencyKeyHeader(request: IngestRequest): IdempotencyKey | undefined {
-  const raw = request.headers.get('idempotency-key');
-  return raw === null ? undefined : validate(IdempotencyKey, raw, 'headers.idempotency-key');
 }

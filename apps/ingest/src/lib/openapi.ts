@@ -25,7 +25,6 @@ import {
   SubscriptionPatch,
   SubscriptionRequest,
   SubscriptionWithSecret,
-  uriReference,
 } from '@triggers/event-schema';
 import { jsonSchemaConversion } from '@triggers/event-schema/to-json-schema';
 import {
@@ -39,6 +38,7 @@ import * as v from 'valibot';
 import type { AuthedRequest, HandlerArgs, IngestRequest } from '../context.ts';
 import type { RouteBudget } from '../middleware/rate-limit.ts';
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from './errors.ts';
+import type { ParameterSpec } from './parameters.ts';
 
 /** The skeleton of an OpenAPI 3.1 document, as `GET /openapi.json` serves it. */
 export const OpenApiDocument = v.looseObject({
@@ -49,17 +49,10 @@ export const OpenApiDocument = v.looseObject({
 });
 export type OpenApiDocument = v.InferOutput<typeof OpenApiDocument>;
 
-/** A header, query or path parameter an operation reads (a path parameter is always required). */
-export interface ParameterSpec {
-  in: 'header' | 'query' | 'path';
-  name: string;
-  description: string;
-  schema: v.GenericSchema;
-}
-
 /**
  * One route of the API: what the router registers and what the OpenAPI document describes, so
- * the two cannot drift apart.
+ * the two cannot drift apart. Each is declared beside its handler, in `routes/<resource>.ts`;
+ * `ROUTES` (routes/index.ts) lists them.
  */
 export type RouteSpec = RouteDescription & RouteAccess;
 
@@ -82,7 +75,10 @@ interface RouteDescription {
   response: v.GenericSchema;
   /** Other media types the 200 response comes as, on request (`Accept`), each with its schema. */
   otherResponses?: Readonly<Record<string, v.GenericSchema>>;
-  /** Error codes the handler itself answers with (the middleware's are added for `authenticated`). */
+  /**
+   * Error codes the handler itself answers with (the middleware's are added for `authenticated`).
+   * test/route-errors.test.ts derives them from the handler's source and holds this list to it.
+   */
   errors: readonly ErrorCode[];
 }
 

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import type { ParameterSpec } from './openapi.ts';
+import type { ParameterSpec } from './parameters.ts';
 
 /**
  * A request's query string as an object: a parameter given once maps to its value, one repeated

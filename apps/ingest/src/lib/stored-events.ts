@@ -1,27 +1,30 @@
-import { EVENT_QUEUE_CONSUMER, EventId, type EventStatus, type InboxEvent } from '@triggers/event-schema';
+import {
+  type ErrorCode,
+  EVENT_QUEUE_CONSUMER,
+  type EventStatus,
+  type InboxEvent,
+} from '@triggers/event-schema';
 import type { StoredEvent } from '@triggers/event-store';
 import type { AuthedRequest } from '../context.ts';
 import { ApiError, serviceUnavailable } from './errors.ts';
-import type { ParameterSpec } from './openapi.ts';
-import { validate } from './validate.ts';
+import { EVENT_ID, readParameter } from './parameters.ts';
 
 /**
- * What the routes that read or change stored events share: the `{event_id}` of their paths, the
- * 503 around every call to the event store, the API's view of a stored event, and the 404 and
- * 409 answers about one event.
+ * What the routes that read or change stored events share: reading the `{event_id}` of their
+ * paths, the 503 around every call to the event store, the API's view of a stored event, and the
+ * 404 and 409 answers about one event.
  */
 
-/** The `{event_id}` of the paths of one event (`/events/{event_id}`, `/inbox/{event_id}/…`). */
-export const EVENT_ID: ParameterSpec = {
-  in: 'path',
-  name: 'event_id',
-  description: 'The event_id that POST /events (or /events/batch) answered.',
-  schema: EventId,
-};
+/** What a route reading one stored event by its path's `{event_id}` can answer. */
+export const STORED_EVENT_ERRORS = [
+  'VALIDATION_ERROR',
+  'NOT_FOUND',
+  'SERVICE_UNAVAILABLE',
+] as const satisfies readonly ErrorCode[];
 
 /** The path's `event_id`, checked (400 at `path.event_id`) and put on the request's log lines. */
 export function eventIdOf(request: AuthedRequest): string {
-  const eventId = validate(EventId, request.params.event_id, 'path.event_id');
+  const eventId = readParameter(request, EVENT_ID);
   request.eventId = eventId;
   request.log = request.log.with({ event_id: eventId });
   return eventId;

@@ -1,11 +1,17 @@
-import type { DebugMarker, EventRequest, IdempotencyKey, QueuedEvent } from '@triggers/event-schema';
-import { DebugFlag, QUEUE_DELAY_DEBUG_SECONDS } from '@triggers/event-schema';
+import type {
+  DebugFlag,
+  DebugMarker,
+  EventRequest,
+  IdempotencyKey,
+  QueuedEvent,
+} from '@triggers/event-schema';
+import { QUEUE_DELAY_DEBUG_SECONDS } from '@triggers/event-schema';
 import type { AuthedRequest } from '../context.ts';
 import type { CloudEventContent } from './cloudevents.ts';
 import { ApiError } from './errors.ts';
 import { cloudEventId, idempotentEventId } from './idempotency.ts';
+import { DEBUG, readParameter } from './parameters.ts';
 import { type SizedEvent, sized } from './queue.ts';
-import { validate } from './validate.ts';
 
 /**
  * What every event of one request shares: who sent it, when it was accepted and the debug flag.
@@ -22,9 +28,8 @@ export interface Submission {
 
 /** `?debug=`: absent, or one known flag that only a `test` key may use. */
 function debugFlag(request: AuthedRequest): DebugFlag | undefined {
-  const raw = request.query.debug;
-  if (raw === undefined) return undefined;
-  const flag = validate(DebugFlag, raw, 'query.debug');
+  const flag = readParameter(request, DEBUG);
+  if (flag === undefined) return undefined;
   if (request.apiKey.mode !== 'test') {
     throw new ApiError('DEBUG_NOT_ALLOWED', 'Debug flags are honoured only for test keys (sk_test_…).');
   }

@@ -1,8 +1,9 @@
-import { ReplayRequest, type ReplayResult } from '@triggers/event-schema';
+import { MAX_INBOX_LIMIT, ReplayRequest, ReplayResult } from '@triggers/event-schema';
 import { replayFailed } from '@triggers/event-store';
 import type { AuthedRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
-import { readOptionalJsonBody } from '../lib/body.ts';
+import { JSON_BODY_ERRORS, readOptionalJsonBody } from '../lib/body.ts';
+import type { RouteSpec } from '../lib/openapi.ts';
 import { requeue } from '../lib/requeue.ts';
 import { ok } from '../lib/responses.ts';
 import { fromStore } from '../lib/stored-events.ts';
@@ -13,12 +14,25 @@ import { assertOrderedRange, validate } from '../lib/validate.ts';
 /** The largest `POST /dlq/replay` body: three optional fields. */
 const MAX_REPLAY_BODY_BYTES = 4_096;
 
-/**
- * `POST /dlq/replay`: re-enqueues the key's failed events that are not acknowledged, oldest
- * first, within `from`/`to` and up to `limit`, in `sendBatch` calls within the queue's limits.
- * Safe to repeat: a replayed event is `pending`, and only `failed` ones are taken.
- */
-export async function replayDeadLetters(request: AuthedRequest, env: IngestEnv): Promise<Response> {
+export const replayDeadLettersRoute: RouteSpec = {
+  method: 'POST',
+  path: '/dlq/replay',
+  operationId: 'replayDeadLetters',
+  summary: 'Re-enqueue many failed events',
+  description:
+    `Re-enqueues up to limit (at most ${MAX_INBOX_LIMIT}) failed, unacknowledged events of this API key ` +
+    'received in [from, to), oldest first, and answers how many. Safe to repeat: replayed events are ' +
+    'pending, and only failed ones are taken. The body may be left out.',
+  authenticated: true,
+  body: ReplayRequest,
+  bodyOptional: true,
+  response: ReplayResult,
+  errors: [...JSON_BODY_ERRORS, 'VALIDATION_ERROR', 'SERVICE_UNAVAILABLE'],
+  budget: 'replays_per_key',
+  handler: replayDeadLetters,
+};
+
+async function replayDeadLetters(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const input = validate(ReplayRequest, await readOptionalJsonBody(request, MAX_REPLAY_BODY_BYTES));
   assertOrderedRange(input);
   const before = await fromStore(() =>

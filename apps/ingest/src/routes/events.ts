@@ -1,51 +1,102 @@
 import {
-  type BatchAccepted,
+  BatchAccepted,
   BatchEnvelope,
   BatchItem,
   type BatchItemResult,
+  BatchRequest,
   CLOUDEVENTS_BATCH_JSON,
   CLOUDEVENTS_JSON,
+  CloudEvent,
   CloudEventBatch,
   type Delivery,
-  DeliveryId,
-  type EventAccepted,
-  type EventDetails,
+  DeliveryDetails,
+  DeliveryList,
+  EventAccepted,
+  EventDetails,
   EventRequest,
   type ItemError,
   MAX_BATCH_BYTES,
+  MAX_BATCH_EVENTS,
   MAX_EVENT_BYTES,
 } from '@triggers/event-schema';
 import { getEvent, listDeliveries, restartDelivery, unrestartDelivery } from '@triggers/event-store';
 import { describeError } from '@triggers/log';
+import * as v from 'valibot';
 import type { AuthedRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
-import { JSON_MEDIA_TYPE, mediaTypeOf, readJsonBody } from '../lib/body.ts';
+import { JSON_BODY_ERRORS, JSON_MEDIA_TYPE, mediaTypeOf, readJsonBody } from '../lib/body.ts';
 import { fromBinary, fromStructured, toStructured } from '../lib/cloudevents.ts';
 import { ApiError, serviceUnavailable } from '../lib/errors.ts';
-import { idempotencyKeyHeader } from '../lib/idempotency.ts';
-import type { ParameterSpec } from '../lib/openapi.ts';
+import type { RouteSpec } from '../lib/openapi.ts';
+import {
+  CE_HEADERS,
+  CONTENT_ENCODING,
+  DEBUG,
+  DELIVERY_ID,
+  EVENT_ID,
+  IDEMPOTENCY_KEY,
+  readParameter,
+} from '../lib/parameters.ts';
 import { enqueue, enqueueBatch, type SizedEvent } from '../lib/queue.ts';
 import { ok } from '../lib/responses.ts';
-import { eventIdOf, eventNotFound, fromStore, inboxEvent } from '../lib/stored-events.ts';
+import {
+  eventIdOf,
+  eventNotFound,
+  fromStore,
+  inboxEvent,
+  STORED_EVENT_ERRORS,
+} from '../lib/stored-events.ts';
 import { buildCloudEvent, buildEvent, openSubmission, rejectIfDebugRequested } from '../lib/submission.ts';
 import { validate } from '../lib/validate.ts';
 import { chargeEvents } from '../middleware/rate-limit.ts';
 
 /**
  * Everything about `/events`: send one (`POST /events`), send many (`POST /events/batch`), look one
- * up, list its webhook deliveries and retry a failed one by hand (docs/webhooks.md).
+ * up, list its webhook deliveries and retry a failed one by hand (docs/webhooks.md). Each route's
+ * spec comes before its handler.
  */
 
-/**
- * `POST /events`: validates the body, stamps an `event_id` (derived from `Idempotency-Key` when
- * given) and answers 200 only once the queue has persisted the event.
- */
-export async function postEvent(request: AuthedRequest, env: IngestEnv): Promise<Response> {
+/** What the sending routes can answer: a JSON body, `?debug=` and the events budget. */
+const SEND_ERRORS = [
+  ...JSON_BODY_ERRORS,
+  'VALIDATION_ERROR',
+  'SERVICE_UNAVAILABLE',
+  'DEBUG_NOT_ALLOWED',
+  'RATE_LIMITED',
+] as const;
+
+export const sendEventRoute: RouteSpec = {
+  method: 'POST',
+  path: '/events',
+  operationId: 'sendEvent',
+  summary: 'Send one event',
+  description:
+    `A body of at most ${MAX_EVENT_BYTES} bytes (decompressed). Answered 200 once the event is on the queue. ` +
+    'With an Idempotency-Key, the same key always gets the same event_id and the event is stored once. ' +
+    `Also takes a CloudEvent 1.0: structured (Content-Type: ${CLOUDEVENTS_JSON}) or binary (ce- headers, ` +
+    'the body being the data); its source and id are its idempotency key.',
+  authenticated: true,
+  parameters: [IDEMPOTENCY_KEY, CONTENT_ENCODING, DEBUG, ...CE_HEADERS],
+  body: EventRequest,
+  otherBodies: {
+    [CLOUDEVENTS_JSON]: CloudEvent,
+    'application/octet-stream': v.pipe(
+      v.unknown(),
+      v.description('Binary mode (with ce-specversion and the other ce- headers): the data, of any type.'),
+    ),
+  },
+  response: EventAccepted,
+  errors: SEND_ERRORS,
+  handler: postEvent,
+};
+
+/** The `event_id` is derived from `Idempotency-Key` when given, random otherwise. */
+async function postEvent(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const submission = openSubmission(request);
   const mode = sendMode(request);
   let item: SizedEvent;
   if (mode === 'json') {
-    const idempotencyKey = idempotencyKeyHeader(request);
+    const idempotencyKey = readParameter(request, IDEMPOTENCY_KEY);
     const { value } = await readJsonBody(request, MAX_EVENT_BYTES, SEND_MEDIA_TYPES);
     const input = validate(EventRequest, value);
     rejectIfDebugRequested(submission);
@@ -104,13 +155,38 @@ async function prepareItem(path: string, build: () => Promise<SizedEvent>): Prom
   }
 }
 
+export const sendEventBatchRoute: RouteSpec = {
+  method: 'POST',
+  path: '/events/batch',
+  operationId: 'sendEventBatch',
+  summary: `Send up to ${MAX_BATCH_EVENTS} events`,
+  description:
+    `1 to ${MAX_BATCH_EVENTS} events in a body of at most ${MAX_BATCH_BYTES} bytes (decompressed). Each item ` +
+    'is accepted or rejected on its own, in request order; 200 once every accepted item is on the queue, ' +
+    '400 (with every item’s reason in details.results) when none is valid, 503 when the queue fails ' +
+    '(nothing acknowledged: retry the whole batch, which is safe for items with an idempotency_key). ' +
+    `Also takes a JSON array of CloudEvents as ${CLOUDEVENTS_BATCH_JSON}, answered the same way.`,
+  authenticated: true,
+  parameters: [CONTENT_ENCODING, DEBUG],
+  body: BatchRequest,
+  otherBodies: {
+    [CLOUDEVENTS_BATCH_JSON]: v.pipe(
+      v.array(CloudEvent),
+      v.minLength(1),
+      v.maxLength(MAX_BATCH_EVENTS),
+      v.description('CloudEvents in structured form; the results are the same as for the JSON batch.'),
+    ),
+  },
+  response: BatchAccepted,
+  errors: SEND_ERRORS,
+  handler: postEventBatch,
+};
+
 /**
- * `POST /events/batch`: up to 100 events, each accepted or rejected on its own and answered in
- * request order. The valid ones are queued together (several `sendBatch()` calls when the queue's
- * limits need it) and the answer is 200 only once all of them are persisted. When no item is
- * valid the answer is 400 with every item's reason.
+ * The valid items are queued together (several `sendBatch()` calls when the queue's limits need
+ * it), and charged to the events budget once validated, before any is queued.
  */
-export async function postEventBatch(request: AuthedRequest, env: IngestEnv): Promise<Response> {
+async function postEventBatch(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const submission = openSubmission(request);
   rejectIdempotencyKey(
     request,
@@ -162,11 +238,26 @@ export async function postEventBatch(request: AuthedRequest, env: IngestEnv): Pr
 /** The media types `POST /events/batch` reads its body as (415 lists them). */
 const BATCH_MEDIA_TYPES = [JSON_MEDIA_TYPE, CLOUDEVENTS_BATCH_JSON];
 
-/**
- * `GET /events/{event_id}`: one of the key's events, whatever its status or ack; as a structured
- * CloudEvent (no envelope) when the request accepts `application/cloudevents+json`.
- */
-export async function getEventById(request: AuthedRequest, env: IngestEnv): Promise<Response> {
+export const getEventRoute: RouteSpec = {
+  method: 'GET',
+  path: '/events/:event_id',
+  operationId: 'getEvent',
+  summary: 'Look one event up',
+  description:
+    'The event with its status (pending, delivered, failed), attempts, last error, timestamps, ack, ' +
+    'type, source, subject, CloudEvent attributes, payload and metadata. 404 when this API key has no such ' +
+    `event (another key’s event looks the same). With Accept: ${CLOUDEVENTS_JSON}, the event as a ` +
+    'structured CloudEvent, without the envelope: equal to the one sent.',
+  authenticated: true,
+  parameters: [EVENT_ID],
+  response: EventDetails,
+  otherResponses: { [CLOUDEVENTS_JSON]: CloudEvent },
+  errors: STORED_EVENT_ERRORS,
+  handler: getEventById,
+};
+
+/** Whatever the event's status or ack; a structured CloudEvent when the request accepts one. */
+async function getEventById(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const eventId = eventIdOf(request);
   const event = await fromStore(() => getEvent(env.DB, { apiKeyId: request.apiKey.id, eventId }));
   if (event === null) throw eventNotFound(eventId);
@@ -183,16 +274,23 @@ function accepts(request: AuthedRequest, mediaType: string): boolean {
   return (request.headers.get('accept') ?? '').split(',').some((range) => mediaTypeOf(range) === mediaType);
 }
 
-/** The `{delivery_id}` of a delivery's paths. */
-export const DELIVERY_ID: ParameterSpec = {
-  in: 'path',
-  name: 'delivery_id',
-  description: 'A delivery id (msg_…) from GET /events/{event_id}/deliveries; also its webhook-id.',
-  schema: DeliveryId,
+export const listEventDeliveriesRoute: RouteSpec = {
+  method: 'GET',
+  path: '/events/:event_id/deliveries',
+  operationId: 'listEventDeliveries',
+  summary: 'The webhook deliveries of an event, with their attempts',
+  description:
+    'One delivery per subscription the event matched, each with its status (pending, succeeded, failed) and ' +
+    'every attempt: time, HTTP status or error, latency and at most 256 characters of the response body. ' +
+    '404 when this API key has no such stored event.',
+  authenticated: true,
+  parameters: [EVENT_ID],
+  response: DeliveryList,
+  errors: STORED_EVENT_ERRORS,
+  handler: getEventDeliveries,
 };
 
-/** `GET /events/{event_id}/deliveries`: each delivery with its attempts. 404 for an event the key has not. */
-export async function getEventDeliveries(request: AuthedRequest, env: IngestEnv): Promise<Response> {
+async function getEventDeliveries(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const eventId = eventIdOf(request);
   const apiKeyId = request.apiKey.id;
   const [event, deliveries] = await fromStore(() =>
@@ -202,14 +300,25 @@ export async function getEventDeliveries(request: AuthedRequest, env: IngestEnv)
   return ok<{ deliveries: Delivery[] }>({ deliveries });
 }
 
-/**
- * `POST /events/{event_id}/deliveries/{delivery_id}/retry`: a failed delivery gets a new round of
- * attempts (the same schedule), queued now. 409 unless it is failed; 503, and still failed, when
- * the queue refuses.
- */
-export async function retryDelivery(request: AuthedRequest, env: IngestEnv): Promise<Response> {
+export const retryDeliveryRoute: RouteSpec = {
+  method: 'POST',
+  path: '/events/:event_id/deliveries/:delivery_id/retry',
+  operationId: 'retryDelivery',
+  summary: 'Retry a failed delivery by hand',
+  description:
+    'Starts a new round of attempts (round + 1, on the same schedule) for a failed delivery, the first now. ' +
+    '409 INVALID_STATE unless the delivery is failed; 503 when the queue refuses, and it stays failed.',
+  authenticated: true,
+  parameters: [EVENT_ID, DELIVERY_ID],
+  response: DeliveryDetails,
+  errors: [...STORED_EVENT_ERRORS, 'INVALID_STATE'],
+  budget: 'replays_per_key',
+  handler: retryDelivery,
+};
+
+async function retryDelivery(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const eventId = eventIdOf(request);
-  const deliveryId = validate(DeliveryId, request.params.delivery_id, 'path.delivery_id');
+  const deliveryId = readParameter(request, DELIVERY_ID);
   const key = { apiKeyId: request.apiKey.id, eventId, deliveryId };
   const message = await fromStore(() => restartDelivery(env.DB, key, new Date()));
   if (message === null) {

@@ -1,8 +1,9 @@
-import type { HealthStatus, StoreHealth } from '@triggers/event-schema';
+import { HealthStatus, type StoreHealth } from '@triggers/event-schema';
 import { storeSize } from '@triggers/event-store';
 import type { IngestRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
 import { type ApiError, serviceUnavailable } from '../lib/errors.ts';
+import type { RouteSpec } from '../lib/openapi.ts';
 import { isOperator } from '../lib/operator.ts';
 import { ok } from '../lib/responses.ts';
 
@@ -61,8 +62,25 @@ async function checkStore(env: IngestEnv): Promise<Check<StoreHealth>> {
   };
 }
 
+export const getHealthRoute: RouteSpec = {
+  method: 'GET',
+  path: '/health',
+  operationId: 'getHealth',
+  summary: 'Check that the Worker and its bindings answer',
+  description:
+    'Reads the API key store and checks the queue binding; 503 when either is missing. Answered from a ' +
+    'per-isolate cache of 5 s. With the operator token (Authorization: Bearer <OPERATOR_TOKEN>) it also ' +
+    'answers `store`: the event store’s size in bytes, the warning threshold and whether it is past it ' +
+    '(503 when the store does not answer). Any other caller, a tenant’s API key included, gets no more.',
+  authenticated: false,
+  operator: true,
+  response: HealthStatus,
+  errors: ['SERVICE_UNAVAILABLE'],
+  handler: health,
+};
+
 /**
- * `GET /health`: whether the key store answers and the queue binding is configured (a queue cannot
+ * Whether the key store answers and the queue binding is configured (a queue cannot
  * be probed without enqueueing a message, so it is not sent one); 503 when a binding does not
  * answer. The answer comes from a per-isolate cache of {@link HEALTH_CACHE_MS}, concurrent calls
  * sharing one check, so the route cannot be used to hammer the key store. It says nothing an
@@ -72,7 +90,7 @@ async function checkStore(env: IngestEnv): Promise<Check<StoreHealth>> {
  * the warning threshold and whether it is past it (503 when D1 does not answer), from a cache of
  * its own. Any other bearer (a tenant's API key, a wrong token) gets the outsider's answer.
  */
-export async function health(request: IngestRequest, env: IngestEnv): Promise<Response> {
+async function health(request: IngestRequest, env: IngestEnv): Promise<Response> {
   const bindings = await bindingsCheck.get(() => checkBindings(env));
   if (!bindings.ok) throw bindings.error;
   const data: HealthStatus['data'] = {

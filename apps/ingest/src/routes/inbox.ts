@@ -1,10 +1,10 @@
 import {
   DEFAULT_INBOX_LIMIT,
-  type EventDetails,
+  EventDetails,
   EventSource,
   EventStatus,
   EventType,
-  type InboxPage,
+  InboxPage,
   MAX_INBOX_LIMIT,
   MAX_INBOX_PAGE_BYTES,
   TimeBound,
@@ -14,13 +14,25 @@ import * as v from 'valibot';
 import type { AuthedRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
 import { decodeCursor, encodeCursor } from '../lib/cursor.ts';
-import { once, queryOf, repeatable, unknownParameter } from '../lib/query.ts';
+import type { RouteSpec } from '../lib/openapi.ts';
+import { EVENT_ID } from '../lib/parameters.ts';
+import { once, queryOf, queryParameters, repeatable, unknownParameter } from '../lib/query.ts';
 import { requeue } from '../lib/requeue.ts';
 import { ok } from '../lib/responses.ts';
-import { eventIdOf, eventNotFound, fromStore, inboxEvent, invalidState } from '../lib/stored-events.ts';
+import {
+  eventIdOf,
+  eventNotFound,
+  fromStore,
+  inboxEvent,
+  invalidState,
+  STORED_EVENT_ERRORS,
+} from '../lib/stored-events.ts';
 import { assertOrderedRange, validate } from '../lib/validate.ts';
 
-/** Everything about `/inbox`: page through a key's events, acknowledge one, retry a failed one. */
+/**
+ * Everything about `/inbox`: page through a key's events, acknowledge one, retry a failed one.
+ * Each route's spec comes before its handler.
+ */
 
 const ACKED = { false: false, true: true, all: undefined } as const;
 
@@ -106,11 +118,24 @@ export const InboxQuery = v.strictObject(
   unknownParameter,
 );
 
-/**
- * `GET /inbox`: a page of the key's events, by default those not acknowledged, newest first.
- * Pages are keyed on `(received_at, event_id)` (see the README for what that guarantees).
- */
-export async function listInbox(request: AuthedRequest, env: IngestEnv): Promise<Response> {
+export const listInboxRoute: RouteSpec = {
+  method: 'GET',
+  path: '/inbox',
+  operationId: 'listInbox',
+  summary: 'Page through the events of this API key',
+  description:
+    'Newest first unless order=asc; by default only events not acknowledged. Pages are keyed on ' +
+    '(received_at, event_id): following next_cursor never repeats or skips an event that was there when ' +
+    'the walk began, while new events arrive. 400, listing every problem, for a bad or unknown parameter.',
+  authenticated: true,
+  parameters: queryParameters(InboxQuery),
+  response: InboxPage,
+  errors: ['VALIDATION_ERROR', 'SERVICE_UNAVAILABLE'],
+  budget: 'inbox_pages_per_key',
+  handler: listInbox,
+};
+
+async function listInbox(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const query = validate(InboxQuery, queryOf(request), 'query');
   assertOrderedRange(query, 'query');
   const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, 'query.cursor');
@@ -134,11 +159,23 @@ export async function listInbox(request: AuthedRequest, env: IngestEnv): Promise
   });
 }
 
-/**
- * `POST /inbox/{event_id}/ack`: marks a delivered or failed event handled, which takes it out of
- * the default inbox view. Acking again answers the same, with the first ack's time.
- */
-export async function ackInboxEvent(request: AuthedRequest, env: IngestEnv): Promise<Response> {
+export const ackEventRoute: RouteSpec = {
+  method: 'POST',
+  path: '/inbox/:event_id/ack',
+  operationId: 'ackEvent',
+  summary: 'Acknowledge an event: it was handled',
+  description:
+    'Marks a delivered or failed event acknowledged (acked_at), which takes it out of the default inbox view; ' +
+    'the event is kept. Acking again answers the same, with the first acked_at. 409 INVALID_STATE for a ' +
+    'pending event.',
+  authenticated: true,
+  parameters: [EVENT_ID],
+  response: EventDetails,
+  errors: [...STORED_EVENT_ERRORS, 'INVALID_STATE'],
+  handler: ackInboxEvent,
+};
+
+async function ackInboxEvent(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const eventId = eventIdOf(request);
   const { event, acked } = await fromStore(() =>
     ackEvent(env.DB, { apiKeyId: request.apiKey.id, eventId }, new Date()),
@@ -154,11 +191,26 @@ export async function ackInboxEvent(request: AuthedRequest, env: IngestEnv): Pro
   return ok<EventDetails['data']>(inboxEvent(event));
 }
 
-/**
- * `POST /inbox/{event_id}/retry`: re-enqueues a failed event as a fresh message and answers it
- * `pending`. 409 for an event that is not failed; of two retries at once, one gets 409.
- */
-export async function retryEvent(request: AuthedRequest, env: IngestEnv): Promise<Response> {
+export const retryEventRoute: RouteSpec = {
+  method: 'POST',
+  path: '/inbox/:event_id/retry',
+  operationId: 'retryEvent',
+  summary: 'Re-enqueue a failed event',
+  description:
+    'Sends a failed event to the queue again as a fresh message (same event_id and payload, no debug flag) ' +
+    'and answers it pending, with attempts starting again at 0; the consumer then stores it (delivered) or ' +
+    'fails it again. 409 INVALID_STATE for an event that is not failed; 503 when the queue refuses it, ' +
+    'in which case it stays failed.',
+  authenticated: true,
+  parameters: [EVENT_ID],
+  response: EventDetails,
+  errors: [...STORED_EVENT_ERRORS, 'INVALID_STATE'],
+  budget: 'replays_per_key',
+  handler: retryEvent,
+};
+
+/** Of two retries of one event at once, one gets 409: the store moves it out of `failed` once. */
+async function retryEvent(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const eventId = eventIdOf(request);
   const outcome = await fromStore(() =>
     replayEvent(env.DB, { apiKeyId: request.apiKey.id, eventId }, new Date()),

@@ -1,17 +1,29 @@
-import type { EventStats } from '@triggers/event-schema';
+import { EventStats } from '@triggers/event-schema';
 import { eventStats } from '@triggers/event-store';
 import type { AuthedRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
+import type { RouteSpec } from '../lib/openapi.ts';
 import { ok } from '../lib/responses.ts';
 import { fromStore } from '../lib/stored-events.ts';
 
 /** Everything about `/stats`: a key's traffic counts, what the console's overview shows. */
 
-/**
- * `GET /stats`: the key's events by status over the last hour (minute buckets) and the last day
- * (hour buckets), and when the latest of them was stored.
- */
-export async function getStats(request: AuthedRequest, env: IngestEnv): Promise<Response> {
+export const getStatsRoute: RouteSpec = {
+  method: 'GET',
+  path: '/stats',
+  operationId: 'getStats',
+  summary: 'Count this API key’s events over the last hour and day',
+  description:
+    'Events received in the last hour (60 one-minute buckets) and the last day (24 one-hour buckets), ' +
+    'each bucket and window counted by the status the events are in now, and when the latest of them was ' +
+    'stored. Counts only events the consumer has seen: one still waiting on the queue is not there yet.',
+  authenticated: true,
+  response: EventStats,
+  errors: ['SERVICE_UNAVAILABLE'],
+  handler: getStats,
+};
+
+async function getStats(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const stats = await fromStore(() => eventStats(env.DB, request.apiKey.id, new Date()));
   return ok<EventStats['data']>(stats);
 }

@@ -1,7 +1,11 @@
 import {
+  DEFAULT_DELIVERY_SCHEDULE,
   SECRET_ROTATION_OVERLAP_SECONDS,
   type Subscription,
-  SubscriptionId,
+  SubscriptionCreated,
+  SubscriptionDeleted,
+  SubscriptionDetails,
+  SubscriptionList,
   SubscriptionPatch,
   SubscriptionRequest,
   type SubscriptionWithSecret,
@@ -19,28 +23,33 @@ import {
 } from '@triggers/event-store';
 import type { AuthedRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
-import { readJsonBody } from '../lib/body.ts';
+import { JSON_BODY_ERRORS, readJsonBody } from '../lib/body.ts';
 import { ApiError } from '../lib/errors.ts';
-import type { ParameterSpec } from '../lib/openapi.ts';
+import type { RouteSpec } from '../lib/openapi.ts';
+import { readParameter, SUBSCRIPTION_ID } from '../lib/parameters.ts';
 import { json, ok } from '../lib/responses.ts';
 import { fromStore } from '../lib/stored-events.ts';
 import { validate } from '../lib/validate.ts';
 
 /**
  * Everything about `/subscriptions`: a key's webhook endpoints (docs/webhooks.md). Another key's
- * subscription answers 404, exactly like one that does not exist.
+ * subscription answers 404, exactly like one that does not exist. Each route's spec comes before
+ * its handler.
  */
 
 /** The largest subscription body: a URL and a list of types. */
 const MAX_SUBSCRIPTION_BYTES = 64 * 1024;
 
-/** The `{subscription_id}` of the paths of one subscription. */
-export const SUBSCRIPTION_ID: ParameterSpec = {
-  in: 'path',
-  name: 'subscription_id',
-  description: 'The id POST /subscriptions answered (sub_…).',
-  schema: SubscriptionId,
-};
+/** What the routes reading a subscription body can answer: a bad URL is a VALIDATION_ERROR. */
+const BODY_ERRORS = [...JSON_BODY_ERRORS, 'VALIDATION_ERROR', 'SERVICE_UNAVAILABLE'] as const;
+/** What the routes naming one subscription in their path can answer. */
+const BY_ID_ERRORS = ['VALIDATION_ERROR', 'NOT_FOUND', 'SERVICE_UNAVAILABLE'] as const;
+
+/** What {@link checkUrl} allows, for the specs of the routes that take a url. */
+const URL_RULES =
+  'The url must be https and name a public host; loopback, private, link-local and metadata ' +
+  'addresses are refused (400 VALIDATION_ERROR at url). In local development (ENVIRONMENT=development) ' +
+  'http://127.0.0.1:<port> and http://localhost:<port> are allowed.';
 
 const randomHex = (bytes: number) =>
   [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
@@ -61,7 +70,7 @@ function checkUrl(url: string, env: IngestEnv): string {
 
 const subscriptionKey = (request: AuthedRequest) => ({
   apiKeyId: request.apiKey.id,
-  id: validate(SubscriptionId, request.params.subscription_id, 'path.subscription_id'),
+  id: readParameter(request, SUBSCRIPTION_ID),
 });
 
 function found(row: SubscriptionRow | null, id: string): SubscriptionRow {
@@ -74,8 +83,24 @@ const withSecret = (row: SubscriptionRow): SubscriptionWithSecret => ({
   secret: row.secret,
 });
 
-/** `POST /subscriptions`: 201 with the subscription and its secret, shown in full only here. */
-export async function postSubscription(request: AuthedRequest, env: IngestEnv): Promise<Response> {
+export const createSubscriptionRoute: RouteSpec = {
+  method: 'POST',
+  path: '/subscriptions',
+  operationId: 'createSubscription',
+  summary: 'Subscribe a webhook URL to this key’s events',
+  description:
+    'event_types lists exact types and prefix patterns (order.*); leave it out (or null) for every event. ' +
+    'Answers 201 with the signing secret (whsec_…), shown in full only here and on rotate-secret. ' +
+    `Deliveries are retried after ${DEFAULT_DELIVERY_SCHEDULE.join(', ')} seconds by default. ${URL_RULES}`,
+  authenticated: true,
+  status: 201,
+  body: SubscriptionRequest,
+  response: SubscriptionCreated,
+  errors: BODY_ERRORS,
+  handler: postSubscription,
+};
+
+async function postSubscription(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const { value } = await readJsonBody(request, MAX_SUBSCRIPTION_BYTES);
   const input = validate(SubscriptionRequest, value);
   const url = checkUrl(input.url, env);
@@ -95,20 +120,58 @@ export async function postSubscription(request: AuthedRequest, env: IngestEnv): 
   return json(201, { data: withSecret(row), timestamp: new Date().toISOString() });
 }
 
-/** `GET /subscriptions`: every subscription of the key, oldest first, without secrets. */
-export async function listKeySubscriptions(request: AuthedRequest, env: IngestEnv): Promise<Response> {
+export const listSubscriptionsRoute: RouteSpec = {
+  method: 'GET',
+  path: '/subscriptions',
+  operationId: 'listSubscriptions',
+  summary: 'List this key’s subscriptions',
+  description: 'Oldest first, without secrets (secret_prefix shows the first characters).',
+  authenticated: true,
+  response: SubscriptionList,
+  errors: ['SERVICE_UNAVAILABLE'],
+  handler: listKeySubscriptions,
+};
+
+async function listKeySubscriptions(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const rows = await fromStore(() => listSubscriptions(env.DB, request.apiKey.id));
   return ok<{ subscriptions: Subscription[] }>({ subscriptions: rows.map(toSubscription) });
 }
 
-/** `GET /subscriptions/{id}`. */
-export async function getKeySubscription(request: AuthedRequest, env: IngestEnv): Promise<Response> {
+export const getSubscriptionRoute: RouteSpec = {
+  method: 'GET',
+  path: '/subscriptions/:subscription_id',
+  operationId: 'getSubscription',
+  summary: 'Look one subscription up',
+  description:
+    'Whether it is enabled, why not (disabled_reason), its failed deliveries in a row. 404 for another key’s.',
+  authenticated: true,
+  parameters: [SUBSCRIPTION_ID],
+  response: SubscriptionDetails,
+  errors: BY_ID_ERRORS,
+  handler: getKeySubscription,
+};
+
+async function getKeySubscription(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const key = subscriptionKey(request);
   return ok<Subscription>(toSubscription(found(await fromStore(() => getSubscription(env.DB, key)), key.id)));
 }
 
-/** `PATCH /subscriptions/{id}`: url, event_types (null: every event), enabled. */
-export async function patchSubscription(request: AuthedRequest, env: IngestEnv): Promise<Response> {
+export const updateSubscriptionRoute: RouteSpec = {
+  method: 'PATCH',
+  path: '/subscriptions/:subscription_id',
+  operationId: 'updateSubscription',
+  summary: 'Change a subscription’s url, event_types or enabled',
+  description: `Enabling clears disabled_reason and the failure count. ${URL_RULES}`,
+  authenticated: true,
+  parameters: [SUBSCRIPTION_ID],
+  body: SubscriptionPatch,
+  response: SubscriptionDetails,
+  errors: [...BODY_ERRORS, 'NOT_FOUND'],
+  handler: patchSubscription,
+};
+
+/** event_types `null` means every event. */
+async function patchSubscription(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const key = subscriptionKey(request);
   const { value } = await readJsonBody(request, MAX_SUBSCRIPTION_BYTES);
   const patch = validate(SubscriptionPatch, value);
@@ -128,16 +191,43 @@ export async function patchSubscription(request: AuthedRequest, env: IngestEnv):
   return ok<Subscription>(toSubscription(found(row, key.id)));
 }
 
-/** `DELETE /subscriptions/{id}`: no more deliveries; the deliveries made stay in the log. */
-export async function removeSubscription(request: AuthedRequest, env: IngestEnv): Promise<Response> {
+export const deleteSubscriptionRoute: RouteSpec = {
+  method: 'DELETE',
+  path: '/subscriptions/:subscription_id',
+  operationId: 'deleteSubscription',
+  summary: 'Delete a subscription',
+  description: 'No more deliveries; pending ones end failed; the deliveries log is kept.',
+  authenticated: true,
+  parameters: [SUBSCRIPTION_ID],
+  response: SubscriptionDeleted,
+  errors: BY_ID_ERRORS,
+  handler: removeSubscription,
+};
+
+async function removeSubscription(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const key = subscriptionKey(request);
   const deleted = await fromStore(() => deleteSubscription(env.DB, key));
   if (!deleted) found(null, key.id);
   return ok({ id: key.id, deleted: true });
 }
 
-/** `POST /subscriptions/{id}/rotate-secret`: a new secret, shown once; the old one signs on for the overlap. */
-export async function rotateSecret(request: AuthedRequest, env: IngestEnv): Promise<Response> {
+export const rotateSubscriptionSecretRoute: RouteSpec = {
+  method: 'POST',
+  path: '/subscriptions/:subscription_id/rotate-secret',
+  operationId: 'rotateSubscriptionSecret',
+  summary: 'Replace the signing secret',
+  description:
+    'Answers the subscription with its new secret (shown only here). For ' +
+    `${SECRET_ROTATION_OVERLAP_SECONDS / 3600} hours the previous secret keeps signing too: each webhook then ` +
+    'carries two v1 signatures, so receivers can switch without losing a message.',
+  authenticated: true,
+  parameters: [SUBSCRIPTION_ID],
+  response: SubscriptionCreated,
+  errors: BY_ID_ERRORS,
+  handler: rotateSecret,
+};
+
+async function rotateSecret(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const key = subscriptionKey(request);
   const row = await fromStore(() =>
     rotateSubscriptionSecret(env.DB, key, newSecret(), new Date(), SECRET_ROTATION_OVERLAP_SECONDS),
