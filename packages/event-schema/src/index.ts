@@ -7,6 +7,7 @@ export * from './inbox.ts';
 export * from './json.ts';
 export * from './limits.ts';
 export * from './queues.ts';
+export * from './retry-after.ts';
 export * from './stats.ts';
 export * from './status.ts';
 export * from './typed-event.ts';

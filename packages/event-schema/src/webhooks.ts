@@ -51,16 +51,6 @@ export function retryDelay(
   return Math.max(0, Math.round(base * (1 + DELIVERY_JITTER * (random * 2 - 1))));
 }
 
-/** Seconds a `Retry-After` value (seconds or an HTTP date) asks for, or undefined when it says nothing usable. */
-export function retryAfterSeconds(value: string | null, now = Date.now()): number | undefined {
-  if (value === null) return undefined;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Math.min(Number(text), MAX_DELIVERY_DELAY_SECONDS);
-  const at = Date.parse(text);
-  if (Number.isNaN(at)) return undefined;
-  return Math.min(Math.max(0, Math.ceil((at - now) / 1000)), MAX_DELIVERY_DELAY_SECONDS);
-}
-
 /** Whether an event of `type` matches a subscription's `event_types` (exact, or `order.*` prefix; null = all). */
 export function matchesEventTypes(eventTypes: readonly string[] | null, type: string): boolean {
   if (eventTypes === null) return true;

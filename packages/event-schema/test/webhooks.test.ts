@@ -3,7 +3,6 @@ import {
   DEFAULT_DELIVERY_SCHEDULE,
   deliverySchedule,
   matchesEventTypes,
-  retryAfterSeconds,
   retryDelay,
   webhookUrlProblem,
 } from '../src/index.ts';
@@ -94,14 +93,5 @@ describe('the retry schedule', () => {
     expect(retryDelay([100, 1000], 2, 1)).toBe(120);
     expect(retryDelay([100, 1000], 3, 0.5)).toBe(1000);
     expect(retryDelay([100, 1000], 4)).toBeUndefined();
-  });
-
-  it('reads Retry-After as seconds or as an HTTP date, capped at 12 hours', () => {
-    const now = Date.parse('2026-12-02T00:00:00Z');
-    expect(retryAfterSeconds('30', now)).toBe(30);
-    expect(retryAfterSeconds('Wed, 02 Dec 2026 00:01:00 GMT', now)).toBe(60);
-    expect(retryAfterSeconds('999999', now)).toBe(43_200);
-    expect(retryAfterSeconds('soon', now)).toBeUndefined();
-    expect(retryAfterSeconds(null, now)).toBeUndefined();
   });
 });
