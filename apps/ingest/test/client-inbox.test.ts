@@ -1,9 +1,9 @@
 /**
- * The client's inbox methods against the real ingest Worker and the real local D1: each method
- * reaches its route, pages are followed to the end, results are typed and checked, and retries
- * happen only where repeating the request is safe.
+ * The client's reads and inbox resources (`events.get`, `inbox`, `dlq`, `stats`) against the real
+ * ingest Worker and the real local D1: each method reaches its route, pages are followed to the
+ * end, results are typed and checked, and retries happen only where repeating the request is safe.
  */
-import { createClient, type TriggersClientOptions, TriggersError } from '@triggers/client';
+import { createClient, type InboxQuery, type TriggersClientOptions, TriggersError } from '@triggers/client';
 import { describe, expect, it } from 'vitest';
 import { BASE_URL, newApiKey, receivedFromQueue, type TestKey, workerFetch } from './support/ingest.ts';
 import { receivedInOrder, store, storeOne, tenantWithEachStatus } from './support/store.ts';
@@ -35,31 +35,31 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection');
 }
 
-describe('client.getEvent', () => {
+describe('client.events.get', () => {
   it('answers a stored event with its status and payload, and NOT_FOUND for an unknown id', async () => {
     const tenant = await tenantWithEachStatus();
     const { client } = clientFor(tenant.key);
-    const event = await client.getEvent(tenant.failed.event_id);
+    const event = await client.events.get(tenant.failed.event_id);
     expect(event).toMatchObject({
       event_id: tenant.failed.event_id,
       status: 'failed',
       attempts: 4,
       payload: tenant.failed.payload,
     });
-    const missing = await rejection(client.getEvent(crypto.randomUUID()));
+    const missing = await rejection(client.events.get(crypto.randomUUID()));
     expect(missing).toBeInstanceOf(TriggersError);
     expect(missing).toMatchObject({ status: 404, code: 'NOT_FOUND' });
   });
 });
 
-describe('client.inbox', () => {
+describe('client.inbox.iterate and client.inbox.list', () => {
   it('iterates over every page, in order, with the filters on every request', async () => {
     const key = await newApiKey();
     const failed = await store('failed', receivedInOrder(key.id, 7));
     await storeOne('delivered', key.id);
     const { client, requests } = clientFor(key);
     const seen: string[] = [];
-    for await (const event of client.inbox({ status: 'failed', order: 'asc', limit: 3 })) {
+    for await (const event of client.inbox.iterate({ status: 'failed', order: 'asc', limit: 3 })) {
       expect(event.status).toBe('failed');
       seen.push(event.event_id);
     }
@@ -73,32 +73,48 @@ describe('client.inbox', () => {
     const key = await newApiKey();
     await store('delivered', receivedInOrder(key.id, 5));
     const { client, requests } = clientFor(key);
-    for await (const event of client.inbox({ limit: 2 })) {
+    for await (const event of client.inbox.iterate({ limit: 2 })) {
       expect(event.status).toBe('delivered');
       break;
     }
     expect(requests).toHaveLength(1);
   });
 
-  it('listInbox answers one page and its cursor, several statuses and acked as query parameters', async () => {
+  it('list answers one page and its cursor, several statuses and acked as query parameters', async () => {
     const tenant = await tenantWithEachStatus();
     const { client, requests } = clientFor(tenant.key);
-    const page = await client.listInbox({ status: ['failed', 'pending'], acked: 'all', limit: 1 });
+    const page = await client.inbox.list({ status: ['failed', 'pending'], acked: 'all', limit: 1 });
     expect(page.events).toHaveLength(1);
     expect(page.next_cursor).toEqual(expect.any(String));
     expect(requests[0]).toBe('GET /inbox?status=failed&status=pending&acked=all&limit=1');
   });
+
+  it('filters by type (exact or a prefix ending in *) and by source', async () => {
+    const key = await newApiKey();
+    const [created, paid] = await Promise.all([
+      storeOne('delivered', key.id, { type: 'order.created', source: '/shop' }),
+      storeOne('delivered', key.id, { type: 'order.paid', source: '/billing' }),
+      storeOne('delivered', key.id, { type: 'invoice.sent', source: '/billing' }),
+    ]);
+    const { client, requests } = clientFor(key);
+    const ids = async (query: InboxQuery) =>
+      (await client.inbox.list({ ...query, order: 'asc' })).events.map((event) => event.event_id).sort();
+    expect(await ids({ type: 'order.created' })).toEqual([created.event_id]);
+    expect(await ids({ type: 'order.*' })).toEqual([created.event_id, paid.event_id].sort());
+    expect(await ids({ type: 'order.*', source: '/billing' })).toEqual([paid.event_id]);
+    expect(requests.at(-1)).toBe('GET /inbox?type=order.*&source=%2Fbilling&order=asc');
+  });
 });
 
-describe('client.ack', () => {
+describe('client.inbox.ack', () => {
   it('acknowledges an event, which leaves the default inbox; acking again answers the first time', async () => {
     const tenant = await tenantWithEachStatus();
     const { client } = clientFor(tenant.key);
-    const acked = await client.ack(tenant.delivered.event_id);
+    const acked = await client.inbox.ack(tenant.delivered.event_id);
     expect(acked.acked_at).toEqual(expect.any(String));
-    expect((await client.ack(tenant.delivered.event_id)).acked_at).toBe(acked.acked_at);
+    expect((await client.inbox.ack(tenant.delivered.event_id)).acked_at).toBe(acked.acked_at);
     const left: string[] = [];
-    for await (const event of client.inbox()) left.push(event.event_id);
+    for await (const event of client.inbox.iterate()) left.push(event.event_id);
     expect(left).not.toContain(tenant.delivered.event_id);
     expect(left).toContain(tenant.failed.event_id);
   });
@@ -106,28 +122,41 @@ describe('client.ack', () => {
   it('rejects with INVALID_STATE for a pending event, without retrying', async () => {
     const tenant = await tenantWithEachStatus();
     const { client, requests } = clientFor(tenant.key);
-    const error = await rejection(client.ack(tenant.pending.event_id));
+    const error = await rejection(client.inbox.ack(tenant.pending.event_id));
     expect(error).toMatchObject({ status: 409, code: 'INVALID_STATE' });
     expect(requests).toHaveLength(1);
   });
 });
 
-describe('client.retry and client.replayDeadLetters', () => {
+describe('client.inbox.retry and client.dlq.replay', () => {
   it('retry queues a failed event again and answers it pending', async () => {
     const tenant = await tenantWithEachStatus();
     const { client } = clientFor(tenant.key);
-    const retried = await client.retry(tenant.failed.event_id);
+    const retried = await client.inbox.retry(tenant.failed.event_id);
     expect(retried).toMatchObject({ event_id: tenant.failed.event_id, status: 'pending', attempts: 0 });
     expect((await receivedFromQueue(tenant.failed.event_id)).body.event_id).toBe(tenant.failed.event_id);
   });
 
-  it('replayDeadLetters queues the failed events again and names them', async () => {
+  it('dlq.replay queues the failed events again and names them', async () => {
     const key = await newApiKey();
     const failed = await store('failed', receivedInOrder(key.id, 3));
     const { client } = clientFor(key);
-    const replayed = await client.replayDeadLetters({ limit: 2 });
+    const replayed = await client.dlq.replay({ limit: 2 });
     expect(replayed).toEqual({ replayed: 2, event_ids: failed.slice(0, 2).map((event) => event.event_id) });
-    expect(await client.replayDeadLetters()).toEqual({ replayed: 1, event_ids: [failed[2]?.event_id] });
+    expect(await client.dlq.replay()).toEqual({ replayed: 1, event_ids: [failed[2]?.event_id] });
+  });
+});
+
+describe('client.stats.get', () => {
+  it("answers the key's counts by status over the last hour and day", async () => {
+    const key = await newApiKey();
+    await store('delivered', receivedInOrder(key.id, 2));
+    await store('failed', receivedInOrder(key.id, 1));
+    const { client, requests } = clientFor(key);
+    const stats = await client.stats.get();
+    expect(stats.last_hour).toMatchObject({ received: 3, delivered: 2, failed: 1, pending: 0 });
+    expect(stats.last_day.buckets).toHaveLength(24);
+    expect(requests).toEqual(['GET /stats']);
   });
 });
 
@@ -149,23 +178,23 @@ describe('client retries and cancellation', () => {
   it('sends a read or an ack again after a failure in transit', async () => {
     const tenant = await tenantWithEachStatus();
     const reader = flakyClient(tenant.key);
-    expect((await reader.client.getEvent(tenant.failed.event_id)).status).toBe('failed');
+    expect((await reader.client.events.get(tenant.failed.event_id)).status).toBe('failed');
     expect(reader.requests).toHaveLength(2);
     const acker = flakyClient(tenant.key);
-    expect((await acker.client.ack(tenant.delivered.event_id)).acked_at).not.toBeNull();
+    expect((await acker.client.inbox.ack(tenant.delivered.event_id)).acked_at).not.toBeNull();
     expect(acker.requests).toHaveLength(2);
   });
 
   it('does not send a retry or a replay again after a failure in transit', async () => {
     const tenant = await tenantWithEachStatus();
     const retrier = flakyClient(tenant.key);
-    expect(await rejection(retrier.client.retry(tenant.failed.event_id))).toMatchObject({
+    expect(await rejection(retrier.client.inbox.retry(tenant.failed.event_id))).toMatchObject({
       status: 0,
       code: 'NETWORK_ERROR',
     });
     expect(retrier.requests).toHaveLength(1);
     const replayer = flakyClient(tenant.key);
-    expect(await rejection(replayer.client.replayDeadLetters())).toMatchObject({ code: 'NETWORK_ERROR' });
+    expect(await rejection(replayer.client.dlq.replay())).toMatchObject({ code: 'NETWORK_ERROR' });
     expect(replayer.requests).toHaveLength(1);
   });
 
@@ -173,7 +202,7 @@ describe('client retries and cancellation', () => {
     const tenant = await tenantWithEachStatus();
     const before = clientFor(tenant.key);
     const error = await rejection(
-      before.client.getEvent(tenant.failed.event_id, { signal: AbortSignal.abort() }),
+      before.client.events.get(tenant.failed.event_id, { signal: AbortSignal.abort() }),
     );
     expect(error).toMatchObject({ name: 'AbortError' });
     expect(before.requests).toHaveLength(0);
@@ -194,7 +223,7 @@ describe('client retries and cancellation', () => {
         return new Promise(() => {});
       },
     });
-    const call = rejection(client.getEvent(tenant.failed.event_id, { signal: controller.signal }));
+    const call = rejection(client.events.get(tenant.failed.event_id, { signal: controller.signal }));
     await waited;
     controller.abort(new Error('caller gave up'));
     expect(await call).toMatchObject({ message: 'caller gave up' });

@@ -51,11 +51,11 @@ const acceptedId = (result: { status: string; event_id?: string } | undefined) =
   return result.event_id;
 };
 
-describe('client.send', () => {
+describe('client.events.send', () => {
   it('sends an event with a generated idempotency key and resolves once it is queued', async () => {
     const key = await newApiKey();
     const { client, requests } = clientFor(key);
-    const sent = await client.send({ payload: { via: 'client' } });
+    const sent = await client.events.send({ payload: { via: 'client' } });
     expect(sent.status).toBe('accepted');
     const generated = requests[0]?.idempotencyKey;
     expect(generated).toMatch(/^[0-9a-f-]{36}$/);
@@ -70,7 +70,7 @@ describe('client.send', () => {
     vi.spyOn(env.EVENT_QUEUE, 'send').mockRejectedValueOnce(
       new Error('Queue send failed: Too Many Requests'),
     );
-    const sent = await client.send({ payload: { n: 1 } }, { idempotencyKey: 'order-42' });
+    const sent = await client.events.send({ payload: { n: 1 } }, { idempotencyKey: 'order-42' });
     expect(requests.map((r) => r.idempotencyKey)).toEqual(['order-42', 'order-42']);
     expect(sleeps).toEqual([2_000]);
     expect(sent.event_id).toBe(await idempotentEventId(key.id, 'order-42'));
@@ -82,26 +82,66 @@ describe('client.send', () => {
     const key = await newApiKey();
     for (let i = 0; i < env.RATE_LIMIT_REQUESTS; i++) await post('/events', key, 'not json');
     const { client, requests, sleeps } = clientFor(key, { retry: { maxAttempts: 3 } });
-    const error = await client.send({ payload: {} }).catch((err: unknown) => err);
+    const error = await client.events.send({ payload: {} }).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(TriggersError);
     expect(error).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
     expect(requests).toHaveLength(3);
     expect(sleeps).toEqual([env.RATE_LIMIT_PERIOD_SECONDS * 1000, env.RATE_LIMIT_PERIOD_SECONDS * 1000]);
   });
 
-  it('does not retry what a retry cannot fix (401)', async () => {
+  it('does not retry what a retry cannot fix (401), and names the correlation id the API logged it under', async () => {
     const { client, requests, sleeps } = clientFor({ key: 'sk_test_notakeyatall123', id: 'none' });
-    await expect(client.send({ payload: {} })).rejects.toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
+    const error = await client.events.send({ payload: {} }).catch((err: unknown) => err);
+    expect(error).toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
+    expect((error as TriggersError).correlationId).toBe(
+      (error as TriggersError).envelope?.error.correlation_id,
+    );
+    expect((error as TriggersError).correlationId).toMatch(/\S/);
     expect(requests).toHaveLength(1);
     expect(sleeps).toEqual([]);
   });
+
+  it('reads an HTTP-date Retry-After and takes the correlation id from the header when no envelope came', async () => {
+    // A proxy in front of the API answering 503 with HTML cannot be produced by the Worker: a
+    // fetch stands in for it once, then the real Worker answers.
+    const key = await newApiKey();
+    const answers = [
+      () =>
+        new Response('<h1>Service Unavailable</h1>', {
+          status: 503,
+          headers: {
+            'retry-after': new Date(Date.now() + 30_000).toUTCString(),
+            'x-correlation-id': 'edge-1',
+          },
+        }),
+    ];
+    const { client, sleeps } = clientFor(key, {
+      retry: { maxAttempts: 2 },
+      fetch: async (request) => answers.shift()?.() ?? workerFetch(request),
+    });
+    expect((await client.events.send({ payload: {} })).status).toBe('accepted');
+    expect(sleeps).toHaveLength(1);
+    expect(sleeps[0]).toBeGreaterThan(28_000);
+    expect(sleeps[0]).toBeLessThanOrEqual(30_000);
+
+    const gateway = clientFor(key, {
+      retry: { maxAttempts: 1 },
+      fetch: async () =>
+        new Response('bad gateway', { status: 502, headers: { 'x-correlation-id': 'edge-2' } }),
+    });
+    expect(await gateway.client.events.get(crypto.randomUUID()).catch((err: unknown) => err)).toMatchObject({
+      status: 502,
+      code: 'UNEXPECTED_RESPONSE',
+      correlationId: 'edge-2',
+    });
+  });
 });
 
-describe('client.sendBatch', () => {
+describe('client.events.sendBatch', () => {
   it(`splits 250 events into requests of ${MAX_BATCH_EVENTS}, ${MAX_BATCH_EVENTS} and 50, answering in input order`, async () => {
     const key = await newApiKey();
     const { client, requests } = clientFor(key);
-    const results = await client.sendBatch(items(250));
+    const results = await client.events.sendBatch(items(250));
     expect(requests.map((r) => JSON.parse(r.body).events.length)).toEqual([
       MAX_BATCH_EVENTS,
       MAX_BATCH_EVENTS,
@@ -120,7 +160,9 @@ describe('client.sendBatch', () => {
   it(`splits by bytes so that no request exceeds ${MAX_BATCH_BYTES} bytes`, async () => {
     const key = await newApiKey();
     const { client, requests } = clientFor(key);
-    const results = await client.sendBatch(items(12, () => ({ metadata: { pad: 'x'.repeat(100_000) } })));
+    const results = await client.events.sendBatch(
+      items(12, () => ({ metadata: { pad: 'x'.repeat(100_000) } })),
+    );
     expect(requests.length).toBeGreaterThan(1);
     for (const r of requests)
       expect(new TextEncoder().encode(r.body).byteLength).toBeLessThanOrEqual(MAX_BATCH_BYTES);
@@ -133,7 +175,7 @@ describe('client.sendBatch', () => {
     const events = items(MAX_BATCH_EVENTS + 1) as BatchItem[];
     events[3] = { payload: 'oops' } as unknown as BatchItem;
     events[MAX_BATCH_EVENTS] = { payload: [] } as unknown as BatchItem;
-    const results = await client.sendBatch(events);
+    const results = await client.events.sendBatch(events);
     expect(results[3]).toMatchObject({
       index: 3,
       status: 'rejected',
@@ -152,7 +194,7 @@ describe('client.sendBatch', () => {
     const { client, requests } = clientFor(key);
     const events = items(3) as BatchItem[];
     events[1] = { payload: { pad: 'x'.repeat(MAX_BATCH_BYTES) } };
-    const results = await client.sendBatch(events);
+    const results = await client.events.sendBatch(events);
     expect(results.map((r) => [r.index, r.status])).toEqual([
       [0, 'accepted'],
       [1, 'rejected'],
@@ -175,7 +217,7 @@ describe('client.sendBatch', () => {
       .mockImplementationOnce(original)
       .mockRejectedValue(new Error('Queue sendBatch failed'));
 
-    const error = await client.sendBatch(items(150)).catch((err: unknown) => err);
+    const error = await client.events.sendBatch(items(150)).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(TriggersError);
     expect(error).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE' });
     expect(requests.map((r) => JSON.parse(r.body).events.length)).toEqual([100, 100, 50, 50]);
@@ -200,18 +242,18 @@ describe('client CloudEvents', () => {
       traceparent: '00-abc-01',
       data: { order: 42 },
     };
-    const sent = await client.sendCloudEvent(event);
-    expect((await client.sendCloudEvent(event)).event_id).toBe(sent.event_id);
+    const sent = await client.events.sendCloudEvent(event);
+    expect((await client.events.sendCloudEvent(event)).event_id).toBe(sent.event_id);
     expect(requests[0]?.idempotencyKey).toBeNull();
 
     const message = await queued(sent.event_id);
     await commit(env.DB, [storeDelivered(env.DB, [{ event: message, attempts: 1 }], new Date())]);
-    expect(await client.getCloudEvent(sent.event_id)).toEqual(event);
+    expect(await client.events.getCloudEvent(sent.event_id)).toEqual(event);
   });
 
   it('throws NOT_FOUND reading back an event the key does not have', async () => {
     const { client } = clientFor(await newApiKey());
-    await expect(client.getCloudEvent(crypto.randomUUID())).rejects.toMatchObject({
+    await expect(client.events.getCloudEvent(crypto.randomUUID())).rejects.toMatchObject({
       code: 'NOT_FOUND',
       status: 404,
     });

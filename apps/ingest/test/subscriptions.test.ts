@@ -32,7 +32,7 @@ const refusal = (promise: Promise<unknown>) =>
 describe('subscriptions', () => {
   it('creates (201, secret once), lists, reads, changes, rotates and deletes a subscription', async () => {
     const { a, keyA } = await clients();
-    const created = await a.createSubscription({ url: LOCAL_URL, event_types: ['order.*'] });
+    const created = await a.subscriptions.create({ url: LOCAL_URL, event_types: ['order.*'] });
     expect(created).toMatchObject({
       url: LOCAL_URL,
       event_types: ['order.*'],
@@ -45,42 +45,42 @@ describe('subscriptions', () => {
     const raw = await post('/subscriptions', keyA, { url: LOCAL_URL });
     expect(raw.status).toBe(201);
 
-    const listed = await a.listSubscriptions();
+    const listed = await a.subscriptions.list();
     expect(listed.map((s) => s.id)).toContain(created.id);
     expect(JSON.stringify(listed)).not.toContain(created.secret);
-    expect((await a.getSubscription(created.id)).secret_prefix).toBe(`${created.secret.slice(0, 10)}…`);
+    expect((await a.subscriptions.get(created.id)).secret_prefix).toBe(`${created.secret.slice(0, 10)}…`);
 
-    const changed = await a.updateSubscription(created.id, { event_types: null, enabled: false });
+    const changed = await a.subscriptions.update(created.id, { event_types: null, enabled: false });
     expect(changed).toMatchObject({
       event_types: null,
       enabled: false,
       disabled_reason: 'disabled through the API',
     });
-    expect(await a.updateSubscription(created.id, { enabled: true })).toMatchObject({
+    expect(await a.subscriptions.update(created.id, { enabled: true })).toMatchObject({
       enabled: true,
       disabled_reason: null,
     });
 
-    const rotated = await a.rotateSecret(created.id);
+    const rotated = await a.subscriptions.rotateSecret(created.id);
     expect(rotated.secret).not.toBe(created.secret);
     expect(Date.parse(rotated.previous_secret_expires_at ?? '') - Date.now()).toBeGreaterThan(
       23 * 3600 * 1000,
     );
 
-    await a.deleteSubscription(created.id);
-    expect(await refusal(a.getSubscription(created.id))).toMatchObject({ status: 404, code: 'NOT_FOUND' });
+    await a.subscriptions.delete(created.id);
+    expect(await refusal(a.subscriptions.get(created.id))).toMatchObject({ status: 404, code: 'NOT_FOUND' });
   });
 
   it('refuses SSRF and non-https targets with 400 at url, and bad event types at their index', async () => {
     const { a } = await clients();
     for (const url of ['http://169.254.169.254/', 'https://10.0.0.1/', 'http://example.com/', 'not a url']) {
-      expect(await refusal(a.createSubscription({ url })), url).toMatchObject({
+      expect(await refusal(a.subscriptions.create({ url })), url).toMatchObject({
         status: 400,
         code: 'VALIDATION_ERROR',
         issues: [expect.objectContaining({ path: 'url' })],
       });
     }
-    expect(await refusal(a.createSubscription({ url: LOCAL_URL, event_types: ['order*'] }))).toMatchObject({
+    expect(await refusal(a.subscriptions.create({ url: LOCAL_URL, event_types: ['order*'] }))).toMatchObject({
       status: 400,
       issues: [expect.objectContaining({ path: 'event_types.0' })],
     });
@@ -88,18 +88,18 @@ describe('subscriptions', () => {
 
   it('answers another key 404 on every subscription and delivery route', async () => {
     const { a, b } = await clients();
-    const { id } = await a.createSubscription({ url: LOCAL_URL });
-    expect(await b.listSubscriptions()).toEqual([]);
+    const { id } = await a.subscriptions.create({ url: LOCAL_URL });
+    expect(await b.subscriptions.list()).toEqual([]);
     for (const call of [
-      () => b.getSubscription(id),
-      () => b.updateSubscription(id, { enabled: false }),
-      () => b.rotateSecret(id),
-      () => b.deleteSubscription(id),
-      () => b.listDeliveries(crypto.randomUUID()),
-      () => b.retryDelivery(crypto.randomUUID(), 'msg_000000000000000000000000'),
+      () => b.subscriptions.get(id),
+      () => b.subscriptions.update(id, { enabled: false }),
+      () => b.subscriptions.rotateSecret(id),
+      () => b.subscriptions.delete(id),
+      () => b.deliveries.list(crypto.randomUUID()),
+      () => b.deliveries.retry(crypto.randomUUID(), 'msg_000000000000000000000000'),
     ]) {
       expect(await refusal(call())).toMatchObject({ status: 404 });
     }
-    expect((await a.getSubscription(id)).enabled).toBe(true);
+    expect((await a.subscriptions.get(id)).enabled).toBe(true);
   });
 });

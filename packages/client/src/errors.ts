@@ -12,9 +12,15 @@ export class TriggersError extends Error {
   /** The API's error body, when it sent one. */
   readonly envelope: ErrorEnvelope | undefined;
   /**
-   * From `sendBatch` only: the result of every item whose request completed before this error,
-   * at the item's index in the array given to `sendBatch`; `undefined` for the items not sent or
-   * not acknowledged. Resend those with the same `idempotency_key` to be safe from duplicates.
+   * The id the API logged the request under (the envelope's `correlation_id`, or the
+   * `x-correlation-id` header of an answer without one): quote it when asking about a failure.
+   */
+  readonly correlationId: string | undefined;
+  /**
+   * From `events.sendBatch` only: the result of every item whose request completed before this
+   * error, at the item's index in the array given to `sendBatch`; `undefined` for the items not
+   * sent or not acknowledged. Resend those with the same `idempotency_key` to be safe from
+   * duplicates.
    */
   results?: (BatchItemResult | undefined)[];
 
@@ -23,11 +29,12 @@ export class TriggersError extends Error {
     code: ErrorCode | ClientErrorCode,
     message: string,
     envelope?: ErrorEnvelope,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; correlationId?: string | undefined },
   ) {
     super(message, options);
     this.status = status;
     this.code = code;
     this.envelope = envelope;
+    this.correlationId = envelope?.error.correlation_id ?? options?.correlationId;
   }
 }

@@ -9,17 +9,13 @@ export type {
   Subscription,
   SubscriptionWithSecret,
 } from '@triggers/event-schema';
-export {
-  createClient,
-  type InboxPageData,
-  type Replayed,
-  type ReplayOptions,
-  type RequestOptions,
-  type SendOptions,
-  type SentEvent,
-  TriggersClient,
-  type TriggersClientOptions,
-} from './client.ts';
+export type { Deliveries } from './api/deliveries.ts';
+export type { Dlq, Replayed, ReplayOptions } from './api/dlq.ts';
+export type { Events, SendOptions, SentEvent } from './api/events.ts';
+export type { Inbox, InboxPageData, InboxQuery } from './api/inbox.ts';
+export type { EventStatsData, Stats } from './api/stats.ts';
+export type { Subscriptions } from './api/subscriptions.ts';
+export { createClient, TriggersClient, type TriggersClientOptions } from './client.ts';
 export { type ClientErrorCode, TriggersError } from './errors.ts';
-export type { InboxQuery } from './inbox-query.ts';
-export type { RetryPolicy } from './retry.ts';
+export type { RequestRetryPolicy } from './request-retry.ts';
+export type { RequestOptions } from './transport.ts';

@@ -66,7 +66,7 @@ beforeAll(async () => {
     retry: { maxAttempts: 10, baseDelayMs: 50, maxDelayMs: 200 },
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 200))),
   });
-  const results = await client.sendBatch(
+  const results = await client.events.sendBatch(
     Array.from({ length: BATCH_EVENTS }, (_, n) => ({
       payload: { run: RUN, phase: 'batch', n },
       idempotency_key: `${RUN}-${n}`,

@@ -30,7 +30,7 @@ beforeAll(async () => {
   ]);
   const startedAt = Date.now();
   const client = createClient({ baseUrl: system.url, apiKey: system.keys.test });
-  const results = await client.sendBatch(
+  const results = await client.events.sendBatch(
     Array.from({ length: EVENTS }, (_, n) => ({ payload: { run: RUN, n }, idempotency_key: `${RUN}-${n}` })),
   );
   results.forEach((result, n) => {

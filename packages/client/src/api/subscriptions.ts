@@ -1,0 +1,77 @@
+import type {
+  Subscription,
+  SubscriptionPatch,
+  SubscriptionRequest,
+  SubscriptionWithSecret,
+} from '@triggers/event-schema';
+import {
+  SubscriptionCreated,
+  SubscriptionDeleted,
+  SubscriptionDetails,
+  SubscriptionList,
+} from '@triggers/event-schema';
+import { type Call, once, path, type RequestOptions, Resource, safe } from '../transport.ts';
+
+/** `/subscriptions`: the webhook URLs this key's events are delivered to, and their secrets. */
+export class Subscriptions extends Resource {
+  /**
+   * `POST /subscriptions`: subscribes a webhook URL to this key's events (`event_types` absent:
+   * every event). Resolves to the subscription with its signing `secret` (`whsec_…`), shown only
+   * now. Not sent again after a failure in transit (a second call would create a second one).
+   */
+  async create(
+    subscription: SubscriptionRequest,
+    options: RequestOptions = {},
+  ): Promise<SubscriptionWithSecret> {
+    const body = JSON.stringify(subscription);
+    const call: Call = { method: 'POST', path: '/subscriptions', body, ...once(options) };
+    return (await this.transport.request(call, SubscriptionCreated)).data;
+  }
+
+  /** `GET /subscriptions`: this key's subscriptions, oldest first, without their secrets. */
+  async list(options: RequestOptions = {}): Promise<Subscription[]> {
+    const call: Call = { method: 'GET', path: '/subscriptions', ...safe(options) };
+    return (await this.transport.request(call, SubscriptionList)).data.subscriptions;
+  }
+
+  /** `GET /subscriptions/{id}`: whether it is enabled, and why not. 404 `NOT_FOUND` for another key's. */
+  async get(subscriptionId: string, options: RequestOptions = {}): Promise<Subscription> {
+    const call: Call = { method: 'GET', path: path`/subscriptions/${subscriptionId}`, ...safe(options) };
+    return (await this.transport.request(call, SubscriptionDetails)).data;
+  }
+
+  /** `PATCH /subscriptions/{id}`: a new url, event_types or enabled. The same patch twice changes nothing more. */
+  async update(
+    subscriptionId: string,
+    patch: SubscriptionPatch,
+    options: RequestOptions = {},
+  ): Promise<Subscription> {
+    const body = JSON.stringify(patch);
+    const call: Call = {
+      method: 'PATCH',
+      path: path`/subscriptions/${subscriptionId}`,
+      body,
+      ...safe(options),
+    };
+    return (await this.transport.request(call, SubscriptionDetails)).data;
+  }
+
+  /** `DELETE /subscriptions/{id}`: no more deliveries; its deliveries log stays. */
+  async delete(subscriptionId: string, options: RequestOptions = {}): Promise<void> {
+    const call: Call = { method: 'DELETE', path: path`/subscriptions/${subscriptionId}`, ...once(options) };
+    await this.transport.request(call, SubscriptionDeleted);
+  }
+
+  /**
+   * `POST /subscriptions/{id}/rotate-secret`: a new signing secret, shown only now; the previous
+   * one signs too for the documented overlap (24 h). Not sent again after a failure in transit.
+   */
+  async rotateSecret(subscriptionId: string, options: RequestOptions = {}): Promise<SubscriptionWithSecret> {
+    const call: Call = {
+      method: 'POST',
+      path: path`/subscriptions/${subscriptionId}/rotate-secret`,
+      ...once(options),
+    };
+    return (await this.transport.request(call, SubscriptionCreated)).data;
+  }
+}
