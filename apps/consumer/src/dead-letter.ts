@@ -2,7 +2,7 @@ import {
   EVENT_DLQ,
   EVENT_QUEUE,
   jsonBytes,
-  MAX_DELIVERY_ATTEMPTS,
+  MAX_QUEUE_ATTEMPTS,
   MAX_QUEUED_EVENT_BYTES,
   QueuedEvent,
   sendBatchChunks,
@@ -105,14 +105,14 @@ export function readDeadLetter(message: Message<unknown>): DeadLetter {
   const sent = v.safeParse(DeadLetter, message.body);
   if (sent.success) return sent.output;
   const facts = {
-    attempts: MAX_DELIVERY_ATTEMPTS,
+    attempts: MAX_QUEUE_ATTEMPTS,
     queue: EVENT_QUEUE,
     message_id: message.id,
     enqueued_at: message.timestamp.toISOString(),
   };
   const moved = v.safeParse(QueuedEvent, message.body);
   if (moved.success) return { kind: 'event', ...facts, reason: null, event: moved.output };
-  const reason = `${describeIssues(moved.issues)}; moved to ${EVENT_DLQ} after ${MAX_DELIVERY_ATTEMPTS} attempts`;
+  const reason = `${describeIssues(moved.issues)}; moved to ${EVENT_DLQ} after ${MAX_QUEUE_ATTEMPTS} attempts`;
   return { kind: 'unreadable', ...facts, reason, ...encodeBody(message.body) };
 }
 

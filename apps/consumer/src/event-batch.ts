@@ -1,4 +1,4 @@
-import { eventIdentity, MAX_DELIVERY_ATTEMPTS, QueuedEvent } from '@triggers/event-schema';
+import { eventIdentity, MAX_QUEUE_ATTEMPTS, QueuedEvent } from '@triggers/event-schema';
 import { fanOut, recordRetry, storeDelivered } from '@triggers/event-store';
 import type { Logger } from '@triggers/log';
 import * as v from 'valibot';
@@ -80,7 +80,7 @@ export async function processEventBatch(
   log: Logger,
 ): Promise<void> {
   const now = new Date();
-  const outcome = new BatchOutcome(log, batch, MAX_DELIVERY_ATTEMPTS, 'dead_letter');
+  const outcome = new BatchOutcome(log, batch, MAX_QUEUE_ATTEMPTS, 'dead_letter');
   const steps = batch.messages.map((message) => plan(batch.queue, message));
   const toStore = byKind(steps, 'store');
   const toFail = byKind(steps, 'fail');

@@ -1,7 +1,7 @@
 import type { QueuedEvent } from '@triggers/event-schema';
 import type { Logger } from '@triggers/log';
-import { retryDelaySeconds } from './backoff.ts';
 import { type BatchSummary, type Failure, logBatch, logFailure } from './log.ts';
+import { queueRetryDelaySeconds } from './queue-retry.ts';
 
 /**
  * Settles the messages of one batch, one by one (`ack` or `retry`, so a message that succeeded
@@ -12,7 +12,7 @@ export class BatchOutcome {
   readonly #counts = { stored: 0, duplicates: 0, retried: 0, dead_lettered: 0 };
 
   /**
-   * @param lastAttempt the delivery after which the queue stops retrying a message.
+   * @param lastAttempt the queue attempt after which the queue stops retrying a message.
    * @param afterLast what the queue does with it then: move it to the DLQ, or drop it.
    */
   constructor(
@@ -58,9 +58,9 @@ export class BatchOutcome {
     this.#logFailure(message, event, reason, 'dead_letter');
   }
 
-  /** Failed for `reason`: redelivered after an exponential backoff (see backoff.ts). */
+  /** Failed for `reason`: redelivered after an exponential backoff (see queue-retry.ts). */
   retry(message: Message<unknown>, event: QueuedEvent | undefined, reason: string): void {
-    message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+    message.retry({ delaySeconds: queueRetryDelaySeconds(message.attempts) });
     this.#counts.retried++;
     this.#logFailure(message, event, reason, message.attempts >= this.lastAttempt ? this.afterLast : 'retry');
   }

@@ -1,5 +1,5 @@
 import { env } from 'cloudflare:workers';
-import { MAX_DELIVERY_ATTEMPTS, type QueuedEvent } from '@triggers/event-schema';
+import { MAX_QUEUE_ATTEMPTS, type QueuedEvent } from '@triggers/event-schema';
 import { encodeBody, getDeadLetter, RETRIES_EXHAUSTED } from '@triggers/event-store';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type DeadLetter, deadLetterOf } from '../src/dead-letter.ts';
@@ -33,17 +33,17 @@ describe('event-dlq', () => {
 
   it('records an event Cloudflare moved after its last retry as failed with all attempts and the last recorded error', async () => {
     const e = event({ debug: 'processing_error' });
-    const last = message(e, MAX_DELIVERY_ATTEMPTS);
+    const last = message(e, MAX_QUEUE_ATTEMPTS);
     const final = await deliver('event-queue', [last]);
     expect(final.retryMessages.map((r) => r.msgId)).toEqual([last.id]);
-    expect(await row(e)).toMatchObject({ status: 'pending', attempts: MAX_DELIVERY_ATTEMPTS });
+    expect(await row(e)).toMatchObject({ status: 'pending', attempts: MAX_QUEUE_ATTEMPTS });
 
     // What Cloudflare then puts on event-dlq: the bare body, a fresh first attempt.
     const moved = await deliver(DLQ, [message(e)]);
     expect(moved.explicitAcks).toHaveLength(1);
     expect(await row(e)).toMatchObject({
       status: 'failed',
-      attempts: MAX_DELIVERY_ATTEMPTS,
+      attempts: MAX_QUEUE_ATTEMPTS,
       last_error: PROCESSING_ERROR_REASON,
     });
   });
@@ -53,7 +53,7 @@ describe('event-dlq', () => {
     await deliver(DLQ, [message(e)]);
     expect(await row(e)).toMatchObject({
       status: 'failed',
-      attempts: MAX_DELIVERY_ATTEMPTS,
+      attempts: MAX_QUEUE_ATTEMPTS,
       last_error: RETRIES_EXHAUSTED,
     });
   });
@@ -74,7 +74,7 @@ describe('event-dlq', () => {
     });
     expect(await getDeadLetter(env.DB, moved.id)).toMatchObject({
       queue: 'event-queue',
-      attempts: MAX_DELIVERY_ATTEMPTS,
+      attempts: MAX_QUEUE_ATTEMPTS,
       body: '"just a string"',
       reason: expect.stringMatching(
         /^malformed message: body: Invalid type: Expected Object; moved to event-dlq/,

@@ -2,7 +2,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from 'clou
 import { env } from 'cloudflare:workers';
 import {
   EVENT_DLQ,
-  MAX_DELIVERY_ATTEMPTS,
+  MAX_QUEUE_ATTEMPTS,
   MAX_QUEUED_EVENT_BYTES,
   type QueuedEvent,
 } from '@triggers/event-schema';
@@ -203,12 +203,12 @@ describe('event-queue: failures', () => {
     });
 
     const delays = [];
-    for (let attempts = 2; attempts <= MAX_DELIVERY_ATTEMPTS; attempts++) {
+    for (let attempts = 2; attempts <= MAX_QUEUE_ATTEMPTS; attempts++) {
       const again = await deliver(QUEUE, [{ ...failingMessage, attempts }]);
       delays.push(again.retryMessages[0]?.delaySeconds);
     }
     expect(delays).toEqual([4, 8, 16]);
-    expect(await row(failing)).toMatchObject({ status: 'pending', attempts: MAX_DELIVERY_ATTEMPTS });
+    expect(await row(failing)).toMatchObject({ status: 'pending', attempts: MAX_QUEUE_ATTEMPTS });
   });
 
   it('sends a dlq_routing event to event-dlq unprocessed and unretried, where it is recorded failed after one attempt', async () => {
@@ -326,19 +326,19 @@ describe('event-queue: replayed events (the inbox API’s retry and DLQ replay)'
 
   it('records a replayed event that fails all its attempts again as failed, ready for another replay', async () => {
     const failing = event({ debug: 'processing_error' });
-    await deliver(EVENT_DLQ, [message(failing, MAX_DELIVERY_ATTEMPTS)]);
+    await deliver(EVENT_DLQ, [message(failing, MAX_QUEUE_ATTEMPTS)]);
     await rowWhen(failing, (r) => r.status === 'failed');
     await replayRow(failing);
 
     // Replayed with its marker kept, it fails on every attempt and the queue moves it to the DLQ.
-    for (let attempts = 1; attempts <= MAX_DELIVERY_ATTEMPTS; attempts++) {
+    for (let attempts = 1; attempts <= MAX_QUEUE_ATTEMPTS; attempts++) {
       expect((await deliver(QUEUE, [message(failing, attempts)])).retryMessages).toHaveLength(1);
     }
-    expect(await row(failing)).toMatchObject({ status: 'pending', attempts: MAX_DELIVERY_ATTEMPTS });
-    await deliver(EVENT_DLQ, [message(failing, MAX_DELIVERY_ATTEMPTS)]);
+    expect(await row(failing)).toMatchObject({ status: 'pending', attempts: MAX_QUEUE_ATTEMPTS });
+    await deliver(EVENT_DLQ, [message(failing, MAX_QUEUE_ATTEMPTS)]);
     expect(await row(failing)).toMatchObject({
       status: 'failed',
-      attempts: MAX_DELIVERY_ATTEMPTS,
+      attempts: MAX_QUEUE_ATTEMPTS,
       last_error: PROCESSING_ERROR_REASON,
     });
     await replayRow(failing);

@@ -18,13 +18,17 @@ export const EVENT_QUEUE_CONSUMER = {
   maxBatchSize: 100,
   /** Seconds to wait for a batch to fill before it is delivered anyway. */
   maxBatchTimeout: 30,
-  /** Deliveries after the first before a message moves to the dead-letter queue. */
+  /** Queue retries after a message's first attempt before it moves to the dead-letter queue. */
   maxRetries: 3,
   deadLetterQueue: EVENT_DLQ,
 } as const;
 
-/** Every attempt a message gets on `event-queue`: the first delivery plus its retries. */
-export const MAX_DELIVERY_ATTEMPTS = EVENT_QUEUE_CONSUMER.maxRetries + 1;
+/**
+ * Every attempt a message gets on `event-queue` (what the platform counts in `message.attempts`):
+ * the first plus its queue retries. Not a webhook delivery's attempts, which follow their own
+ * schedule on `delivery-queue`.
+ */
+export const MAX_QUEUE_ATTEMPTS = EVENT_QUEUE_CONSUMER.maxRetries + 1;
 
 /**
  * How the consumer Worker reads `event-dlq`: it records each dead letter in the event store.

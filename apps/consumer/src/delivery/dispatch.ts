@@ -11,8 +11,8 @@ import {
 import { abandonDelivery, type DeliveryWork, loadDeliveryWork, recordAttempt } from '@triggers/event-store';
 import { describeError, type Logger } from '@triggers/log';
 import * as v from 'valibot';
-import { retryDelaySeconds } from '../backoff.ts';
 import type { ConsumerEnv } from '../env.ts';
+import { queueRetryDelaySeconds } from '../queue-retry.ts';
 import { attemptDelivery } from './attempt.ts';
 import { signatureHeader } from './sign.ts';
 
@@ -170,7 +170,7 @@ export async function processDeliveryBatch(
       } catch (err) {
         // The store or the queue failed (a subscriber's failure never throws): try again later.
         log.log('error', 'delivery dispatch failed', { message_id: message.id, error: describeError(err) });
-        message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+        message.retry({ delaySeconds: queueRetryDelaySeconds(message.attempts) });
       }
     }),
   );

@@ -8,7 +8,7 @@ import {
   EventAccepted,
   EventDetails,
   InboxPage,
-  MAX_DELIVERY_ATTEMPTS,
+  MAX_QUEUE_ATTEMPTS,
   ReplayResult,
 } from '@triggers/event-schema';
 import { type System, startSystem } from '@triggers/tooling/system';
@@ -70,10 +70,10 @@ afterAll(async () => {
 });
 
 describe('the inbox API, end to end', () => {
-  it(`retries a processing_error event failed after ${MAX_DELIVERY_ATTEMPTS} attempts, without its debug marker, until it is delivered`, async () => {
+  it(`retries a processing_error event failed after ${MAX_QUEUE_ATTEMPTS} attempts, without its debug marker, until it is delivered`, async () => {
     const failed = await eventWhen(sent.processingError, (e) => e.status === 'failed');
     expect(failed).toMatchObject({
-      attempts: MAX_DELIVERY_ATTEMPTS,
+      attempts: MAX_QUEUE_ATTEMPTS,
       debug: 'processing_error',
       last_error: expect.stringMatching(/^processing_error:/),
       payload: { marker: MARKER, debug: 'processing_error' },

@@ -3,7 +3,7 @@
  * `event-queue`, stored in the real local D1 by the consumer Worker, both Workers in one
  * runtime (startSystem). Proves what the store ends up holding, read back with SQL.
  */
-import { EventAccepted, MAX_DELIVERY_ATTEMPTS } from '@triggers/event-schema';
+import { EventAccepted, MAX_QUEUE_ATTEMPTS } from '@triggers/event-schema';
 import { recentEventsSql, statusCountsSql } from '@triggers/event-store';
 import { type LogLine, type System, startSystem } from '@triggers/tooling/system';
 import * as v from 'valibot';
@@ -129,10 +129,10 @@ describe('the pipeline, end to end', () => {
     expect(system.logs.some((l) => l.event_id === sent.dlqRouting && l.action === 'retry')).toBe(false);
   });
 
-  it(`records a processing_error event as failed after ${MAX_DELIVERY_ATTEMPTS} attempts, moved by the queue`, async () => {
-    await system.waitForLogs(failureOf(sent.processingError, MAX_DELIVERY_ATTEMPTS), 60_000);
+  it(`records a processing_error event as failed after ${MAX_QUEUE_ATTEMPTS} attempts, moved by the queue`, async () => {
+    await system.waitForLogs(failureOf(sent.processingError, MAX_QUEUE_ATTEMPTS), 60_000);
     const row = await failedRow(sent.processingError);
-    expect(row).toMatchObject({ attempts: MAX_DELIVERY_ATTEMPTS, debug: 'processing_error' });
+    expect(row).toMatchObject({ attempts: MAX_QUEUE_ATTEMPTS, debug: 'processing_error' });
     const attempts = system.logs
       .filter((l) => l.event_id === sent.processingError && l.message === 'message failed')
       .map((l) => l.attempt);

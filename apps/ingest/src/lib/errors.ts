@@ -32,7 +32,7 @@ export class ApiError extends StatusError {
  * depends on (AUTH_KV, the D1 event store, the queue) fails or is missing. The failures worth
  * retrying are platform hiccups that clear within seconds, so a client that waits 2 s usually
  * gets through on its next try; waiting longer would only delay its events. The consumer retries
- * its own failed D1 writes after the same 2 s (apps/consumer/src/backoff.ts).
+ * its own failed D1 writes after the same 2 s (apps/consumer/src/queue-retry.ts).
  */
 export const UNAVAILABLE_RETRY_AFTER_SECONDS = 2;
 
