@@ -12,29 +12,6 @@ const app = join(dirname(fileURLToPath(import.meta.url)), '..');
 const web = join(app, 'web');
 const dist = join(app, 'dist');
 
-/**
- * @triggers/event-schema's modules define schemas and constants and do nothing else when loaded:
- * telling esbuild so lets it keep a constant (MAX_INBOX_LIMIT) without the valibot schemas
- * beside it. The app imports only types and constants from it.
- */
-const schemaHasNoSideEffects = {
-  name: 'event-schema-has-no-side-effects',
-  setup(build) {
-    const home = join(app, '..', '..', 'packages', 'event-schema', 'src');
-    build.onResolve({ filter: /^@triggers\/event-schema$|^\.\/[\w-]+\.ts$/ }, async (args) => {
-      if (args.pluginData === 'inner') return undefined;
-      if (args.path.startsWith('./') && !args.importer.startsWith(home)) return undefined;
-      const resolved = await build.resolve(args.path, {
-        kind: args.kind,
-        resolveDir: args.resolveDir,
-        importer: args.importer,
-        pluginData: 'inner',
-      });
-      return resolved.errors.length > 0 ? undefined : { path: resolved.path, sideEffects: false };
-    });
-  },
-};
-
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist);
 
@@ -50,7 +27,6 @@ await build({
   jsxImportSource: 'preact',
   legalComments: 'none',
   logLevel: 'warning',
-  plugins: [schemaHasNoSideEffects],
 });
 for (const file of ['index.html', 'favicon.svg', '_headers']) copyFileSync(join(web, file), join(dist, file));
 

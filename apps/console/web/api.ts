@@ -1,42 +1,61 @@
-import type { ErrorEnvelope } from '@triggers/event-schema';
+import { createClient, type RequestRetryPolicy, type TriggersClient, TriggersError } from '@triggers/client';
 
 /**
- * The API, called on this page's own origin: the console Worker forwards every path that is not
- * a file of the app to the ingest Worker. Every call carries the session's key as a bearer token.
+ * The API, through `@triggers/client` on this page's own origin (the console Worker forwards
+ * every path that is not a file of the app to the ingest Worker). Paths, answers and errors are
+ * the client's, so the console and other services read the API the same way.
  */
 
-/** An answer that is not 2xx, with the API's error envelope when it sent one. */
-export class ApiFailure extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly correlationId: string | null,
-    readonly body: unknown,
-  ) {
-    super(message);
+/**
+ * A person is waiting: one more try after at most 5 s, then the error is shown (the views that
+ * poll try again on their own).
+ */
+const CONSOLE_RETRY: Partial<RequestRetryPolicy> = { maxAttempts: 2, maxDelayMs: 5_000 };
+
+/** Listeners told which key the API refused (401): the app signs out when it is the session's. */
+const unauthorizedListeners = new Set<(key: string) => void>();
+export const onUnauthorized = (listener: (key: string) => void) => {
+  unauthorizedListeners.add(listener);
+  return () => unauthorizedListeners.delete(listener);
+};
+
+let current: { key: string; client: TriggersClient } | undefined;
+
+/** The client for `key` (one at a time: a tab has one session). */
+export function api(key: string): TriggersClient {
+  if (current?.key !== key) {
+    const client = createClient({
+      baseUrl: location.origin,
+      apiKey: key,
+      retry: CONSOLE_RETRY,
+      // The key travels in the Authorization header only: no cookies, nothing cached.
+      fetch: async (request) => {
+        const response = await fetch(request, { credentials: 'omit', cache: 'no-store' });
+        if (response.status === 401) for (const listener of unauthorizedListeners) listener(key);
+        return response;
+      },
+    });
+    current = { key, client };
   }
+  return current.client;
 }
 
-/** What a call answered, whatever its status: for views that show the raw response. */
+/** What a request answered, whatever its status: for the two places that show or read it raw. */
 export interface RawResponse {
   status: number;
   correlationId: string | null;
   body: unknown;
 }
 
-export interface CallOptions {
-  body?: unknown;
-  headers?: Record<string, string>;
-  signal?: AbortSignal;
-}
-
-/** Runs one request and reads its JSON answer, whatever its status. */
+/**
+ * One request whose answer is read as it came: the test-event panel shows it (debug flags and
+ * all), and the OpenAPI document is not an API envelope. Everything else goes through {@link api}.
+ */
 export async function callRaw(
   key: string | null,
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+  method: 'GET' | 'POST',
   path: string,
-  { body, headers = {}, signal }: CallOptions = {},
+  { body, headers = {} }: { body?: string; headers?: Record<string, string> } = {},
 ): Promise<RawResponse> {
   const response = await fetch(path, {
     method,
@@ -46,10 +65,9 @@ export async function callRaw(
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       ...headers,
     },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    ...(body === undefined ? {} : { body }),
     credentials: 'omit',
     cache: 'no-store',
-    ...(signal === undefined ? {} : { signal }),
   });
   const text = await response.text();
   let parsed: unknown = text;
@@ -59,53 +77,16 @@ export async function callRaw(
   return { status: response.status, correlationId: response.headers.get('x-correlation-id'), body: parsed };
 }
 
-function failure(raw: RawResponse): ApiFailure {
-  const error = (raw.body as Partial<ErrorEnvelope> | null)?.error;
-  return new ApiFailure(
-    raw.status,
-    error?.code ?? 'HTTP_ERROR',
-    error?.message ?? `The API answered ${raw.status}.`,
-    error?.correlation_id ?? raw.correlationId,
-    raw.body,
-  );
-}
-
-/** Listeners told which key the API refused (401): the app signs out when it is the session's. */
-const unauthorizedListeners = new Set<(key: string) => void>();
-export const onUnauthorized = (listener: (key: string) => void) => {
-  unauthorizedListeners.add(listener);
-  return () => unauthorizedListeners.delete(listener);
-};
-
-/** One call whose 2xx body is `{data}`: answers `data`, throws an {@link ApiFailure} otherwise. */
-export async function call<T>(
-  key: string,
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
-  path: string,
-  options: CallOptions = {},
-): Promise<T> {
-  const raw = await callRaw(key, method, path, options);
-  if (raw.status >= 200 && raw.status < 300) return (raw.body as { data: T }).data;
-  const error = failure(raw);
-  if (raw.status === 401) for (const listener of unauthorizedListeners) listener(key);
-  throw error;
-}
-
-/** A query string of the defined values; arrays repeat the parameter. */
-export function query(params: Record<string, string | string[] | number | undefined>): string {
-  const search = new URLSearchParams();
-  for (const [name, value] of Object.entries(params)) {
-    if (value === undefined || value === '') continue;
-    for (const item of Array.isArray(value) ? value : [value]) search.append(name, String(item));
-  }
-  const text = search.toString();
-  return text === '' ? '' : `?${text}`;
-}
+/** Whether `err` is the API's answer `status` (404 for an event not stored yet, …). */
+export const isStatus = (err: unknown, status: number) =>
+  err instanceof TriggersError && err.status === status;
 
 /** A failure as one line for people: the API's message, and its correlation id to quote. */
 export function describeFailure(err: unknown): string {
-  if (err instanceof ApiFailure) {
-    return err.correlationId === null ? err.message : `${err.message} (correlation id ${err.correlationId})`;
+  if (err instanceof TriggersError && err.status !== 0) {
+    return err.correlationId === undefined
+      ? err.message
+      : `${err.message} (correlation id ${err.correlationId})`;
   }
   if (err instanceof DOMException && err.name === 'AbortError') return 'Cancelled.';
   return 'The API could not be reached. Check that the system is running, then retry.';
@@ -117,9 +98,8 @@ export function describeFailure(err: unknown): string {
  */
 export function fieldProblems(err: unknown): Map<string, string> {
   const found = new Map<string, string>();
-  if (!(err instanceof ApiFailure) || err.code !== 'VALIDATION_ERROR') return found;
-  const issues = (err.body as Partial<ErrorEnvelope> | null)?.error?.details?.issues ?? [];
-  for (const { path, message } of issues) {
+  if (!(err instanceof TriggersError) || err.code !== 'VALIDATION_ERROR') return found;
+  for (const { path, message } of err.envelope?.error.details?.issues ?? []) {
     const before = found.get(path);
     found.set(path, before === undefined ? message : `${before}; ${message}`);
   }

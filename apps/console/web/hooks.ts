@@ -87,7 +87,7 @@ export interface Outcome {
  *
  * @example
  * const { busy, outcome, run } = useChange(list.reload);
- * run(async () => { await call(apiKey, 'DELETE', path); return 'Deleted.'; });
+ * run(async () => { await api(apiKey).subscriptions.delete(id); return 'Deleted.'; });
  */
 export function useChange(after?: () => void) {
   const [busy, setBusy] = useState(false);

@@ -1,6 +1,6 @@
 import type { Delivery, DeliveryAttempt } from '@triggers/event-schema';
 import { useState } from 'preact/hooks';
-import { call, describeFailure } from '../api.ts';
+import { api, describeFailure } from '../api.ts';
 import { useChange, useLoad } from '../hooks.ts';
 import { Notice } from './notice.tsx';
 import { StatusBadge } from './status.tsx';
@@ -37,10 +37,9 @@ export function Deliveries({
   canRetry: boolean;
 }) {
   const [refreshMs, setRefreshMs] = useState<number | undefined>(undefined);
-  const base = `/events/${encodeURIComponent(eventId)}/deliveries`;
   const loaded = useLoad(
     async (signal) => {
-      const { deliveries } = await call<{ deliveries: Delivery[] }>(apiKey, 'GET', base, { signal });
+      const deliveries = await api(apiKey).deliveries.list(eventId, { signal });
       setRefreshMs(deliveries.some((d) => d.status === 'pending') ? PENDING_REFRESH_MS : undefined);
       return deliveries;
     },
@@ -50,7 +49,7 @@ export function Deliveries({
   const { busy, outcome, run } = useChange(loaded.reload);
   const retry = (delivery: Delivery) =>
     run(async () => {
-      await call(apiKey, 'POST', `${base}/${encodeURIComponent(delivery.id)}/retry`);
+      await api(apiKey).deliveries.retry(eventId, delivery.id);
       return `Retrying the delivery to ${delivery.url}: a new round started.`;
     });
 

@@ -1,6 +1,6 @@
-import { type InboxPage, MAX_INBOX_LIMIT, type ReplayResult } from '@triggers/event-schema';
+import { MAX_INBOX_LIMIT } from '@triggers/event-schema';
 import { useState } from 'preact/hooks';
-import { call, query } from '../api.ts';
+import { api } from '../api.ts';
 import { ConfirmDialog } from '../components/confirm.tsx';
 import { EventPages, useCursors } from '../components/event-pages.tsx';
 import { Notice } from '../components/notice.tsx';
@@ -24,11 +24,13 @@ async function countFailed(apiKey: string, range: Range): Promise<number> {
   let count = 0;
   let cursor: string | undefined;
   do {
-    const page = await call<InboxPage['data']>(
-      apiKey,
-      'GET',
-      `/inbox${query({ status: 'failed', acked: 'false', ...bounds(range), limit: MAX_INBOX_LIMIT, cursor })}`,
-    );
+    const page = await api(apiKey).inbox.list({
+      status: 'failed',
+      acked: false,
+      ...bounds(range),
+      limit: MAX_INBOX_LIMIT,
+      cursor,
+    });
     count += page.events.length;
     cursor = page.next_cursor ?? undefined;
   } while (cursor !== undefined && count < MAX_INBOX_LIMIT);
@@ -49,10 +51,8 @@ export function DeadLetters({ apiKey }: ViewProps) {
 
   const page = useLoad(
     (signal) =>
-      call<InboxPage['data']>(
-        apiKey,
-        'GET',
-        `/inbox${query({ status: 'failed', acked: 'false', ...bounds(applied), limit: PAGE_SIZE, cursor })}`,
+      api(apiKey).inbox.list(
+        { status: 'failed', acked: false, ...bounds(applied), limit: PAGE_SIZE, cursor },
         { signal },
       ),
     [apiKey, applied, cursor],
@@ -62,7 +62,7 @@ export function DeadLetters({ apiKey }: ViewProps) {
 
   const retry = (eventId: string) =>
     run(async () => {
-      await call(apiKey, 'POST', `/inbox/${encodeURIComponent(eventId)}/retry`);
+      await api(apiKey).inbox.retry(eventId);
       return `Event ${eventId.slice(0, 8)} was sent to the queue again.`;
     });
 
@@ -78,9 +78,7 @@ export function DeadLetters({ apiKey }: ViewProps) {
     const limit = pending ?? 0;
     setPending(null);
     return run(async () => {
-      const result = await call<ReplayResult['data']>(apiKey, 'POST', '/dlq/replay', {
-        body: { ...bounds(applied), limit },
-      });
+      const result = await api(apiKey).dlq.replay({ ...bounds(applied), limit });
       return `Replayed ${result.replayed} ${result.replayed === 1 ? 'event' : 'events'}: back on the queue, pending.`;
     });
   };

@@ -1,7 +1,7 @@
 import type { InboxEvent } from '@triggers/event-schema';
 import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
-import { ApiFailure, call, describeFailure } from '../api.ts';
+import { api, describeFailure, isStatus } from '../api.ts';
 import { Deliveries, RETRY_DELIVERY } from '../components/deliveries.tsx';
 import { JsonBlock } from '../components/json.tsx';
 import { Notice } from '../components/notice.tsx';
@@ -42,14 +42,7 @@ export function EventView({ apiKey, caps, params }: ViewProps) {
   const [refreshMs, setRefreshMs] = useState<number | undefined>(undefined);
   const loaded = useLoad(
     async (signal) => {
-      const event = await call<InboxEvent & Record<string, unknown>>(
-        apiKey,
-        'GET',
-        `/events/${encodeURIComponent(eventId)}`,
-        {
-          signal,
-        },
-      );
+      const event: InboxEvent & Record<string, unknown> = await api(apiKey).events.get(eventId, { signal });
       setRefreshMs(event.status === 'pending' ? PENDING_REFRESH_MS : undefined);
       return event;
     },
@@ -61,7 +54,7 @@ export function EventView({ apiKey, caps, params }: ViewProps) {
 
   const act = (action: 'retry' | 'ack') =>
     run(async () => {
-      await call(apiKey, 'POST', `/inbox/${encodeURIComponent(eventId)}/${action}`);
+      await api(apiKey).inbox[action](eventId);
       return action === 'retry' ? 'Sent to the queue again: it is pending.' : 'Acknowledged.';
     });
 
@@ -76,7 +69,7 @@ export function EventView({ apiKey, caps, params }: ViewProps) {
         Event <span class="mono">{eventId}</span>
       </h1>
       {loaded.error !== undefined &&
-        (loaded.error instanceof ApiFailure && loaded.error.status === 404 ? (
+        (isStatus(loaded.error, 404) ? (
           <Notice kind="info">
             No stored event with this id yet. An event just accepted is stored once the consumer's batch
             closes.

@@ -1,6 +1,6 @@
-import type { EventStatus, InboxPage } from '@triggers/event-schema';
+import type { EventStatus } from '@triggers/event-schema';
 import { useState } from 'preact/hooks';
-import { call, query } from '../api.ts';
+import { api } from '../api.ts';
 import { EventPages, useCursors } from '../components/event-pages.tsx';
 import { fromLocalInput } from '../components/time.tsx';
 import { TimeRangeFields } from '../components/time-range.tsx';
@@ -33,19 +33,17 @@ export function Inbox({ apiKey, caps }: ViewProps) {
 
   const page = useLoad(
     (signal) =>
-      call<InboxPage['data']>(
-        apiKey,
-        'GET',
-        `/inbox${query({
+      api(apiKey).inbox.list(
+        {
           status: applied.status,
-          acked: applied.acked,
+          acked: applied.acked === 'all' ? 'all' : applied.acked === 'true',
           from: fromLocalInput(applied.from),
           to: fromLocalInput(applied.to),
           order: applied.order,
-          type: typed ? applied.type : undefined,
+          type: typed && applied.type !== '' ? applied.type : undefined,
           limit: PAGE_SIZE,
           cursor,
-        })}`,
+        },
         { signal },
       ),
     [apiKey, applied, cursor],

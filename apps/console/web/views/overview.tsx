@@ -1,6 +1,6 @@
-import type { EventStats, StatsWindow } from '@triggers/event-schema';
+import type { StatsWindow } from '@triggers/event-schema';
 import { useState } from 'preact/hooks';
-import { call, describeFailure } from '../api.ts';
+import { api, describeFailure } from '../api.ts';
 import { ThroughputChart } from '../components/chart.tsx';
 import { Notice } from '../components/notice.tsx';
 import { ago } from '../components/time.tsx';
@@ -37,11 +37,7 @@ function Counts({ title, window }: { title: string; window: StatsWindow }) {
 export function Overview({ apiKey }: ViewProps) {
   const heading = useFocusOnMount<HTMLHeadingElement>();
   const [span, setSpan] = useState<'hour' | 'day'>('hour');
-  const stats = useLoad(
-    (signal) => call<EventStats['data']>(apiKey, 'GET', '/stats', { signal }),
-    [apiKey],
-    REFRESH_MS,
-  );
+  const stats = useLoad((signal) => api(apiKey).stats.get({ signal }), [apiKey], REFRESH_MS);
   const now = useNow();
   const data = stats.data;
 

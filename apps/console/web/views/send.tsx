@@ -1,6 +1,6 @@
-import type { EventAccepted, EventStatus, InboxEvent } from '@triggers/event-schema';
+import type { EventAccepted, EventStatus } from '@triggers/event-schema';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiFailure, call, callRaw, describeFailure, type RawResponse } from '../api.ts';
+import { api, callRaw, describeFailure, isStatus, type RawResponse } from '../api.ts';
 import { JsonBlock } from '../components/json.tsx';
 import { Notice } from '../components/notice.tsx';
 import { StatusBadge } from '../components/status.tsx';
@@ -189,9 +189,7 @@ function Follow({ apiKey, eventId }: { apiKey: string; eventId: string }) {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const poll = async () => {
       try {
-        const event = await call<InboxEvent>(apiKey, 'GET', `/events/${eventId}`, {
-          signal: controller.signal,
-        });
+        const event = await api(apiKey).events.get(eventId, { signal: controller.signal });
         setError(null);
         setSteps((seen) => {
           const previous = seen.at(-1);
@@ -202,7 +200,7 @@ function Follow({ apiKey, eventId }: { apiKey: string; eventId: string }) {
       } catch (err) {
         if (controller.signal.aborted) return;
         // 404: not stored yet (the consumer stores it when its batch closes).
-        if (!(err instanceof ApiFailure && err.status === 404)) setError(describeFailure(err));
+        if (!isStatus(err, 404)) setError(describeFailure(err));
       }
       if (Date.now() > deadline) return setGaveUp(true);
       timer = setTimeout(poll, FOLLOW_EVERY_MS);

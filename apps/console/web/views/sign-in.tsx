@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { ApiFailure, call, describeFailure } from '../api.ts';
+import { api, describeFailure, isStatus } from '../api.ts';
 import { Notice } from '../components/notice.tsx';
 import { useFocusOnMount } from '../hooks.ts';
 
@@ -20,11 +20,11 @@ export function SignIn({ onSignedIn, reason }: { onSignedIn: (key: string) => vo
     setChecking(true);
     setError(null);
     try {
-      await call(candidate, 'GET', '/inbox?limit=1');
+      await api(candidate).inbox.list({ limit: 1 });
       onSignedIn(candidate);
     } catch (err) {
       setError(
-        err instanceof ApiFailure && err.status === 401
+        isStatus(err, 401)
           ? 'This API key was not accepted. Check that it is complete (sk_test_… or sk_live_…) and not revoked.'
           : describeFailure(err),
       );

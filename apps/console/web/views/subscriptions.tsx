@@ -1,6 +1,6 @@
 import type { Subscription, SubscriptionWithSecret } from '@triggers/event-schema';
 import { useRef, useState } from 'preact/hooks';
-import { call, describeFailure, fieldProblems } from '../api.ts';
+import { api, describeFailure, fieldProblems } from '../api.ts';
 import { ConfirmDialog } from '../components/confirm.tsx';
 import { TextField } from '../components/field.tsx';
 import { Notice } from '../components/notice.tsx';
@@ -23,8 +23,6 @@ const hoursUntil = (iso: string) => {
 /** "order.created, invoice.*" or "order.created invoice.*" as the API's list; empty: every event. */
 const parseTypes = (text: string) => text.split(/[\s,]+/).filter((type) => type !== '');
 
-const path = (sub: Subscription, action = '') => `/subscriptions/${encodeURIComponent(sub.id)}${action}`;
-
 /** A secret the API just answered, to show once. */
 interface Shown {
   secret: string;
@@ -41,10 +39,7 @@ interface Shown {
 export function Subscriptions({ apiKey }: ViewProps) {
   const heading = useFocusOnMount<HTMLHeadingElement>();
   const listHeading = useRef<HTMLHeadingElement>(null);
-  const list = useLoad(
-    (signal) => call<{ subscriptions: Subscription[] }>(apiKey, 'GET', '/subscriptions', { signal }),
-    [apiKey],
-  );
+  const list = useLoad((signal) => api(apiKey).subscriptions.list({ signal }), [apiKey]);
   const [shown, setShown] = useState<Shown | null>(null);
   const { busy, outcome, setOutcome, run: change } = useChange(list.reload);
   const [confirming, setConfirming] = useState<{ action: 'delete' | 'rotate'; sub: Subscription } | null>(
@@ -53,7 +48,7 @@ export function Subscriptions({ apiKey }: ViewProps) {
 
   const setEnabled = (sub: Subscription, enabled: boolean) =>
     change(async () => {
-      await call(apiKey, 'PATCH', path(sub), { body: { enabled } });
+      await api(apiKey).subscriptions.update(sub.id, { enabled });
       return enabled
         ? `Enabled ${sub.url}: new events are delivered to it again.`
         : `Disabled ${sub.url}: it gets no new deliveries.`;
@@ -61,7 +56,7 @@ export function Subscriptions({ apiKey }: ViewProps) {
 
   const remove = (sub: Subscription) =>
     change(async () => {
-      await call(apiKey, 'DELETE', path(sub));
+      await api(apiKey).subscriptions.delete(sub.id);
       // Its row (and the button that had focus) is gone: focus the list instead of the page's top.
       listHeading.current?.focus();
       return `Deleted the subscription to ${sub.url}. Its past deliveries stay in each event's log.`;
@@ -69,7 +64,7 @@ export function Subscriptions({ apiKey }: ViewProps) {
 
   const rotate = (sub: Subscription) =>
     change(async () => {
-      const rotated = await call<SubscriptionWithSecret>(apiKey, 'POST', path(sub, '/rotate-secret'));
+      const rotated = await api(apiKey).subscriptions.rotateSecret(sub.id);
       setShown({
         secret: rotated.secret,
         url: rotated.url,
@@ -80,7 +75,7 @@ export function Subscriptions({ apiKey }: ViewProps) {
       return `Rotated the signing secret of ${sub.url}.`;
     });
 
-  const subscriptions = list.data?.subscriptions;
+  const subscriptions = list.data;
   return (
     <>
       <h1 ref={heading} tabIndex={-1}>
@@ -256,8 +251,9 @@ function CreateForm({
     setProblems({});
     const eventTypes = parseTypes(types);
     try {
-      const created = await call<SubscriptionWithSecret>(apiKey, 'POST', '/subscriptions', {
-        body: { url: url.trim(), ...(eventTypes.length === 0 ? {} : { event_types: eventTypes }) },
+      const created = await api(apiKey).subscriptions.create({
+        url: url.trim(),
+        ...(eventTypes.length === 0 ? {} : { event_types: eventTypes }),
       });
       setUrl('');
       setTypes('');
