@@ -5,6 +5,7 @@ import { MAX_BATCH_BYTES, MAX_BATCH_EVENTS } from '@triggers/event-schema';
 import { commit, storeDelivered } from '@triggers/event-store';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { idempotentEventId } from '../src/lib/idempotency.ts';
+import { ROUTES } from '../src/routes/index.ts';
 import {
   BASE_URL,
   inOneRateLimitWindow,
@@ -257,5 +258,63 @@ describe('client CloudEvents', () => {
       code: 'NOT_FOUND',
       status: 404,
     });
+  });
+});
+
+describe('the client and the route list', () => {
+  /** `METHOD /path/:param` of the route `request` matches, as the router picks it (first in ROUTES). */
+  function routeOf(request: Request): string {
+    const { pathname } = new URL(request.url);
+    const route = ROUTES.find(
+      (r) =>
+        r.method === request.method && new RegExp(`^${r.path.replaceAll(/:\w+/g, '[^/]+')}$`).test(pathname),
+    );
+    return route === undefined ? `${request.method} ${pathname} (no route)` : `${route.method} ${route.path}`;
+  }
+
+  it('reaches every route that takes an API key, and no other', async () => {
+    const key = await newApiKey();
+    const reached = new Set<string>();
+    const client = createClient({
+      baseUrl: BASE_URL,
+      apiKey: key.key,
+      retry: { maxAttempts: 1 },
+      fetch: (request) => {
+        reached.add(routeOf(request));
+        return workerFetch(request);
+      },
+    });
+    const eventId = crypto.randomUUID();
+    const subscriptionId = 'sub_000000000000000000000000';
+    const cloudEvent = {
+      specversion: '1.0' as const,
+      id: eventId,
+      source: '/client-test',
+      type: 'client.test',
+    };
+    // Most of these are refused (404 for ids the key does not have): only the request matters here.
+    const calls = [
+      () => client.events.send({ payload: {} }),
+      () => client.events.sendBatch([{ payload: {} }]),
+      () => client.events.sendCloudEvent(cloudEvent),
+      () => client.events.get(eventId),
+      () => client.events.getCloudEvent(eventId),
+      () => client.inbox.list(),
+      () => client.inbox.ack(eventId),
+      () => client.inbox.retry(eventId),
+      () => client.dlq.replay(),
+      () => client.stats.get(),
+      () => client.deliveries.list(eventId),
+      () => client.deliveries.retry(eventId, 'msg_000000000000000000000000'),
+      () => client.subscriptions.create({ url: 'http://127.0.0.1:8788/hook' }),
+      () => client.subscriptions.list(),
+      () => client.subscriptions.get(subscriptionId),
+      () => client.subscriptions.update(subscriptionId, { enabled: true }),
+      () => client.subscriptions.rotateSecret(subscriptionId),
+      () => client.subscriptions.delete(subscriptionId),
+    ];
+    for (const call of calls) await call().catch(() => {});
+    const authenticated = ROUTES.filter((route) => route.authenticated).map((r) => `${r.method} ${r.path}`);
+    expect([...reached].sort()).toEqual(authenticated.sort());
   });
 });
