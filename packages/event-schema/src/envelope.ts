@@ -16,6 +16,8 @@ export const ERROR_STATUS = {
   METHOD_NOT_ALLOWED: 405,
   /** The event is not in a state the operation applies to (retry of an event that is not failed). */
   INVALID_STATE: 409,
+  /** The key already has as many of something as it may (subscriptions, signing secrets); `details.limit`. */
+  LIMIT_REACHED: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   /** The API key sent more events than its rate limit allows; see `Retry-After`. */
@@ -68,6 +70,8 @@ export const ErrorEnvelope = v.object({
         results: v.optional(v.array(BatchItemResult)),
         /** On `INVALID_STATE`: the status the event is in. */
         status: v.optional(EventStatus),
+        /** On `LIMIT_REACHED`: the limit the key is at. */
+        limit: v.optional(v.number()),
         /** On `RATE_LIMITED`: which limit was reached (docs/api.md, rate limits). */
         rate_limit: v.optional(v.string()),
         /** On `RATE_LIMITED`: the longest wait before the limit allows a request again. */

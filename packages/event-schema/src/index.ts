@@ -2,6 +2,7 @@ export * from './chunk.ts';
 export * from './cloudevent.ts';
 export * from './envelope.ts';
 export * from './event.ts';
+export * from './event-type-pattern.ts';
 export * from './identity.ts';
 export * from './inbox.ts';
 export * from './json.ts';

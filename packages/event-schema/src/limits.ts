@@ -69,3 +69,16 @@ export const DEFAULT_REPLAY_LIMIT = 100;
  * stops early once its events pass this (always at least one event) and says where to go on.
  */
 export const MAX_INBOX_PAGE_BYTES = 4_000_000;
+
+/**
+ * Most webhook subscriptions one API key may have; creating one more answers `409 LIMIT_REACHED`.
+ * Also the largest `GET /subscriptions` page, and its size when `limit` is not given. It bounds
+ * the deliveries one event can fan out to.
+ */
+export const MAX_SUBSCRIPTIONS_PER_KEY = 100;
+
+/**
+ * Most secrets that sign a subscription's webhooks at once: the current one and those replaced by
+ * rotations within their overlap (24 h). A rotation past it answers `409 LIMIT_REACHED`.
+ */
+export const MAX_SIGNING_SECRETS = 10;

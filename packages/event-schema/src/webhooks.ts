@@ -1,63 +1,22 @@
 import * as v from 'valibot';
 import { SuccessEnvelope, Timestamp } from './envelope.ts';
+import { EventTypePattern } from './event-type-pattern.ts';
 import { JsonObject, JsonValue } from './json.ts';
 
 /**
- * Subscriptions and webhook deliveries (issue 11): the API's shapes, the `delivery-queue`
- * message, the retry schedule and the rules a subscription URL must follow. docs/webhooks.md is
- * the user's guide to all of it.
+ * Subscriptions and webhook deliveries: the API's shapes, the `delivery-queue` messages and the
+ * body every webhook carries. How deliveries are attempted (schedule, timeout, the URL rules) is
+ * runtime policy and lives with the Workers (`@triggers/webhooks`, `apps/consumer/src/delivery`).
+ * docs/webhooks.md is the user's guide to all of it.
  */
 
-/**
- * The default schedule: the delay before each retry, in seconds, after the first attempt.
- * 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: 8 attempts over about 27.5 hours. Each delay gets
- * ±{@link DELIVERY_JITTER} of random jitter. A deployment or a test may set its own with the
- * `DELIVERY_SCHEDULE` var (comma-separated seconds).
- */
-export const DEFAULT_DELIVERY_SCHEDULE: readonly number[] = [5, 300, 1_800, 7_200, 18_000, 36_000, 36_000];
-/** Fraction of random jitter applied to each scheduled delay (0.2 = ±20 %). */
-export const DELIVERY_JITTER = 0.2;
-/** The longest wait between two attempts, whatever `Retry-After` asks: a queue message's longest delay. */
-export const MAX_DELIVERY_DELAY_SECONDS = 43_200;
-/** How long one attempt may take before it counts as a timeout (`DELIVERY_TIMEOUT_MS` overrides). */
-export const DEFAULT_DELIVERY_TIMEOUT_MS = 5_000;
-/**
- * Deliveries that end `failed` in a row (no success between them) after which a subscription is
- * disabled (`DELIVERY_DISABLE_AFTER` overrides). With the default schedule that is a receiver
- * down for more than a day.
- */
-export const DEFAULT_DISABLE_AFTER_FAILED_DELIVERIES = 5;
-/** How long the previous secret keeps signing after a rotation, in seconds (24 h). */
+/** How long a secret replaced by a rotation keeps signing, in seconds (24 h). */
 export const SECRET_ROTATION_OVERLAP_SECONDS = 86_400;
 /** The most of a subscriber's response body kept in the attempts log. */
 export const MAX_RESPONSE_EXCERPT_CHARS = 256;
 
-/** A schedule from `DELIVERY_SCHEDULE` ("5,300,1800"), or the default when unset or unreadable. */
-export function deliverySchedule(text: string | undefined): readonly number[] {
-  if (text === undefined || text.trim() === '') return DEFAULT_DELIVERY_SCHEDULE;
-  const delays = text.split(',').map((part) => Number(part.trim()));
-  const valid = delays.every((d) => Number.isFinite(d) && d >= 0 && d <= MAX_DELIVERY_DELAY_SECONDS);
-  return valid ? delays : DEFAULT_DELIVERY_SCHEDULE;
-}
-
-/** The delay before attempt `next` (2-based: the first retry is attempt 2), jittered; undefined after the last. */
-export function retryDelay(
-  schedule: readonly number[],
-  next: number,
-  random = Math.random(),
-): number | undefined {
-  const base = schedule[next - 2];
-  if (base === undefined) return undefined;
-  return Math.max(0, Math.round(base * (1 + DELIVERY_JITTER * (random * 2 - 1))));
-}
-
-/** Whether an event of `type` matches a subscription's `event_types` (exact, or `order.*` prefix; null = all). */
-export function matchesEventTypes(eventTypes: readonly string[] | null, type: string): boolean {
-  if (eventTypes === null) return true;
-  return eventTypes.some((pattern) =>
-    pattern.endsWith('.*') ? type.startsWith(pattern.slice(0, -1)) : pattern === type,
-  );
-}
+/** @deprecated Moved to `@triggers/webhooks` (`DEFAULT_ATTEMPT_SCHEDULE`); removed with the URL rules below. */
+export const DEFAULT_DELIVERY_SCHEDULE: readonly number[] = [5, 300, 1_800, 7_200, 18_000, 36_000, 36_000];
 
 // --- URL rules ------------------------------------------------------------------------------
 
@@ -143,14 +102,6 @@ export function webhookUrlProblem(text: string, { local }: { local: boolean }): 
 
 // --- API shapes ------------------------------------------------------------------------------
 
-/** A subscription's event type filter entry: an exact type, or a prefix ending in `.*`. */
-export const EventTypePattern = v.pipe(
-  v.string('must be a string'),
-  v.minLength(1, 'must not be empty'),
-  v.maxLength(1_024, 'must be at most 1024 characters'),
-  v.regex(/^(?:[^*]+|[^*]+\.\*)$/, 'may use * only as a final ".*" after a prefix (order.*)'),
-);
-
 const EventTypes = v.pipe(
   v.array(EventTypePattern, 'must be an array of event types'),
   v.minLength(1, 'must list at least one type (leave it out for every event)'),
@@ -197,7 +148,10 @@ export const Subscription = v.object({
   /** Deliveries that ended failed in a row; reaching the threshold disables it. */
   consecutive_failures: v.pipe(v.number(), v.integer()),
   secret_prefix: v.string(),
-  /** Until when the secret before the last rotation still signs, or null. */
+  /**
+   * Until when the secrets replaced by rotations still sign (the last rotation's overlap), or null
+   * when none does. Each replaced secret signs for {@link SECRET_ROTATION_OVERLAP_SECONDS}.
+   */
   previous_secret_expires_at: v.nullable(Timestamp),
   created_at: Timestamp,
   updated_at: Timestamp,
@@ -210,7 +164,10 @@ export type SubscriptionWithSecret = v.InferOutput<typeof SubscriptionWithSecret
 
 export const SubscriptionDetails = SuccessEnvelope(Subscription);
 export const SubscriptionCreated = SuccessEnvelope(SubscriptionWithSecret);
-export const SubscriptionList = SuccessEnvelope(v.object({ subscriptions: v.array(Subscription) }));
+/** A page of `GET /subscriptions`, oldest first. `next_cursor` is null when there is no more. */
+export const SubscriptionList = SuccessEnvelope(
+  v.object({ subscriptions: v.array(Subscription), next_cursor: v.nullable(v.string()) }),
+);
 export const SubscriptionDeleted = SuccessEnvelope(v.object({ id: v.string(), deleted: v.literal(true) }));
 
 /** Where a delivery stands: `pending` while attempts remain, then `succeeded` or `failed`. */
@@ -251,14 +208,30 @@ export type Delivery = v.InferOutput<typeof Delivery>;
 export const DeliveryList = SuccessEnvelope(v.object({ deliveries: v.array(Delivery) }));
 export const DeliveryDetails = SuccessEnvelope(Delivery);
 
-/** A `delivery-queue` message: make attempt `attempt` of round `round` of one delivery. */
-export const DeliveryMessage = v.object({
+/** A `delivery-queue` message asking for attempt `attempt` of round `round` of one delivery. */
+export const AttemptMessage = v.object({
   api_key_id: v.string(),
   delivery_id: v.string(),
   round: v.pipe(v.number(), v.integer(), v.minValue(1)),
   attempt: v.pipe(v.number(), v.integer(), v.minValue(1)),
 });
-export type DeliveryMessage = v.InferOutput<typeof DeliveryMessage>;
+export type AttemptMessage = v.InferOutput<typeof AttemptMessage>;
+
+/**
+ * A `delivery-queue` message asking for the deliveries of some stored events of one key: one per
+ * matching subscription, each then queued as its first {@link AttemptMessage}. The consumer sends
+ * it once a batch of events is stored, so that fanning out (and a tenant's many subscriptions)
+ * happens apart from storing, one key at a time.
+ */
+export const FanOutMessage = v.object({
+  api_key_id: v.string(),
+  fan_out: v.pipe(v.array(v.pipe(v.string(), v.uuid())), v.minLength(1)),
+});
+export type FanOutMessage = v.InferOutput<typeof FanOutMessage>;
+
+/** Everything `delivery-queue` carries. */
+export const DeliveryQueueMessage = v.union([AttemptMessage, FanOutMessage]);
+export type DeliveryQueueMessage = v.InferOutput<typeof DeliveryQueueMessage>;
 
 /**
  * The body of every webhook: what a subscriber receives, as JSON, signed per Standard Webhooks.
