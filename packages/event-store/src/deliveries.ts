@@ -1,4 +1,5 @@
-import type { Delivery, DeliveryAttempt, DeliveryMessage, DeliveryStatus } from '@triggers/event-schema';
+import type { AttemptMessage, Delivery, DeliveryAttempt, DeliveryStatus } from '@triggers/event-schema';
+import { signingPreviousSecrets } from './subscriptions.ts';
 import type { StoreWrite } from './write.ts';
 
 /**
@@ -8,45 +9,72 @@ import type { StoreWrite } from './write.ts';
  * queue message or two callers at once change a delivery once.
  */
 
-/** An event as fan-out needs it: whose, which, and of what type. */
-export interface FanOutEvent {
-  api_key_id: string;
-  event_id: string;
-  type: string;
-}
+/**
+ * Whether the event type `type` matches the pattern `pattern` (SQL expressions): what
+ * `matchesEventType` of @triggers/event-schema says, in SQL. A pattern ending in `*` is the
+ * prefix before it, compared by substring (no LIKE or GLOB, so `_` and `%` in types are plain
+ * characters); any other is exact. Tested against `matchesEventType` on generated types.
+ */
+export const typeMatchesSql = (type: string, pattern: string) =>
+  `(CASE WHEN substr(${pattern}, -1) = '*'
+     THEN substr(${type}, 1, length(${pattern}) - 1) = substr(${pattern}, 1, length(${pattern}) - 1)
+     ELSE ${type} = ${pattern} END)`;
 
-// One delivery per (event, enabled subscription of the same key whose types match): exact
-// types, and `prefix.*` patterns compared by prefix (no LIKE, so `_` and `%` in types are
-// plain characters). A delivery that exists already is only reported again while it has never
-// been attempted, so that its queue message is sent again if sending it failed last time; one
-// that was attempted, delivered or failed is left alone: a replayed event is not delivered twice.
+// One delivery per (stored event of the key, enabled subscription of the key whose types match).
+// A delivery that exists already is only reported again while it has never been attempted, so
+// that its attempt is queued again if queueing it failed last time; one that was attempted,
+// delivered or failed is left alone: a replayed event is not delivered twice.
 const FAN_OUT = `INSERT INTO deliveries
   (api_key_id, id, event_id, subscription_id, url, status, round, attempts, next_attempt_at, created_at, updated_at)
-SELECT s.api_key_id, 'msg_' || lower(hex(randomblob(12))), e.value ->> '$.event_id', s.id, s.url,
-       'pending', 1, 0, ?2, ?2, ?2
-FROM json_each(?1) AS e
-JOIN subscriptions AS s ON s.api_key_id = e.value ->> '$.api_key_id' AND s.enabled = 1
-WHERE s.event_types IS NULL OR EXISTS (
-  SELECT 1 FROM json_each(s.event_types) AS t
-  WHERE t.value = e.value ->> '$.type'
-     OR (substr(t.value, -2) = '.*'
-         AND substr(e.value ->> '$.type', 1, length(t.value) - 1) = substr(t.value, 1, length(t.value) - 1))
-)
+SELECT s.api_key_id, 'msg_' || lower(hex(randomblob(12))), e.event_id, s.id, s.url,
+       'pending', 1, 0, ?3, ?3, ?3
+FROM events AS e
+JOIN subscriptions AS s ON s.api_key_id = e.api_key_id AND s.enabled = 1
+WHERE e.api_key_id = ?1 AND e.event_id IN (SELECT value FROM json_each(?2)) AND e.status = 'delivered'
+  AND (s.event_types IS NULL OR EXISTS (
+    SELECT 1 FROM json_each(s.event_types) AS t WHERE ${typeMatchesSql('e.type', 't.value')}))
 ON CONFLICT (api_key_id, event_id, subscription_id) DO UPDATE SET id = deliveries.id
 WHERE deliveries.status = 'pending' AND deliveries.round = 1 AND deliveries.attempts = 0
-RETURNING json_object('api_key_id', api_key_id, 'delivery_id', id, 'round', round, 'attempt', 1) AS key`;
+RETURNING id`;
 
 /**
- * The deliveries that storing `events` calls for, as a write of the consumer's batch commit (same
- * transaction as the events). Its keys are JSON {@link DeliveryMessage}s to send to `delivery-queue`.
+ * Creates the deliveries of some stored events of one key (a `FanOutMessage`): one per enabled
+ * subscription of the key whose `event_types` match the event's type. Answers the first attempt
+ * of each delivery created, and of each one created before but never attempted, to queue.
+ * One statement; at most `eventIds.length` × `MAX_SUBSCRIPTIONS_PER_KEY` rows.
  */
-export function fanOut(db: D1Database, events: FanOutEvent[], now: Date): StoreWrite {
-  if (events.length === 0) return { statements: [] };
-  const elements = events.map(({ api_key_id, event_id, type }) => ({ api_key_id, event_id, type }));
-  return { statements: [db.prepare(FAN_OUT).bind(JSON.stringify(elements), now.toISOString())] };
+export async function fanOut(
+  db: D1Database,
+  apiKeyId: string,
+  eventIds: readonly string[],
+  now: Date,
+): Promise<AttemptMessage[]> {
+  if (eventIds.length === 0) return [];
+  const { results } = await db
+    .prepare(FAN_OUT)
+    .bind(apiKeyId, JSON.stringify(eventIds), now.toISOString())
+    .all<{ id: string }>();
+  return results.map(({ id }) => ({ api_key_id: apiKeyId, delivery_id: id, round: 1, attempt: 1 }));
 }
 
-/** Everything one attempt needs: the delivery, its event and its subscription's current state. */
+/**
+ * Which of `apiKeyIds` have an enabled subscription, as a read in the consumer's batch commit
+ * (same round trip): only their stored events need fanning out. Its keys are those key ids.
+ */
+export function subscribedKeys(db: D1Database, apiKeyIds: readonly string[]): StoreWrite {
+  if (apiKeyIds.length === 0) return { statements: [] };
+  return {
+    statements: [
+      db
+        .prepare(
+          `SELECT DISTINCT api_key_id AS key FROM subscriptions
+           WHERE enabled = 1 AND api_key_id IN (SELECT value FROM json_each(?1))`,
+        )
+        .bind(JSON.stringify([...new Set(apiKeyIds)])),
+    ],
+  };
+}
+
 /** Where a delivery stands: the columns the dispatcher checks a queue message against. */
 interface DeliveryState {
   api_key_id: string;
@@ -58,15 +86,18 @@ interface DeliveryState {
   next_attempt_at: string | null;
 }
 
+/** Everything one attempt needs: the delivery, its event and its subscription's current state. */
 export interface DeliveryWork extends DeliveryState {
   /** null once the subscription was deleted. */
   subscription: {
     id: string;
     url: string;
     enabled: boolean;
+    /** Every secret that signs now: the current one first, then those rotated out within their overlap. */
     secrets: string[];
   } | null;
-  event: { event_id: string } & EventColumns;
+  /** null when the event is no longer stored (retention keeps it while a delivery is pending: a bug, or a hand edit). */
+  event: ({ event_id: string } & EventColumns) | null;
 }
 
 /** The event's columns a webhook's body is made of (payload and metadata as stored JSON text). */
@@ -79,38 +110,34 @@ interface EventColumns {
   metadata: string | null;
 }
 
-interface WorkRow extends DeliveryState, EventColumns {
+interface WorkRow extends DeliveryState, Partial<EventColumns> {
+  stored: number | null;
   sub_id: string | null;
   sub_url: string | null;
   sub_enabled: number | null;
   secret: string | null;
-  previous_secret: string | null;
-  previous_secret_expires_at: string | null;
+  previous_secrets: string | null;
 }
 
 /** The delivery a queue message names, with its event and subscription, or null. */
 export async function loadDeliveryWork(
   db: D1Database,
-  message: Pick<DeliveryMessage, 'api_key_id' | 'delivery_id'>,
+  message: Pick<AttemptMessage, 'api_key_id' | 'delivery_id'>,
   now: Date,
 ): Promise<DeliveryWork | null> {
   const row = await db
     .prepare(
       `SELECT d.api_key_id, d.id, d.event_id, d.status, d.round, d.attempts, d.next_attempt_at,
-              s.id AS sub_id, s.url AS sub_url, s.enabled AS sub_enabled, s.secret, s.previous_secret,
-              s.previous_secret_expires_at, e.type, e.source, e.subject, e.received_at, e.payload, e.metadata
+              s.id AS sub_id, s.url AS sub_url, s.enabled AS sub_enabled, s.secret, s.previous_secrets,
+              e.rowid AS stored, e.type, e.source, e.subject, e.received_at, e.payload, e.metadata
        FROM deliveries AS d
-       JOIN events AS e ON e.event_id = d.event_id AND e.api_key_id = d.api_key_id
+       LEFT JOIN events AS e ON e.event_id = d.event_id AND e.api_key_id = d.api_key_id
        LEFT JOIN subscriptions AS s ON s.api_key_id = d.api_key_id AND s.id = d.subscription_id
        WHERE d.api_key_id = ?1 AND d.id = ?2`,
     )
     .bind(message.api_key_id, message.delivery_id)
     .first<WorkRow>();
   if (row === null) return null;
-  const secrets = row.secret === null ? [] : [row.secret];
-  if (row.previous_secret !== null && (row.previous_secret_expires_at ?? '') > now.toISOString()) {
-    secrets.push(row.previous_secret);
-  }
   return {
     api_key_id: row.api_key_id,
     id: row.id,
@@ -122,16 +149,24 @@ export async function loadDeliveryWork(
     subscription:
       row.sub_id === null
         ? null
-        : { id: row.sub_id, url: row.sub_url ?? '', enabled: row.sub_enabled === 1, secrets },
-    event: {
-      event_id: row.event_id,
-      type: row.type,
-      source: row.source,
-      subject: row.subject,
-      received_at: row.received_at,
-      payload: row.payload,
-      metadata: row.metadata,
-    },
+        : {
+            id: row.sub_id,
+            url: row.sub_url ?? '',
+            enabled: row.sub_enabled === 1,
+            secrets: [row.secret ?? '', ...signingPreviousSecrets(row.previous_secrets, now)],
+          },
+    event:
+      row.stored === null
+        ? null
+        : {
+            event_id: row.event_id,
+            type: row.type ?? '',
+            source: row.source ?? '',
+            subject: row.subject ?? null,
+            received_at: row.received_at ?? '',
+            payload: row.payload ?? 'null',
+            metadata: row.metadata ?? null,
+          },
   };
 }
 
@@ -302,7 +337,7 @@ export async function restartDelivery(
   db: D1Database,
   key: { apiKeyId: string; eventId: string; deliveryId: string },
   now: Date,
-): Promise<DeliveryMessage | null> {
+): Promise<AttemptMessage | null> {
   const row = await db
     .prepare(
       `UPDATE deliveries SET status = 'pending', round = round + 1, attempts = 0, next_attempt_at = ?4,
@@ -319,7 +354,7 @@ export async function restartDelivery(
 /** Undoes {@link restartDelivery} when its message could not be queued: back to `failed`. */
 export function unrestartDelivery(
   db: D1Database,
-  message: DeliveryMessage,
+  message: AttemptMessage,
   reason: string,
   now: Date,
 ): Promise<void> {

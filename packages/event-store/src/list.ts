@@ -1,4 +1,4 @@
-import { type EventStatus, MAX_INBOX_PAGE_BYTES } from '@triggers/event-schema';
+import { type EventStatus, type EventTypeMatch, MAX_INBOX_PAGE_BYTES } from '@triggers/event-schema';
 import * as v from 'valibot';
 import { type StoredEvent, toStoredEvent } from './read.ts';
 
@@ -15,8 +15,8 @@ export interface EventQuery {
   statuses?: readonly EventStatus[];
   /** `false`: only events not acknowledged; `true`: only acknowledged ones; absent: both. */
   acked?: boolean;
-  /** Only events of this type (`exact`), or whose type starts with `prefix`. */
-  type?: { exact: string } | { prefix: string };
+  /** Only events of this type (`exact`), or whose type starts with `prefix` (see `eventTypeMatch`). */
+  type?: EventTypeMatch;
   /** Only events from this source. */
   source?: string;
   /** Only events received at or after this instant (fixed-width ISO-8601 UTC). */

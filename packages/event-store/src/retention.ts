@@ -5,13 +5,14 @@
  * - `delivered` events, and acknowledged ones of any final status, older than `deliveredDays`;
  * - `failed` events not acknowledged, and unreadable dead letters, older than `failedDays` (longer:
  *   they wait for someone to look at them or replay them);
- * - `pending` events are never purged: they are in flight;
+ * - `pending` events are never purged: they are in flight; nor is an event with a webhook delivery
+ *   still `pending` (attempts left, or a manual retry), whatever its age: its next attempt needs it;
  * - webhook deliveries only once their event is gone, since a delivery's
  *   UNIQUE (api_key_id, event_id, subscription_id) row is what keeps a replayed event from being
  *   delivered twice; their attempts only once the delivery is gone. Both wait, besides, until they
  *   are older than the shorter of the two ages, so the purge walks only old rows;
- * - subscriptions are the tenant's configuration and stay until deleted through the API; only a
- *   signing secret replaced by a rotation is wiped once its overlap has ended.
+ * - subscriptions are the tenant's configuration and stay until deleted through the API; only the
+ *   signing secrets replaced by rotations are wiped, each once its overlap has ended.
  *
  * Ages count from `received_at`; a delivered or acknowledged event also waits the short age after
  * its last change (`updated_at`), so an old failed event replayed and stored lately is not purged,
@@ -83,7 +84,7 @@ export interface PurgeResult {
   deliveries: number;
   /** Attempts of deliveries that were gone. */
   delivery_attempts: number;
-  /** Subscriptions whose previous signing secret, past its overlap, was wiped. */
+  /** Subscriptions of which a replaced signing secret, past its overlap, was wiped. */
   expired_secrets: number;
   rounds: number;
   /** False when the run stopped at `maxRounds` with more to purge: the next run goes on. */
@@ -103,11 +104,16 @@ const PURGE_EVENTS = (condition: string) => `DELETE FROM events WHERE rowid IN (
 
 // A delivered event also waits the short age after its last change (?1 is that age's cutoff in
 // every statement using it): a failed event replayed and stored lately keeps its webhooks' event.
-const DELIVERED_OR_ACKED =
-  "(updated_at < ?1 AND (status = 'delivered' OR (acked_at IS NOT NULL AND status <> 'pending')))";
+// Neither kind goes while one of its webhook deliveries is pending (through the deliveries'
+// UNIQUE (api_key_id, event_id, subscription_id) index).
+const NO_PENDING_DELIVERY = `NOT EXISTS (SELECT 1 FROM deliveries AS d
+  WHERE d.api_key_id = events.api_key_id AND d.event_id = events.event_id AND d.status = 'pending')`;
+const DELIVERED_OR_ACKED = `(updated_at < ?1 AND (status = 'delivered' OR (acked_at IS NOT NULL AND status <> 'pending'))
+  AND ${NO_PENDING_DELIVERY})`;
 const FAILED_UNACKED = "(status = 'failed' AND acked_at IS NULL)";
+const FAILED_TO_PURGE = `(${FAILED_UNACKED} AND ${NO_PENDING_DELIVERY})`;
 const PURGE_DELIVERED = PURGE_EVENTS(DELIVERED_OR_ACKED);
-const PURGE_FAILED = PURGE_EVENTS(FAILED_UNACKED);
+const PURGE_FAILED = PURGE_EVENTS(FAILED_TO_PURGE);
 // Archiving: both kinds at once (?1 delivered cutoff, ?2 failed cutoff, ?3 the later of the two,
 // for the index), oldest first, at most ?4 rows and about ?5 characters of payload and metadata
 // (a row is read when what precedes it is under ?5, so the first always is). `candidates` is how
@@ -117,12 +123,13 @@ const SELECT_EXPIRED = `SELECT * FROM (
          count(*) OVER () AS candidates
   FROM (SELECT *, length(payload) + coalesce(length(metadata), 0) AS size FROM events
     WHERE received_at < ?3 AND ((received_at < ?1 AND ${DELIVERED_OR_ACKED})
-                                OR (received_at < ?2 AND ${FAILED_UNACKED}))
+                                OR (received_at < ?2 AND ${FAILED_TO_PURGE}))
     ORDER BY received_at LIMIT ?4))
 WHERE before < ?5`;
-// What was archived, unless a replay made it pending meanwhile; RETURNING tells which kind it was.
+// What was archived, unless a replay made it pending meanwhile or a manual retry one of its
+// deliveries; RETURNING tells which kind it was.
 const DELETE_ARCHIVED = `DELETE FROM events WHERE event_id IN (SELECT value FROM json_each(?1))
-  AND status <> 'pending'
+  AND status <> 'pending' AND ${NO_PENDING_DELIVERY}
   RETURNING CASE WHEN ${FAILED_UNACKED} THEN 'failed' ELSE 'delivered' END AS kind`;
 const PURGE_DEAD_LETTERS = `DELETE FROM dead_letters WHERE rowid IN (
   SELECT rowid FROM dead_letters WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)`;
@@ -135,9 +142,13 @@ const PURGE_ATTEMPTS = `DELETE FROM delivery_attempts WHERE rowid IN (
   SELECT rowid FROM delivery_attempts AS a WHERE a.attempted_at < ?1 AND NOT EXISTS (
     SELECT 1 FROM deliveries AS d WHERE d.api_key_id = a.api_key_id AND d.id = a.delivery_id)
   ORDER BY a.attempted_at LIMIT ?2)`;
-const WIPE_EXPIRED_SECRETS = `UPDATE subscriptions SET previous_secret = NULL, previous_secret_expires_at = NULL
-  WHERE rowid IN (SELECT rowid FROM subscriptions
-    WHERE previous_secret IS NOT NULL AND previous_secret_expires_at < ?1 LIMIT ?2)`;
+// Each replaced signing secret past its end is dropped; the column goes back to NULL once none is
+// left. Walks only the subscriptions that have some (a partial index, migration 0007).
+const WIPE_EXPIRED_SECRETS = `UPDATE subscriptions SET previous_secrets = (
+    SELECT CASE WHEN count(*) = 0 THEN NULL ELSE json_group_array(json(p.value)) END
+    FROM json_each(subscriptions.previous_secrets) AS p WHERE p.value ->> '$.expires_at' >= ?1)
+  WHERE rowid IN (SELECT rowid FROM subscriptions AS s WHERE s.previous_secrets IS NOT NULL AND EXISTS (
+    SELECT 1 FROM json_each(s.previous_secrets) AS p WHERE p.value ->> '$.expires_at' < ?1) LIMIT ?2)`;
 
 /**
  * Deletes what `policy` says has expired at `now`, in rounds, until nothing is left or `maxRounds`.

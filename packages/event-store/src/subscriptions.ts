@@ -21,10 +21,31 @@ export interface SubscriptionRow {
   disabled_reason: string | null;
   consecutive_failures: number;
   secret: string;
-  previous_secret: string | null;
-  previous_secret_expires_at: string | null;
+  /**
+   * Secrets replaced by rotations, oldest first, as a JSON array of `{secret, expires_at}` (each
+   * signs until its `expires_at`), or NULL when there are none (migration 0007).
+   */
+  previous_secrets: string | null;
   created_at: string;
   updated_at: string;
+}
+
+/** One secret replaced by a rotation, and until when it still signs. */
+interface PreviousSecret {
+  secret: string;
+  expires_at: string;
+}
+
+const previousSecrets = (column: string | null): PreviousSecret[] =>
+  column === null ? [] : (JSON.parse(column) as PreviousSecret[]);
+
+/** The secrets of a `previous_secrets` column that still sign at `now`, newest first. */
+export function signingPreviousSecrets(column: string | null, now: Date): string[] {
+  const at = now.toISOString();
+  return previousSecrets(column)
+    .filter((p) => p.expires_at > at)
+    .map((p) => p.secret)
+    .reverse();
 }
 
 /** A subscription as the API shows it: the secret reduced to its first characters. */
@@ -37,7 +58,11 @@ export function toSubscription(row: SubscriptionRow): Subscription {
     disabled_reason: row.disabled_reason,
     consecutive_failures: row.consecutive_failures,
     secret_prefix: `${row.secret.slice(0, 10)}…`,
-    previous_secret_expires_at: row.previous_secret_expires_at,
+    previous_secret_expires_at:
+      previousSecrets(row.previous_secrets)
+        .map((p) => p.expires_at)
+        .sort()
+        .at(-1) ?? null,
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
@@ -45,16 +70,23 @@ export function toSubscription(row: SubscriptionRow): Subscription {
 
 const SELECT = 'SELECT * FROM subscriptions WHERE api_key_id = ?1 AND id = ?2';
 
-/** Creates a subscription; `id` and `secret` are the caller's (see the ingest route). */
+/**
+ * Creates a subscription, unless the key already has `max` of them: answers null then. The count
+ * and the insert are one statement, so two requests at once cannot both pass the last place.
+ * `id` and `secret` are the caller's (see the ingest route).
+ */
 export async function createSubscription(
   db: D1Database,
   input: { apiKeyId: string; id: string; url: string; eventTypes: string[] | null; secret: string },
   now: Date,
-): Promise<SubscriptionRow> {
-  const row = await db
+  max: number,
+): Promise<SubscriptionRow | null> {
+  return db
     .prepare(
       `INSERT INTO subscriptions (api_key_id, id, url, event_types, secret, created_at, updated_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING *`,
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?6
+       WHERE (SELECT count(*) FROM subscriptions WHERE api_key_id = ?1) < ?7
+       RETURNING *`,
     )
     .bind(
       input.apiKeyId,
@@ -63,19 +95,34 @@ export async function createSubscription(
       input.eventTypes === null ? null : JSON.stringify(input.eventTypes),
       input.secret,
       now.toISOString(),
+      max,
     )
     .first<SubscriptionRow>();
-  if (row === null) throw new Error('INSERT … RETURNING returned no row');
-  return row;
 }
 
-/** A key's subscriptions, oldest first. */
-export async function listSubscriptions(db: D1Database, apiKeyId: string): Promise<SubscriptionRow[]> {
+/** A position in a key's subscriptions: the `(created_at, id)` of the last one seen. */
+export interface SubscriptionCursor {
+  created_at: string;
+  id: string;
+}
+
+/** A page of a key's subscriptions, oldest first, and where the next starts (null at the end). */
+export async function listSubscriptions(
+  db: D1Database,
+  query: { apiKeyId: string; limit: number; after?: SubscriptionCursor },
+): Promise<{ subscriptions: SubscriptionRow[]; next: SubscriptionCursor | null }> {
+  const after = query.after === undefined ? '' : ' AND (created_at, id) > (?3, ?4)';
+  const params = query.after === undefined ? [] : [query.after.created_at, query.after.id];
   const { results } = await db
-    .prepare('SELECT * FROM subscriptions WHERE api_key_id = ?1 ORDER BY created_at, id')
-    .bind(apiKeyId)
+    .prepare(`SELECT * FROM subscriptions WHERE api_key_id = ?1${after} ORDER BY created_at, id LIMIT ?2`)
+    .bind(query.apiKeyId, query.limit + 1, ...params)
     .all<SubscriptionRow>();
-  return results;
+  const page = results.slice(0, query.limit);
+  const last = page.at(-1);
+  return {
+    subscriptions: page,
+    next: results.length > query.limit && last ? { created_at: last.created_at, id: last.id } : null,
+  };
 }
 
 /** One of a key's subscriptions, or null. */
@@ -136,29 +183,41 @@ export async function deleteSubscription(db: D1Database, key: SubscriptionKey): 
   return row !== null;
 }
 
+/** What a rotation came to: the subscription as it now is, or why nothing changed. */
+export type Rotation = { row: SubscriptionRow } | { refused: 'not_found' | 'limit_reached' };
+
 /**
- * Replaces the signing secret; the current one becomes the previous one and keeps signing until
- * `now + overlapSeconds` (any older previous secret stops at once).
+ * Replaces the signing secret. The current one joins the secrets replaced before, and signs
+ * until `now + overlapSeconds`; every replaced secret keeps its own end, so a second rotation
+ * within the overlap drops none (those already past their end are dropped). Refused when the key
+ * has no such subscription, or when `maxSecrets` would sign at once afterwards. One round trip.
  */
-export function rotateSubscriptionSecret(
+export async function rotateSubscriptionSecret(
   db: D1Database,
   key: SubscriptionKey,
-  secret: string,
+  rotation: { secret: string; overlapSeconds: number; maxSecrets: number },
   now: Date,
-  overlapSeconds: number,
-): Promise<SubscriptionRow | null> {
-  return db
-    .prepare(
-      `UPDATE subscriptions SET previous_secret = secret, previous_secret_expires_at = ?4,
-         secret = ?3, updated_at = ?5
-       WHERE api_key_id = ?1 AND id = ?2 RETURNING *`,
-    )
-    .bind(
-      key.apiKeyId,
-      key.id,
-      secret,
-      new Date(now.getTime() + overlapSeconds * 1000).toISOString(),
-      now.toISOString(),
-    )
-    .first<SubscriptionRow>();
+): Promise<Rotation> {
+  const at = now.toISOString();
+  const until = new Date(now.getTime() + rotation.overlapSeconds * 1000).toISOString();
+  // The replaced secrets that still sign at ?5, as a JSON array.
+  const signing = `(SELECT json_group_array(json(p.value)) FROM json_each(coalesce(previous_secrets, '[]')) AS p
+                    WHERE p.value ->> '$.expires_at' > ?5)`;
+  const [rotated, existing] = await db.batch<SubscriptionRow | { found: number }>([
+    db
+      .prepare(
+        `UPDATE subscriptions SET
+           previous_secrets = json_insert(${signing}, '$[#]', json_object('secret', secret, 'expires_at', ?4)),
+           secret = ?3, updated_at = ?5
+         WHERE api_key_id = ?1 AND id = ?2 AND json_array_length(${signing}) + 2 <= ?6
+         RETURNING *`,
+      )
+      .bind(key.apiKeyId, key.id, rotation.secret, until, at, rotation.maxSecrets),
+    db
+      .prepare('SELECT 1 AS found FROM subscriptions WHERE api_key_id = ?1 AND id = ?2')
+      .bind(key.apiKeyId, key.id),
+  ]);
+  const row = rotated?.results[0] as SubscriptionRow | undefined;
+  if (row !== undefined) return { row };
+  return { refused: (existing?.results.length ?? 0) > 0 ? 'limit_reached' : 'not_found' };
 }

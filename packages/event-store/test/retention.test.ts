@@ -132,8 +132,8 @@ describe('purgeExpired', () => {
 
 describe('purgeExpired and the webhook tables', () => {
   /** A subscription of `key` to every event. */
-  const subscribe = (key: string) =>
-    createSubscription(
+  const subscribe = async (key: string) => {
+    const row = await createSubscription(
       db,
       {
         apiKeyId: key,
@@ -143,27 +143,40 @@ describe('purgeExpired and the webhook tables', () => {
         secret: 'whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0',
       },
       daysAgo(400),
+      100,
     );
+    if (row === null) throw new Error('at the subscription limit');
+    return row;
+  };
 
   /**
-   * Writes `write` with the fan-out of `events` (their deliveries created `at`), then one
-   * attempt of each delivery per entry of `attempts`; answers the delivery ids.
+   * Writes `write`, then the fan-out of `events` (their deliveries created `at`), then one attempt
+   * of each delivery per entry of `attempts`, the last ending it (`succeeded`) unless `pending`
+   * says it is to stay pending; answers the delivery ids.
    */
   async function storeWithDeliveries(
     write: StoreWrite,
     events: { api_key_id: string; event_id: string }[],
     at: Date,
     attempts: Date[],
+    { pending = false } = {},
   ): Promise<string[]> {
-    const fan = fanOut(
-      db,
-      events.map((e) => ({ ...e, type: 'triggers.event' })),
-      at,
-    );
-    const [, keys] = await commit(db, [write, fan]);
-    const messages = [...keys].map((key) => JSON.parse(key) as { api_key_id: string; delivery_id: string });
+    await commit(db, [write]);
+    const messages = (
+      await Promise.all(
+        [...new Set(events.map((e) => e.api_key_id))].map((key) =>
+          fanOut(
+            db,
+            key,
+            events.filter((e) => e.api_key_id === key).map((e) => e.event_id),
+            at,
+          ),
+        ),
+      )
+    ).flat();
     for (const m of messages) {
       for (const [i, when] of attempts.entries()) {
+        const last = i === attempts.length - 1 && !pending;
         await recordAttempt(
           db,
           {
@@ -173,12 +186,12 @@ describe('purgeExpired and the webhook tables', () => {
             round: 1,
             attempt: i + 1,
             attemptedAt: when,
-            httpStatus: 500,
+            httpStatus: last ? 200 : 500,
             error: null,
             latencyMs: 5,
             responseExcerpt: null,
-            status: 'pending',
-            nextAttemptAt: when,
+            status: last ? 'succeeded' : 'pending',
+            nextAttemptAt: last ? null : when,
             disableAfter: 5,
           },
           when,
@@ -198,7 +211,7 @@ describe('purgeExpired and the webhook tables', () => {
     const key = `key_${crypto.randomUUID()}`;
     await subscribe(key);
     const gone = event(key, 8);
-    const kept = event(key, 8); // failed: kept 30 days, and so are its deliveries
+    const kept = event(key, 8); // its delivery still pending: kept, and so is the delivery
     const replayed = event(key, 8); // stored a day ago (a replay): kept a week from then, with its delivery
     await storeWithDeliveries(
       storeDelivered(db, [{ event: gone, attempts: 1 }], daysAgo(8)),
@@ -207,10 +220,11 @@ describe('purgeExpired and the webhook tables', () => {
       [daysAgo(8), daysAgo(7.9)],
     );
     await storeWithDeliveries(
-      recordFailed(db, [{ event: kept, attempts: 4, reason: 'x' }], daysAgo(8)),
+      storeDelivered(db, [{ event: kept, attempts: 1 }], daysAgo(8)),
       [kept],
       daysAgo(8),
       [daysAgo(8)],
+      { pending: true },
     );
     await storeWithDeliveries(
       storeDelivered(db, [{ event: replayed, attempts: 1 }], daysAgo(1)),
@@ -270,29 +284,87 @@ describe('purgeExpired and the webhook tables', () => {
     expect(await attemptsOf(key)).toBe(0);
   });
 
-  it('keeps subscriptions, and wipes a rotated-out signing secret once its overlap has ended', async () => {
+  it('never purges an event while one of its deliveries is pending, archived or not, and purges it once the delivery ends', async () => {
+    for (const archiving of [false, true]) {
+      const key = `key_${crypto.randomUUID()}`;
+      await subscribe(key);
+      const retrying = event(key, 40);
+      const done = event(key, 40);
+      const [deliveryId] = await storeWithDeliveries(
+        storeDelivered(db, [{ event: retrying, attempts: 1 }], daysAgo(40)),
+        [retrying],
+        daysAgo(40),
+        [daysAgo(40)],
+        { pending: true },
+      );
+      await storeWithDeliveries(
+        storeDelivered(db, [{ event: done, attempts: 1 }], daysAgo(40)),
+        [done],
+        daysAgo(40),
+        [daysAgo(40)],
+      );
+      const archived: string[] = [];
+      const archive = archiving
+        ? async (events: StoredEvent[]) => {
+            archived.push(...events.map((e) => e.event_id));
+            return events;
+          }
+        : undefined;
+      await purgeExpired(db, NOW, DEFAULT_RETENTION, archive);
+      expect(
+        await getEvent(db, { apiKeyId: key, eventId: retrying.event_id }),
+        `archiving: ${archiving}`,
+      ).not.toBeNull();
+      expect(await getEvent(db, { apiKeyId: key, eventId: done.event_id })).toBeNull();
+      if (archiving) expect(archived).toEqual([done.event_id]);
+
+      // Its last attempt ends it: the next run purges it.
+      await recordAttempt(
+        db,
+        {
+          apiKeyId: key,
+          deliveryId: deliveryId ?? '',
+          subscriptionId: null,
+          round: 1,
+          attempt: 2,
+          attemptedAt: daysAgo(39),
+          httpStatus: 500,
+          error: null,
+          latencyMs: 5,
+          responseExcerpt: null,
+          status: 'failed',
+          nextAttemptAt: null,
+          disableAfter: 5,
+        },
+        daysAgo(39),
+      );
+      await purgeExpired(db, NOW, DEFAULT_RETENTION, archive);
+      expect(await getEvent(db, { apiKeyId: key, eventId: retrying.event_id })).toBeNull();
+    }
+  });
+
+  it('keeps subscriptions, and wipes each rotated-out signing secret once its own overlap has ended', async () => {
     const key = `key_${crypto.randomUUID()}`;
     const ended = await subscribe(key);
     const overlapping = await subscribe(key);
-    await rotateSubscriptionSecret(db, { apiKeyId: key, id: ended.id }, 'whsec_bmV3bmV3bmV3', daysAgo(2), 60);
-    await rotateSubscriptionSecret(
-      db,
-      { apiKeyId: key, id: overlapping.id },
-      'whsec_bmV3bmV3bmV3',
-      NOW,
-      3600,
-    );
+    const rotate = (id: string, secret: string, at: Date, overlapSeconds: number) =>
+      rotateSubscriptionSecret(db, { apiKeyId: key, id }, { secret, overlapSeconds, maxSecrets: 10 }, at);
+    await rotate(ended.id, 'whsec_bmV3bmV3bmV3', daysAgo(2), 60);
+    // Rotated twice: the first replaced secret ends before the run, the second after it.
+    const hoursAgo = (h: number) => new Date(NOW.getTime() - h * 3_600_000);
+    await rotate(overlapping.id, 'whsec_c2Vjb25k', hoursAgo(2), 5_400);
+    await rotate(overlapping.id, 'whsec_dGhpcmQ=', hoursAgo(1), 7_200);
 
     const result = await purgeExpired(db, NOW);
-    expect(result.expired_secrets).toBeGreaterThanOrEqual(1);
+    expect(result.expired_secrets).toBeGreaterThanOrEqual(2);
     expect(await getSubscription(db, { apiKeyId: key, id: ended.id })).toMatchObject({
       secret: 'whsec_bmV3bmV3bmV3',
-      previous_secret: null,
-      previous_secret_expires_at: null,
+      previous_secrets: null,
     });
-    expect(await getSubscription(db, { apiKeyId: key, id: overlapping.id })).toMatchObject({
-      previous_secret: overlapping.secret,
-    });
+    const kept = await getSubscription(db, { apiKeyId: key, id: overlapping.id });
+    expect(JSON.parse(kept?.previous_secrets ?? '[]')).toEqual([
+      { secret: 'whsec_c2Vjb25k', expires_at: new Date(NOW.getTime() + 3_600_000).toISOString() },
+    ]);
   });
 
   it('stays within the Free plan’s 50 queries per invocation with the default policy', () => {

@@ -1,5 +1,5 @@
 import { env } from 'cloudflare:workers';
-import type { DeliveryMessage, QueuedEvent } from '@triggers/event-schema';
+import { type AttemptMessage, MAX_SUBSCRIPTIONS_PER_KEY, type QueuedEvent } from '@triggers/event-schema';
 import { queuedEvent } from '@triggers/test-support/queued-event';
 import { describe, expect, it } from 'vitest';
 import {
@@ -15,6 +15,7 @@ import {
   restartDelivery,
   rotateSubscriptionSecret,
   storeDelivered,
+  toSubscription,
   updateSubscription,
 } from '../src/index.ts';
 
@@ -24,7 +25,7 @@ const tenant = () => `key_${crypto.randomUUID().slice(0, 8)}`;
 let n = 0;
 
 async function subscribe(apiKeyId: string, eventTypes: string[] | null) {
-  return createSubscription(
+  const row = await createSubscription(
     db,
     {
       apiKeyId,
@@ -34,35 +35,36 @@ async function subscribe(apiKeyId: string, eventTypes: string[] | null) {
       secret: 'whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0',
     },
     NOW,
+    MAX_SUBSCRIPTIONS_PER_KEY,
   );
+  if (row === null) throw new Error('the key is at its subscription limit');
+  return row;
 }
 
-/** Stores `events` with their fan-out, as the consumer does; answers the delivery messages. */
-async function store(events: QueuedEvent[]): Promise<DeliveryMessage[]> {
-  const [, keys] = await commit(db, [
+/** Stores `events`, then fans them out as the dispatcher does (one key at a time); answers the attempts to queue. */
+async function store(events: QueuedEvent[]): Promise<AttemptMessage[]> {
+  await commit(db, [
     storeDelivered(
       db,
       events.map((event) => ({ event, attempts: 1 })),
       NOW,
     ),
-    fanOut(
-      db,
-      events.map((e) => ({
-        api_key_id: e.api_key_id,
-        event_id: e.event_id,
-        type: e.type ?? 'triggers.event',
-      })),
-      NOW,
-    ),
   ]);
-  return [...keys].map((key) => JSON.parse(key));
+  const keys = [...new Set(events.map((e) => e.api_key_id))];
+  const fanned = await Promise.all(
+    keys.map((key) =>
+      fanOut(
+        db,
+        key,
+        events.filter((e) => e.api_key_id === key).map((e) => e.event_id),
+        NOW,
+      ),
+    ),
+  );
+  return fanned.flat();
 }
 
-const attempt = (
-  m: DeliveryMessage,
-  subscriptionId: string,
-  over: Partial<AttemptResult>,
-): AttemptResult => ({
+const attempt = (m: AttemptMessage, subscriptionId: string, over: Partial<AttemptResult>): AttemptResult => ({
   apiKeyId: m.api_key_id,
   deliveryId: m.delivery_id,
   subscriptionId,
@@ -103,7 +105,7 @@ describe('fan-out', () => {
     const a = tenant();
     const sub = await subscribe(a, null);
     const event = queuedEvent({ api_key_id: a });
-    const [first] = (await store([event])) as [DeliveryMessage];
+    const [first] = (await store([event])) as [AttemptMessage];
     // Stored again before any attempt: the same delivery is reported, so a lost message is re-sent.
     expect(await store([event])).toEqual([first]);
     expect(await recordAttempt(db, attempt(first, sub.id, {}), NOW)).toBe(true);
@@ -116,7 +118,7 @@ describe('the delivery state machine', () => {
   it('records an attempt once: a duplicate message changes nothing', async () => {
     const a = tenant();
     const sub = await subscribe(a, null);
-    const [m] = (await store([queuedEvent({ api_key_id: a })])) as [DeliveryMessage];
+    const [m] = (await store([queuedEvent({ api_key_id: a })])) as [AttemptMessage];
     const failedOnce = attempt(m, sub.id, { httpStatus: 500, status: 'pending', nextAttemptAt: NOW });
     expect(await recordAttempt(db, failedOnce, NOW)).toBe(true);
     expect(await recordAttempt(db, failedOnce, NOW)).toBe(false);
@@ -132,7 +134,7 @@ describe('the delivery state machine', () => {
       queuedEvent({ api_key_id: a }),
       queuedEvent({ api_key_id: a }),
     ]);
-    const [m1, m2, m3] = messages as [DeliveryMessage, DeliveryMessage, DeliveryMessage];
+    const [m1, m2, m3] = messages as [AttemptMessage, AttemptMessage, AttemptMessage];
     await recordAttempt(db, attempt(m1, sub.id, { httpStatus: 500, status: 'failed' }), NOW);
     expect(await getSubscription(db, { apiKeyId: a, id: sub.id })).toMatchObject({
       enabled: 1,
@@ -160,7 +162,7 @@ describe('the delivery state machine', () => {
     const a = tenant();
     const sub = await subscribe(a, null);
     const event = queuedEvent({ api_key_id: a });
-    const [m] = (await store([event])) as [DeliveryMessage];
+    const [m] = (await store([event])) as [AttemptMessage];
     const key = { apiKeyId: a, eventId: event.event_id, deliveryId: m.delivery_id };
     expect(await restartDelivery(db, key, NOW)).toBeNull(); // pending
     await recordAttempt(db, attempt(m, sub.id, { httpStatus: 500, status: 'failed' }), NOW);
@@ -171,29 +173,95 @@ describe('the delivery state machine', () => {
 });
 
 describe('subscriptions', () => {
+  const rotate = (apiKeyId: string, id: string, secret: string, at: Date, maxSecrets = 10) =>
+    rotateSubscriptionSecret(db, { apiKeyId, id }, { secret, overlapSeconds: 60, maxSecrets }, at);
+
   it('keeps each key to its own subscriptions, and signs with both secrets only during the overlap', async () => {
     const a = tenant();
     const sub = await subscribe(a, null);
-    expect(await listSubscriptions(db, tenant())).toEqual([]);
+    expect((await listSubscriptions(db, { apiKeyId: tenant(), limit: 10 })).subscriptions).toEqual([]);
     expect(await getSubscription(db, { apiKeyId: tenant(), id: sub.id })).toBeNull();
-    expect(
-      await rotateSubscriptionSecret(db, { apiKeyId: tenant(), id: sub.id }, 'whsec_x', NOW, 60),
-    ).toBeNull();
+    expect(await rotate(tenant(), sub.id, 'whsec_x', NOW)).toEqual({ refused: 'not_found' });
 
-    const rotated = await rotateSubscriptionSecret(
-      db,
-      { apiKeyId: a, id: sub.id },
-      'whsec_bmV3bmV3bmV3bmV3bmV3bmV3',
-      NOW,
-      60,
-    );
-    expect(rotated).toMatchObject({ secret: 'whsec_bmV3bmV3bmV3bmV3bmV3bmV3', previous_secret: sub.secret });
-    const [m] = (await store([queuedEvent({ api_key_id: a })])) as [DeliveryMessage];
+    const rotated = await rotate(a, sub.id, 'whsec_bmV3bmV3bmV3bmV3bmV3bmV3', NOW);
+    expect(rotated).toMatchObject({ row: { secret: 'whsec_bmV3bmV3bmV3bmV3bmV3bmV3' } });
+    const [m] = (await store([queuedEvent({ api_key_id: a })])) as [AttemptMessage];
     expect((await loadDeliveryWork(db, m, NOW))?.subscription?.secrets).toEqual([
-      rotated?.secret,
+      'whsec_bmV3bmV3bmV3bmV3bmV3bmV3',
       sub.secret,
     ]);
     const later = new Date(NOW.getTime() + 61_000);
-    expect((await loadDeliveryWork(db, m, later))?.subscription?.secrets).toEqual([rotated?.secret]);
+    expect((await loadDeliveryWork(db, m, later))?.subscription?.secrets).toEqual([
+      'whsec_bmV3bmV3bmV3bmV3bmV3bmV3',
+    ]);
+  });
+
+  it('keeps every secret replaced within its overlap signing after a second rotation, each until its own end', async () => {
+    const a = tenant();
+    const sub = await subscribe(a, null);
+    const halfway = new Date(NOW.getTime() + 30_000);
+    await rotate(a, sub.id, 'whsec_c2Vjb25k', NOW);
+    const second = await rotate(a, sub.id, 'whsec_dGhpcmQ=', halfway);
+    expect('row' in second && toSubscription(second.row).previous_secret_expires_at).toBe(
+      new Date(halfway.getTime() + 60_000).toISOString(),
+    );
+    const [m] = (await store([queuedEvent({ api_key_id: a })])) as [AttemptMessage];
+    const secretsAt = async (ms: number) =>
+      (await loadDeliveryWork(db, m, new Date(NOW.getTime() + ms)))?.subscription?.secrets;
+    // The original secret still signs after the second rotation: its 60 s run from the first.
+    expect(await secretsAt(30_000)).toEqual(['whsec_dGhpcmQ=', 'whsec_c2Vjb25k', sub.secret]);
+    expect(await secretsAt(61_000)).toEqual(['whsec_dGhpcmQ=', 'whsec_c2Vjb25k']);
+    expect(await secretsAt(91_000)).toEqual(['whsec_dGhpcmQ=']);
+  });
+
+  it('refuses a rotation that would leave more than maxSecrets signing, and changes nothing', async () => {
+    const a = tenant();
+    const sub = await subscribe(a, null);
+    expect(await rotate(a, sub.id, 'whsec_b25l', NOW, 3)).toHaveProperty('row');
+    expect(await rotate(a, sub.id, 'whsec_dHdv', NOW, 3)).toHaveProperty('row');
+    expect(await rotate(a, sub.id, 'whsec_dGhyZWU=', NOW, 3)).toEqual({ refused: 'limit_reached' });
+    expect((await getSubscription(db, { apiKeyId: a, id: sub.id }))?.secret).toBe('whsec_dHdv');
+    // Once the replaced ones have ended, rotating works again.
+    expect(await rotate(a, sub.id, 'whsec_dGhyZWU=', new Date(NOW.getTime() + 61_000), 3)).toHaveProperty(
+      'row',
+    );
+  });
+
+  it('creates no subscription past the key’s limit, and pages a key’s subscriptions oldest first', async () => {
+    const a = tenant();
+    const create = (i: number) =>
+      createSubscription(
+        db,
+        {
+          apiKeyId: a,
+          id: `sub_${String(i).padStart(24, '0')}`,
+          url: 'https://h.example.com/',
+          eventTypes: null,
+          secret: 'whsec_eA==',
+        },
+        new Date(NOW.getTime() + i),
+        3,
+      );
+    for (const i of [1, 2, 3]) expect(await create(i)).not.toBeNull();
+    expect(await create(4)).toBeNull();
+    expect(await subscribe(tenant(), null)).toBeDefined(); // another key is not affected
+
+    const first = await listSubscriptions(db, { apiKeyId: a, limit: 2 });
+    expect(first.subscriptions.map((s) => s.id.slice(-1))).toEqual(['1', '2']);
+    expect(first.next).not.toBeNull();
+    const second = await listSubscriptions(db, { apiKeyId: a, limit: 2, after: first.next ?? undefined });
+    expect(second.subscriptions.map((s) => s.id.slice(-1))).toEqual(['3']);
+    expect(second.next).toBeNull();
+  });
+});
+
+describe('a delivery whose event is gone', () => {
+  it('loads with event null, so that the dispatcher can say so instead of skipping it', async () => {
+    const a = tenant();
+    await subscribe(a, null);
+    const event = queuedEvent({ api_key_id: a });
+    const [m] = (await store([event])) as [AttemptMessage];
+    await db.prepare('DELETE FROM events WHERE event_id = ?1').bind(event.event_id).run();
+    expect(await loadDeliveryWork(db, m, NOW)).toMatchObject({ status: 'pending', event: null });
   });
 });
