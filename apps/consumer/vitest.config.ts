@@ -31,6 +31,8 @@ export default defineConfig(async () => {
       include: ['test/**/*.test.ts'],
       exclude: ['test/e2e/**'],
       setupFiles: ['@triggers/test-support/apply-migrations'],
+      // A real HTTP receiver for the dispatcher's tests (test/node/receiver.ts), in Node.
+      globalSetup: ['./test/node/receiver.ts'],
       // Timeouts catch a hang, not slowness: a 100-event batch through workerd can pass 5 s on a
       // busy 2-core machine. Speed is the benchmark's business (pnpm bench).
       testTimeout: 30_000,

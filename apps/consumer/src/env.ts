@@ -1,4 +1,4 @@
-import type { DeliveryMessage } from '@triggers/event-schema';
+import type { DeliveryQueueMessage } from '@triggers/event-schema';
 import type { DeadLetter } from './dead-letter.ts';
 
 /**
@@ -20,12 +20,13 @@ export type ConsumerEnv = Omit<
   | 'DELIVERY_DISABLE_AFTER'
 > & {
   EVENT_DLQ: Queue<DeadLetter>;
-  DELIVERY_QUEUE: Queue<DeliveryMessage>;
+  DELIVERY_QUEUE: Queue<DeliveryQueueMessage>;
   LOG_LEVEL: string;
-  RETENTION_DELIVERED_DAYS: number;
-  RETENTION_FAILED_DAYS: number;
-  STORE_WARN_BYTES: number;
   ENVIRONMENT: string;
+  // Read and checked by settings.ts, never directly.
+  RETENTION_DELIVERED_DAYS: number | string;
+  RETENTION_FAILED_DAYS: number | string;
+  STORE_WARN_BYTES: number | string;
   DELIVERY_SCHEDULE: string;
   DELIVERY_TIMEOUT_MS: number | string;
   DELIVERY_DISABLE_AFTER: number | string;

@@ -1,6 +1,6 @@
-import { eventIdentity, MAX_QUEUE_ATTEMPTS, QueuedEvent } from '@triggers/event-schema';
-import { fanOut, recordRetry, storeDelivered } from '@triggers/event-store';
-import type { Logger } from '@triggers/log';
+import { MAX_QUEUE_ATTEMPTS, QueuedEvent } from '@triggers/event-schema';
+import { recordRetry, storeDelivered, subscribedKeys } from '@triggers/event-store';
+import { describeError, type Logger } from '@triggers/log';
 import * as v from 'valibot';
 import { tryCommit } from './commit.ts';
 import {
@@ -10,7 +10,7 @@ import {
   recordDeadLetters,
   sendDeadLetters,
 } from './dead-letter.ts';
-import { sendDeliveries } from './delivery/fan-out.ts';
+import { sendFanOut } from './delivery/fan-out.ts';
 import { describeIssues } from './describe.ts';
 import type { ConsumerEnv } from './env.ts';
 import { BatchOutcome } from './outcome.ts';
@@ -70,6 +70,9 @@ const byKind = <K extends Step['kind']>(steps: Step[], kind: K) =>
  *   with backoff until Cloudflare moves them to `event-dlq`), every other event is stored;
  * - every store write of the batch (stored events, failed attempts, dead letters too large to
  *   travel) goes to D1 in one round trip, while dead letters go to `event-dlq` alongside;
+ * - the stored events of keys with subscriptions are handed to the dispatcher to fan out
+ *   (delivery/fan-out.ts): a few messages, whatever the subscriptions; if the queue refuses them,
+ *   the stored events' messages are retried;
  * - each message is then acked or retried on its own; when D1 fails, every message that needed
  *   it is retried, and nothing else;
  * - at most once a minute per isolate, the store's size is checked alongside (retention.ts).
@@ -105,15 +108,10 @@ export async function processEventBatch(
         toRecord.map((step) => step.letter),
         now,
       ),
-      // In the same transaction as the events: an event stored has its deliveries.
-      fanOut(
+      // Read in the same round trip: whose stored events have subscriptions to fan out to.
+      subscribedKeys(
         env.DB,
-        toStore.map(({ event }) => ({
-          api_key_id: event.api_key_id,
-          event_id: event.event_id,
-          type: eventIdentity(event).type,
-        })),
-        now,
+        toStore.map(({ event }) => event.api_key_id),
       ),
     ]),
     sendDeadLetters(
@@ -128,8 +126,14 @@ export async function processEventBatch(
       outcome.retry(step.message, step.event, written.reason);
     }
   } else {
-    const [stored, , , , deliveries] = written.keys;
-    const unsentDeliveries = await sendDeliveries(env.DELIVERY_QUEUE, deliveries);
+    const [stored, , , , subscribed] = written.keys;
+    const unsentDeliveries = await sendFanOut(
+      env.DELIVERY_QUEUE,
+      toStore.filter(({ event }) => subscribed.has(event.api_key_id)).map(({ event }) => event),
+    ).then(
+      () => undefined,
+      (err: unknown) => `delivery-queue refused the fan-out: ${describeError(err)}`,
+    );
     if (unsentDeliveries === undefined) {
       outcome.storedOnce(
         toStore.map(({ message, event }) => ({ message, key: event.event_id })),

@@ -1,5 +1,5 @@
 import { env } from 'cloudflare:workers';
-import { DELIVERY_QUEUE, EVENT_DLQ, EVENT_QUEUE, type QueuedEvent } from '@triggers/event-schema';
+import { DELIVERY_QUEUE, EVENT_DLQ, EVENT_QUEUE } from '@triggers/event-schema';
 import { faultsFor } from '@triggers/faults';
 import { createLogger, parseLogLevel } from '@triggers/log';
 import { processDeliveryBatch } from './delivery/dispatch.ts';
@@ -8,13 +8,18 @@ import type { ConsumerEnv } from './env.ts';
 import { processEventBatch } from './event-batch.ts';
 import { failBatchIfAsked } from './faults.ts';
 import { runRetention } from './retention.ts';
+import { settingsOf } from './settings.ts';
 
 // Read once as the module loads: a malformed FAULTS stops a local Worker from starting, with a
 // message saying what is wrong, instead of failing every batch (deployed, it is not read).
 faultsFor(env);
+// Likewise every var the Worker takes (settings.ts): a deploy with RETENTION_DELIVERED_DAYS = 0
+// or an unreadable DELIVERY_SCHEDULE fails at startup, naming the var, instead of running on it.
+settingsOf(env);
 
 export default {
-  // Bodies are validated, never trusted: QueuedEvent is what a well-formed one carries.
+  // Three queues, three kinds of message (QueuedEvent, a DLQ message, DeliveryQueueMessage):
+  // each handler validates its bodies, so they arrive as `unknown`.
   async queue(batch, env) {
     const log = createLogger({}, parseLogLevel(env.LOG_LEVEL));
     if (batch.queue === EVENT_QUEUE) {
@@ -31,4 +36,4 @@ export default {
     const log = createLogger({}, parseLogLevel(env.LOG_LEVEL));
     await runRetention(env, log, new Date(controller.scheduledTime));
   },
-} satisfies ExportedHandler<ConsumerEnv, QueuedEvent>;
+} satisfies ExportedHandler<ConsumerEnv, unknown>;

@@ -2,6 +2,7 @@ import { DEFAULT_RETENTION, purgeExpired, storeSize } from '@triggers/event-stor
 import { describeError, type Logger } from '@triggers/log';
 import { r2Archive } from './archive.ts';
 import type { ConsumerEnv } from './env.ts';
+import { settingsOf } from './settings.ts';
 
 /**
  * The scheduled run (`[triggers] crons` in wrangler.toml): purges what the retention policy says
@@ -13,11 +14,8 @@ import type { ConsumerEnv } from './env.ts';
  * `archived_objects`. A failure is logged and thrown, so the platform records the run as failed.
  */
 export async function runRetention(env: ConsumerEnv, log: Logger, now: Date): Promise<void> {
-  const policy = {
-    ...DEFAULT_RETENTION,
-    deliveredDays: Number(env.RETENTION_DELIVERED_DAYS),
-    failedDays: Number(env.RETENTION_FAILED_DAYS),
-  };
+  const { retention } = settingsOf(env);
+  const policy = { ...DEFAULT_RETENTION, ...retention };
   const archiving = env.ARCHIVE === undefined ? undefined : r2Archive(env.ARCHIVE, now);
   // What the archive wrote so far (also when a later round failed): nothing without ARCHIVE.
   const archived = () =>
@@ -36,7 +34,7 @@ export async function runRetention(env: ConsumerEnv, log: Logger, now: Date): Pr
     delivered_days: policy.deliveredDays,
     failed_days: policy.failedDays,
     store_bytes: size_bytes ?? undefined,
-    store_warn_bytes: Number(env.STORE_WARN_BYTES),
+    store_warn_bytes: settingsOf(env).storeWarnBytes,
   });
   warnIfNearlyFull(env, log, size_bytes);
 }
@@ -47,7 +45,7 @@ export async function runRetention(env: ConsumerEnv, log: Logger, now: Date): Pr
  * {@link watchStoreSize} alike.
  */
 function warnIfNearlyFull(env: ConsumerEnv, log: Logger, size: number | null): void {
-  const threshold = Number(env.STORE_WARN_BYTES);
+  const threshold = settingsOf(env).storeWarnBytes;
   if (size === null || size < threshold) return;
   log.log('error', 'event store nearly full', {
     store_bytes: size,

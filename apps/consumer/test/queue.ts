@@ -13,7 +13,8 @@ export interface QueueResult {
   retryMessages: { msgId: string; delaySeconds?: number }[];
 }
 
-export interface Delivery {
+/** A message as a queue hands it over (not a webhook delivery: see docs/webhooks.md for those). */
+export interface QueueMessage {
   id: string;
   body: unknown;
   attempts: number;
@@ -21,7 +22,7 @@ export interface Delivery {
 
 /** `exports.default` with the `queue()` that `service_binding_extra_handlers` adds. */
 interface QueueInvoker {
-  queue(queue: string, messages: (Delivery & { timestamp: Date })[]): Promise<QueueResult>;
+  queue(queue: string, messages: (QueueMessage & { timestamp: Date })[]): Promise<QueueResult>;
 }
 
 function canQueue(fetcher: object): fetcher is QueueInvoker {
@@ -32,7 +33,7 @@ function canQueue(fetcher: object): fetcher is QueueInvoker {
  * Delivers `messages` to the Worker's real queue handler the way the queue does, and answers
  * the acks and retries (with their delays) it made.
  */
-export async function deliver(queue: string, messages: Delivery[]): Promise<QueueResult> {
+export async function deliver(queue: string, messages: QueueMessage[]): Promise<QueueResult> {
   const worker = exports.default;
   if (!canQueue(worker))
     throw new Error('exports.default.queue needs the service_binding_extra_handlers flag');
@@ -43,7 +44,7 @@ export async function deliver(queue: string, messages: Delivery[]): Promise<Queu
 }
 
 /** A message of `body`, with a fresh id, on its first attempt unless told otherwise. */
-export const message = (body: unknown, attempts = 1): Delivery => ({
+export const message = (body: unknown, attempts = 1): QueueMessage => ({
   id: crypto.randomUUID(),
   body,
   attempts,

@@ -3,7 +3,7 @@ import { env } from 'cloudflare:workers';
 import type { QueuedEvent } from '@triggers/event-schema';
 import { commit, getEvent, storeDelivered } from '@triggers/event-store';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { archiveKey } from '../src/archive.ts';
+import { r2Archive } from '../src/archive.ts';
 import worker from '../src/index.ts';
 import { STORE_WATCH_INTERVAL_MS } from '../src/retention.ts';
 import { event } from './queue.ts';
@@ -146,14 +146,24 @@ describe('the retention run with the ARCHIVE bucket (local R2)', () => {
       (await env.ARCHIVE.list({ prefix: `archive/${key}/`, include: ['httpMetadata', 'customMetadata'] }))
         .objects;
     const ofA = await listed(a);
-    expect(ofA.map((o) => o.key).sort()).toEqual(
-      [at(9), at(8)].map((day) => archiveKey(a, day.slice(0, 10), now, 1)).sort(),
-    );
+    // archive/<key>/<day>/<scheduled time>-<invocation>-<round>.ndjson.gz
+    const stamp = now
+      .toISOString()
+      .replace(/\.\d{3}/, '')
+      .replace(/[-:]/g, '');
+    const keyOf = (day: string) =>
+      ofA.find((o) => o.key.startsWith(`archive/${a}/${day.slice(0, 10)}/`))?.key ?? '';
+    expect(ofA).toHaveLength(2);
+    for (const day of [at(9), at(8)]) {
+      expect(keyOf(day)).toMatch(
+        new RegExp(`^archive/${a}/${day.slice(0, 10)}/${stamp}-[0-9a-f]{8}-1\\.ndjson\\.gz$`),
+      );
+    }
     expect(ofA[0]?.httpMetadata).toMatchObject({
       contentType: 'application/x-ndjson',
       contentEncoding: 'gzip',
     });
-    const dayOf8 = await env.ARCHIVE.get(archiveKey(a, at(8).slice(0, 10), now, 1));
+    const dayOf8 = await env.ARCHIVE.get(keyOf(at(8)));
     const archived = await linesOf(dayOf8 as R2ObjectBody);
     expect(archived.map((e) => e.event_id).sort()).toEqual([events[1]?.event_id, events[2]?.event_id].sort());
     expect(archived[0]).toMatchObject({ api_key_id: a, status: 'delivered', payload: events[1]?.payload });
@@ -164,6 +174,40 @@ describe('the retention run with the ARCHIVE bucket (local R2)', () => {
     const line = lines.find((l) => l.message === 'retention');
     expect(line?.archived_events).toBeGreaterThanOrEqual(4);
     expect(line?.archived_objects).toBeGreaterThanOrEqual(3);
+  });
+
+  it('never overwrites the objects of an earlier try of the same run, whose events are already gone', async () => {
+    const now = new Date();
+    const a = `key_${crypto.randomUUID()}`;
+    const day = new Date(now.getTime() - 8 * DAY_MS).toISOString();
+    const first = event({ api_key_id: a, timestamp: day });
+    await commit(env.DB, [storedAtArrival(first)]);
+    // The first try of the run archives and deletes `first`, then (say) fails in a later round.
+    await runScheduled(now);
+    expect(await getEvent(env.DB, { apiKeyId: a, eventId: first.event_id })).toBeNull();
+    // The platform retries the run: same scheduled time, same tenant and day, round 1 again.
+    const second = event({ api_key_id: a, timestamp: day });
+    await commit(env.DB, [storedAtArrival(second)]);
+    await runScheduled(now);
+
+    const objects = (await env.ARCHIVE.list({ prefix: `archive/${a}/` })).objects;
+    expect(objects).toHaveLength(2);
+    const ids = await Promise.all(
+      objects.map(async (o) => (await linesOf((await env.ARCHIVE.get(o.key)) as R2ObjectBody))[0]?.event_id),
+    );
+    expect(ids.sort()).toEqual([first.event_id, second.event_id].sort());
+  });
+
+  it('refuses to write over an existing object even under the same name', async () => {
+    const now = new Date();
+    const e = event({ timestamp: new Date(now.getTime() - 8 * DAY_MS).toISOString() });
+    await commit(env.DB, [storedAtArrival(e)]);
+    const stored = await getEvent(env.DB, { apiKeyId: e.api_key_id, eventId: e.event_id });
+    if (stored === null) throw new Error('not stored');
+    const once = r2Archive(env.ARCHIVE, now, 'fixed000');
+    await once.archive([stored], 1);
+    const again = r2Archive(env.ARCHIVE, now, 'fixed000');
+    await expect(again.archive([stored], 1)).rejects.toThrow(/exists already/);
   });
 
   it('purges nothing when the archive cannot be written, and logs the failure', async () => {

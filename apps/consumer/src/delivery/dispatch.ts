@@ -1,33 +1,79 @@
-import {
-  DEFAULT_DELIVERY_TIMEOUT_MS,
-  DEFAULT_DISABLE_AFTER_FAILED_DELIVERIES,
-  DeliveryMessage,
-  deliverySchedule,
-  MAX_DELIVERY_DELAY_SECONDS,
-  retryDelay,
-  type WebhookEvent,
-  webhookUrlProblem,
-} from '@triggers/event-schema';
+import { type AttemptMessage, DeliveryQueueMessage, type WebhookEvent } from '@triggers/event-schema';
 import { abandonDelivery, type DeliveryWork, loadDeliveryWork, recordAttempt } from '@triggers/event-store';
-import { describeError, type Logger } from '@triggers/log';
+import { describeError, type Logger, type LogLevel } from '@triggers/log';
+import { webhookUrlProblem } from '@triggers/webhooks';
 import * as v from 'valibot';
 import type { ConsumerEnv } from '../env.ts';
 import { queueRetryDelaySeconds } from '../queue-retry.ts';
+import { type Settings, settingsOf } from '../settings.ts';
 import { attemptDelivery } from './attempt.ts';
-import { signatureHeader } from './sign.ts';
+import { fanOutEvents } from './fan-out.ts';
+import { attemptDelaySeconds } from './schedule.ts';
+import { webhookHeaders } from './sign.ts';
 
 /**
- * The dispatcher: the consumer of `delivery-queue`. Each message is one attempt of one delivery;
- * the messages of a batch are attempted concurrently, each bounded by the timeout, so a slow
- * subscriber holds up no one but itself (and, at worst, its batch-mates for one timeout). A
- * failed attempt is not a queue retry: the dispatcher records it and sends the next attempt as a
- * new message, delayed by the schedule (or the subscriber's Retry-After), so the queue's own
- * retries are left for the dispatcher's own failures (D1 down).
+ * The dispatcher: the consumer of `delivery-queue`. A message is either a fan-out (create some
+ * events' deliveries, fan-out.ts) or one attempt of one delivery. The messages of a batch run
+ * concurrently, each bounded by the attempt timeout, so a slow subscriber holds up no one but
+ * itself. A failed attempt is not a queue retry: the dispatcher records it and queues the next
+ * attempt as a new message, delayed by the schedule (schedule.ts), so the queue's own retries are
+ * left for the dispatcher's own failures (D1 or the queue down).
+ *
+ * An attempt message goes through {@link nextStep}, the state machine in one place: from the
+ * delivery as stored, it decides to skip the message, queue a lost successor, end the delivery
+ * without an attempt, or attempt it. One clock (`clock`, read when the message is taken and when
+ * the attempt ends) stamps the webhook, the attempt and the next attempt's due time.
  */
 
+/** What to do with one attempt message. */
+export type Step =
+  /** Nothing to do (a duplicate, a stale message, a settled delivery): ack it. */
+  | { kind: 'skip'; reason: string; level: LogLevel }
+  /** The attempt was recorded but its successor never queued (the send failed): queue it now. */
+  | { kind: 'queue_next'; delaySeconds: number }
+  /** End the delivery `failed` without attempting it. */
+  | { kind: 'abandon'; reason: string; level: LogLevel }
+  /** Make the attempt. */
+  | {
+      kind: 'attempt';
+      subscription: NonNullable<DeliveryWork['subscription']>;
+      event: NonNullable<DeliveryWork['event']>;
+    };
+
+/**
+ * The step for attempt message `job`, given its delivery as stored (`work`, null when there is
+ * none). `redelivered`: the queue has handed this very message over before (our own failure), so
+ * an attempt it finds recorded may be missing its successor. `now` in milliseconds.
+ */
+export function nextStep(
+  job: AttemptMessage,
+  work: DeliveryWork | null,
+  { redelivered, now, local }: { redelivered: boolean; now: number; local: boolean },
+): Step {
+  if (work === null)
+    return { kind: 'skip', reason: 'no such delivery (purged with its event)', level: 'warn' };
+  if (work.status !== 'pending') return { kind: 'skip', reason: `already ${work.status}`, level: 'debug' };
+  if (work.round !== job.round) return { kind: 'skip', reason: `round ${job.round} is over`, level: 'debug' };
+  if (work.attempts === job.attempt) {
+    if (!redelivered) return { kind: 'skip', reason: 'attempt already made', level: 'debug' };
+    const due = work.next_attempt_at === null ? now : Date.parse(work.next_attempt_at);
+    return { kind: 'queue_next', delaySeconds: Math.max(0, Math.ceil((due - now) / 1000)) };
+  }
+  if (work.attempts !== job.attempt - 1) {
+    return { kind: 'skip', reason: `attempt ${job.attempt} is out of turn`, level: 'debug' };
+  }
+  // Retention keeps an event while a delivery of it is pending; this is a bug or a hand edit.
+  if (work.event === null) return { kind: 'abandon', reason: 'event no longer stored', level: 'error' };
+  const sub = work.subscription;
+  if (sub === null) return { kind: 'abandon', reason: 'subscription deleted', level: 'info' };
+  if (!sub.enabled) return { kind: 'abandon', reason: 'subscription disabled', level: 'info' };
+  const problem = webhookUrlProblem(sub.url, { local });
+  if (problem !== undefined) return { kind: 'abandon', reason: `url refused: ${problem}`, level: 'warn' };
+  return { kind: 'attempt', subscription: sub, event: work.event };
+}
+
 /** The body every subscriber receives: the event, as JSON. */
-export function webhookBody(work: DeliveryWork): string {
-  const { event } = work;
+export function webhookBody(event: NonNullable<DeliveryWork['event']>): string {
   const body: WebhookEvent = {
     event_id: event.event_id,
     type: event.type,
@@ -40,84 +86,57 @@ export function webhookBody(work: DeliveryWork): string {
   return JSON.stringify(body);
 }
 
-interface Settings {
-  schedule: readonly number[];
-  timeoutMs: number;
-  disableAfter: number;
-  local: boolean;
+/** Everything the dispatcher works with. */
+interface Dispatcher {
+  env: ConsumerEnv;
+  settings: Settings;
+  log: Logger;
+  clock: () => number;
 }
 
-function settingsOf(env: ConsumerEnv): Settings {
-  const timeoutMs = Number(env.DELIVERY_TIMEOUT_MS);
-  const disableAfter = Number(env.DELIVERY_DISABLE_AFTER);
-  return {
-    schedule: deliverySchedule(env.DELIVERY_SCHEDULE),
-    timeoutMs: timeoutMs > 0 ? timeoutMs : DEFAULT_DELIVERY_TIMEOUT_MS,
-    disableAfter: disableAfter > 0 ? disableAfter : DEFAULT_DISABLE_AFTER_FAILED_DELIVERIES,
-    local: env.ENVIRONMENT === 'development',
+/** Handles one attempt message; throws only when the store or the queue fails. */
+async function dispatchAttempt(message: Message<unknown>, job: AttemptMessage, d: Dispatcher): Promise<void> {
+  const { env, settings, log, clock } = d;
+  const now = clock();
+  const work = await loadDeliveryWork(env.DB, job, new Date(now));
+  const step = nextStep(job, work, { redelivered: message.attempts > 1, now, local: settings.local });
+  const ids = {
+    delivery_id: job.delivery_id,
+    event_id: work?.event_id,
+    round: job.round,
+    attempt: job.attempt,
   };
-}
-
-async function dispatchOne(
-  message: Message<unknown>,
-  env: ConsumerEnv,
-  settings: Settings,
-  log: Logger,
-): Promise<void> {
-  const parsed = v.safeParse(DeliveryMessage, message.body);
-  if (!parsed.success) {
-    log.log('error', 'unreadable delivery message dropped', { message_id: message.id });
-    return message.ack();
-  }
-  const job = parsed.output;
-  const now = new Date();
-  const work = await loadDeliveryWork(env.DB, job, now);
-  // Gone, settled, or already past this attempt: a duplicate or stale message.
-  if (work === null || work.status !== 'pending' || work.round !== job.round) return message.ack();
-  if (work.attempts === job.attempt) {
-    // This attempt was recorded but its successor never queued (the send failed): queue it now.
-    const wait =
-      work.next_attempt_at === null ? 0 : (Date.parse(work.next_attempt_at) - now.getTime()) / 1000;
-    await env.DELIVERY_QUEUE.send(
-      { ...job, attempt: job.attempt + 1 },
-      { delaySeconds: Math.max(0, Math.ceil(wait)) },
-    );
-    return message.ack();
-  }
-  if (work.attempts !== job.attempt - 1) return message.ack();
-
-  const key = { apiKeyId: job.api_key_id, deliveryId: job.delivery_id, round: job.round };
-  const sub = work.subscription;
-  const unusable =
-    sub === null
-      ? 'subscription deleted'
-      : !sub.enabled
-        ? 'subscription disabled'
-        : webhookUrlProblem(sub.url, { local: settings.local });
-  if (sub === null || unusable !== undefined) {
-    await abandonDelivery(env.DB, key, `not attempted: ${unusable}`, now);
-    return message.ack();
+  switch (step.kind) {
+    case 'skip':
+      log.log(step.level, 'delivery message skipped', { ...ids, reason: step.reason });
+      return message.ack();
+    case 'queue_next':
+      await env.DELIVERY_QUEUE.send(
+        { ...job, attempt: job.attempt + 1 },
+        { delaySeconds: step.delaySeconds },
+      );
+      return message.ack();
+    case 'abandon': {
+      const key = { apiKeyId: job.api_key_id, deliveryId: job.delivery_id, round: job.round };
+      await abandonDelivery(env.DB, key, `not attempted: ${step.reason}`, new Date(now));
+      log.log(step.level, 'delivery abandoned', { ...ids, reason: step.reason });
+      return message.ack();
+    }
+    case 'attempt':
+      break;
   }
 
-  const body = webhookBody(work);
-  const timestamp = Math.floor(now.getTime() / 1000);
+  const { subscription: sub, event } = step;
+  const body = webhookBody(event);
+  const headers = await webhookHeaders(sub.secrets, job.delivery_id, new Date(now), body);
   const outcome = await attemptDelivery(
-    sub.url,
-    body,
-    {
-      'content-type': 'application/json',
-      'user-agent': 'Triggers-Webhooks/1.0',
-      'webhook-id': work.id,
-      'webhook-timestamp': String(timestamp),
-      'webhook-signature': await signatureHeader(sub.secrets, work.id, timestamp, body),
-    },
-    settings.timeoutMs,
+    { url: sub.url, headers, body, timeoutMs: settings.delivery.timeoutMs },
+    clock,
   );
-  const scheduled = outcome.ok ? undefined : retryDelay(settings.schedule, job.attempt + 1);
-  const delay =
-    scheduled === undefined
-      ? undefined
-      : Math.min(MAX_DELIVERY_DELAY_SECONDS, Math.max(scheduled, outcome.retryAfter ?? 0));
+  const ended = now + outcome.latencyMs;
+  const delay = outcome.ok
+    ? undefined
+    : attemptDelaySeconds(settings.delivery.schedule, job.attempt + 1, outcome.retryAfterSeconds);
   const status = outcome.ok ? 'succeeded' : delay === undefined ? 'failed' : 'pending';
   const moved = await recordAttempt(
     env.DB,
@@ -127,23 +146,20 @@ async function dispatchOne(
       subscriptionId: sub.id,
       round: job.round,
       attempt: job.attempt,
-      attemptedAt: now,
+      attemptedAt: new Date(now),
       httpStatus: outcome.httpStatus,
       error: outcome.error,
       latencyMs: outcome.latencyMs,
       responseExcerpt: outcome.excerpt,
       status,
-      nextAttemptAt: delay === undefined ? null : new Date(Date.now() + delay * 1000),
-      disableAfter: settings.disableAfter,
+      nextAttemptAt: delay === undefined ? null : new Date(ended + delay * 1000),
+      disableAfter: settings.delivery.disableAfter,
     },
-    new Date(),
+    new Date(ended),
   );
   log.log(outcome.ok ? 'info' : 'warn', 'delivery attempt', {
-    delivery_id: job.delivery_id,
-    event_id: work.event_id,
+    ...ids,
     subscription_id: sub.id,
-    round: job.round,
-    attempt: job.attempt,
     http_status: outcome.httpStatus ?? undefined,
     error: outcome.error ?? undefined,
     latency_ms: outcome.latencyMs,
@@ -156,17 +172,30 @@ async function dispatchOne(
   message.ack();
 }
 
-/** Handles a batch of `delivery-queue`: every message at once, each settled on its own. */
+/**
+ * Handles a batch of `delivery-queue`: every message at once, each settled on its own. `clock`
+ * (milliseconds since the epoch) is the dispatcher's one clock; tests pass their own.
+ */
 export async function processDeliveryBatch(
   batch: MessageBatch<unknown>,
   env: ConsumerEnv,
   log: Logger,
+  clock: () => number = Date.now,
 ): Promise<void> {
-  const settings = settingsOf(env);
+  const dispatcher: Dispatcher = { env, settings: settingsOf(env), log, clock };
   await Promise.all(
     batch.messages.map(async (message) => {
+      const parsed = v.safeParse(DeliveryQueueMessage, message.body);
+      if (!parsed.success) {
+        log.log('error', 'unreadable delivery message dropped', { message_id: message.id });
+        return message.ack();
+      }
       try {
-        await dispatchOne(message, env, settings, log);
+        if ('fan_out' in parsed.output) {
+          await fanOutEvents(parsed.output, env, log, new Date(clock()));
+          return message.ack();
+        }
+        await dispatchAttempt(message, parsed.output, dispatcher);
       } catch (err) {
         // The store or the queue failed (a subscriber's failure never throws): try again later.
         log.log('error', 'delivery dispatch failed', { message_id: message.id, error: describeError(err) });
