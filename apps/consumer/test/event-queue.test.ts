@@ -4,9 +4,10 @@ import {
   EVENT_DLQ,
   MAX_QUEUE_ATTEMPTS,
   MAX_QUEUED_EVENT_BYTES,
+  MAX_SUBSCRIPTIONS_PER_KEY,
   type QueuedEvent,
 } from '@triggers/event-schema';
-import { getDeadLetter, replayEvent } from '@triggers/event-store';
+import { createSubscription, getDeadLetter, replayEvent } from '@triggers/event-store';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DLQ_ROUTING_REASON, PROCESSING_ERROR_REASON } from '../src/event-batch.ts';
 import worker from '../src/index.ts';
@@ -161,6 +162,55 @@ describe('event-queue: storing', () => {
         }),
       ]),
     );
+  });
+});
+
+describe('event-queue: webhook fan-out', () => {
+  const subscribe = (apiKeyId: string, n: number) =>
+    createSubscription(
+      env.DB,
+      {
+        apiKeyId,
+        id: `sub_${String(n).padStart(24, '0')}`,
+        url: 'https://hooks.example.com/',
+        eventTypes: null,
+        secret: 'whsec_eA==',
+      },
+      new Date(),
+      MAX_SUBSCRIPTIONS_PER_KEY,
+    );
+
+  it('hands the dispatcher one fan-out message per ten stored events of a subscribed key, whatever its subscriptions, and none for other keys', async () => {
+    const heavy = `key_${crypto.randomUUID()}`;
+    for (let i = 0; i < MAX_SUBSCRIPTIONS_PER_KEY; i++) await subscribe(heavy, i);
+    const quiet = `key_${crypto.randomUUID()}`;
+    const events = [
+      ...Array.from({ length: 25 }, () => event({ api_key_id: heavy })),
+      ...Array.from({ length: 5 }, () => event({ api_key_id: quiet })),
+    ];
+    const sent: unknown[] = [];
+    // Spied, so that the test runtime's own consumer does not fan out behind the test's back.
+    vi.spyOn(env.DELIVERY_QUEUE, 'sendBatch').mockImplementation(async (messages) => {
+      sent.push(...[...messages].map((m) => m.body));
+      return {} as QueueSendBatchResponse;
+    });
+    const messages = events.map((e) => message(e));
+    const result = await deliver(QUEUE, messages);
+    expect(result.explicitAcks).toHaveLength(30);
+    expect(sent).toEqual([
+      { api_key_id: heavy, fan_out: events.slice(0, 10).map((e) => e.event_id) },
+      { api_key_id: heavy, fan_out: events.slice(10, 20).map((e) => e.event_id) },
+      { api_key_id: heavy, fan_out: events.slice(20, 25).map((e) => e.event_id) },
+    ]);
+  });
+
+  it('retries the stored events of the batch when delivery-queue refuses their fan-out (mocked: a local queue cannot be made to fail on demand)', async () => {
+    const key = `key_${crypto.randomUUID()}`;
+    await subscribe(key, 1);
+    vi.spyOn(env.DELIVERY_QUEUE, 'sendBatch').mockRejectedValue(new Error('Queue unavailable'));
+    const m = message(event({ api_key_id: key }));
+    const result = await deliver(QUEUE, [m]);
+    expect(result.retryMessages).toEqual([{ msgId: m.id, delaySeconds: 2 }]);
   });
 });
 

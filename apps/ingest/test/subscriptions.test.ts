@@ -1,11 +1,22 @@
 /**
  * The subscription routes in workerd, through the typed client (`createClient`) and the
  * Worker's own fetch, against the real local D1. Deliveries themselves need a receiver and the
- * consumer: packages/system-tests/test/webhooks.test.ts.
+ * consumer: apps/consumer/test/delivery.test.ts, packages/system-tests/test/webhooks.test.ts.
  */
+import { env } from 'cloudflare:workers';
 import { createClient, TriggersError } from '@triggers/client';
+import { MAX_SIGNING_SECRETS, MAX_SUBSCRIPTIONS_PER_KEY } from '@triggers/event-schema';
+import {
+  createSubscription,
+  fanOut,
+  getSubscription,
+  listDeliveries,
+  recordAttempt,
+} from '@triggers/event-store';
+import { queuedEvent } from '@triggers/test-support/queued-event';
 import { describe, expect, it } from 'vitest';
-import { BASE_URL, newApiKey, post, workerFetch } from './support/ingest.ts';
+import { BASE_URL, expectError, newApiKey, post, send, type TestKey, workerFetch } from './support/ingest.ts';
+import { store } from './support/store.ts';
 
 const LOCAL_URL = 'http://127.0.0.1:8788/hook';
 
@@ -101,5 +112,177 @@ describe('subscriptions', () => {
       expect(await refusal(call())).toMatchObject({ status: 404 });
     }
     expect((await a.subscriptions.get(id)).enabled).toBe(true);
+  });
+});
+
+describe('webhook URL rules over HTTP', () => {
+  it('refuses every non-public destination on create and on change, the trailing-dot and IPv4-in-IPv6 forms included', async () => {
+    const key = await newApiKey();
+    const created = (await (await post('/subscriptions', key, { url: LOCAL_URL })).json()) as {
+      data: { id: string };
+    };
+    const { id } = created.data;
+    for (const url of [
+      'https://localhost./',
+      'https://intranet./',
+      'https://metadata.google.internal./',
+      'https://[::a9fe:a9fe]/',
+      'https://[::7f00:1]/',
+      'https://[64:ff9b::a9fe:a9fe]/',
+      'https://[2002:a9fe:a9fe::]/',
+      'https://[fec0::1]/',
+      'https://[ff02::1]/',
+      'https://192.0.0.1/',
+      'https://169.254.169.254/',
+      'https://[::ffff:169.254.169.254]/',
+    ]) {
+      const created = await expectError(await post('/subscriptions', key, { url }), 400, 'VALIDATION_ERROR');
+      expect(created.error.details?.issues?.[0]?.path, url).toBe('url');
+      const changed = await workerFetch(
+        new Request(`${BASE_URL}/subscriptions/${id}`, {
+          method: 'PATCH',
+          headers: { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ url }),
+        }),
+      );
+      await expectError(changed, 400, 'VALIDATION_ERROR');
+    }
+  });
+});
+
+describe('limits', () => {
+  /** Gives `key` `n` subscriptions straight in the store (the API's rate limit would slow 100 POSTs). */
+  async function seedSubscriptions(key: TestKey, n: number) {
+    for (let i = 0; i < n; i++) {
+      await createSubscription(
+        env.DB,
+        {
+          apiKeyId: key.id,
+          id: `sub_${String(i).padStart(24, '0')}`,
+          url: LOCAL_URL,
+          eventTypes: null,
+          secret: 'whsec_eA==',
+        },
+        new Date(Date.UTC(2026, 0, 1, 0, 0, i)),
+        MAX_SUBSCRIPTIONS_PER_KEY,
+      );
+    }
+  }
+
+  it(`answers 409 LIMIT_REACHED naming the limit past ${MAX_SUBSCRIPTIONS_PER_KEY} subscriptions, and creates again once one is deleted`, async () => {
+    const key = await newApiKey();
+    await seedSubscriptions(key, MAX_SUBSCRIPTIONS_PER_KEY);
+    const refused = await expectError(
+      await post('/subscriptions', key, { url: LOCAL_URL }),
+      409,
+      'LIMIT_REACHED',
+    );
+    expect(refused.error.details?.limit).toBe(MAX_SUBSCRIPTIONS_PER_KEY);
+    expect(refused.error.message).toContain(String(MAX_SUBSCRIPTIONS_PER_KEY));
+    // Another key is not affected.
+    expect((await post('/subscriptions', await newApiKey(), { url: LOCAL_URL })).status).toBe(201);
+    const deleted = await workerFetch(
+      new Request(`${BASE_URL}/subscriptions/sub_${'0'.repeat(24)}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${key.key}` },
+      }),
+    );
+    expect(deleted.status).toBe(200);
+    expect((await post('/subscriptions', key, { url: LOCAL_URL })).status).toBe(201);
+  });
+
+  it('pages GET /subscriptions oldest first with limit and cursor, and refuses a cursor it did not issue', async () => {
+    const key = await newApiKey();
+    await seedSubscriptions(key, 5);
+    const page = async (query: string) =>
+      (await (await send('GET', `/subscriptions${query}`, key)).json()) as {
+        data: { subscriptions: { id: string }[]; next_cursor: string | null };
+      };
+    const all = await page('');
+    expect(all.data.subscriptions).toHaveLength(5);
+    expect(all.data.next_cursor).toBeNull();
+    const first = await page('?limit=2');
+    const second = await page(`?limit=2&cursor=${first.data.next_cursor}`);
+    const third = await page(`?limit=2&cursor=${second.data.next_cursor}`);
+    expect([first, second, third].flatMap((p) => p.data.subscriptions.map((s) => s.id))).toEqual(
+      all.data.subscriptions.map((s) => s.id),
+    );
+    expect(third.data.next_cursor).toBeNull();
+    const bad = await expectError(
+      await send('GET', '/subscriptions?cursor=abc', key),
+      400,
+      'VALIDATION_ERROR',
+    );
+    expect(bad.error.details?.issues?.[0]?.path).toBe('query.cursor');
+    await expectError(
+      await send('GET', `/subscriptions?limit=${MAX_SUBSCRIPTIONS_PER_KEY + 1}`, key),
+      400,
+      'VALIDATION_ERROR',
+    );
+  });
+
+  it(`keeps every replaced secret signing for its own 24 h after a second rotation, and refuses a rotation past ${MAX_SIGNING_SECRETS} secrets`, async () => {
+    const key = await newApiKey();
+    const created = (await (await post('/subscriptions', key, { url: LOCAL_URL })).json()) as {
+      data: { id: string; secret: string };
+    };
+    const { id, secret: original } = created.data;
+    const rotate = () => send('POST', `/subscriptions/${id}/rotate-secret`, key);
+    const first = (await (await rotate()).json()) as { data: { secret: string } };
+    const second = (await (await rotate()).json()) as { data: { secret: string } };
+    const row = await getSubscription(env.DB, { apiKeyId: key.id, id });
+    expect(row?.secret).toBe(second.data.secret);
+    const previous = JSON.parse(row?.previous_secrets ?? '[]') as { secret: string; expires_at: string }[];
+    expect(previous.map((p) => p.secret)).toEqual([original, first.data.secret]);
+    for (const p of previous) expect(Date.parse(p.expires_at) - Date.now()).toBeGreaterThan(23 * 3_600_000);
+
+    for (let i = 3; i < MAX_SIGNING_SECRETS; i++) expect((await rotate()).status).toBe(200);
+    const refused = await expectError(await rotate(), 409, 'LIMIT_REACHED');
+    expect(refused.error.details?.limit).toBe(MAX_SIGNING_SECRETS);
+  });
+});
+
+describe('deliveries of another key', () => {
+  it('refuses over HTTP to retry another key’s real failed delivery, which stays failed, and retries its own', async () => {
+    const owner = await newApiKey();
+    const other = await newApiKey();
+    const { id } = (
+      (await (await post('/subscriptions', owner, { url: LOCAL_URL })).json()) as { data: { id: string } }
+    ).data;
+    const [e] = await store('delivered', [queuedEvent({ api_key_id: owner.id })]);
+    if (e === undefined) throw new Error('not stored');
+    const [attempt] = await fanOut(env.DB, owner.id, [e.event_id], new Date());
+    if (attempt === undefined) throw new Error('no delivery');
+    await recordAttempt(
+      env.DB,
+      {
+        apiKeyId: owner.id,
+        deliveryId: attempt.delivery_id,
+        subscriptionId: id,
+        round: 1,
+        attempt: 1,
+        attemptedAt: new Date(),
+        httpStatus: 500,
+        error: null,
+        latencyMs: 3,
+        responseExcerpt: null,
+        status: 'failed',
+        nextAttemptAt: null,
+        disableAfter: 5,
+      },
+      new Date(),
+    );
+    const path = `/events/${e.event_id}/deliveries/${attempt.delivery_id}/retry`;
+    await expectError(await send('POST', path, other), 404, 'NOT_FOUND');
+    await expectError(await send('GET', `/events/${e.event_id}/deliveries`, other), 404, 'NOT_FOUND');
+    const [still] = await listDeliveries(env.DB, { apiKeyId: owner.id, eventId: e.event_id });
+    expect(still).toMatchObject({ status: 'failed', round: 1 });
+
+    const own = await send('POST', path, owner);
+    expect(own.status).toBe(200);
+    expect(((await own.json()) as { data: { status: string; round: number } }).data).toMatchObject({
+      status: 'pending',
+      round: 2,
+    });
   });
 });

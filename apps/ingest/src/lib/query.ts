@@ -32,6 +32,20 @@ export const repeatable = <TItem extends v.GenericSchema<string>>(item: TItem) =
     v.array(item),
   );
 
+/** `?limit=`: a whole number from 1 to `max`, given once. */
+export const limitParameter = (max: number) =>
+  once(
+    v.pipe(
+      v.string(),
+      v.digits('must be a whole number'),
+      v.transform(Number),
+      v.number(),
+      v.integer(),
+      v.minValue(1, 'must be at least 1'),
+      v.maxValue(max, `must be at most ${max}`),
+    ),
+  );
+
 type QuerySchema = v.StrictObjectSchema<v.ObjectEntries, v.ErrorMessage<v.StrictObjectIssue> | undefined>;
 
 /**

@@ -2,8 +2,9 @@ import {
   DEFAULT_INBOX_LIMIT,
   EventDetails,
   EventSource,
+  DeprecatedInboxTypeFilter,
   EventStatus,
-  EventType,
+  eventTypeMatch,
   InboxPage,
   MAX_INBOX_LIMIT,
   MAX_INBOX_PAGE_BYTES,
@@ -16,7 +17,7 @@ import type { IngestEnv } from '../env.ts';
 import { decodeCursor, encodeCursor } from '../lib/cursor.ts';
 import type { RouteSpec } from '../lib/openapi.ts';
 import { EVENT_ID } from '../lib/parameters.ts';
-import { once, queryOf, queryParameters, repeatable, unknownParameter } from '../lib/query.ts';
+import { limitParameter, once, queryOf, queryParameters, repeatable, unknownParameter } from '../lib/query.ts';
 import { requeue } from '../lib/requeue.ts';
 import { ok } from '../lib/responses.ts';
 import {
@@ -35,12 +36,6 @@ import { assertOrderedRange, validate } from '../lib/validate.ts';
  */
 
 const ACKED = { false: false, true: true, all: undefined } as const;
-
-/** `?type=`: a type, or a prefix of types written with a trailing `*` (`order.*`). */
-const TypeFilter = v.pipe(EventType, v.regex(/^(?!\*$)/, 'must name a type or a prefix before *'));
-
-/** What the store filters by for a `?type=` value. */
-const typeFilter = (text: string) => (text.endsWith('*') ? { prefix: text.slice(0, -1) } : { exact: text });
 
 /** The query of `GET /inbox`: every parameter it takes, and nothing else. */
 export const InboxQuery = v.strictObject(
@@ -65,10 +60,11 @@ export const InboxQuery = v.strictObject(
     ),
     type: v.optional(
       v.pipe(
-        once(TypeFilter),
+        once(DeprecatedInboxTypeFilter),
         v.description(
-          'Only events of this type (type=order.created), or, ending in *, whose type starts with what ' +
-            'precedes it (type=order.* for order.created, order.paid…).',
+          'An event type pattern, as subscriptions take them: a type (type=order.created), or a prefix ' +
+            'ending in .* (type=order.* for order.created, order.refund.issued…, not order). Deprecated, ' +
+            'still accepted: a prefix ending in * without the dot (type=order* also matches orders.x).',
         ),
       ),
     ),
@@ -90,17 +86,7 @@ export const InboxQuery = v.strictObject(
     ),
     limit: v.optional(
       v.pipe(
-        once(
-          v.pipe(
-            v.string(),
-            v.digits('must be a whole number'),
-            v.transform(Number),
-            v.number(),
-            v.integer(),
-            v.minValue(1, 'must be at least 1'),
-            v.maxValue(MAX_INBOX_LIMIT, `must be at most ${MAX_INBOX_LIMIT}`),
-          ),
-        ),
+        limitParameter(MAX_INBOX_LIMIT),
         v.description(
           `Most events per page, ${DEFAULT_INBOX_LIMIT} when absent. A page also ends once its payloads ` +
             `pass ${MAX_INBOX_PAGE_BYTES} bytes; follow next_cursor until it is null.`,
@@ -143,7 +129,7 @@ async function listInbox(request: AuthedRequest, env: IngestEnv): Promise<Respon
     listEvents(env.DB, {
       apiKeyId: request.apiKey.id,
       statuses: query.status,
-      type: query.type === undefined ? undefined : typeFilter(query.type),
+      type: query.type === undefined ? undefined : eventTypeMatch(query.type),
       source: query.source,
       acked: ACKED[query.acked],
       from: query.from,

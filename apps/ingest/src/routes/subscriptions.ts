@@ -1,5 +1,6 @@
 import {
-  DEFAULT_DELIVERY_SCHEDULE,
+  MAX_SIGNING_SECRETS,
+  MAX_SUBSCRIPTIONS_PER_KEY,
   SECRET_ROTATION_OVERLAP_SECONDS,
   type Subscription,
   SubscriptionCreated,
@@ -9,7 +10,6 @@ import {
   SubscriptionPatch,
   SubscriptionRequest,
   type SubscriptionWithSecret,
-  webhookUrlProblem,
 } from '@triggers/event-schema';
 import {
   createSubscription,
@@ -21,12 +21,16 @@ import {
   toSubscription,
   updateSubscription,
 } from '@triggers/event-store';
+import { DEFAULT_ATTEMPT_SCHEDULE, webhookUrlProblem } from '@triggers/webhooks';
+import * as v from 'valibot';
 import type { AuthedRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
 import { JSON_BODY_ERRORS, readJsonBody } from '../lib/body.ts';
+import { decodeSubscriptionCursor, encodeSubscriptionCursor } from '../lib/cursor.ts';
 import { ApiError } from '../lib/errors.ts';
 import type { RouteSpec } from '../lib/openapi.ts';
 import { readParameter, SUBSCRIPTION_ID } from '../lib/parameters.ts';
+import { limitParameter, once, queryOf, queryParameters, unknownParameter } from '../lib/query.ts';
 import { json, ok } from '../lib/responses.ts';
 import { fromStore } from '../lib/stored-events.ts';
 import { validate } from '../lib/validate.ts';
@@ -47,9 +51,15 @@ const BY_ID_ERRORS = ['VALIDATION_ERROR', 'NOT_FOUND', 'SERVICE_UNAVAILABLE'] as
 
 /** What {@link checkUrl} allows, for the specs of the routes that take a url. */
 const URL_RULES =
-  'The url must be https and name a public host; loopback, private, link-local and metadata ' +
-  'addresses are refused (400 VALIDATION_ERROR at url). In local development (ENVIRONMENT=development) ' +
-  'http://127.0.0.1:<port> and http://localhost:<port> are allowed.';
+  'The url must be https and name a public host or a public unicast address; loopback, private, ' +
+  'link-local, metadata, multicast and reserved addresses, IPv6 forms carrying an IPv4 address, and ' +
+  'internal names (localhost, single labels, .internal, .local, with or without a final dot) are refused ' +
+  '(400 VALIDATION_ERROR at url). In local development (ENVIRONMENT=development) http://127.0.0.1:<port> ' +
+  'and http://localhost:<port> are allowed.';
+
+/** 409 LIMIT_REACHED: the key (or subscription) has as many of something as it may. */
+const limitReached = (message: string, limit: number) =>
+  new ApiError('LIMIT_REACHED', message, { details: { limit } });
 
 const randomHex = (bytes: number) =>
   [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
@@ -91,12 +101,13 @@ export const createSubscriptionRoute: RouteSpec = {
   description:
     'event_types lists exact types and prefix patterns (order.*); leave it out (or null) for every event. ' +
     'Answers 201 with the signing secret (whsec_…), shown in full only here and on rotate-secret. ' +
-    `Deliveries are retried after ${DEFAULT_DELIVERY_SCHEDULE.join(', ')} seconds by default. ${URL_RULES}`,
+    `Deliveries are retried after ${DEFAULT_ATTEMPT_SCHEDULE.join(', ')} seconds by default. ${URL_RULES} ` +
+    `A key has at most ${MAX_SUBSCRIPTIONS_PER_KEY} subscriptions: one more is 409 LIMIT_REACHED.`,
   authenticated: true,
   status: 201,
   body: SubscriptionRequest,
   response: SubscriptionCreated,
-  errors: BODY_ERRORS,
+  errors: [...BODY_ERRORS, 'LIMIT_REACHED'],
   handler: postSubscription,
 };
 
@@ -115,26 +126,63 @@ async function postSubscription(request: AuthedRequest, env: IngestEnv): Promise
         secret: newSecret(),
       },
       new Date(),
+      MAX_SUBSCRIPTIONS_PER_KEY,
     ),
   );
+  if (row === null) {
+    throw limitReached(
+      `This API key has ${MAX_SUBSCRIPTIONS_PER_KEY} subscriptions, the most it may have: delete one first.`,
+      MAX_SUBSCRIPTIONS_PER_KEY,
+    );
+  }
   return json(201, { data: withSecret(row), timestamp: new Date().toISOString() });
 }
+
+/** The query of `GET /subscriptions`. */
+const SubscriptionsQuery = v.strictObject(
+  {
+    limit: v.optional(
+      v.pipe(
+        limitParameter(MAX_SUBSCRIPTIONS_PER_KEY),
+        v.description(
+          `Most subscriptions per page, ${MAX_SUBSCRIPTIONS_PER_KEY} (every one a key may have) when absent.`,
+        ),
+      ),
+      String(MAX_SUBSCRIPTIONS_PER_KEY),
+    ),
+    cursor: v.optional(
+      v.pipe(once(v.string()), v.description('The next_cursor of the previous page.')),
+    ),
+  },
+  unknownParameter,
+);
 
 export const listSubscriptionsRoute: RouteSpec = {
   method: 'GET',
   path: '/subscriptions',
   operationId: 'listSubscriptions',
   summary: 'List this key’s subscriptions',
-  description: 'Oldest first, without secrets (secret_prefix shows the first characters).',
+  description:
+    'Oldest first, without secrets (secret_prefix shows the first characters), paged like the inbox: ' +
+    'follow next_cursor until it is null.',
   authenticated: true,
+  parameters: queryParameters(SubscriptionsQuery),
   response: SubscriptionList,
-  errors: ['SERVICE_UNAVAILABLE'],
+  errors: ['VALIDATION_ERROR', 'SERVICE_UNAVAILABLE'],
   handler: listKeySubscriptions,
 };
 
 async function listKeySubscriptions(request: AuthedRequest, env: IngestEnv): Promise<Response> {
-  const rows = await fromStore(() => listSubscriptions(env.DB, request.apiKey.id));
-  return ok<{ subscriptions: Subscription[] }>({ subscriptions: rows.map(toSubscription) });
+  const query = validate(SubscriptionsQuery, queryOf(request), 'query');
+  const after =
+    query.cursor === undefined ? undefined : decodeSubscriptionCursor(query.cursor, 'query.cursor');
+  const page = await fromStore(() =>
+    listSubscriptions(env.DB, { apiKeyId: request.apiKey.id, limit: query.limit, ...(after ? { after } : {}) }),
+  );
+  return ok<{ subscriptions: Subscription[]; next_cursor: string | null }>({
+    subscriptions: page.subscriptions.map(toSubscription),
+    next_cursor: page.next === null ? null : encodeSubscriptionCursor(page.next),
+  });
 }
 
 export const getSubscriptionRoute: RouteSpec = {
@@ -218,19 +266,32 @@ export const rotateSubscriptionSecretRoute: RouteSpec = {
   summary: 'Replace the signing secret',
   description:
     'Answers the subscription with its new secret (shown only here). For ' +
-    `${SECRET_ROTATION_OVERLAP_SECONDS / 3600} hours the previous secret keeps signing too: each webhook then ` +
-    'carries two v1 signatures, so receivers can switch without losing a message.',
+    `${SECRET_ROTATION_OVERLAP_SECONDS / 3600} hours the replaced secret keeps signing too, each replaced ` +
+    'secret for its own hours, however often the secret is rotated meanwhile: each webhook carries one v1 ' +
+    'signature per secret signing, so receivers can switch without losing a message. At most ' +
+    `${MAX_SIGNING_SECRETS} secrets sign at once: a rotation past that is 409 LIMIT_REACHED.`,
   authenticated: true,
   parameters: [SUBSCRIPTION_ID],
   response: SubscriptionCreated,
-  errors: BY_ID_ERRORS,
+  errors: [...BY_ID_ERRORS, 'LIMIT_REACHED'],
   handler: rotateSecret,
 };
 
 async function rotateSecret(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const key = subscriptionKey(request);
-  const row = await fromStore(() =>
-    rotateSubscriptionSecret(env.DB, key, newSecret(), new Date(), SECRET_ROTATION_OVERLAP_SECONDS),
+  const rotation = await fromStore(() =>
+    rotateSubscriptionSecret(
+      env.DB,
+      key,
+      { secret: newSecret(), overlapSeconds: SECRET_ROTATION_OVERLAP_SECONDS, maxSecrets: MAX_SIGNING_SECRETS },
+      new Date(),
+    ),
   );
-  return ok<SubscriptionWithSecret>(withSecret(found(row, key.id)));
+  if ('row' in rotation) return ok<SubscriptionWithSecret>(withSecret(rotation.row));
+  if (rotation.refused === 'not_found') found(null, key.id);
+  throw limitReached(
+    `${MAX_SIGNING_SECRETS} secrets sign this subscription's webhooks already (the current one and those ` +
+      'replaced within 24 hours): rotate again once the oldest has stopped signing.',
+    MAX_SIGNING_SECRETS,
+  );
 }
