@@ -27,12 +27,17 @@ function decode<T>(cursor: string, fields: v.GenericSchema<unknown, T>, path: st
   }
   const result = v.safeParse(fields, parsed);
   if (result.success) return result.output;
-  throw new ApiError('VALIDATION_ERROR', 'The cursor is not one this API issued: pass next_cursor as it came.', {
-    details: { issues: [{ path, message: 'is not a cursor this API issued' }] },
-  });
+  throw new ApiError(
+    'VALIDATION_ERROR',
+    'The cursor is not one this API issued: pass next_cursor as it came.',
+    {
+      details: { issues: [{ path, message: 'is not a cursor this API issued' }] },
+    },
+  );
 }
 
-export const encodeCursor = ({ received_at, event_id }: EventCursor): string => encode([received_at, event_id]);
+export const encodeCursor = ({ received_at, event_id }: EventCursor): string =>
+  encode([received_at, event_id]);
 
 /** The inbox position `cursor` stands for, or 400 at `path`. */
 export function decodeCursor(cursor: string, path: string): EventCursor {

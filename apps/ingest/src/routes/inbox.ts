@@ -1,8 +1,8 @@
 import {
   DEFAULT_INBOX_LIMIT,
+  DeprecatedInboxTypeFilter,
   EventDetails,
   EventSource,
-  DeprecatedInboxTypeFilter,
   EventStatus,
   eventTypeMatch,
   InboxPage,
@@ -17,7 +17,14 @@ import type { IngestEnv } from '../env.ts';
 import { decodeCursor, encodeCursor } from '../lib/cursor.ts';
 import type { RouteSpec } from '../lib/openapi.ts';
 import { EVENT_ID } from '../lib/parameters.ts';
-import { limitParameter, once, queryOf, queryParameters, repeatable, unknownParameter } from '../lib/query.ts';
+import {
+  limitParameter,
+  once,
+  queryOf,
+  queryParameters,
+  repeatable,
+  unknownParameter,
+} from '../lib/query.ts';
 import { requeue } from '../lib/requeue.ts';
 import { ok } from '../lib/responses.ts';
 import {

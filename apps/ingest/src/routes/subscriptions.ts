@@ -150,9 +150,7 @@ const SubscriptionsQuery = v.strictObject(
       ),
       String(MAX_SUBSCRIPTIONS_PER_KEY),
     ),
-    cursor: v.optional(
-      v.pipe(once(v.string()), v.description('The next_cursor of the previous page.')),
-    ),
+    cursor: v.optional(v.pipe(once(v.string()), v.description('The next_cursor of the previous page.'))),
   },
   unknownParameter,
 );
@@ -177,7 +175,11 @@ async function listKeySubscriptions(request: AuthedRequest, env: IngestEnv): Pro
   const after =
     query.cursor === undefined ? undefined : decodeSubscriptionCursor(query.cursor, 'query.cursor');
   const page = await fromStore(() =>
-    listSubscriptions(env.DB, { apiKeyId: request.apiKey.id, limit: query.limit, ...(after ? { after } : {}) }),
+    listSubscriptions(env.DB, {
+      apiKeyId: request.apiKey.id,
+      limit: query.limit,
+      ...(after ? { after } : {}),
+    }),
   );
   return ok<{ subscriptions: Subscription[]; next_cursor: string | null }>({
     subscriptions: page.subscriptions.map(toSubscription),
@@ -283,7 +285,11 @@ async function rotateSecret(request: AuthedRequest, env: IngestEnv): Promise<Res
     rotateSubscriptionSecret(
       env.DB,
       key,
-      { secret: newSecret(), overlapSeconds: SECRET_ROTATION_OVERLAP_SECONDS, maxSecrets: MAX_SIGNING_SECRETS },
+      {
+        secret: newSecret(),
+        overlapSeconds: SECRET_ROTATION_OVERLAP_SECONDS,
+        maxSecrets: MAX_SIGNING_SECRETS,
+      },
       new Date(),
     ),
   );
