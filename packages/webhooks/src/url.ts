@@ -24,6 +24,17 @@ export interface UrlRules {
   local: boolean;
 }
 
+/** Readers' names for ipaddr.js's address classes (its own names where they read well: `multicast`, `reserved`, `6to4`…). */
+const CLASS_NAMES: Record<string, string> = {
+  linkLocal: 'link-local (where cloud metadata services answer)',
+  carrierGradeNat: 'shared (carrier-grade NAT)',
+  uniqueLocal: 'unique-local',
+  deprecatedSiteLocal: 'site-local',
+  ipv4Mapped: 'IPv4-mapped',
+  rfc6145: 'IPv4-translated',
+  rfc6052: 'NAT64',
+};
+
 /** The address class of `host` when it is an IP literal (URL hostname form), or undefined for a name. */
 function addressClass(host: string): string | undefined {
   const literal = host.startsWith('[') ? host.slice(1, -1) : host;
@@ -33,7 +44,7 @@ function addressClass(host: string): string | undefined {
   const address = ipaddr.parse(literal);
   const range = address.range();
   if (address.kind() === 'ipv6' && range === 'unicast' && !address.match(GLOBAL_UNICAST_V6)) {
-    return 'non-global IPv6';
+    return 'reserved IPv6 (outside 2000::/3)';
   }
   return range;
 }
@@ -77,7 +88,9 @@ export function webhookUrlProblem(text: string, rules: UrlRules): string | undef
   }
   const range = addressClass(host);
   if (range !== undefined) {
-    return range === 'unicast' ? undefined : `must target a public address (this one is ${range})`;
+    return range === 'unicast'
+      ? undefined
+      : `must target a public address, not a ${CLASS_NAMES[range] ?? range} one`;
   }
   if (isInternalName(host)) {
     return 'must name a public host (not localhost, a single label or an internal domain)';

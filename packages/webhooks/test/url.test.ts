@@ -113,6 +113,9 @@ describe('webhookUrlProblem', () => {
     expect(webhookUrlProblem('ftp://example.com/', deployed)).toMatch(/http/);
     expect(webhookUrlProblem('/hook', deployed)).toMatch(/absolute/);
     expect(webhookUrlProblem('https://u:p@example.com/', deployed)).toMatch(/credentials/);
-    expect(webhookUrlProblem('https://[fe80::1]/', deployed)).toMatch(/linkLocal/);
+    expect(webhookUrlProblem('https://169.254.169.254/', deployed)).toBe(
+      'must target a public address, not a link-local (where cloud metadata services answer) one',
+    );
+    expect(webhookUrlProblem('https://[64:ff9b::a9fe:a9fe]/', deployed)).toMatch(/not a NAT64 one/);
   });
 });

@@ -89,7 +89,9 @@ describe('subscriptions in the console', () => {
     await create.click();
     await expect
       .poll(() => problem.textContent())
-      .toBe('This URL must not target a loopback, private, link-local or metadata address.');
+      .toBe(
+        'This URL must target a public address, not a link-local (where cloud metadata services answer) one.',
+      );
     expect(await field.getAttribute('aria-invalid')).toBe('true');
     expect(await field.getAttribute('aria-describedby')).toContain('subscription-url-problem');
     expect(await focused(page)).toBe('input url=https://169.254.169.254/latest/meta-data/');
