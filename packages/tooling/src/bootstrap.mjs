@@ -23,6 +23,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { npmNetworkEnv } from './npm-settings.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const { packageManager } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -36,10 +37,18 @@ const pnpm = insidePinnedPnpm
   ? [process.execPath, execPath]
   : [process.platform === 'win32' ? 'npx.cmd' : 'npx', '--yes', packageManager];
 
+// Started by npm: its registry settings (a cafile in the machine's global npmrc, say) for every
+// package manager below, which runs on another Node and would not find that npmrc (npm-settings.mjs).
+const startedByNpm = agent.startsWith('npm/') && execPath !== '';
+const env = {
+  ...process.env,
+  ...(startedByNpm ? npmNetworkEnv([process.env.npm_node_execpath ?? process.execPath, execPath]) : {}),
+};
+
 /** Runs the pinned pnpm with `extra`; exits with its status when it fails. @param {string[]} extra */
 function run(extra) {
   const [cmd = 'npx', ...pre] = pnpm;
-  const result = spawnSync(cmd, [...pre, ...extra], { cwd: root, stdio: 'inherit' });
+  const result = spawnSync(cmd, [...pre, ...extra], { cwd: root, stdio: 'inherit', env });
   if (result.error) throw result.error;
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
