@@ -20,7 +20,9 @@ export default defineConfig(async () => {
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
           compatibilityFlags: ['service_binding_extra_handlers'],
-          bindings: { TEST_MIGRATIONS: migrations },
+          // wrangler.toml's top level is production; the test runtime is local development, as
+          // under `pnpm dev` (local webhook URLs delivered to, FAULTS honoured).
+          bindings: { TEST_MIGRATIONS: migrations, ENVIRONMENT: 'development' },
           // The optional archive bucket, local R2 (tests without it pass ARCHIVE: undefined).
           r2Buckets: ['ARCHIVE'],
           queueConsumers: { 'event-dlq': { maxBatchTimeout: 0.05 } },

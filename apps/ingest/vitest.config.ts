@@ -1,5 +1,5 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
-import { environments, wranglerConfig } from '@triggers/test-support/wrangler-config';
+import { environments, wranglerConfig } from '@triggers/tooling/wrangler-config';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -59,6 +59,9 @@ export default defineConfig(async () => ({
               (section.ratelimits ?? []).map(({ name, simple }) => ({ name, simple: { ...simple } })),
             ]),
           ),
+          // wrangler.toml's top level is production; the test runtime is local development, as
+          // under `pnpm dev` (local webhook URLs accepted, FAULTS honoured).
+          ENVIRONMENT: 'development',
           RATE_LIMIT_REQUESTS: TEST_RATE_LIMIT.limit,
           RATE_LIMIT_PERIOD_SECONDS: TEST_RATE_LIMIT.period,
           // The secret wrangler.toml's [secrets] requires; made up per run, as `pnpm dev` does.

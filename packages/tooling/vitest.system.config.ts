@@ -8,7 +8,7 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/system/**/*.test.ts'],
     environment: 'node',
     // One wrangler at a time: the suites share a small machine with the rest of the system tier.
     fileParallelism: false,

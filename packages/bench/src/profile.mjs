@@ -3,49 +3,19 @@
 // Workers are reached on workerd's inspector, which lists one target per Worker
 // (`core:user:<name>`) on a port workerd picks itself: found here among the runtime's listening
 // sockets (Linux /proc).
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-
-/** TCP ports process `pid` listens on (Linux only; empty elsewhere). */
-function listeningPorts(pid) {
-  const inodes = new Set();
-  try {
-    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-      try {
-        const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-        if (match) inodes.add(match[1]);
-      } catch {}
-    }
-  } catch {
-    return [];
-  }
-  const ports = [];
-  for (const table of ['tcp', 'tcp6']) {
-    let text = '';
-    try {
-      text = readFileSync(`/proc/net/${table}`, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      // state 0A = LISTEN
-      if (cols[3] === '0A' && inodes.has(cols[9])) ports.push(Number.parseInt(cols[1].split(':')[1], 16));
-    }
-  }
-  return ports;
-}
+import { listeningPorts, runtimePids } from './proc.mjs';
 
 /**
  * The inspector targets of the Workers `server` (a started `wrangler dev`) runs, by Worker name:
  * ours and the runtime's helpers (the dev registry proxy, the observability collector).
  * workerd serves one session per Worker, and wrangler holds the first config's one: that Worker
  * (`first`, its name) is reached through wrangler's inspector proxy instead.
- * @param {{ inspectorPort: number, runtimePids(): number[] }} server
+ * @param {{ pid: number, inspectorPort: number }} server
  * @param {string} first
  * @returns {Promise<Map<string, string>>} name -> webSocketDebuggerUrl
  */
 export async function workerTargets(server, first) {
-  const targets = await runtimeTargets(server.runtimePids());
+  const targets = await runtimeTargets(runtimePids(server.pid));
   if (targets.has(first)) targets.set(first, `ws://127.0.0.1:${server.inspectorPort}/ws`);
   return targets;
 }

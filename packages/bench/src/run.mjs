@@ -18,10 +18,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { root, wranglerBin } from '@triggers/tooling';
-import { HARNESS_BATCH_TIMEOUT_SECONDS, peakRss, startSystem, startWorkers } from '@triggers/tooling/system';
-import { cpuMs, currentRss, untilIdle } from './cpu.mjs';
+import { HARNESS_BATCH_TIMEOUT_SECONDS, startSystem, startWorkers } from '@triggers/tooling/system';
+import { cpuMs, untilIdle } from './cpu.mjs';
 import { drain, settle } from './drain.mjs';
 import { load, medianRun } from './load.mjs';
+import { currentRss, peakRss, runtimePids } from './proc.mjs';
 import { selfTimes, startProfiling, workerTargets } from './profile.mjs';
 import { toMarkdown } from './report.mjs';
 
@@ -82,8 +83,8 @@ function versions() {
   return { node: process.version, wrangler };
 }
 
-const memoryOf = (server) => server.runtimePids().reduce((sum, pid) => sum + peakRss(pid), 0);
-const rssOf = (server) => server.runtimePids().reduce((sum, pid) => sum + currentRss(pid), 0);
+const memoryOf = (server) => runtimePids(server.pid).reduce((sum, pid) => sum + peakRss(pid), 0);
+const rssOf = (server) => runtimePids(server.pid).reduce((sum, pid) => sum + currentRss(pid), 0);
 
 /**
  * How long a load phase runs at `connections`: `duration_s` seconds, or with --short a fixed

@@ -3,8 +3,10 @@
 // `pnpm dev`: the whole system on this machine, in one wrangler process.
 //
 // Applies the event store's migrations to the local D1, seeds the story's test key (local state
-// only; no key lives in the Workers' code), makes sure the ingest Worker has a local operator
-// token (apps/ingest/.dev.vars, created when absent), builds the console, then runs the three Workers with
+// only; no key lives in the Workers' code), makes sure the ingest and consumer Workers run as
+// development (wrangler.toml's top level is production: DEV_VARS go to each app's .dev.vars) and
+// the ingest Worker has a local operator token (apps/ingest/.dev.vars, created when absent),
+// builds the console, then runs the three Workers with
 // `wrangler dev -c console -c ingest -c consumer` so they share the local queues, D1 and KV. The
 // console Worker comes first, so it is the one answering on http://localhost:8787 (override with
 // PORT): the console's pages, and every other path forwarded unchanged to the ingest Worker, so
@@ -14,6 +16,7 @@ import {
   buildConsole,
   consoleConfig,
   consumerConfig,
+  ensureDevVars,
   ensureOperatorToken,
   ingestConfig,
   migrateLocalD1,
@@ -32,6 +35,11 @@ console.log('Applied the event store migrations to the local D1.');
 
 await seedApiKeys([{ key: STORY_TEST_KEY, id: STORY_TEST_KEY_ID, name: 'Local development test key' }]);
 console.log(`Seeded the local test key ${STORY_TEST_KEY} (id ${STORY_TEST_KEY_ID}).`);
+
+const environments = ensureDevVars().map(({ ENVIRONMENT }) => ENVIRONMENT);
+console.log(
+  `Local values in apps/ingest/.dev.vars and apps/consumer/.dev.vars: ENVIRONMENT ${environments.join(', ')}.`,
+);
 
 const operator = ensureOperatorToken();
 console.log(

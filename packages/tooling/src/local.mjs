@@ -18,26 +18,74 @@ export const consumerConfig = join(root, 'apps', 'consumer', 'wrangler.toml');
 export const consoleConfig = join(root, 'apps', 'console', 'wrangler.toml');
 
 /**
- * The ingest Worker's local secrets: `wrangler dev` reads the `.dev.vars` beside its config.
- * Git ignores it (.gitignore).
+ * Each app's local-only values: `wrangler dev` reads the `.dev.vars` beside a config, for each
+ * Worker of a multi-config run (where `--var` reaches only the first). Git ignores them
+ * (.gitignore): the ingest Worker's holds its local operator token.
  */
 export const ingestDevVars = join(root, 'apps', 'ingest', '.dev.vars');
+export const consumerDevVars = join(root, 'apps', 'consumer', '.dev.vars');
+
+/**
+ * What makes a Worker under `wrangler dev` a local development one: the top level of each
+ * wrangler.toml is production (what `wrangler deploy` without `--env` deploys), so `pnpm dev`
+ * writes these to the apps' `.dev.vars` ({@link ensureDevVars}) and the system harness sets them
+ * in its copies of the configs. Development accepts http://127.0.0.1 webhook URLs and honours
+ * FAULTS.
+ */
+export const DEV_VARS = Object.freeze({ ENVIRONMENT: 'development' });
+
+/**
+ * The value of `name` in the dotenv file `file` (a `.dev.vars`), or, where the file does not set
+ * it, `make()` added as a new line (after a `# why` comment), the file created when absent. Never
+ * touches any other line: a value set there by hand wins.
+ * @param {string} file
+ * @param {string} name
+ * @param {() => string} make
+ * @param {string} why
+ * @returns {{ value: string, created: boolean }}
+ */
+export function ensureDevVar(file, name, make, why) {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const found = new RegExp(`^${name}\\s*=\\s*"?([^"\\r\\n]*?)"?\\s*$`, 'm').exec(text)?.[1];
+  if (found) return { value: found, created: false };
+  const value = make();
+  const line = `# ${why}\n${name}=${value}\n`;
+  appendFileSync(file, text === '' || text.endsWith('\n') ? line : `\n${line}`);
+  return { value, created: true };
+}
+
+/**
+ * Writes {@link DEV_VARS} to the ingest and consumer Workers' `.dev.vars` (those they do not set).
+ * @param {string[]} [files]
+ * @returns {Record<string, string>[]} the values in effect, per file.
+ */
+export function ensureDevVars(files = [ingestDevVars, consumerDevVars]) {
+  return files.map((file) =>
+    Object.fromEntries(
+      Object.entries(DEV_VARS).map(([name, value]) => [
+        name,
+        ensureDevVar(file, name, () => value, "Local development (wrangler.toml's top level is production).")
+          .value,
+      ]),
+    ),
+  );
+}
 
 /**
  * The local operator token (the ingest Worker's `OPERATOR_TOKEN` secret, which unlocks the store's
  * size in `GET /health`): the one in `file` (apps/ingest/.dev.vars), or a new random one written
- * there, the file created or the line added. Never touches any other line of the file.
+ * there.
  * @param {string} [file]
  * @returns {{ token: string, created: boolean }}
  */
 export function ensureOperatorToken(file = ingestDevVars) {
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const found = /^OPERATOR_TOKEN\s*=\s*"?([^"\r\n]*?)"?\s*$/m.exec(text)?.[1];
-  if (found) return { token: found, created: false };
-  const token = `op_local_${randomBytes(24).toString('hex')}`;
-  const line = `# GET /health with "Authorization: Bearer <this>" adds the store's size (docs/operations.md#health).\nOPERATOR_TOKEN=${token}\n`;
-  appendFileSync(file, text === '' || text.endsWith('\n') ? line : `\n${line}`);
-  return { token, created: true };
+  const { value, created } = ensureDevVar(
+    file,
+    'OPERATOR_TOKEN',
+    () => `op_local_${randomBytes(24).toString('hex')}`,
+    'GET /health with "Authorization: Bearer <this>" adds the store\'s size (docs/operations.md#health).',
+  );
+  return { token: value, created };
 }
 
 /** Builds the console's browser app into apps/console/dist, the files its Worker serves. */

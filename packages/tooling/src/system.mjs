@@ -2,21 +2,23 @@
 // The local system for harnesses that drive it over real HTTP (end-to-end tests, fuzzing, fault
 // suites, benchmarks): Workers under `wrangler dev`, the runtime the README's start command uses,
 // each run in its own temporary state, ports and dev registry, with nothing left behind.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { parse, stringify } from 'smol-toml';
+import { stringify } from 'smol-toml';
 import {
   buildConsole,
   consoleConfig,
   consumerConfig,
+  DEV_VARS,
   ingestConfig,
   migrateLocalD1,
   queryLocalD1,
   seedApiKeys,
   spawnDev,
 } from './local.mjs';
+import { readWranglerConfig } from './wrangler-config.mjs';
 
 /** @typedef {import('./local.mjs').Row} Row */
 /** @typedef {import('./local.mjs').KeySpec} KeySpec */
@@ -44,82 +46,15 @@ export function freePort() {
 }
 
 /**
- * Every process below `pid`, found through /proc (Linux only; empty elsewhere).
- * @param {number} pid
- * @returns {number[]}
- */
-export function descendants(pid) {
-  /** @type {Map<number, number>} */
-  const parents = new Map();
-  try {
-    for (const name of readdirSync('/proc')) {
-      if (!/^\d+$/.test(name)) continue;
-      try {
-        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-        parents.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-      } catch {}
-    }
-  } catch {
-    return [];
-  }
-  const found = [];
-  const queue = [pid];
-  for (let parent = queue.shift(); parent !== undefined; parent = queue.shift()) {
-    for (const [child, ppid] of parents) {
-      if (ppid === parent) {
-        found.push(child);
-        queue.push(child);
-      }
-    }
-  }
-  return found;
-}
-
-/**
- * The first group of `pattern` in /proc/<pid>/<file>, or `undefined`.
- * @param {number} pid
- * @param {string} file
- * @param {RegExp} pattern
- */
-function procField(pid, file, pattern) {
-  try {
-    return pattern.exec(readFileSync(`/proc/${pid}/${file}`, 'utf8'))?.[1];
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Peak resident memory (VmHWM) of a process in bytes, or 0.
- * @param {number} pid
- */
-export function peakRss(pid) {
-  return Number(procField(pid, 'status', /VmHWM:\s+(\d+) kB/) ?? 0) * 1024;
-}
-
-/**
- * The parts of a wrangler.toml the harnesses read or change; the rest is kept as it is.
- * @typedef {{
- *   name: string,
- *   main: string,
- *   assets?: { directory?: string },
- *   vars?: Record<string, unknown>,
- *   d1_databases?: Array<{ migrations_dir?: string }>,
- *   ratelimits?: Array<{ simple: { limit: number } }>,
- *   queues?: { consumers?: Array<{ queue: string, max_batch_timeout?: number }> },
- * }} WranglerConfig
- */
-
-/**
  * A copy of a wrangler.toml in `dir`, with its paths made absolute and `edit(config)` applied:
  * how harnesses shorten batch timeouts or lift rate limits without touching the real config.
  * @param {string} configPath
  * @param {string} dir
- * @param {(config: WranglerConfig) => void} edit
+ * @param {(config: import('./wrangler-config.mjs').WranglerConfig) => void} edit
  * @returns {string} the copy's path.
  */
 export function configVariant(configPath, dir, edit) {
-  const config = /** @type {WranglerConfig} */ (parse(readFileSync(configPath, 'utf8')));
+  const config = readWranglerConfig(configPath);
   const home = dirname(configPath);
   config.main = resolve(home, config.main);
   if (config.assets?.directory) config.assets.directory = resolve(home, config.assets.directory);
@@ -148,14 +83,12 @@ export const HARNESS_BATCH_TIMEOUT_SECONDS = { 'event-queue': 1, 'event-dlq': 0.
  *   logs: LogLine[],
  *   output(): string,
  *   waitForLogs(condition: (logs: LogLine[]) => boolean, timeoutMs: number): Promise<void>,
- *   runtimePids(): number[],
  *   stop(): Promise<void>,
  * }} Workers
  * - `url`, `port`: where the first config's Worker answers.
  * - `inspectorPort`: wrangler's DevTools inspector (its `/json` lists one target per Worker).
  * - `logs`: every structured log line the Workers printed so far; `output()`: all they printed.
  * - `waitForLogs`: resolves once `condition(logs)` holds, rejects after `timeoutMs`.
- * - `runtimePids()`: the workerd processes serving the Workers.
  * - `stop()`: ends wrangler and the workerd it started.
  */
 
@@ -278,7 +211,6 @@ export async function startWorkers({
         check();
       });
     },
-    runtimePids: () => descendants(pid).filter((pid) => procField(pid, 'comm', /^(\S+)/) === 'workerd'),
     stop,
   };
 }
@@ -331,7 +263,8 @@ export const DEFAULT_KEYS = {
  *   `consumer: false` runs the ingest Worker alone; `keys` replaces
  *   {@link DEFAULT_KEYS}; `rateLimit` replaces the per-key request limit (load harnesses would
  *   otherwise measure the limiter); `vars` are set in both Workers' configs (wrangler dev's
- *   `--var` reaches only the first); batch timeouts are {@link HARNESS_BATCH_TIMEOUT_SECONDS}.
+ *   `--var` reaches only the first) over {@link DEV_VARS}: the system runs as development, as
+ *   under `pnpm dev`; batch timeouts are {@link HARNESS_BATCH_TIMEOUT_SECONDS}.
  * @returns {Promise<System<K>>}
  */
 export async function startSystem({
@@ -346,7 +279,7 @@ export async function startSystem({
   const persistTo = join(dir, 'state');
   try {
     const ingest = configVariant(ingestConfig, dir, (config) => {
-      config.vars = { ...config.vars, ...vars };
+      config.vars = { ...config.vars, ...DEV_VARS, ...vars };
       if (rateLimit === undefined) return;
       for (const limiter of config.ratelimits ?? []) limiter.simple.limit = rateLimit;
       config.vars.RATE_LIMIT_REQUESTS = rateLimit;
@@ -354,7 +287,7 @@ export async function startSystem({
     const configs = [ingest];
     if (consumer) {
       const variant = configVariant(consumerConfig, dir, (config) => {
-        config.vars = { ...config.vars, ...vars };
+        config.vars = { ...config.vars, ...DEV_VARS, ...vars };
         for (const entry of config.queues?.consumers ?? [])
           entry.max_batch_timeout = HARNESS_BATCH_TIMEOUT_SECONDS[entry.queue];
       });

@@ -1,9 +1,14 @@
 /**
  * The apps' committed wrangler.toml files agree with the shared packages: the queues and their
  * consumer settings with event-schema's queues.ts, both Workers with one event store, the ingest
- * rate limit with the vars that state it, and fault injection (packages/faults) off everywhere.
- * All the tests that read an app's wrangler.toml live here, through one reader.
+ * rate limit with the vars that state it, and fault injection (packages/faults) off everywhere;
+ * and what `wrangler deploy --dry-run` would upload is production at the top level. All the tests
+ * that read an app's wrangler.toml live here, through one reader (src/wrangler-config.mjs).
  */
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   DELIVERY_QUEUE,
   DELIVERY_QUEUE_BINDING,
@@ -15,8 +20,9 @@ import {
   EVENT_QUEUE_BINDING,
   EVENT_QUEUE_CONSUMER,
 } from '@triggers/event-schema';
-import { describe, expect, it } from 'vitest';
-import { environments, type WranglerSection, wranglerConfig } from '../src/wrangler-config.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { consumerConfig, ingestConfig, wrangler } from '../src/local.mjs';
+import { environments, type WranglerSection, wranglerConfig } from '../src/wrangler-config.mjs';
 
 const consumerOf = (queue: string) =>
   wranglerConfig('consumer').queues?.consumers?.find((c) => c.queue === queue);
@@ -128,11 +134,12 @@ describe('committed Worker configs', () => {
 
 /**
  * Wrangler inherits neither vars nor bindings into an `[env.<name>]`: a block that forgot one
- * deploys a Worker without it. Each deployed environment must say its own name (FAULTS is honoured
- * only where ENVIRONMENT is local) and repeat every binding and queue setting of the top level.
+ * deploys a Worker without it. The top level is production (a deploy without `--env`); each other
+ * environment must say its own name (FAULTS is honoured only where ENVIRONMENT is local) and
+ * repeat every binding and queue setting of the top level.
  */
 describe('deployed environments', () => {
-  const DEPLOYED = ['staging', 'production'];
+  const DEPLOYED = ['staging'];
   const shape = (section: WranglerSection) => ({
     vars: Object.keys(section.vars ?? {}).sort(),
     producers: section.queues?.producers,
@@ -145,16 +152,61 @@ describe('deployed environments', () => {
   });
 
   it.each(['ingest', 'consumer'] as const)(
-    '%s has staging and production blocks that name themselves and repeat every binding',
+    '%s is production at the top level, and has a staging block that names itself and repeats every binding',
     (app) => {
       const config = wranglerConfig(app);
       expect(Object.keys(config.env ?? {}).sort()).toEqual([...DEPLOYED].sort());
-      expect(config.vars?.ENVIRONMENT).toBe('development');
+      expect(config.vars?.ENVIRONMENT).toBe('production');
       for (const name of DEPLOYED) {
         const section = config.env?.[name];
         expect(section?.vars?.ENVIRONMENT, name).toBe(name);
         expect(shape(section as WranglerSection), name).toEqual(shape(config));
       }
     },
+  );
+});
+
+/**
+ * What `wrangler deploy` would upload, read from its dry run's bindings table rather than from the
+ * file: a deploy without `--env` (docs/deploying.md's first deploy) is production, every
+ * environment ships its own name and no faults. Development values reach only `wrangler dev`
+ * (`.dev.vars`, which deploys never read).
+ */
+describe('wrangler deploy --dry-run', () => {
+  const outdir = mkdtempSync(join(tmpdir(), 'triggers-dry-run-'));
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+  /** The vars of the Worker `config` deploys in environment `env` (the top level when absent). */
+  function deployedVars(config: string, env?: string): Record<string, unknown> {
+    const args = ['deploy', '--dry-run', '--outdir', join(outdir, crypto.randomUUID()), '-c', config];
+    const output = wrangler(env === undefined ? args : [...args, '--env', env]);
+    expect(output).toContain('--dry-run: exiting now.');
+    // One row per binding: `env.NAME (value)   Environment Variable`, strings JSON-quoted.
+    const rows = [...output.matchAll(/^env\.(\w+) \((.*)\)\s+Environment Variable\s*$/gm)];
+    return Object.fromEntries(rows.map(([, name, value = '']) => [name, JSON.parse(value)]));
+  }
+
+  const CONFIGS = { ingest: ingestConfig, consumer: consumerConfig };
+  const DEPLOYS = (['ingest', 'consumer'] as const).flatMap((app) =>
+    environments(wranglerConfig(app)).map(([name]) => [app, name] as const),
+  );
+
+  it('covers the top level of both Workers', () => {
+    expect(DEPLOYS).toEqual(
+      expect.arrayContaining([
+        ['ingest', 'top level'],
+        ['consumer', 'top level'],
+      ]),
+    );
+  });
+
+  // Each dry run bundles the Worker: a few seconds on a busy machine.
+  it.each(DEPLOYS)(
+    '%s, %s: deploys ENVIRONMENT as that environment (production at the top level), FAULTS empty',
+    (app, name) => {
+      const vars = deployedVars(CONFIGS[app], name === 'top level' ? undefined : name);
+      expect(vars).toMatchObject({ ENVIRONMENT: name === 'top level' ? 'production' : name, FAULTS: '' });
+    },
+    60_000,
   );
 });

@@ -4,12 +4,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { root } from '../src/local.mjs';
+import { root } from '../../src/local.mjs';
 
 const bins = {
-  key: join(import.meta.dirname, '..', 'src', 'key.mjs'),
-  events: join(import.meta.dirname, '..', 'src', 'events.mjs'),
-  retention: join(import.meta.dirname, '..', 'src', 'retention.mjs'),
+  key: join(import.meta.dirname, '..', '..', 'src', 'key.mjs'),
+  events: join(import.meta.dirname, '..', '..', 'src', 'events.mjs'),
+  retention: join(import.meta.dirname, '..', '..', 'src', 'retention.mjs'),
 };
 
 export interface CommandResult {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { migrateLocalD1 } from '../src/local.mjs';
+import { migrateLocalD1 } from '../../src/local.mjs';
 import { runCommand } from './commands.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'triggers-events-test-'));

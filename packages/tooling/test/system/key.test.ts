@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ApiKeyRecord, hashApiKey, recordKey } from '@triggers/api-keys';
 import * as v from 'valibot';
 import { afterAll, describe, expect, it } from 'vitest';
-import { kvGet, root } from '../src/local.mjs';
+import { kvGet, root } from '../../src/local.mjs';
 import { createKey, runCommand } from './commands.ts';
 
 const persistTo = mkdtempSync(join(tmpdir(), 'triggers-key-test-'));
