@@ -127,7 +127,7 @@ describe('budgets of expensive routes', () => {
 describe('LIMITS restates wrangler.toml and docs/api.md restates LIMITS', () => {
   it('every environment binds each limit with the size and period LIMITS states', () => {
     const environments = Object.entries(env.WRANGLER_RATELIMITS);
-    expect(environments.map(([name]) => name).sort()).toEqual(['production', 'staging', 'top level']);
+    expect(environments.map(([name]) => name).sort()).toEqual(['staging', 'top level']);
     for (const [name, bindings] of environments) {
       for (const [limitName, spec] of Object.entries(LIMITS)) {
         const binding = bindings.find((b) => b.name === spec.binding);
