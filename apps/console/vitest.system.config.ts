@@ -1,9 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * The console's system tests, in Node: they start the console, ingest and consumer Workers in one
- * `wrangler dev` (the harness of @triggers/tooling/system) and drive the console in a real
- * headless Chromium (Debian's, through playwright-core). `pnpm test:system` runs them.
+ * The console's system tests, in Node: they drive the console in a real headless Chromium
+ * (Debian's, through playwright-core) against the console, ingest and consumer Workers in one
+ * `wrangler dev`, which the files share (test/system/system.ts): one file at a time, in one
+ * process whose imports they share (isolate: false). `pnpm test:system` runs them.
  */
 export default defineConfig({
   test: {
@@ -12,5 +13,6 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     fileParallelism: false,
+    isolate: false,
   },
 });

@@ -1,17 +1,18 @@
 /**
  * The published packages as a service outside this repository gets them: both are packed with
  * `pnpm pack` (built by their prepack, publishConfig applied), installed with npm into a fresh
- * folder outside the workspace, and used there: a plain Node ESM script talks to the running
- * local system, a TypeScript file type-checks under node16 and bundler resolution, and a minimal
- * Worker builds with `wrangler deploy --dry-run`.
+ * folder outside the workspace with an empty npm cache, and used there: a plain Node ESM script
+ * talks to the running local system, a TypeScript file type-checks under node16 and bundler
+ * resolution, and a minimal Worker builds with `wrangler deploy --dry-run`.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { root, wranglerBin } from '@triggers/tooling';
 import { PUBLISHED_PACKAGES, packPackage, run } from '@triggers/tooling/packages';
-import { type System, startSystem } from '@triggers/tooling/system';
+import type { System } from '@triggers/tooling/system';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { suiteSystem } from '../src/shared-system.ts';
 
 const fixture = join(import.meta.dirname, '..', 'fixtures', 'outside-service');
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -30,17 +31,22 @@ beforeAll(async () => {
     mkdirSync(destination, { recursive: true });
     return packPackage(dir, destination);
   });
-  run(['npm', 'install', '--no-audit', '--no-fund', '--prefer-offline', ...packed], project);
-  system = await startSystem({ keys: { test: { mode: 'test', name: 'outside service' } } });
+  // An empty npm cache, as on a fresh machine: the tarballs' dependencies come from the registry,
+  // through whatever proxy and certificate authority this machine needs. A warm cache once hid
+  // that turbo stripped NODE_EXTRA_CA_CERTS from the tasks (SELF_SIGNED_CERT_IN_CHAIN on a fresh
+  // clone only); now this install fails wherever a fresh clone's would.
+  run(['npm', 'install', '--no-audit', '--no-fund', ...packed], project, {
+    npm_config_cache: join(project, 'npm-cache'),
+  });
+  system = await suiteSystem({ test: { mode: 'test', name: 'outside service' } });
 }, 600_000);
 
-afterAll(async () => {
-  await system?.stop();
+afterAll(() => {
   if (project) rmSync(project, { recursive: true, force: true });
 });
 
 describe('the packed packages, installed with npm outside the workspace', () => {
-  it('install from the tarballs: built JavaScript, types and JSON Schemas, no TypeScript source', () => {
+  it('install from the tarballs with an empty npm cache: built JavaScript, types and JSON Schemas, no TypeScript source', () => {
     const installed = join(project, 'node_modules', '@triggers');
     for (const name of ['client', 'event-schema']) {
       expect(existsSync(join(installed, name, 'dist', 'index.js'))).toBe(true);
@@ -50,6 +56,12 @@ describe('the packed packages, installed with npm outside the workspace', () => 
     expect(existsSync(join(installed, 'event-schema', 'json-schema', 'queued-event.json'))).toBe(true);
     const lock = JSON.parse(readFileSync(join(project, 'package-lock.json'), 'utf8'));
     expect(lock.packages['node_modules/@triggers/event-schema'].resolved).toMatch(/^file:tarballs\//);
+    // Their dependency came from the registry over TLS, into the empty cache (the lock omits
+    // registry URLs: pnpm hands npm omit-lockfile-registry-resolved).
+    expect(lock.packages['node_modules/valibot']).toMatchObject({
+      integrity: expect.stringMatching(/^sha512-/),
+    });
+    expect(readdirSync(join(project, 'npm-cache', '_cacache', 'index-v5'))).not.toEqual([]);
   });
 
   it('a plain Node ESM script validates a QueuedEvent, sends an event, finds it in the inbox and acks it', () => {

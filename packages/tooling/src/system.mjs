@@ -103,7 +103,10 @@ export const HARNESS_BATCH_TIMEOUT_SECONDS = { 'event-queue': 1, 'event-dlq': 0.
  *   timeoutMs?: number,
  *   env?: NodeJS.ProcessEnv,
  *   args?: string[],
- * }} options `args` go to wrangler dev as they are (`--test-scheduled`).
+ *   whileStarting?: () => unknown,
+ * }} options `args` go to wrangler dev as they are (`--test-scheduled`); `whileStarting` runs
+ *   once wrangler dev is spawned, while it boots (seconds that other wrangler commands can use),
+ *   and is awaited before the Workers are.
  * @returns {Promise<Workers>}
  */
 export async function startWorkers({
@@ -114,6 +117,7 @@ export async function startWorkers({
   timeoutMs = 90_000,
   env = {},
   args: extra = [],
+  whileStarting = () => {},
 }) {
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const args = ['--inspector-port', String(inspectorPort), ...extra];
@@ -172,6 +176,12 @@ export async function startWorkers({
     clearTimeout(timer);
   };
 
+  try {
+    await whileStarting();
+  } catch (err) {
+    await stop();
+    throw err;
+  }
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -226,6 +236,29 @@ export const DEFAULT_KEYS = {
 };
 
 /** @typedef {keyof typeof DEFAULT_KEYS} DefaultKeyName */
+
+/**
+ * Registers the API keys `specs` in the local state in `persistTo` (one wrangler call, none for no
+ * keys), a running system's too: its Workers find a key they never looked up at once.
+ * @template {string} K
+ * @param {Record<K, KeySpec>} specs
+ * @param {string} persistTo
+ * @returns {Promise<{ keys: Record<K, string>, keyIds: Record<K, string> }>} each key and its id, by name.
+ */
+async function seedNamedKeys(specs, persistTo) {
+  const names = /** @type {K[]} */ (Object.keys(specs));
+  const seeded =
+    names.length === 0
+      ? []
+      : await seedApiKeys(
+          names.map((name) => specs[name]),
+          { persistTo },
+        );
+  /** @param {(made: { key: string, record: { id: string } }) => string} pick */
+  const byName = (pick) =>
+    /** @type {Record<K, string>} */ (Object.fromEntries(seeded.map((made, i) => [names[i], pick(made)])));
+  return { keys: byName(({ key }) => key), keyIds: byName(({ record }) => record.id) };
+}
 
 /**
  * The whole pipeline, running (see {@link startSystem}), with API keys named `K`.
@@ -299,26 +332,25 @@ export async function startSystem({
       buildConsole();
       configs.unshift(configVariant(consoleConfig, dir, () => {}));
     }
-    migrateLocalD1({ persistTo, config: storeConfig });
-    const names = /** @type {K[]} */ (Object.keys(specs));
-    const seeded = await seedApiKeys(
-      names.map((name) => specs[name]),
-      { persistTo },
-    );
+    /** @type {{ keys: Record<K, string>, keyIds: Record<K, string> } | undefined} */
+    let seeded;
     const workers = await startWorkers({
       configs,
       persistTo,
       // A private dev registry: this runtime's queues never reach another wrangler dev's.
       env: { WRANGLER_REGISTRY_PATH: join(dir, 'registry') },
+      // While the runtime boots (other processes, so this overlaps on two cores): the Workers
+      // need the tables and keys only once they answer.
+      whileStarting: async () => {
+        migrateLocalD1({ persistTo, config: storeConfig });
+        seeded = await seedNamedKeys(specs, persistTo);
+      },
     });
-    /** @param {(made: { key: string, record: { id: string } }) => string} pick */
-    const byName = (pick) =>
-      /** @type {Record<K, string>} */ (Object.fromEntries(seeded.map((made, i) => [names[i], pick(made)])));
+    if (seeded === undefined) throw new Error('the keys were not seeded');
     return {
       ...workers,
       persistTo,
-      keys: byName(({ key }) => key),
-      keyIds: byName(({ record }) => record.id),
+      ...seeded,
       query: (statements) => queryLocalD1(statements, { persistTo, config: storeConfig }),
       async stop() {
         await workers.stop();
@@ -329,4 +361,68 @@ export async function startSystem({
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/**
+ * The systems this process shares, by the options they were started with.
+ * @type {Map<string, Promise<System<never>>>}
+ */
+const shared = new Map();
+/** Those started, for an exit handler (which cannot wait for a promise). @type {Set<System<never>>} */
+const running = new Set();
+
+/**
+ * The whole pipeline as {@link startSystem} starts it, shared by the suites of this process that
+ * need no fresh state: the first call with a set of options starts it, later calls with the same
+ * options reuse it (a `wrangler dev` start, migrations and seeding cost tens of seconds on two
+ * cores). Each call gets API keys of its own (`keys`, seeded into the running system), so a suite
+ * sees only its own events, subscriptions and counts; `stop()` leaves the system running for the
+ * next suite. The system ends with this process (SIGTERM or SIGINT, as vitest ends its workers,
+ * or exit).
+ *
+ * Sharing needs the suites' files to run in one process with their imports shared (vitest:
+ * `isolate: false`, `fileParallelism: false`); elsewhere each file still gets a correct system,
+ * its own. Suites that change the system itself (FAULTS, an outage, a bad config) start their own.
+ *
+ * @example
+ *   const system = await sharedSystem({ keys: { test: { mode: 'test', name: 'inbox e2e' } } });
+ *
+ * @template {string} [K=DefaultKeyName]
+ * @param {Omit<NonNullable<Parameters<typeof startSystem>[0]>, 'keys'> & { keys?: Record<K, KeySpec> }} [options]
+ *   as {@link startSystem}'s.
+ * @returns {Promise<System<K>>}
+ */
+export async function sharedSystem({ keys, ...options } = {}) {
+  const id = JSON.stringify(options);
+  let starting = shared.get(id);
+  if (starting === undefined) {
+    if (shared.size === 0) endSharedSystemsWithProcess();
+    starting = startSystem({ ...options, keys: {} });
+    shared.set(id, starting);
+    starting.then((system) => running.add(system)).catch(() => shared.delete(id));
+  }
+  const system = await starting;
+  const specs = /** @type {Record<K, KeySpec>} */ (keys ?? DEFAULT_KEYS);
+  return { ...system, ...(await seedNamedKeys(specs, system.persistTo)), stop: async () => {} };
+}
+
+/** Stops the shared systems when this process ends. */
+function endSharedSystemsWithProcess() {
+  for (const [signal, code] of /** @type {const} */ ([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ])) {
+    process.once(signal, () => {
+      Promise.allSettled([...running].map((system) => system.stop())).finally(() => process.exit(code));
+    });
+  }
+  // A plain exit cannot wait: end each process group at once and remove its state.
+  process.once('exit', () => {
+    for (const system of running) {
+      try {
+        process.kill(-system.pid, 'SIGKILL');
+      } catch {}
+      rmSync(dirname(system.persistTo), { recursive: true, force: true });
+    }
+  });
 }

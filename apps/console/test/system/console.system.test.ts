@@ -1,12 +1,14 @@
 /**
  * The console as a person uses it: a real headless Chromium against the console, ingest and
- * consumer Workers running locally in one `wrangler dev` (fresh state, real queues, D1 and KV).
+ * consumer Workers running locally in one `wrangler dev` (./system.ts: real queues, D1 and KV; a
+ * key of this suite's own).
  * Each main view is also saved as a screenshot in test-output/ on every run.
  */
-import { type System, startSystem } from '@triggers/tooling/system';
+import type { System } from '@triggers/tooling/system';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessibilityViolations, type Browser, openBrowser } from './browser.ts';
 import { focused, openView, sendTestEvent, signIn as signInAt, tabTo } from './console-page.ts';
+import { consoleSystem } from './system.ts';
 
 let system: System<'test'>;
 let browser: Browser;
@@ -18,14 +20,13 @@ let deliveredId = '';
 const SETTLE_MS = 45_000;
 
 beforeAll(async () => {
-  system = await startSystem({ console: true, keys: { test: { mode: 'test', name: 'console tests' } } });
+  system = await consoleSystem('console tests');
   testKey = system.keys.test;
   browser = await openBrowser();
 });
 
 afterAll(async () => {
   await browser?.close();
-  await system?.stop();
 });
 
 const signIn = (page: Browser['page'], key: string) => signInAt(page, system.url, key);

@@ -1,15 +1,16 @@
 /**
  * Webhook subscriptions and deliveries in the console, in a real headless Chromium: the console,
- * ingest and consumer Workers in one `wrangler dev` (fresh state; ENVIRONMENT=development, so
- * http://127.0.0.1 receivers are allowed), delivering to real HTTP receivers started here. The
- * retry schedule is shortened to one retry after 1 s (DELIVERY_SCHEDULE, the documented knob).
+ * ingest and consumer Workers in one `wrangler dev` (./system.ts: ENVIRONMENT=development, so
+ * http://127.0.0.1 receivers are allowed; a key of this suite's own), delivering to real HTTP
+ * receivers started here. The retry schedule is shortened to one retry after 1 s.
  */
-import { type System, startSystem } from '@triggers/tooling/system';
+import type { System } from '@triggers/tooling/system';
 import { type Receiver, startReceiver, verifyWebhook } from '@triggers/tooling/webhook';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, openBrowser } from './browser.ts';
 import { focused, openView, sendTestEvent, signIn, tabTo, violationsInBothSchemes } from './console-page.ts';
+import { consoleSystem } from './system.ts';
 
 /** Accepting, storing (1 s batches) and delivering take a few seconds; a loaded machine more. */
 const SETTLE_MS = 45_000;
@@ -38,11 +39,7 @@ beforeAll(async () => {
   ]);
   workingUrl = `${working.url}/hook`;
   flakyUrl = `${flaky.url}/hook`;
-  system = await startSystem({
-    console: true,
-    keys: { test: { mode: 'test', name: 'console subscription tests' } },
-    vars: { DELIVERY_SCHEDULE: '1' },
-  });
+  system = await consoleSystem('console subscription tests');
   browser = await openBrowser();
   await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], {
     origin: new URL(system.url).origin,
@@ -51,7 +48,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await system?.stop();
   await Promise.all([working?.stop(), flaky?.stop()]);
 });
 

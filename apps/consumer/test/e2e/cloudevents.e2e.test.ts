@@ -7,23 +7,19 @@
  * to the one sent.
  */
 import { EventAccepted, EventDetails, InboxPage } from '@triggers/event-schema';
-import { type System, startSystem } from '@triggers/tooling/system';
+import { type System, sharedSystem } from '@triggers/tooling/system';
 import { CloudEvent, HTTP } from 'cloudevents';
 import * as v from 'valibot';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 
-let system: System;
+let system: System<'test'>;
 
 /** This run's own source, so that nothing another run stored can match. */
 const SOURCE = `https://shop.example/e2e/${crypto.randomUUID()}`;
 
 beforeAll(async () => {
-  system = await startSystem();
+  system = await sharedSystem({ keys: { test: { mode: 'test', name: 'cloudevents e2e' } } });
 }, 150_000);
-
-afterAll(async () => {
-  await system?.stop();
-});
 
 /** Posts an SDK-made message (`headers`, `body`) to `path` with the test key. */
 async function send(path: string, message: { headers: Record<string, unknown>; body: unknown }) {

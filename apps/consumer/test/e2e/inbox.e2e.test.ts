@@ -1,6 +1,6 @@
 /**
- * End to end, the inbox API as its users drive it: both Workers in one runtime (startSystem), every
- * step over HTTP. A `processing_error` event fails all its attempts, is retried without its debug
+ * End to end, the inbox API as its users drive it: both Workers in one runtime (sharedSystem, with
+ * a key of its own), every step over HTTP. A `processing_error` event fails all its attempts, is retried without its debug
  * marker and ends delivered; a `dlq_routing` event is found among the failed ones, replayed in
  * bulk and ends delivered; both are then acknowledged.
  */
@@ -11,14 +11,14 @@ import {
   MAX_QUEUE_ATTEMPTS,
   ReplayResult,
 } from '@triggers/event-schema';
-import { type System, startSystem } from '@triggers/tooling/system';
+import { type System, sharedSystem } from '@triggers/tooling/system';
 import * as v from 'valibot';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 
 /** Seen in every payload: must never appear in anything the Workers print. */
 const MARKER = `e2e-inbox-payload-${crypto.randomUUID()}`;
 
-let system: System;
+let system: System<'test'>;
 const sent = { processingError: '', dlqRouting: '' };
 
 async function api(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Response> {
@@ -58,16 +58,12 @@ function eventWhen(eventId: string, check: (e: EventDetails['data']) => boolean,
 }
 
 beforeAll(async () => {
-  system = await startSystem();
+  system = await sharedSystem({ keys: { test: { mode: 'test', name: 'inbox e2e' } } });
   [sent.processingError, sent.dlqRouting] = await Promise.all([
     postEvent('processing_error'),
     postEvent('dlq_routing'),
   ]);
 }, 150_000);
-
-afterAll(async () => {
-  await system?.stop();
-});
 
 describe('the inbox API, end to end', () => {
   it(`retries a processing_error event failed after ${MAX_QUEUE_ATTEMPTS} attempts, without its debug marker, until it is delivered`, async () => {
@@ -125,7 +121,9 @@ describe('the inbox API, end to end', () => {
   });
 
   it('never prints a payload', () => {
-    expect(system.logs.some((l) => l.message === 'events replayed')).toBe(true);
+    expect(
+      system.logs.some((l) => l.message === 'events replayed' && l.api_key_id === system.keyIds.test),
+    ).toBe(true);
     expect(system.output()).not.toContain(MARKER);
   });
 });

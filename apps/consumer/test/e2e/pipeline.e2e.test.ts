@@ -1,20 +1,21 @@
 /**
  * End to end: events POSTed over HTTP to the ingest Worker, through the real local
  * `event-queue`, stored in the real local D1 by the consumer Worker, both Workers in one
- * runtime (startSystem). Proves what the store ends up holding, read back with SQL.
+ * runtime (sharedSystem, with a key of its own: the counts below are this key's). Proves what
+ * the store ends up holding, read back with SQL.
  */
 import { EventAccepted, MAX_QUEUE_ATTEMPTS } from '@triggers/event-schema';
 import { recentEventsSql, statusCountsSql } from '@triggers/event-store';
-import { type LogLine, type System, startSystem } from '@triggers/tooling/system';
+import { type LogLine, type System, sharedSystem } from '@triggers/tooling/system';
 import * as v from 'valibot';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 
 /** How many ordinary events the main run sends. */
 const N = 200;
 /** Seen in every payload: must never appear in anything the Workers print. */
 const MARKER = `e2e-payload-${crypto.randomUUID()}`;
 
-let system: System;
+let system: System<'test'>;
 let startedAt: number;
 const sent = { ordinary: [] as string[], processingError: '', dlqRouting: '' };
 
@@ -84,17 +85,12 @@ async function failedRow(eventId: string): Promise<Row> {
   return rows?.[0] as Row;
 }
 
-const storedBy = (logs: LogLine[], queue: string) =>
-  logs
-    .filter((l) => l.message === 'batch' && l.queue === queue)
-    .reduce((sum, l) => sum + Number(l.stored ?? 0), 0);
-
 const failureOf = (eventId: string, attempt: number) => (logs: LogLine[]) =>
   logs.some((l) => l.message === 'message failed' && l.event_id === eventId && l.attempt === attempt);
 
 beforeAll(async () => {
   const booting = Date.now();
-  system = await startSystem();
+  system = await sharedSystem({ keys: { test: { mode: 'test', name: 'pipeline e2e' } } });
   console.info(`e2e: runtime up in ${Date.now() - booting} ms`);
   startedAt = Date.now();
   [sent.processingError, sent.dlqRouting] = await Promise.all([
@@ -105,17 +101,14 @@ beforeAll(async () => {
   console.info(`e2e: ${N + 2} events POSTed in ${Date.now() - startedAt} ms`);
 }, 150_000);
 
-afterAll(async () => {
-  await system?.stop();
-});
-
 describe('the pipeline, end to end', () => {
   it(`stores ${N} events POSTed over HTTP as exactly ${N} delivered rows`, async () => {
-    await system.waitForLogs((logs) => storedBy(logs, 'event-queue') >= N, 60_000);
-    const [counts, tenant] = system.query([
-      statusCountsSql({ eventIds: sent.ordinary }),
-      statusCountsSql({ apiKeyId: system.keyIds.test }),
-    ]);
+    const [counts, tenant] = await storeUntil(
+      `all ${N} events to be delivered`,
+      [statusCountsSql({ eventIds: sent.ordinary }), statusCountsSql({ apiKeyId: system.keyIds.test })],
+      ([c]) => c?.[0]?.status === 'delivered' && c[0].events === N,
+      60_000,
+    );
     expect(counts).toEqual([{ status: 'delivered', events: N, last_updated_at: expect.any(String) }]);
     // Nothing but these events and the two debug ones belongs to this key: no duplicates.
     const total = (tenant ?? []).reduce((sum, row) => sum + Number(row.events), 0);
@@ -158,7 +151,12 @@ describe('the pipeline, end to end', () => {
     const ids = await postAll(payloads, 11);
     await system.waitForLogs(
       (logs) =>
-        logs.some((l) => l.message === 'message failed' && String(l.reason).includes('injected D1 fault')),
+        logs.some(
+          (l) =>
+            l.message === 'message failed' &&
+            ids.includes(String(l.event_id)) &&
+            String(l.reason).includes('injected D1 fault'),
+        ),
       30_000,
     );
     system.query(['DROP TRIGGER e2e_fault']);
