@@ -2,8 +2,8 @@
  * Webhooks end to end (issue 11): both Workers under `wrangler dev` (the real local event-queue,
  * delivery-queue and D1; the system the suites of this package share, with keys of this suite's
  * own) delivering to real HTTP receivers started here, on a schedule shortened to seconds through
- * DELIVERY_SCHEDULE (the documented knob, set in ../src/shared-system.ts). Signatures are verified with the
- * `standardwebhooks` package, an implementation independent of ours.
+ * DELIVERY_SCHEDULE (the documented knob, set in ../src/shared-system.ts). Signatures are
+ * verified with the `standardwebhooks` package, an implementation independent of ours.
  */
 
 import {
