@@ -37,9 +37,11 @@ afterEach(() => {
 const RECEIVER = inject('receiverUrl');
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
-/** The Worker's env with these vars (local development, so that 127.0.0.1 receives). */
-const envWith = (vars: Record<string, unknown> = {}) =>
-  ({ ...env, ENVIRONMENT: 'development', ...vars }) as typeof env;
+/**
+ * The Worker's env with these vars. The test runtime is local development (vitest.config.ts), so
+ * that 127.0.0.1 receives.
+ */
+const envWith = (vars: Record<string, unknown> = {}) => ({ ...env, ...vars }) as typeof env;
 
 interface Setup {
   apiKeyId: string;
