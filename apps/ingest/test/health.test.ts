@@ -46,15 +46,26 @@ describe('GET /health for an operator (Authorization: Bearer <OPERATOR_TOKEN>)',
     expect((await healthData(response)).store).toMatchObject({ warn_bytes: 1, past_warning: true });
   });
 
-  it('tells nothing more without the token, with a wrong one, or with a tenant API key', async () => {
+  it('tells nothing more without the token, with a tenant API key, or with a token one character off, a prefix or an extension of it', async () => {
     pastHealthCache();
     const tenant = await newApiKey();
-    const wrong = `${TOKEN.slice(0, -1)}${TOKEN.endsWith('x') ? 'y' : 'x'}`;
+    const other = (c: string) => (c === 'x' ? 'y' : 'x');
+    const oneOff = (i: number) => `${TOKEN.slice(0, i)}${other(TOKEN[i] ?? '')}${TOKEN.slice(i + 1)}`;
+    const refused = [
+      oneOff(0),
+      oneOff(TOKEN.length >> 1),
+      oneOff(TOKEN.length - 1),
+      TOKEN.slice(0, -1),
+      TOKEN.slice(0, MIN_OPERATOR_TOKEN_LENGTH),
+      TOKEN.slice(1),
+      `${TOKEN}x`,
+      `${TOKEN}${TOKEN}`,
+    ];
+    expect(refused.every((token) => token !== TOKEN)).toBe(true);
     for (const init of [
       {},
-      bearer(wrong),
       bearer(tenant.key),
-      bearer(`${TOKEN}${TOKEN}`),
+      ...refused.map(bearer),
       { headers: { authorization: TOKEN } },
     ]) {
       expect(await healthData(await call('/health', init))).toEqual(PUBLIC);
