@@ -1,5 +1,5 @@
 /**
- * The limits by address, by cost and by route (LIMITS in src/middleware/rate-limit.ts), against
+ * The limits by address, by cost and by route (LIMITS in src/lib/rate-limits.ts), against
  * the real local rate limiting bindings. What only production shows: the counters there are per
  * Cloudflare location and eventually consistent, so a client spread over locations, or a burst
  * faster than the counters converge, gets somewhat more than the stated budget; locally one
@@ -8,7 +8,7 @@
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import api from '../../../docs/api.md?raw';
-import { LIMITS } from '../src/middleware/rate-limit.ts';
+import { LIMITS } from '../src/lib/rate-limits.ts';
 import {
   BASE_URL,
   expectError,
@@ -65,7 +65,23 @@ describe('key lookups per client address', () => {
 });
 
 describe('events per key', () => {
-  it('counts a batch of 100 as 100 events, refuses the batch past the budget whole, and leaves other keys alone', async () => {
+  it('charges a single event to the request budget only (one limiter call) and a batch to the events budget, in units of 10', async () => {
+    const key = await newApiKey();
+    // The first request caches the key; a lookup is charged to the address only when uncached.
+    expect((await post('/events', key, { payload: {} })).status).toBe(200);
+    const requests = vi.spyOn(env.RATE_LIMITER, 'limit'); // watches only
+    const events = vi.spyOn(env.EVENT_LIMITER, 'limit');
+    const lookups = vi.spyOn(env.ADDRESS_LIMITER, 'limit');
+
+    expect((await post('/events', key, { payload: { single: true } })).status).toBe(200);
+    expect([requests, events, lookups].map((spy) => spy.mock.calls.length)).toEqual([1, 0, 0]);
+
+    expect((await post('/events/batch', key, { events: items(25) })).status).toBe(200);
+    expect([requests, events, lookups].map((spy) => spy.mock.calls.length)).toEqual([2, 3, 0]);
+    expect(events.mock.calls.every(([options]) => options.key === key.id)).toBe(true);
+  });
+
+  it('counts a batch of 100 as 100 events, refuses the batch past the budget whole, leaves other keys alone, and still takes single events', async () => {
     // The test runtime's EVENT_LIMITER takes 120 calls of 10 events per 60 s (vitest.config.ts).
     await inOneRateLimitWindow(60);
     const key = await newApiKey();
@@ -78,12 +94,9 @@ describe('events per key', () => {
       'events_per_key',
       LIMITS.events_per_key.period,
     );
-    await expectLimited(
-      await post('/events', key, { payload: {} }),
-      'events_per_key',
-      LIMITS.events_per_key.period,
-    );
     expect(sendBatch.mock.calls.length).toBe(calls);
+    // A single event spends only the request budget (docs/api.md, "Rate limits").
+    expect((await post('/events', key, { payload: {} })).status).toBe(200);
 
     const other = await newApiKey();
     expect((await post('/events/batch', other, { events: items(100) })).status).toBe(200);

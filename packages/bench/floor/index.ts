@@ -3,9 +3,9 @@
  * It reads the body, `send()`s it to a queue, waits until the queue has persisted it, and answers
  * a small JSON 200; its consumer acks every message. No authentication, validation or logging.
  *
- * `?limits=N` (an attribution target of the bench, not the floor): first N calls to a rate
- * limiting binding, one after the other, as `POST /events` makes two (the key's requests, then
- * its events). What that adds is what the limiter binding costs in this runtime.
+ * `?limits=N` (the bench's "floor + limiter calls" target): first N calls to a rate limiting
+ * binding, one after the other, as many as `POST /events` makes (one: the key's requests). What
+ * that adds is what the limiter binding costs in this runtime, which ingest is not asked to beat.
  */
 interface FloorEnv {
   FLOOR_QUEUE: Queue<string>;

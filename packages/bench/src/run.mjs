@@ -62,8 +62,14 @@ const settings = {
   local_observability: values['local-observability'],
 };
 
-/** Rate limiting binding calls one `POST /events` makes: `requests_per_key`, then `events_per_key`. */
-const INGEST_LIMITER_CALLS = 2;
+/**
+ * Rate limiting binding calls one `POST /events` makes: `requests_per_key` only (a single event is
+ * not charged to `events_per_key`; docs/api.md, "Rate limits"). The floor plus as many calls is
+ * what ingest is held to (goal below).
+ */
+const INGEST_LIMITER_CALLS = 1;
+/** The goal for ingest over the floor plus its limiter calls, at 16 connections. */
+const LIMITED_FLOOR_GOAL = 0.8;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const baselineConfig = join(here, '..', 'baseline', 'wrangler.toml');
@@ -168,10 +174,10 @@ try {
     { name: 'baseline', label: 'baseline', server: baseline, url: baseline.url },
     { name: 'floor', label: 'floor', server: floor, url: floor.url },
     { name: 'ingest', label: 'POST /events', server: system, url: `${system.url}/events` },
-    // Attribution, not a goal: the floor plus the two rate limiter calls POST /events makes.
+    // The floor plus the rate limiter calls POST /events makes: what ingest is held to.
     {
       name: 'floor_limited',
-      label: `floor + ${INGEST_LIMITER_CALLS} limiter calls`,
+      label: `floor + ${INGEST_LIMITER_CALLS} limiter call${INGEST_LIMITER_CALLS === 1 ? '' : 's'}`,
       server: floor,
       url: `${floor.url}/?limits=${INGEST_LIMITER_CALLS}`,
     },
@@ -236,6 +242,7 @@ try {
       ingest,
       floor_limited: floorLimited,
       limited_floor_ratio: Number((ingest.rps / floorLimited.rps).toFixed(3)),
+      p99_over_limited_floor: Number((ingest.p99 / floorLimited.p99).toFixed(2)),
       limiter_share_of_gap: Number(
         ((floorRun.rps - floorLimited.rps) / Math.max(1, floorRun.rps - ingest.rps)).toFixed(2),
       ),
@@ -327,6 +334,8 @@ try {
     },
     versions: versions(),
     settings,
+    limiter_calls: INGEST_LIMITER_CALLS,
+    limited_floor_goal: LIMITED_FLOOR_GOAL,
     throughput,
     logging,
     batch,

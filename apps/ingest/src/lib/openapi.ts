@@ -36,9 +36,9 @@ import {
 import type { RequestHandler } from 'itty-router';
 import * as v from 'valibot';
 import type { AuthedRequest, HandlerArgs, IngestRequest } from '../context.ts';
-import type { RouteBudget } from '../middleware/rate-limit.ts';
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from './errors.ts';
 import type { ParameterSpec } from './parameters.ts';
+import type { RouteBudget } from './rate-limits.ts';
 
 /** The skeleton of an OpenAPI 3.1 document, as `GET /openapi.json` serves it. */
 export const OpenApiDocument = v.looseObject({

@@ -1,5 +1,5 @@
 import type { IngestEnv } from '../env.ts';
-import { bearerToken } from '../middleware/auth.ts';
+import { bearerToken } from './bearer.ts';
 
 /**
  * An `OPERATOR_TOKEN` shorter than this is ignored, as if unset: a token an attacker could guess

@@ -60,39 +60,38 @@ export function rejectIfDebugRequested(submission: Submission): void {
 }
 
 /**
+ * One event as read and validated, before it is built: our JSON event with its idempotency key
+ * (`Idempotency-Key`, or a batch item's `idempotency_key`), or a checked CloudEvent (any mode).
+ */
+export type EventInput =
+  | { json: EventRequest; idempotencyKey: IdempotencyKey | undefined }
+  | { cloudEvent: CloudEventContent };
+
+/**
  * Builds the queue message for one validated event and measures it (413 when it would not fit a
  * queue message). Its `event_id` is derived from the idempotency key when there is one, random
- * otherwise.
+ * otherwise; a CloudEvent's from the key, its `source` and its `id`, so a resent one is stored
+ * once.
  */
-export async function buildEvent(
-  submission: Submission,
-  input: EventRequest,
-  idempotencyKey: IdempotencyKey | undefined,
-): Promise<SizedEvent> {
+export async function buildEvent(submission: Submission, input: EventInput): Promise<SizedEvent> {
+  if ('cloudEvent' in input) {
+    const { cloudEvent } = input;
+    const eventId = await cloudEventId(submission.apiKeyId, cloudEvent.source, cloudEvent.cloudevent.id);
+    return message(submission, eventId, cloudEvent);
+  }
+  const { json, idempotencyKey } = input;
   const eventId =
     idempotencyKey === undefined
       ? crypto.randomUUID()
       : await idempotentEventId(submission.apiKeyId, idempotencyKey);
   return message(submission, eventId, {
-    payload: input.payload,
-    ...(input.metadata ? { metadata: input.metadata } : {}),
+    payload: json.payload,
+    ...(json.metadata ? { metadata: json.metadata } : {}),
     // Identity as the client gave it; the store fills in what is absent (eventIdentity).
-    ...(input.type === undefined ? {} : { type: input.type }),
-    ...(input.source === undefined ? {} : { source: input.source }),
-    ...(input.subject === undefined ? {} : { subject: input.subject }),
+    ...(json.type === undefined ? {} : { type: json.type }),
+    ...(json.source === undefined ? {} : { source: json.source }),
+    ...(json.subject === undefined ? {} : { subject: json.subject }),
   });
-}
-
-/**
- * The queue message of a checked CloudEvent (any mode), measured like {@link buildEvent}'s. Its
- * `event_id` is derived from the key, the `source` and the `id`: a resent event is stored once.
- */
-export async function buildCloudEvent(
-  submission: Submission,
-  content: CloudEventContent,
-): Promise<SizedEvent> {
-  const eventId = await cloudEventId(submission.apiKeyId, content.source, content.cloudevent.id);
-  return message(submission, eventId, content);
 }
 
 /** What the client sent, and what the request adds around it. */

@@ -2,6 +2,7 @@ import { ApiKeyRecord, hashApiKey, parseApiKey, recordKey } from '@triggers/api-
 import * as v from 'valibot';
 import type { IngestRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
+import { bearerToken } from '../lib/bearer.ts';
 import { ApiError, serviceUnavailable } from '../lib/errors.ts';
 import { KeyCache } from '../lib/key-cache.ts';
 import { chargeLookup } from './rate-limit.ts';
@@ -15,13 +16,6 @@ const unauthorized = () =>
   new ApiError('UNAUTHORIZED', 'A valid API key is required: send "Authorization: Bearer <key>".', {
     headers: { 'www-authenticate': 'Bearer' },
   });
-
-/** The token of an `Authorization: Bearer <token>` header, or undefined. */
-export function bearerToken(header: string | null): string | undefined {
-  if (header === null) return undefined;
-  const match = /^Bearer +(\S+)$/i.exec(header.trim());
-  return match?.[1];
-}
 
 /**
  * Looks a key up by its hash, cached per isolate; `null` when the store has no such key. A lookup

@@ -1,139 +1,20 @@
-import { describeError, type Logger } from '@triggers/log';
 import type { AuthedRequest, IngestRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
-import { ApiError } from '../lib/errors.ts';
+import { charge, chargeRequest, type RouteBudget } from '../lib/rate-limits.ts';
 
 /**
- * Every rate limit of the API, by the name a 429 gives it (`details.rate_limit`): who it counts
- * (`per`), what it counts, and the Workers rate limiting binding that enforces it. `limit` and
- * `period` restate the binding's `simple = { limit, period }` in wrangler.toml, scaled by
- * `unit` where one binding call stands for several events; a test checks that every environment
- * of wrangler.toml agrees, and docs/api.md's limits table restates this one (a test checks that
- * too). `requests_per_key` is stated from the RATE_LIMIT_* vars instead, as before.
- *
- * Each binding answers only yes or no: it does not say how much budget is left or when its
- * window rolls over. A 429 therefore says which limit, its size and policy, and `Retry-After` set
- * to the whole period, the longest a client can need to wait. Counters are per Cloudflare location
- * and eventually consistent; locally one process holds them all.
+ * The limits as middleware, run before a handler (the limits themselves and their charging:
+ * lib/rate-limits.ts). The request's budget comes first, before the body is read, so malformed
+ * requests count and a refused body is never examined.
  */
-export const LIMITS = {
-  requests_per_key: {
-    binding: 'RATE_LIMITER',
-    per: 'API key',
-    counts: 'requests to authenticated routes, charged before the body is read',
-  },
-  lookups_per_address: {
-    binding: 'ADDRESS_LIMITER',
-    per: 'client address',
-    counts: 'API key lookups the isolate has not cached (new, unknown or wrong keys), before AUTH_KV is read',
-    limit: 100,
-    period: 10,
-    unit: 1,
-  },
-  events_per_key: {
-    binding: 'EVENT_LIMITER',
-    per: 'API key',
-    counts: 'events sent: a batch of 100 is 100, charged in units of 10 rounded up',
-    limit: 50_000,
-    period: 10,
-    unit: 10,
-  },
-  inbox_pages_per_key: {
-    binding: 'INBOX_LIMITER',
-    per: 'API key',
-    counts: 'GET /inbox pages',
-    limit: 100,
-    period: 10,
-    unit: 1,
-  },
-  replays_per_key: {
-    binding: 'REPLAY_LIMITER',
-    per: 'API key',
-    counts:
-      'POST /dlq/replay, POST /inbox/{event_id}/retry and POST /events/{event_id}/deliveries/{delivery_id}/retry calls',
-    limit: 60,
-    period: 60,
-    unit: 1,
-  },
-} as const;
-
-export type LimitName = keyof typeof LIMITS;
-/** The limits whose size is stated here (not from vars). */
-type FixedLimit = Exclude<LimitName, 'requests_per_key'>;
-/** The limits a route can spend besides the per-key request budget. */
-export type RouteBudget = 'inbox_pages_per_key' | 'replays_per_key';
-
-/** 429 `RATE_LIMITED`, naming the limit and when to retry. */
-function rateLimited(name: LimitName, limit: number, period: number, what: string): ApiError {
-  return new ApiError(
-    'RATE_LIMITED',
-    `Rate limit ${name}: ${what} may be at most ${limit} per ${period} seconds. Retry after ${period} seconds.`,
-    {
-      details: { rate_limit: name, retry_after_seconds: period },
-      headers: {
-        'retry-after': String(period),
-        'ratelimit-limit': String(limit),
-        'ratelimit-remaining': '0',
-        'ratelimit-policy': `${limit};w=${period}`,
-      },
-    },
-  );
-}
-
-/**
- * Makes `calls` calls of the limit's binding for `key` (one per unit: the binding counts calls,
- * and the local runtime refuses the `limit()` options that would weigh one call more). `true`
- * unless one was refused. If the binding itself fails, the request is let through and the
- * failure logged: an outage of the limiter must not stop the API.
- */
-async function withinLimit(env: IngestEnv, log: Logger, name: LimitName, key: string, calls = 1) {
-  const binding = env[LIMITS[name].binding];
-  try {
-    const results = await Promise.all(Array.from({ length: calls }, () => binding.limit({ key })));
-    return results.every((result) => result.success);
-  } catch (err) {
-    log.log('warn', 'rate limiter failed; request let through', {
-      rate_limit: name,
-      error: describeError(err),
-    });
-    return true;
-  }
-}
-
-/** Charges `units` of a fixed limit to `key`, or throws its 429. */
-async function charge(env: IngestEnv, log: Logger, name: FixedLimit, key: string, units = 1): Promise<void> {
-  if (await withinLimit(env, log, name, key, units)) return;
-  const { limit, period, counts } = LIMITS[name];
-  throw rateLimited(name, limit, period, `${counts}, per ${LIMITS[name].per}`);
-}
-
-/**
- * Charges the request to its API key's budget of `RATE_LIMIT_REQUESTS` requests per
- * `RATE_LIMIT_PERIOD_SECONDS` (the `RATE_LIMITER` binding), before the body is read, or
- * refuses it with 429. Each key has its own counter, so one key's flood never slows another.
- */
-export async function withRateLimit(request: AuthedRequest, env: IngestEnv): Promise<void> {
-  if (await withinLimit(env, request.log, 'requests_per_key', request.apiKey.id)) return;
-  const limit = env.RATE_LIMIT_REQUESTS;
-  const period = env.RATE_LIMIT_PERIOD_SECONDS;
-  throw rateLimited('requests_per_key', limit, period, 'requests per API key');
-}
+export const withRateLimit = (request: AuthedRequest, env: IngestEnv): Promise<void> =>
+  chargeRequest(request, env);
 
 /** The route's own, lower budget per key (`GET /inbox` pages, replays and retries), after the request budget. */
 export const withBudget =
   (budget: RouteBudget) =>
   (request: AuthedRequest, env: IngestEnv): Promise<void> =>
     charge(env, request.log, budget, request.apiKey.id);
-
-/**
- * Charges `count` events to the key's events budget: one binding call per started unit of
- * {@link LIMITS}.events_per_key.unit events, so a single event costs a unit and a batch of 100
- * costs ten. Called once the events are validated and before any is queued.
- */
-export function chargeEvents(request: AuthedRequest, env: IngestEnv, count: number): Promise<void> {
-  const units = Math.ceil(count / LIMITS.events_per_key.unit);
-  return charge(env, request.log, 'events_per_key', request.apiKey.id, units);
-}
 
 /**
  * The client's address as Cloudflare reports it (`CF-Connecting-IP`, set on every request at the
@@ -144,8 +25,8 @@ export const clientAddress = (request: IngestRequest): string =>
 
 /**
  * Charges a key lookup that would reach AUTH_KV to the client's address, so requests with made-up
- * keys cannot drive the key store at will: one address gets {@link LIMITS}.lookups_per_address
- * per period, while a tenant whose key the isolate has cached never pays it.
+ * keys cannot drive the key store at will: one address gets `lookups_per_address` (LIMITS) per
+ * period, while a tenant whose key the isolate has cached never pays it.
  */
 export const chargeLookup = (request: IngestRequest, env: IngestEnv): Promise<void> =>
   charge(env, request.log, 'lookups_per_address', clientAddress(request));

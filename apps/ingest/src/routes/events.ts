@@ -38,6 +38,7 @@ import {
   readParameter,
 } from '../lib/parameters.ts';
 import { enqueue, enqueueBatch, type SizedEvent } from '../lib/queue.ts';
+import { chargeEvents } from '../lib/rate-limits.ts';
 import { ok } from '../lib/responses.ts';
 import {
   eventIdOf,
@@ -46,9 +47,8 @@ import {
   inboxEvent,
   STORED_EVENT_ERRORS,
 } from '../lib/stored-events.ts';
-import { buildCloudEvent, buildEvent, openSubmission, rejectIfDebugRequested } from '../lib/submission.ts';
+import { buildEvent, type EventInput, openSubmission, rejectIfDebugRequested } from '../lib/submission.ts';
 import { validate } from '../lib/validate.ts';
-import { chargeEvents } from '../middleware/rate-limit.ts';
 
 /**
  * Everything about `/events`: send one (`POST /events`), send many (`POST /events/batch`), look one
@@ -56,13 +56,12 @@ import { chargeEvents } from '../middleware/rate-limit.ts';
  * spec comes before its handler.
  */
 
-/** What the sending routes can answer: a JSON body, `?debug=` and the events budget. */
+/** What the sending routes can answer: a JSON body and `?debug=` (a batch: the events budget too). */
 const SEND_ERRORS = [
   ...JSON_BODY_ERRORS,
   'VALIDATION_ERROR',
   'SERVICE_UNAVAILABLE',
   'DEBUG_NOT_ALLOWED',
-  'RATE_LIMITED',
 ] as const;
 
 export const sendEventRoute: RouteSpec = {
@@ -90,28 +89,19 @@ export const sendEventRoute: RouteSpec = {
   handler: postEvent,
 };
 
-/** The `event_id` is derived from `Idempotency-Key` when given, random otherwise. */
+/**
+ * Straight through, each step once: read and validate the body ({@link readEvent}), build the
+ * message, send it. The `event_id` is derived from `Idempotency-Key` when given (a CloudEvent's
+ * from its source and id), random otherwise. The one rate limit it spends is the key's request
+ * budget, charged before the body is read (`withRateLimit`): that budget bounds single events far
+ * below the events budget, which only batches are charged to (lib/rate-limits.ts).
+ */
 async function postEvent(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const submission = openSubmission(request);
-  const mode = sendMode(request);
-  let item: SizedEvent;
-  if (mode === 'json') {
-    const idempotencyKey = readParameter(request, IDEMPOTENCY_KEY);
-    const { value } = await readJsonBody(request, MAX_EVENT_BYTES, SEND_MEDIA_TYPES);
-    const input = validate(EventRequest, value);
-    rejectIfDebugRequested(submission);
-    item = await buildEvent(submission, input, idempotencyKey);
-  } else {
-    rejectIdempotencyKey(request, 'a CloudEvent: its source and id are its idempotency key');
-    const event =
-      mode === 'binary'
-        ? await fromBinary(request)
-        : fromStructured((await readJsonBody(request, MAX_EVENT_BYTES, [CLOUDEVENTS_JSON])).value);
-    rejectIfDebugRequested(submission);
-    item = await buildCloudEvent(submission, event);
-  }
+  const input = await readEvent(request);
+  rejectIfDebugRequested(submission);
+  const item = await buildEvent(submission, input);
   request.eventId = item.event.event_id;
-  await chargeEvents(request, env, 1);
   await enqueue(env.EVENT_QUEUE, item, submission.delaySeconds);
 
   return ok<EventAccepted['data']>({
@@ -121,11 +111,28 @@ async function postEvent(request: AuthedRequest, env: IngestEnv): Promise<Respon
   });
 }
 
-/** How a `POST /events` body is sent: our JSON, or a CloudEvent in binary or structured mode. */
-function sendMode(request: AuthedRequest): 'json' | 'binary' | 'structured' {
-  if (request.headers.has('ce-specversion')) return 'binary';
-  return mediaTypeOf(request.headers.get('content-type')) === CLOUDEVENTS_JSON ? 'structured' : 'json';
+/**
+ * Reads and validates a `POST /events` body in the mode it is sent in: a CloudEvent in binary
+ * mode (a `ce-specversion` header: attributes from headers, checked before the body is read) or
+ * structured mode (`Content-Type: application/cloudevents+json`), or our JSON. Each header that
+ * applies is checked before the body is read.
+ */
+async function readEvent(request: AuthedRequest): Promise<EventInput> {
+  if (request.headers.has('ce-specversion')) {
+    rejectIdempotencyKey(request, CLOUDEVENT_KEY);
+    return { cloudEvent: await fromBinary(request) };
+  }
+  const structured = mediaTypeOf(request.headers.get('content-type')) === CLOUDEVENTS_JSON;
+  if (structured) rejectIdempotencyKey(request, CLOUDEVENT_KEY);
+  const idempotencyKey = readParameter(request, IDEMPOTENCY_KEY);
+  const mediaTypes = structured ? [CLOUDEVENTS_JSON] : SEND_MEDIA_TYPES;
+  const { value } = await readJsonBody(request, MAX_EVENT_BYTES, mediaTypes);
+  if (structured) return { cloudEvent: fromStructured(value) };
+  return { json: validate(EventRequest, value), idempotencyKey };
 }
+
+/** Where a CloudEvent's idempotency key comes from, for the 400 on an `Idempotency-Key` header. */
+const CLOUDEVENT_KEY = 'a CloudEvent: its source and id are its idempotency key';
 
 /** The media types `POST /events` reads its body as (415 lists them). */
 const SEND_MEDIA_TYPES = [JSON_MEDIA_TYPE, CLOUDEVENTS_JSON];
@@ -178,7 +185,7 @@ export const sendEventBatchRoute: RouteSpec = {
     ),
   },
   response: BatchAccepted,
-  errors: SEND_ERRORS,
+  errors: [...SEND_ERRORS, 'RATE_LIMITED'],
   handler: postEventBatch,
 };
 
@@ -201,11 +208,11 @@ async function postEventBatch(request: AuthedRequest, env: IngestEnv): Promise<R
     events.map((raw, index) =>
       cloudEvents
         ? prepareItem(String(index), async () =>
-            buildCloudEvent(submission, fromStructured(raw, String(index))),
+            buildEvent(submission, { cloudEvent: fromStructured(raw, String(index)) }),
           )
         : prepareItem(`events.${index}`, async () => {
             const item = validate(BatchItem, raw, `events.${index}`);
-            return buildEvent(submission, item, item.idempotency_key);
+            return buildEvent(submission, { json: item, idempotencyKey: item.idempotency_key });
           }),
     ),
   );
