@@ -10,9 +10,12 @@ export default defineConfig(async () => {
   return {
     plugins: [
       cloudflareTest({
+        main: './test/worker.ts',
         miniflare: {
           compatibilityDate: '2026-11-01',
           d1Databases: ['DB'],
+          // Tenant stores: the TenantStore class of test/worker.ts, SQLite-backed as deployed.
+          durableObjects: { TENANTS: { className: 'TenantStore', useSQLite: true } },
           bindings: { TEST_MIGRATIONS: migrations },
         },
       }),

@@ -17,6 +17,8 @@ faultsFor(env);
 // or an unreadable DELIVERY_SCHEDULE fails at startup, naming the var, instead of running on it.
 settingsOf(env);
 
+export { TenantStore } from './tenant-store.ts';
+
 export default {
   // Three queues, three kinds of message (QueuedEvent, a DLQ message, DeliveryQueueMessage):
   // each handler validates its bodies, so they arrive as `unknown`.

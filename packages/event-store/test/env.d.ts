@@ -2,5 +2,6 @@
 declare namespace Cloudflare {
   interface Env {
     DB: D1Database;
+    TENANTS: import('../src/client.ts').TenantNamespace;
   }
 }
