@@ -34,9 +34,10 @@ export function tenantStore(namespace: TenantNamespace, tenant: string): TenantS
     erase: () => stub.erase(tenant),
   };
   return new Proxy(handle, {
-    get(target, op: string) {
-      if (op in target) return target[op];
-      if (op === 'then') return undefined;
+    get(target, op: string | symbol) {
+      // Not a thenable (`await handle` answers the handle), and no symbol is an operation.
+      if (typeof op === 'symbol' || op === 'then') return undefined;
+      if (Object.hasOwn(target, op)) return target[op];
       return (...args: unknown[]) => stub.run(tenant, op, args);
     },
   }) as TenantStoreHandle;

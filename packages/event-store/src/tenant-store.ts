@@ -24,6 +24,14 @@ export class WrongTenant extends Error {
   }
 }
 
+/** Thrown when a call names no operation of tenant-ops.ts. */
+export class UnknownOp extends Error {
+  constructor(op: string) {
+    super(`unknown store operation ${op}`);
+    this.name = 'UnknownOp';
+  }
+}
+
 /** Applies the migrations not applied yet, in order; answers how many it applied. */
 export function migrateStore(storage: DurableObjectStorage): number {
   const sql = storage.sql;
@@ -75,9 +83,10 @@ export class TenantStore<Env = unknown> extends DurableObject<Env> {
 
   /** Runs one operation of tenant-ops.ts for `tenant`. */
   async run<K extends TenantOp>(tenant: string, op: K, args: OpArgs<K>): Promise<OpResult<K>> {
+    // Only the table's own entries: a name like `constructor` or `toString` is no operation.
+    if (typeof op !== 'string' || !Object.hasOwn(TENANT_OPS, op)) throw new UnknownOp(String(op));
     this.claim(tenant);
     const fn = TENANT_OPS[op] as (db: D1Database, ...rest: unknown[]) => Promise<OpResult<K>>;
-    if (typeof fn !== 'function') throw new Error(`unknown store operation ${String(op)}`);
     const result = await fn(this.db, ...(args as unknown[]));
     await this.afterRun(op);
     return result;
