@@ -34,14 +34,22 @@ const TEST_EVENT_LIMIT = { limit: 120, period: 60 } as const;
 const TEST_INBOX_LIMIT = { limit: 20, period: 60 } as const;
 
 /**
- * The event store's D1 (the `DB` binding of wrangler.toml, local to the test runtime) is migrated
- * before each test file by @triggers/test-support/apply-migrations, with the files wrangler applies.
+ * The event store's D1 (the `DB` binding of wrangler.toml, local to the test runtime: dead letters
+ * only) is migrated before each test file by @triggers/test-support/apply-migrations, with the files
+ * wrangler applies.
+ *
+ * The tenant stores: wrangler.toml binds TENANTS to the TenantStore class of the consumer Worker
+ * (`script_name`), which does not run here. The test runtime's main module (test/worker.ts) is the
+ * ingest Worker plus that class, and `durableObjects` below binds TENANTS to it, SQLite-backed as
+ * deployed; it overrides wrangler.toml's binding (a test checks the objects are this runtime's).
  */
 export default defineConfig(async () => ({
   plugins: [
     cloudflareTest({
       wrangler: { configPath: './wrangler.toml' },
+      main: './test/worker.ts',
       miniflare: {
+        durableObjects: { TENANTS: { className: 'TenantStore', useSQLite: true } },
         kvNamespaces: { QUEUE_SPY: 'queue-spy' },
         ratelimits: {
           RATE_LIMITER: { namespace_id: '1001', simple: TEST_RATE_LIMIT },
