@@ -155,7 +155,7 @@ describe('operator routes', () => {
     await expectError(await post('/operator/migrate', { limit: 5000 }), 400, 'VALIDATION_ERROR');
   });
 
-  it("erases a tenant's store whole, answering what it held, and leaves other tenants' stores alone", async () => {
+  it("erases a tenant's store whole and its rows in the old store, answering what each held, and leaves other tenants alone", async () => {
     const a = await seedOldStore(2, true);
     const b = await seedOldStore(1);
     await migrateAll(500);
@@ -164,7 +164,10 @@ describe('operator routes', () => {
     expect(((await response.json()) as { data: unknown }).data).toEqual({
       tenant: a.tenant,
       erased: { events: 2, subscriptions: 1, deliveries: 1 },
+      erased_from_d1: { events: 2, subscriptions: 1, deliveries: 1, delivery_attempts: 2 },
     });
+    // Nothing left in the old store either, so migrating again does not bring it back.
+    await migrateAll(500);
     expect(await tenantStore(env.TENANTS, a.tenant).storeCounts()).toEqual({
       events: 0,
       subscriptions: 0,

@@ -19,7 +19,7 @@ import {
   seedApiKeys,
   spawnDev,
 } from './local.mjs';
-import { queryTenantStores, tenantObjects, tenantQuery } from './tenants.mjs';
+import { queryTenantStores, tenantExec, tenantObjects, tenantQuery } from './tenants.mjs';
 import { readWranglerConfig } from './wrangler-config.mjs';
 
 /** @typedef {import('./local.mjs').Row} Row */
@@ -274,6 +274,7 @@ async function seedNamedKeys(specs, persistTo) {
  *   stored(statements: string[]): Row[][],
  *   tenantObjects(): Map<string, string>,
  *   tenantQuery(tenant: string, sql: string, params?: Array<string | number | null>): Row[],
+ *   tenantExec(tenant: string, sql: string): void,
  * }} System
  * - `persistTo`: the local state (D1, KV, queues) of this system.
  * - `keys`: each seeded API key by name; `keyIds`: its id (the tenant its events are filed under).
@@ -282,7 +283,8 @@ async function seedNamedKeys(specs, persistTo) {
  *   dead letters, and the old shared store's tables (read only by the migration).
  * - `stored`: runs SQL over every tenant store's data at once, as one store (tenants.mjs); where
  *   events, subscriptions and deliveries are.
- * - `tenantObjects()`: tenant id to its object's SQLite file; `tenantQuery`: SQL on one tenant's.
+ * - `tenantObjects()`: tenant id to its object's SQLite file; `tenantQuery`: SQL on one tenant's;
+ *   `tenantExec`: SQL that changes one tenant's store in place (a fault suite's failing trigger).
  * - `stop()` also removes the temporary state.
  */
 
@@ -372,6 +374,7 @@ export async function startSystem({
       stored: (statements) => queryTenantStores(statements, { persistTo }),
       tenantObjects: () => tenantObjects({ persistTo }),
       tenantQuery: (tenant, sql, params) => tenantQuery(tenant, sql, params, { persistTo }),
+      tenantExec: (tenant, sql) => tenantExec(tenant, sql, { persistTo }),
       async stop() {
         await workers.stop();
         rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // @ts-check
-// Erases one tenant's store whole (its events, subscriptions, deliveries and attempts), through the
-// ingest Worker's `POST /operator/tenants/{id}/erase`, and prints what it held:
+// Erases one tenant's store whole (its events, subscriptions, deliveries and attempts), and its
+// rows still in the old D1 tables (which `pnpm store:migrate` would bring back), through the
+// ingest Worker's `POST /operator/tenants/{id}/erase`, and prints what each held:
 //
 //   pnpm tenant:erase key_abc                               # pnpm dev's Workers
 //   pnpm tenant:erase key_abc --url https://ingest.example  # deployed; OPERATOR_TOKEN=... in the environment
@@ -37,8 +38,13 @@ try {
     'POST',
     `/operator/tenants/${encodeURIComponent(tenant ?? '')}/erase`,
   );
-  const held = Object.entries(answer.erased).map(([table, n]) => `${n} ${table}`);
-  console.log(`Erased the store of ${answer.tenant}; it held ${held.join(', ')}.`);
+  /** @param {Record<string, number>} counts */
+  const list = (counts) =>
+    Object.entries(counts)
+      .map(([table, n]) => `${n} ${table}`)
+      .join(', ');
+  console.log(`Erased the store of ${answer.tenant}; it held ${list(answer.erased)}.`);
+  console.log(`Deleted its rows from the old D1 tables: ${list(answer.erased_from_d1)}.`);
 } catch (err) {
   console.error(err instanceof Error ? err.message : err);
   process.exit(1);

@@ -123,3 +123,23 @@ export function queryTenantStores(statements, options = {}) {
     all.close();
   }
 }
+
+/**
+ * Runs SQL that changes the store of `tenant` in place, while its object runs: for fault suites,
+ * which make the real store refuse writes with a trigger (`CREATE TRIGGER … RAISE(ABORT, …)`) and
+ * later drop it, as they did with D1. The object sees the change at its next statement. The
+ * tenant's object must exist (something called it); throws otherwise.
+ * @param {string} tenant
+ * @param {string} sql
+ * @param {{ persistTo?: string }} [options]
+ */
+export function tenantExec(tenant, sql, options = {}) {
+  const file = tenantObjects(options).get(tenant);
+  if (file === undefined) throw new Error(`tenant ${tenant} has no store object yet`);
+  const db = new DatabaseSync(file);
+  try {
+    db.exec(sql);
+  } finally {
+    db.close();
+  }
+}

@@ -26,7 +26,8 @@ import { methodNotAllowed } from './fallback.ts';
  * - `GET /operator/migrate/verify?after=&limit=`: per tenant of the old store, its counts there and
  *   in its tenant store; a tenant whose store holds fewer rows of a table is listed in
  *   `mismatches`. Pages through the tenants (`next_after`).
- * - `POST /operator/tenants/{id}/erase`: erases the tenant's store whole; answers what it held.
+ * - `POST /operator/tenants/{id}/erase`: erases the tenant's store whole, and its rows still in the
+ *   old D1 tables; answers what each held.
  */
 
 /** Rows of events read per page unless the request says: a page is one D1 read and one import per tenant. */
@@ -223,12 +224,23 @@ async function verify(request: IngestRequest, env: IngestEnv): Promise<Response>
   });
 }
 
-/** Erases one tenant's store whole. */
+/**
+ * Erases one tenant's store whole, and the tenant's rows still in the old D1 tables, which a later
+ * migration would otherwise bring back.
+ */
 async function erase(request: IngestRequest, env: IngestEnv): Promise<Response> {
   const tenant = validate(TenantId, request.params.id, 'id');
   const erased = await tenantStore(env.TENANTS, tenant).erase();
+  const tables = ['events', 'subscriptions', 'deliveries', 'delivery_attempts'] as const;
+  const results = await env.DB.batch(
+    tables.map((table) => env.DB.prepare(`DELETE FROM ${table} WHERE api_key_id = ?1`).bind(tenant)),
+  );
+  const fromD1 = noCounts();
+  tables.forEach((table, i) => {
+    fromD1[table] = results[i]?.meta.changes ?? 0;
+  });
   request.log.log('warn', 'tenant store erased', { tenant, ...erased });
-  return ok({ tenant, erased });
+  return ok({ tenant, erased, erased_from_d1: fromD1 });
 }
 
 /** 401 for anyone without the operator token, before anything else is read. */

@@ -76,15 +76,38 @@ describe('the operator commands against both Workers under wrangler dev', () => 
     expect(result.stdout).not.toContain('evt_key_beta_1');
   });
 
-  it('pnpm tenant:erase empties that tenant’s store, prints what it held, and leaves the others alone', () => {
+  it('stops with exit 1 when a tenant store refuses writes (a trigger set by tenantExec), and a rerun moves the rest', () => {
+    system.tenantExec(
+      'key_beta',
+      `CREATE TRIGGER store_fault BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'injected fault'); END`,
+    );
+    system.query([event('key_beta', 3)]);
+    const failed = runCommand('store-migrate', ['--url', system.url], operator());
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toContain('POST /operator/migrate: 500');
+    expect(count('key_beta', 'events')).toBe(2);
+    system.tenantExec('key_beta', 'DROP TRIGGER store_fault');
+    const rerun = runCommand('store-migrate', ['--url', system.url], operator());
+    expect(rerun.status, rerun.stderr).toBe(0);
+    expect(rerun.stdout).toContain('Written now:   1 events, 0 subscriptions');
+    expect(count('key_beta', 'events')).toBe(3);
+  });
+
+  it('pnpm tenant:erase empties that tenant’s store and its old D1 rows, prints what they held, and leaves the others alone', () => {
     const result = runCommand('tenant-erase', ['key_alpha', '--url', system.url], operator());
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toContain(
       'Erased the store of key_alpha; it held 3 events, 1 subscriptions, 1 deliveries.',
     );
+    expect(result.stdout).toContain(
+      'Deleted its rows from the old D1 tables: 3 events, 1 subscriptions, 1 deliveries, 1 delivery_attempts.',
+    );
     expect(count('key_alpha', 'events')).toBe(0);
     expect(count('key_alpha', 'subscriptions')).toBe(0);
-    expect(count('key_beta', 'events')).toBe(2);
+    expect(count('key_beta', 'events')).toBe(3);
+    // Nothing of it is left in D1 to bring back.
+    expect(runCommand('store-migrate', ['--url', system.url], operator()).status).toBe(0);
+    expect(count('key_alpha', 'events')).toBe(0);
   });
 
   it('refuses a wrong operator token (exit 1, the 401 said) and a missing id (exit 2)', () => {
@@ -93,7 +116,7 @@ describe('the operator commands against both Workers under wrangler dev', () => 
     });
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toContain('401');
-    expect(count('key_beta', 'events')).toBe(2);
+    expect(count('key_beta', 'events')).toBe(3);
     const missing = runCommand('tenant-erase', [], operator());
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain('usage:');
