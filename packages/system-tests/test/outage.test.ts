@@ -70,7 +70,7 @@ afterAll(async () => {
   await system?.stop();
 });
 
-describe(`store outage: ${EVENTS} events sent while D1 refuses every write, until event-dlq fails too`, () => {
+describe(`store outage: ${EVENTS} events sent while the tenant store refuses every write, until event-dlq fails too`, () => {
   it('accepted every event (sending does not touch the store) and stored none during the outage', () => {
     console.log(`the store refused every write for ${Math.round(outageMs / 1000)} s`);
     expect(accepted.size).toBe(EVENTS);
