@@ -1,6 +1,7 @@
 export * from './ack.ts';
 export * from './client.ts';
 export * from './deliveries.ts';
+export * from './import-rows.ts';
 export * from './inspect.ts';
 export * from './list.ts';
 export * from './read.ts';

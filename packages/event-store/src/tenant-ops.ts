@@ -16,6 +16,7 @@ import {
   subscribedKeys,
   unrestartDelivery,
 } from './deliveries.ts';
+import { importRows } from './import-rows.ts';
 import { listEvents } from './list.ts';
 import { getEvent } from './read.ts';
 import { replayEvent, replayFailed, restoreFailed } from './replay.ts';
@@ -111,6 +112,7 @@ export const TENANT_OPS = {
   unrestartDelivery,
   writeEvents,
   storeCounts,
+  importRows,
 };
 
 export type TenantOps = typeof TENANT_OPS;
