@@ -37,7 +37,8 @@ export default {
     // A queue this Worker was not written for: throwing retries the batch, and says so in the logs.
     throw new Error(`triggers-consumer does not consume queue "${batch.queue}"`);
   },
-  // The retention run (src/retention.ts), on the cron of wrangler.toml; `pnpm retention:run` locally.
+  // The retention of D1's dead_letters (src/retention.ts), on the cron of wrangler.toml;
+  // `pnpm retention:run` locally. Each tenant's store purges itself on its alarm (tenant-store.ts).
   async scheduled(controller, env) {
     const log = createLogger({}, parseLogLevel(env.LOG_LEVEL));
     await runRetention(env, log, new Date(controller.scheduledTime));

@@ -26,8 +26,14 @@ interface Stub {
   erase(tenant: string): Promise<OpResult<'storeCounts'>>;
 }
 
-/** The store of `tenant` (an API key id). */
-export function tenantStore(namespace: TenantNamespace, tenant: string): TenantStoreHandle {
+/**
+ * The store of `tenant` (an API key id). Takes the namespace of the class or of a subclass (the
+ * consumer's, with its retention): a namespace type is not covariant in its class.
+ */
+export function tenantStore<T extends TenantStoreClass>(
+  namespace: DurableObjectNamespace<T>,
+  tenant: string,
+): TenantStoreHandle {
   const stub = namespace.get(namespace.idFromName(tenant)) as unknown as Stub;
   const handle: Partial<Record<string, unknown>> = {
     size: () => stub.size(tenant),
