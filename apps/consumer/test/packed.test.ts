@@ -4,7 +4,7 @@ import { getDeadLetter } from '@triggers/event-store';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DLQ_ROUTING_REASON, PROCESSING_ERROR_REASON } from '../src/event-batch.ts';
 import { partId } from '../src/packed.ts';
-import { deliver, event, message, row, rowWhen } from './queue.ts';
+import { deliver, event, failStoreOf, message, row, rowWhen } from './queue.ts';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -14,7 +14,10 @@ const QUEUE = 'event-queue';
 const DLQ = 'event-dlq';
 
 /** `count` events of one tenant, as one batch request sends them; `fields` change some. */
-function tenantEvents(count: number, fields: (i: number) => Partial<QueuedEvent> = () => ({})): QueuedEvent[] {
+function tenantEvents(
+  count: number,
+  fields: (i: number) => Partial<QueuedEvent> = () => ({}),
+): QueuedEvent[] {
   const api_key_id = `key_${crypto.randomUUID()}`;
   return Array.from({ length: count }, (_, i) => event({ api_key_id, payload: { n: i }, ...fields(i) }));
 }
@@ -29,7 +32,8 @@ describe('event-queue: a packed message (several events of one batch request)', 
     expect(result.explicitAcks).toHaveLength(2);
     expect(result.explicitAcks).toContain(packed.id);
     expect(result.retryMessages).toEqual([]);
-    for (const e of events) expect(await row(e)).toMatchObject({ status: 'delivered', attempts: 1, payload: e.payload });
+    for (const e of events)
+      expect(await row(e)).toMatchObject({ status: 'delivered', attempts: 1, payload: e.payload });
   });
 
   it('dead-letters ONE bad event alone: the good ones stored once, the bad one failed after the last retry', async () => {
@@ -43,7 +47,11 @@ describe('event-queue: a packed message (several events of one batch request)', 
     expect(first).toMatchObject({ explicitAcks: [], retryMessages: [{ msgId: packed.id, delaySeconds: 2 }] });
     const stored = await Promise.all(good.map((e) => row(e)));
     for (const r of stored) expect(r).toMatchObject({ status: 'delivered', attempts: 1 });
-    expect(await row(bad)).toMatchObject({ status: 'pending', attempts: 1, last_error: PROCESSING_ERROR_REASON });
+    expect(await row(bad)).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      last_error: PROCESSING_ERROR_REASON,
+    });
 
     // Every queue retry: retried whole again, with backoff; the good events are duplicates, untouched.
     const delays = [];
@@ -52,11 +60,7 @@ describe('event-queue: a packed message (several events of one batch request)', 
       expect(again.explicitAcks).toEqual([]);
       delays.push(again.retryMessages.map((r) => [r.msgId, r.delaySeconds]));
     }
-    expect(delays).toEqual([
-      [[packed.id, 4]],
-      [[packed.id, 8]],
-      [[packed.id, 16]],
-    ]);
+    expect(delays).toEqual([[[packed.id, 4]], [[packed.id, 8]], [[packed.id, 16]]]);
     expect(await Promise.all(good.map((e) => row(e)))).toEqual(stored);
     expect(await row(bad)).toMatchObject({ status: 'pending', attempts: MAX_QUEUE_ATTEMPTS });
 
@@ -86,8 +90,11 @@ describe('event-queue: a packed message (several events of one batch request)', 
         body: expect.objectContaining({ kind: 'event', message_id: partId(packed.id, 1), event: routed }),
       },
     ]);
-    expect(await rowWhen(routed, (r) => r.status === 'failed')).toMatchObject({ last_error: DLQ_ROUTING_REASON });
-    for (const e of [events[0], events[2]] as QueuedEvent[]) expect(await row(e)).toMatchObject({ status: 'delivered' });
+    expect(await rowWhen(routed, (r) => r.status === 'failed')).toMatchObject({
+      last_error: DLQ_ROUTING_REASON,
+    });
+    for (const e of [events[0], events[2]] as QueuedEvent[])
+      expect(await row(e)).toMatchObject({ status: 'delivered' });
   });
 
   it('isolates an unreadable event of a pack: kept as a dead letter under its place in the pack, the others stored', async () => {
@@ -96,7 +103,8 @@ describe('event-queue: a packed message (several events of one batch request)', 
     const packed = message({ events: [first, unreadable, last] });
     const result = await deliver(QUEUE, [packed]);
     expect(result).toMatchObject({ explicitAcks: [packed.id], retryMessages: [] });
-    for (const e of [first, last] as QueuedEvent[]) expect(await row(e)).toMatchObject({ status: 'delivered' });
+    for (const e of [first, last] as QueuedEvent[])
+      expect(await row(e)).toMatchObject({ status: 'delivered' });
     const letter = await vi.waitFor(
       async () => {
         const found = await getDeadLetter(env.DB, partId(packed.id, 1));
@@ -111,11 +119,14 @@ describe('event-queue: a packed message (several events of one batch request)', 
   it('retries a pack whole when its tenant’s store fails, and stores each event once on the next attempt', async () => {
     const events = tenantEvents(3);
     const packed = message(pack(events));
-    // The store cannot be made to fail on demand: the first write is mocked to reject.
-    const failing = vi.spyOn(env.DB, 'batch').mockRejectedValueOnce(new Error('D1_ERROR: unavailable'));
+    failStoreOf(events[0]?.api_key_id as string); // mocked: see failStoreOf
     const failed = await deliver(QUEUE, [packed]);
-    failing.mockRestore();
-    expect(failed).toMatchObject({ explicitAcks: [], retryMessages: [{ msgId: packed.id, delaySeconds: 2 }] });
+    expect(failed).toMatchObject({
+      explicitAcks: [],
+      retryMessages: [{ msgId: packed.id, delaySeconds: 2 }],
+    });
+    vi.restoreAllMocks();
+    for (const e of events) expect(await row(e)).toBeNull();
     const again = await deliver(QUEUE, [{ ...packed, attempts: 2 }]);
     expect(again.explicitAcks).toEqual([packed.id]);
     for (const e of events) expect(await row(e)).toMatchObject({ status: 'delivered', attempts: 2 });
