@@ -3,15 +3,21 @@ import { environments, wranglerConfig } from '@triggers/tooling/wrangler-config'
 import { defineConfig } from 'vitest/config';
 
 /**
- * A stand-in consumer of the real local `event-queue`: it copies every message it receives to
- * the `QUEUE_SPY` KV namespace (key = event_id) and acks it, so tests can see what actually went
- * through the queue. It is test wiring, not a mock: the messages really crossed the queue.
+ * A stand-in consumer of the real local `event-queue`: it copies every event it receives to the
+ * `QUEUE_SPY` KV namespace (key = event_id) with the message that carried it (its id, and how many
+ * events it packed: 1 for a bare event) and acks it, so tests can see what actually went through
+ * the queue, and in how many messages. It is test wiring, not a mock: the messages really crossed
+ * the queue.
  */
 const queueSpy = /* js */ `
 export default {
   async queue(batch, env) {
     for (const message of batch.messages) {
-      await env.QUEUE_SPY.put(message.body.event_id, JSON.stringify({ body: message.body, attempts: message.attempts }));
+      const events = Array.isArray(message.body.events) ? message.body.events : [message.body];
+      for (const event of events) {
+        const seen = { body: event, attempts: message.attempts, message_id: message.id, packed: events.length };
+        await env.QUEUE_SPY.put(event.event_id, JSON.stringify(seen));
+      }
       message.ack();
     }
   },

@@ -7,6 +7,7 @@ import { processDeadLetterBatch } from './dlq-batch.ts';
 import type { ConsumerEnv } from './env.ts';
 import { processEventBatch } from './event-batch.ts';
 import { failBatchIfAsked } from './faults.ts';
+import { handleUnpacked } from './packed.ts';
 import { runRetention } from './retention.ts';
 import { settingsOf } from './settings.ts';
 
@@ -21,14 +22,17 @@ export { TenantStore } from './tenant-store.ts';
 
 export default {
   // Three queues, three kinds of message (QueuedEvent, a DLQ message, DeliveryQueueMessage):
-  // each handler validates its bodies, so they arrive as `unknown`.
+  // each handler validates its bodies, so they arrive as `unknown`. A message packing several
+  // events (PackedEvents) reaches event-queue's and event-dlq's handlers as its events (packed.ts).
   async queue(batch, env) {
     const log = createLogger({}, parseLogLevel(env.LOG_LEVEL));
     if (batch.queue === EVENT_QUEUE) {
       failBatchIfAsked(batch, env, log);
-      return processEventBatch(batch, env, log);
+      return handleUnpacked(batch, (events) => processEventBatch(events, env, log));
     }
-    if (batch.queue === EVENT_DLQ) return processDeadLetterBatch(batch, env, log);
+    if (batch.queue === EVENT_DLQ) {
+      return handleUnpacked(batch, (letters) => processDeadLetterBatch(letters, env, log));
+    }
     if (batch.queue === DELIVERY_QUEUE) return processDeliveryBatch(batch, env, log);
     // A queue this Worker was not written for: throwing retries the batch, and says so in the logs.
     throw new Error(`triggers-consumer does not consume queue "${batch.queue}"`);

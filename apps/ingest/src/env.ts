@@ -1,4 +1,4 @@
-import type { AttemptMessage, QueuedEvent } from '@triggers/event-schema';
+import type { AttemptMessage, EventQueueMessage } from '@triggers/event-schema';
 import type { TenantNamespace } from '@triggers/event-store';
 
 /**
@@ -20,7 +20,7 @@ export type IngestEnv = Omit<
   | 'OPERATOR_TOKEN'
   | 'TENANTS'
 > & {
-  EVENT_QUEUE: Queue<QueuedEvent>;
+  EVENT_QUEUE: Queue<EventQueueMessage>;
   DELIVERY_QUEUE: Queue<AttemptMessage>;
   ENVIRONMENT: string;
   RATE_LIMIT_REQUESTS: number;
