@@ -6,7 +6,14 @@ import { batchEndToEnd } from './batch-e2e.mjs';
 import { medianRun } from './load.mjs';
 
 /**
- * @typedef {{ name: string, commit: string, startSystem: typeof import('@triggers/tooling/system').startSystem }} Tree
+ * @typedef {{
+ *   name: string,
+ *   commit: string,
+ *   startSystem: typeof import('@triggers/tooling/system').startSystem,
+ *   running?: import('@triggers/tooling/system').System<'e2e'>,
+ * }} Tree
+ * `running`: a started system with an `e2e` key to use instead of starting one (`--short` without
+ * a baseline: one system start less; the peak memory is then the system's since it started).
  */
 
 /**
@@ -37,7 +44,7 @@ export async function compareEndToEnd({ trees, reps, count, rateLimit, connectio
         });
         runs[tree.name]?.push(run);
       } finally {
-        await system.stop();
+        if (!tree.running) await system.stop();
       }
     }
   }

@@ -200,6 +200,13 @@ try {
     trees.push({ name: 'baseline', commit, startSystem: await startSystemOf(dir) });
     settings.baseline = { ref, commit, chosen };
   }
+  const batchSettings = {
+    reps: settings.repetitions,
+    count: settings.e2e_batch_events,
+    rateLimit: settings.rate_limit_per_key,
+    connections: settings.e2e_batch_concurrency,
+  };
+  let batchE2e;
   if (!settings.e2e_only) {
     console.error(
       `[bench] ${settings.mode} run: starting the baseline Worker, the durable floor and the system`,
@@ -216,7 +223,7 @@ try {
       }),
       startSystem({
         rateLimit: settings.rate_limit_per_key,
-        keys: { bench: { mode: 'test', name: 'bench' } },
+        keys: { bench: { mode: 'test', name: 'bench' }, e2e: { mode: 'test', name: 'bench e2e' } },
       }),
     ]);
     for (const outcome of started) if (outcome.status === 'fulfilled') running.push(outcome.value);
@@ -353,6 +360,10 @@ try {
       floor_runtime_peak_rss_bytes: memoryOf(floor),
       baseline_runtime_peak_rss_bytes: memoryOf(baseline),
     });
+    // --short with no baseline: the batch phase on this system, with a key (tenant) of its own.
+    if (trees.length === 1 && short) {
+      batchE2e = await compareEndToEnd({ ...batchSettings, trees: [{ ...trees[0], running: system }] });
+    }
     profiles = values.profile ? await profileUnderLoad({ system, floor, headers, body }) : undefined;
     await system.stop();
 
@@ -418,13 +429,7 @@ try {
 
   // The other Workers stopped: each repetition of this phase has the machine to itself.
   for (const server of running) await server.stop();
-  const batchE2e = await compareEndToEnd({
-    trees,
-    reps: settings.repetitions,
-    count: settings.e2e_batch_events,
-    rateLimit: settings.rate_limit_per_key,
-    connections: settings.e2e_batch_concurrency,
-  });
+  batchE2e ??= await compareEndToEnd({ ...batchSettings, trees });
   result.end_to_end_batch = batchE2e;
   for (const [name, runs] of Object.entries(batchE2e.runs)) {
     for (const run of runs) {

@@ -60,17 +60,33 @@ function eachEventsTable(state, read) {
 const SETTLED = "status IN ('delivered', 'failed')";
 
 /**
- * How many events of tenant `apiKeyId` the consumer has settled, over every store file.
+ * How many events the consumer has settled over every store file: of tenant `apiKeyId`, or of
+ * every tenant without it.
  * @param {string} state
- * @param {string} apiKeyId
+ * @param {string} [apiKeyId]
  */
 export function countSettled(state, apiKeyId) {
+  const sql = `SELECT count(*) AS n FROM events WHERE ${apiKeyId === undefined ? '' : 'api_key_id = ? AND '}${SETTLED}`;
   return eachEventsTable(state, (db) =>
-    Number(
-      db.prepare(`SELECT count(*) AS n FROM events WHERE api_key_id = ? AND ${SETTLED}`).get(apiKeyId)?.n ??
-        0,
-    ),
+    Number(db.prepare(sql).get(...(apiKeyId === undefined ? [] : [apiKeyId]))?.n ?? 0),
   ).reduce((sum, n) => sum + n, 0);
+}
+
+/**
+ * Every stored row (its id and status) whose payload carries `run` as its `run` marker, over
+ * every store file: reads every payload, so for a final count rather than for polling.
+ * @param {string} state
+ * @param {string} run
+ * @returns {{ event_id: string, status: string }[]}
+ */
+export function rowsOfRun(state, run) {
+  return eachEventsTable(
+    state,
+    (db) =>
+      /** @type {{ event_id: string, status: string }[]} */ (
+        db.prepare("SELECT event_id, status FROM events WHERE json_extract(payload, '$.run') = ?").all(run)
+      ),
+  ).flat();
 }
 
 /**
