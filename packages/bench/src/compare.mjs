@@ -30,10 +30,9 @@ export async function compareEndToEnd({ trees, reps, count, rateLimit, connectio
       console.error(
         `[bench] end to end (batch), repetition ${rep + 1}/${reps}: ${tree.name} (${tree.commit.slice(0, 12)})`,
       );
-      const system = await tree.startSystem({
-        rateLimit,
-        keys: { e2e: { mode: 'test', name: 'bench e2e' } },
-      });
+      const system =
+        tree.running ??
+        (await tree.startSystem({ rateLimit, keys: { e2e: { mode: 'test', name: 'bench e2e' } } }));
       try {
         const run = await batchEndToEnd({
           system,
@@ -52,9 +51,7 @@ export async function compareEndToEnd({ trees, reps, count, rateLimit, connectio
   const [current, baseline] = trees.map((tree) => medians[tree.name]);
   /** @param {string} figure */
   const ratio = (figure) =>
-    current && baseline && baseline[figure]
-      ? Number((current[figure] / baseline[figure]).toFixed(3))
-      : undefined;
+    current && baseline?.[figure] ? Number((current[figure] / baseline[figure]).toFixed(3)) : undefined;
   return {
     events: count,
     repetitions: reps,

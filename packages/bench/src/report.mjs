@@ -8,7 +8,7 @@ export function toMarkdown(result) {
   const lines = [
     `## Benchmark (${result.time})`,
     '',
-    `Machine: ${machine.cpu}, ${machine.cores} cores, ${mib(machine.memory_bytes)}${machine.load_average ? `, load average ${machine.load_average.start} at the start and ${machine.load_average.end} at the end` : ''}; Node ${versions.node}, ${versions.wrangler}; ${settings.mode} run, ${settings.duration_s} s per load phase, ${settings.event_bytes} B events; wrangler's local trace collector ${settings.local_observability ? 'on' : 'off'}.`,
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${mib(machine.memory_bytes)}${machine.load_average ? `, load average ${machine.load_average.start} at the start and ${machine.load_average.end} at the end` : ''}; Node ${versions.node}, ${versions.wrangler}; ${settings.mode} run${settings.e2e_only ? ', end-to-end batch phase only' : `, ${settings.duration_s} s per load phase`}, ${settings.event_bytes} B events; wrangler's local trace collector ${settings.local_observability ? 'on' : 'off'}.`,
     '',
   ];
   if (result.throughput) lines.push(...loadPhases(result));
