@@ -56,6 +56,8 @@ export async function compareEndToEnd({ trees, reps, count, rateLimit, connectio
     events: count,
     repetitions: reps,
     trees: trees.map(({ name, commit }) => ({ name, commit })),
+    // --short: on the system the other phases ran on (its peak memory is then theirs too).
+    shared_system: trees.some((tree) => tree.running !== undefined),
     medians,
     ...(baseline
       ? {

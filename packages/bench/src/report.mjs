@@ -99,7 +99,7 @@ function batchEndToEnd(e2e, machine) {
   const [first] = Object.values(e2e.medians);
   const ratios = e2e.current_over_baseline;
   const lines = [
-    `End to end through the batch path: ${e2e.events} events of 1 KB, POST /events/batch with ${first.batch_size} per request, ${first.connections} requests in flight, each tree on a system of its own, ${e2e.repetitions} repetition(s) interleaved; figures are medians (${machine.cores} cores, load average ${machine.load_average.start} at the start, ${machine.load_average.end} at the end). CPU is the utime + stime of the workerd processes (both Workers, the local queue and store) from the first send until every accepted event is stored, per stored event; peak is their VmHWM.`,
+    `End to end through the batch path: ${e2e.events} events of 1 KB, POST /events/batch with ${first.batch_size} per request, ${first.connections} requests in flight, ${e2e.shared_system ? 'on the system of the phases above, with a key of its own' : 'each tree on a system of its own'}, ${e2e.repetitions} repetition(s) interleaved; figures are medians (${machine.cores} cores, load average ${machine.load_average.start} at the start, ${machine.load_average.end} at the end). CPU is the utime + stime of the workerd processes (both Workers, the local queue and store) from the first send until every accepted event is stored, per stored event; peak is their VmHWM.`,
     '',
     '| tree | commit | store | accepted in s | all stored in s | events/s end to end | workerd CPU ms/event | peak RSS | lost | duplicated |',
     '|---|---|---|---:|---:|---:|---:|---:|---:|---:|',
