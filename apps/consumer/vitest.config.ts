@@ -2,7 +2,8 @@ import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 
 /**
- * Unit tests in workerd, with the Worker's own wrangler.toml: its D1 (migrated by
+ * Unit tests in workerd, with the Worker's own wrangler.toml: its tenant store objects (the
+ * TenantStore class of src/index.ts, SQLite-backed), its D1 for `dead_letters` (migrated by
  * @triggers/test-support/apply-migrations with the event store's migrations, as wrangler applies
  * them) and its queues, real and local. `service_binding_extra_handlers` lets a test call the
  * Worker's `queue` handler through `exports.default.queue()`, which reports acks and retries with

@@ -3,15 +3,21 @@ import { environments, wranglerConfig } from '@triggers/tooling/wrangler-config'
 import { defineConfig } from 'vitest/config';
 
 /**
- * A stand-in consumer of the real local `event-queue`: it copies every message it receives to
- * the `QUEUE_SPY` KV namespace (key = event_id) and acks it, so tests can see what actually went
- * through the queue. It is test wiring, not a mock: the messages really crossed the queue.
+ * A stand-in consumer of the real local `event-queue`: it copies every event it receives to the
+ * `QUEUE_SPY` KV namespace (key = event_id) with the message that carried it (its id, and how many
+ * events it packed: 1 for a bare event) and acks it, so tests can see what actually went through
+ * the queue, and in how many messages. It is test wiring, not a mock: the messages really crossed
+ * the queue.
  */
 const queueSpy = /* js */ `
 export default {
   async queue(batch, env) {
     for (const message of batch.messages) {
-      await env.QUEUE_SPY.put(message.body.event_id, JSON.stringify({ body: message.body, attempts: message.attempts }));
+      const events = Array.isArray(message.body.events) ? message.body.events : [message.body];
+      for (const event of events) {
+        const seen = { body: event, attempts: message.attempts, message_id: message.id, packed: events.length };
+        await env.QUEUE_SPY.put(event.event_id, JSON.stringify(seen));
+      }
       message.ack();
     }
   },
@@ -34,14 +40,22 @@ const TEST_EVENT_LIMIT = { limit: 120, period: 60 } as const;
 const TEST_INBOX_LIMIT = { limit: 20, period: 60 } as const;
 
 /**
- * The event store's D1 (the `DB` binding of wrangler.toml, local to the test runtime) is migrated
- * before each test file by @triggers/test-support/apply-migrations, with the files wrangler applies.
+ * The event store's D1 (the `DB` binding of wrangler.toml, local to the test runtime: dead letters
+ * only) is migrated before each test file by @triggers/test-support/apply-migrations, with the files
+ * wrangler applies.
+ *
+ * The tenant stores: wrangler.toml binds TENANTS to the TenantStore class of the consumer Worker
+ * (`script_name`), which does not run here. The test runtime's main module (test/worker.ts) is the
+ * ingest Worker plus that class, and `durableObjects` below binds TENANTS to it, SQLite-backed as
+ * deployed; it overrides wrangler.toml's binding (a test checks the objects are this runtime's).
  */
 export default defineConfig(async () => ({
   plugins: [
     cloudflareTest({
       wrangler: { configPath: './wrangler.toml' },
+      main: './test/worker.ts',
       miniflare: {
+        durableObjects: { TENANTS: { className: 'TenantStore', useSQLite: true } },
         kvNamespaces: { QUEUE_SPY: 'queue-spy' },
         ratelimits: {
           RATE_LIMITER: { namespace_id: '1001', simple: TEST_RATE_LIMIT },

@@ -8,9 +8,9 @@ import {
   sendBatchChunks,
 } from '@triggers/event-schema';
 import {
+  type DeadEvent,
   encodeBody,
   RETRIES_EXHAUSTED,
-  recordFailed,
   recordUnreadable,
   type StoreWrite,
 } from '@triggers/event-store';
@@ -116,32 +116,35 @@ export function readDeadLetter(message: Message<unknown>): DeadLetter {
   return { kind: 'unreadable', ...facts, reason, ...encodeBody(message.body) };
 }
 
-/** The store key a dead letter is recorded under: its event id, or its message id. */
-export const letterKey = (letter: DeadLetter): string =>
-  letter.kind === 'event' ? letter.event.event_id : letter.message_id;
+/** A dead letter of a valid event: recorded `failed` in its tenant's store. */
+export type EventLetter = Extract<DeadLetter, { kind: 'event' }>;
+/** A dead letter of an unreadable body: kept in D1's `dead_letters`, which belong to no tenant. */
+export type UnreadableLetter = Extract<DeadLetter, { kind: 'unreadable' }>;
 
-/** The store writes that record dead letters: events as `failed`, the rest in `dead_letters`. */
-export function recordDeadLetters(
+/** The event of a dead letter as its tenant's store records it (`writeEvents({ failed })`). */
+export const deadEventOf = (letter: EventLetter): DeadEvent => ({
+  event: letter.event,
+  attempts: letter.attempts,
+  reason: letter.reason,
+});
+
+/** The D1 write that keeps unreadable dead letters, body and all, in `dead_letters`. */
+export function recordUnreadableLetters(
   db: D1Database,
-  letters: readonly DeadLetter[],
+  letters: readonly UnreadableLetter[],
   now: Date,
-): [StoreWrite, StoreWrite] {
-  const events = [];
-  const unreadable = [];
-  for (const letter of letters) {
-    if (letter.kind === 'event') {
-      events.push({ event: letter.event, attempts: letter.attempts, reason: letter.reason });
-    } else {
-      unreadable.push({
-        messageId: letter.message_id,
-        queue: letter.queue,
-        reason: letter.reason ?? RETRIES_EXHAUSTED,
-        attempts: letter.attempts,
-        body: letter.body,
-        body_encoding: letter.body_encoding,
-        enqueuedAt: new Date(letter.enqueued_at),
-      });
-    }
-  }
-  return [recordFailed(db, events, now), recordUnreadable(db, unreadable, now)];
+): StoreWrite {
+  return recordUnreadable(
+    db,
+    letters.map((letter) => ({
+      messageId: letter.message_id,
+      queue: letter.queue,
+      reason: letter.reason ?? RETRIES_EXHAUSTED,
+      attempts: letter.attempts,
+      body: letter.body,
+      body_encoding: letter.body_encoding,
+      enqueuedAt: new Date(letter.enqueued_at),
+    })),
+    now,
+  );
 }

@@ -1,20 +1,21 @@
 import { MAX_QUEUE_ATTEMPTS, QueuedEvent } from '@triggers/event-schema';
-import { recordRetry, storeDelivered, subscribedKeys } from '@triggers/event-store';
+import type { EventWrites } from '@triggers/event-store';
 import { describeError, type Logger } from '@triggers/log';
 import * as v from 'valibot';
-import { tryCommit } from './commit.ts';
+import { tryCommit, writeByTenant } from './commit.ts';
 import {
   type DeadLetter,
+  deadEventOf,
   deadLetterOf,
+  type EventLetter,
   fitsOnQueue,
-  recordDeadLetters,
+  recordUnreadableLetters,
   sendDeadLetters,
 } from './dead-letter.ts';
 import { sendFanOut } from './delivery/fan-out.ts';
 import { describeIssues } from './describe.ts';
 import type { ConsumerEnv } from './env.ts';
 import { BatchOutcome } from './outcome.ts';
-import { watchStoreSize } from './retention.ts';
 
 /** `last_error` of an event whose sender asked, with `?debug=processing_error`, for it to fail. */
 export const PROCESSING_ERROR_REASON =
@@ -60,22 +61,44 @@ function plan(queue: string, message: Message<unknown>): Step {
   }
 }
 
-const byKind = <K extends Step['kind']>(steps: Step[], kind: K) =>
-  steps.filter((step): step is Extract<Step, { kind: K }> => step.kind === kind);
+const byKind = <S extends { kind: string }, K extends S['kind']>(steps: readonly S[], kind: K) =>
+  steps.filter((step): step is Extract<S, { kind: K }> => step.kind === kind);
+
+/** A step its tenant's store records: an event to store, a failed attempt, a dead event. */
+type TenantStep =
+  | Extract<Step, { kind: 'store' | 'fail' }>
+  | (Extract<Step, { kind: 'dead_letter' }> & { event: QueuedEvent; letter: EventLetter });
+
+const eventOf = (step: TenantStep): string => step.event.api_key_id;
+
+/** One tenant's steps as the one `writeEvents` call of its store. */
+function tenantWrites(share: TenantStep[]): EventWrites {
+  return {
+    delivered: byKind(share, 'store').map(({ event, message }) => ({ event, attempts: message.attempts })),
+    retry: byKind(share, 'fail').map(({ event, message, reason }) => ({
+      event,
+      attempts: message.attempts,
+      error: reason,
+    })),
+    failed: byKind(share, 'dead_letter').map(({ letter }) => deadEventOf(letter)),
+  };
+}
 
 /**
  * Handles a batch of `event-queue`:
  * - each body is validated; a malformed one is dead-lettered with its reason, alone;
  * - `dlq_routing` events are dead-lettered unprocessed, `processing_error` ones fail (retried
  *   with backoff until Cloudflare moves them to `event-dlq`), every other event is stored;
- * - every store write of the batch (stored events, failed attempts, dead letters too large to
- *   travel) goes to D1 in one round trip, while dead letters go to `event-dlq` alongside;
- * - the stored events of keys with subscriptions are handed to the dispatcher to fan out
+ * - each tenant's share of the batch (stored events, failed attempts, dead letters too large to
+ *   travel) goes to that tenant's store in one call, every tenant at once; an unreadable dead
+ *   letter too large to travel goes to D1's `dead_letters`; dead letters go to `event-dlq`
+ *   alongside;
+ * - the stored events of tenants with subscriptions are handed to the dispatcher to fan out
  *   (delivery/fan-out.ts): a few messages, whatever the subscriptions; if the queue refuses them,
- *   the stored events' messages are retried;
- * - each message is then acked or retried on its own; when D1 fails, every message that needed
- *   it is retried, and nothing else;
- * - at most once a minute per isolate, the store's size is checked alongside (retention.ts).
+ *   those events' messages are retried;
+ * - each message is then acked or retried on its own; when a tenant's store fails, every message
+ *   of that tenant that needed it is retried, and nothing else.
+ * The size of each tenant's store is watched by the store itself (tenant-store.ts).
  */
 export async function processEventBatch(
   batch: MessageBatch<unknown>,
@@ -85,65 +108,70 @@ export async function processEventBatch(
   const now = new Date();
   const outcome = new BatchOutcome(log, batch, MAX_QUEUE_ATTEMPTS, 'dead_letter');
   const steps = batch.messages.map((message) => plan(batch.queue, message));
-  const toStore = byKind(steps, 'store');
-  const toFail = byKind(steps, 'fail');
   const letters = byKind(steps, 'dead_letter');
   const toSend = letters.filter((step) => fitsOnQueue(step.letter));
   const toRecord = letters.filter((step) => !fitsOnQueue(step.letter));
+  // What each tenant's store records: events to store, failed attempts, dead events.
+  const forTenants: TenantStep[] = [
+    ...byKind(steps, 'store'),
+    ...byKind(steps, 'fail'),
+    ...toRecord.flatMap((step) =>
+      step.letter.kind === 'event' ? [{ ...step, event: step.letter.event, letter: step.letter }] : [],
+    ),
+  ];
+  const unreadable = toRecord.flatMap((step) =>
+    step.letter.kind === 'unreadable' ? [{ ...step, letter: step.letter }] : [],
+  );
 
-  const [written, unsent] = await Promise.all([
+  const [shares, recorded, unsent] = await Promise.all([
+    writeByTenant(env.TENANTS, forTenants, eventOf, tenantWrites, now),
     tryCommit(env.DB, [
-      storeDelivered(
+      recordUnreadableLetters(
         env.DB,
-        toStore.map(({ event, message }) => ({ event, attempts: message.attempts })),
+        unreadable.map((step) => step.letter),
         now,
-      ),
-      recordRetry(
-        env.DB,
-        toFail.map(({ event, message, reason }) => ({ event, attempts: message.attempts, error: reason })),
-        now,
-      ),
-      ...recordDeadLetters(
-        env.DB,
-        toRecord.map((step) => step.letter),
-        now,
-      ),
-      // Read in the same round trip: whose stored events have subscriptions to fan out to.
-      subscribedKeys(
-        env.DB,
-        toStore.map(({ event }) => event.api_key_id),
       ),
     ]),
     sendDeadLetters(
       env.EVENT_DLQ,
       toSend.map((step) => step.letter),
     ),
-    watchStoreSize(env, log, now),
   ]);
 
-  if (!written.ok) {
-    for (const step of [...toStore, ...toFail, ...toRecord]) {
-      outcome.retry(step.message, step.event, written.reason);
+  // Fanned out together: the stored events (duplicates included) of every subscribed tenant.
+  const fannedOut = shares.flatMap((share) =>
+    share.ok && share.written.subscribed ? byKind(share.items, 'store') : [],
+  );
+  const unsentDeliveries = await sendFanOut(
+    env.DELIVERY_QUEUE,
+    fannedOut.map(({ event }) => event),
+  ).then(
+    () => undefined,
+    (err: unknown) => `delivery-queue refused the fan-out: ${describeError(err)}`,
+  );
+
+  for (const share of shares) {
+    if (!share.ok) {
+      for (const step of share.items) outcome.retry(step.message, step.event, share.reason);
+      continue;
     }
-  } else {
-    const [stored, , , , subscribed] = written.keys;
-    const unsentDeliveries = await sendFanOut(
-      env.DELIVERY_QUEUE,
-      toStore.filter(({ event }) => subscribed.has(event.api_key_id)).map(({ event }) => event),
-    ).then(
-      () => undefined,
-      (err: unknown) => `delivery-queue refused the fan-out: ${describeError(err)}`,
-    );
-    if (unsentDeliveries === undefined) {
+    const toStore = byKind(share.items, 'store');
+    if (unsentDeliveries !== undefined && share.written.subscribed) {
+      for (const { message, event } of toStore) outcome.retry(message, event, unsentDeliveries);
+    } else {
       outcome.storedOnce(
         toStore.map(({ message, event }) => ({ message, key: event.event_id })),
-        stored,
+        new Set(share.written.delivered),
       );
-    } else {
-      for (const { message, event } of toStore) outcome.retry(message, event, unsentDeliveries);
     }
-    for (const { message, event, reason } of toFail) outcome.retry(message, event, reason);
-    for (const { message, event, reason } of toRecord) outcome.deadLettered(message, event, reason);
+    for (const { message, event, reason } of byKind(share.items, 'fail'))
+      outcome.retry(message, event, reason);
+    for (const { message, event, reason } of byKind(share.items, 'dead_letter'))
+      outcome.deadLettered(message, event, reason);
+  }
+  for (const { message, reason } of unreadable) {
+    if (recorded.ok) outcome.deadLettered(message, undefined, reason);
+    else outcome.retry(message, undefined, recorded.reason);
   }
   for (const { message, event, reason, letter } of toSend) {
     const failure = unsent.get(letter);

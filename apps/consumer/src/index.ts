@@ -7,6 +7,7 @@ import { processDeadLetterBatch } from './dlq-batch.ts';
 import type { ConsumerEnv } from './env.ts';
 import { processEventBatch } from './event-batch.ts';
 import { failBatchIfAsked } from './faults.ts';
+import { handleUnpacked } from './packed.ts';
 import { runRetention } from './retention.ts';
 import { settingsOf } from './settings.ts';
 
@@ -17,21 +18,27 @@ faultsFor(env);
 // or an unreadable DELIVERY_SCHEDULE fails at startup, naming the var, instead of running on it.
 settingsOf(env);
 
+export { TenantStore } from './tenant-store.ts';
+
 export default {
   // Three queues, three kinds of message (QueuedEvent, a DLQ message, DeliveryQueueMessage):
-  // each handler validates its bodies, so they arrive as `unknown`.
+  // each handler validates its bodies, so they arrive as `unknown`. A message packing several
+  // events (PackedEvents) reaches event-queue's and event-dlq's handlers as its events (packed.ts).
   async queue(batch, env) {
     const log = createLogger({}, parseLogLevel(env.LOG_LEVEL));
     if (batch.queue === EVENT_QUEUE) {
       failBatchIfAsked(batch, env, log);
-      return processEventBatch(batch, env, log);
+      return handleUnpacked(batch, (events) => processEventBatch(events, env, log));
     }
-    if (batch.queue === EVENT_DLQ) return processDeadLetterBatch(batch, env, log);
+    if (batch.queue === EVENT_DLQ) {
+      return handleUnpacked(batch, (letters) => processDeadLetterBatch(letters, env, log));
+    }
     if (batch.queue === DELIVERY_QUEUE) return processDeliveryBatch(batch, env, log);
     // A queue this Worker was not written for: throwing retries the batch, and says so in the logs.
     throw new Error(`triggers-consumer does not consume queue "${batch.queue}"`);
   },
-  // The retention run (src/retention.ts), on the cron of wrangler.toml; `pnpm retention:run` locally.
+  // The retention of D1's dead_letters (src/retention.ts), on the cron of wrangler.toml;
+  // `pnpm retention:run` locally. Each tenant's store purges itself on its alarm (tenant-store.ts).
   async scheduled(controller, env) {
     const log = createLogger({}, parseLogLevel(env.LOG_LEVEL));
     await runRetention(env, log, new Date(controller.scheduledTime));

@@ -4,12 +4,12 @@
  * schedule) and not a client's request retry.
  *
  * Delay before the first retry; each further one doubles it. Short, because the failures worth
- * retrying (a D1 or queue hiccup) clear in seconds, and `event-queue` gives a message only 3
+ * retrying (a store or queue hiccup) clear in seconds, and `event-queue` gives a message only 3
  * retries: 2 s, 4 s, 8 s.
  */
 export const QUEUE_RETRY_BASE_DELAY_SECONDS = 2;
 
-/** The longest delay, reached by `event-dlq`'s many retries during a long D1 outage. */
+/** The longest delay, reached by `event-dlq`'s many retries during a long store outage. */
 export const QUEUE_RETRY_MAX_DELAY_SECONDS = 300;
 
 /** Seconds before the queue hands a message over again after its attempt number `attempts` (1-based) failed. */

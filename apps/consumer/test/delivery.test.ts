@@ -1,4 +1,9 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
+import {
+  createExecutionContext,
+  createMessageBatch,
+  getQueueResult,
+  runInDurableObject,
+} from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import {
   type AttemptMessage,
@@ -7,25 +12,18 @@ import {
   MAX_RESPONSE_EXCERPT_CHARS,
   MAX_SUBSCRIPTIONS_PER_KEY,
 } from '@triggers/event-schema';
-import {
-  commit,
-  createSubscription,
-  fanOut,
-  listDeliveries,
-  loadDeliveryWork,
-  storeDelivered,
-} from '@triggers/event-store';
+import type { TenantStore } from '@triggers/event-store';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { nextStep } from '../src/delivery/dispatch.ts';
 import { FAN_OUT_EVENTS_PER_MESSAGE } from '../src/delivery/fan-out.ts';
 import worker from '../src/index.ts';
-import { event } from './queue.ts';
+import { event, failStoreOf, storeOf, stubOf } from './queue.ts';
 
 /**
  * The dispatcher (`delivery-queue`) through the Worker's own `queue` handler, without a server:
  * `createMessageBatch` hands it a batch, `getQueueResult` tells what it acked and retried. The
- * store is the real local D1; subscribers are a real HTTP receiver on 127.0.0.1
+ * store is each tenant's real local store object; subscribers are a real HTTP receiver on 127.0.0.1
  * (test/node/receiver.ts). What the dispatcher queues next is caught with a spy on `send`, so
  * that the test runtime's own consumer does not run those attempts behind the test's back.
  */
@@ -54,8 +52,8 @@ interface Setup {
 async function deliveryTo(behaviour: string, url?: string): Promise<Setup> {
   const apiKeyId = `key_${crypto.randomUUID()}`;
   const token = crypto.randomUUID();
-  await createSubscription(
-    env.DB,
+  const store = storeOf(apiKeyId);
+  await store.createSubscription(
     {
       apiKeyId,
       id: `sub_${token.replaceAll('-', '').slice(0, 24)}`,
@@ -67,8 +65,8 @@ async function deliveryTo(behaviour: string, url?: string): Promise<Setup> {
     MAX_SUBSCRIPTIONS_PER_KEY,
   );
   const e = event({ api_key_id: apiKeyId, type: 'order.created' });
-  await commit(env.DB, [storeDelivered(env.DB, [{ event: e, attempts: 1 }], new Date())]);
-  const [attempt] = await fanOut(env.DB, apiKeyId, [e.event_id], new Date());
+  await store.writeEvents({ delivered: [{ event: e, attempts: 1 }] }, new Date());
+  const [attempt] = await store.fanOut(apiKeyId, [e.event_id], new Date());
   if (attempt === undefined) throw new Error('no delivery fanned out');
   return { apiKeyId, eventId: e.event_id, token, attempt };
 }
@@ -100,7 +98,7 @@ const received = async (token: string) =>
   }[];
 
 const deliveryOf = async (s: Setup): Promise<Delivery> => {
-  const [delivery] = await listDeliveries(env.DB, { apiKeyId: s.apiKeyId, eventId: s.eventId });
+  const [delivery] = await storeOf(s.apiKeyId).listDeliveries({ apiKeyId: s.apiKeyId, eventId: s.eventId });
   if (delivery === undefined) throw new Error('no delivery');
   return delivery;
 };
@@ -224,7 +222,9 @@ describe('before each attempt', () => {
 
   it('logs at error, and ends, a delivery whose event is no longer stored: never a silent ack', async () => {
     const s = await deliveryTo('status/204');
-    await env.DB.prepare('DELETE FROM events WHERE event_id = ?1').bind(s.eventId).run();
+    await runInDurableObject(stubOf(s.apiKeyId), (_: TenantStore, state) => {
+      state.storage.sql.exec('DELETE FROM events WHERE event_id = ?', s.eventId);
+    });
     const errors: Record<string, unknown>[] = [];
     vi.spyOn(console, 'error').mockImplementation((line: unknown) => errors.push(JSON.parse(String(line))));
     const { result } = await dispatch([s.attempt]);
@@ -262,7 +262,7 @@ describe('the state machine', () => {
 
   it('decides from the stored delivery alone: settled, another round, out of turn, or due', async () => {
     const s = await deliveryTo('status/204');
-    const work = await loadDeliveryWork(env.DB, s.attempt, new Date());
+    const work = await storeOf(s.apiKeyId).loadDeliveryWork(s.attempt, new Date());
     if (work === null) throw new Error('no work');
     const ctx = { redelivered: false, now: Date.now(), local: true };
     expect(nextStep(s.attempt, work, ctx).kind).toBe('attempt');
@@ -276,18 +276,21 @@ describe('the state machine', () => {
     });
   });
 
-  it('retries the message with backoff when the store fails (mocked: a local D1 cannot be made to fail on demand)', async () => {
-    const s = await deliveryTo('status/204');
-    const testEnv = envWith();
-    vi.spyOn(testEnv.DB, 'prepare').mockImplementation(() => {
-      throw new Error('D1 is down');
-    });
+  it('retries the message of a tenant whose store fails, and attempts the other tenants’ deliveries', async () => {
+    const down = await deliveryTo('status/204');
+    const up = await deliveryTo('status/204');
+    failStoreOf(down.apiKeyId); // mocked: see failStoreOf
     const batch = createMessageBatch(DELIVERY_QUEUE, [
-      { id: 'm1', timestamp: new Date(), attempts: 1, body: s.attempt },
+      { id: 'm1', timestamp: new Date(), attempts: 1, body: down.attempt },
+      { id: 'm2', timestamp: new Date(), attempts: 1, body: up.attempt },
     ]);
     const ctx = createExecutionContext();
-    await worker.queue(batch, testEnv);
-    expect((await getQueueResult(batch, ctx)).retryMessages).toEqual([{ msgId: 'm1' }]);
+    await worker.queue(batch, envWith());
+    const result = await getQueueResult(batch, ctx);
+    expect(result.retryMessages).toEqual([{ msgId: 'm1' }]);
+    expect(result.explicitAcks).toEqual(['m2']);
+    expect(await received(down.token)).toEqual([]);
+    expect(await received(up.token)).toHaveLength(1);
   });
 });
 
@@ -295,8 +298,7 @@ describe('fan-out', () => {
   it('creates a fan-out message’s deliveries and queues each one’s first attempt, one key at a time', async () => {
     const heavy = `key_${crypto.randomUUID()}`;
     for (let i = 0; i < MAX_SUBSCRIPTIONS_PER_KEY; i++) {
-      await createSubscription(
-        env.DB,
+      await storeOf(heavy).createSubscription(
         {
           apiKeyId: heavy,
           id: `sub_${String(i).padStart(24, '0')}`,
@@ -309,13 +311,10 @@ describe('fan-out', () => {
       );
     }
     const events = Array.from({ length: FAN_OUT_EVENTS_PER_MESSAGE }, () => event({ api_key_id: heavy }));
-    await commit(env.DB, [
-      storeDelivered(
-        env.DB,
-        events.map((e) => ({ event: e, attempts: 1 })),
-        new Date(),
-      ),
-    ]);
+    await storeOf(heavy).writeEvents(
+      { delivered: events.map((e) => ({ event: e, attempts: 1 })) },
+      new Date(),
+    );
     const testEnv = envWith();
     const batches: unknown[][] = [];
     // Spied, so that the test runtime's own consumer does not attempt a thousand deliveries.

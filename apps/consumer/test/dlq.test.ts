@@ -4,7 +4,7 @@ import { encodeBody, getDeadLetter, RETRIES_EXHAUSTED } from '@triggers/event-st
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type DeadLetter, deadLetterOf } from '../src/dead-letter.ts';
 import { PROCESSING_ERROR_REASON } from '../src/event-batch.ts';
-import { deliver, event, message, row } from './queue.ts';
+import { deliver, event, failStoreOf, message, row } from './queue.ts';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -100,18 +100,30 @@ describe('event-dlq', () => {
     expect(await row(e)).toMatchObject({ status: 'delivered', attempts: 1 });
   });
 
-  it('acks nothing and retries the whole batch with backoff when the record cannot be written', async () => {
+  it('retries only the letters of a tenant whose store fails, with backoff, and acks the rest', async () => {
+    const down = `key_${crypto.randomUUID()}`;
+    failStoreOf(down); // mocked: see failStoreOf
+    const lost = event({ api_key_id: down });
+    const kept = event();
+    const messages = [message(letterFor(lost, 'x')), message(letterFor(kept, 'y')), message('garbage', 3)];
+    const result = await deliver(DLQ, messages);
+    expect(result.explicitAcks.sort()).toEqual([messages[1]?.id, messages[2]?.id].sort());
+    expect(result.retryMessages).toEqual([{ msgId: messages[0]?.id, delaySeconds: 2 }]);
+    expect(await row(kept)).toMatchObject({ status: 'failed', last_error: 'y' });
+    vi.restoreAllMocks();
+    expect(await row(lost)).toBeNull();
+  });
+
+  it('retries only the unreadable letters, with backoff, when D1 cannot record them', async () => {
     // A mock: local D1 cannot be made to fail on demand, so its batch call is made to reject.
     vi.spyOn(env.DB, 'batch').mockRejectedValue(new Error('D1_ERROR: database unavailable'));
     const e = event();
     const messages = [message(letterFor(e, 'x')), message('garbage', 3)];
     const result = await deliver(DLQ, messages);
-    expect(result.explicitAcks).toEqual([]);
-    expect(result.retryMessages).toEqual([
-      { msgId: messages[0]?.id, delaySeconds: 2 },
-      { msgId: messages[1]?.id, delaySeconds: 8 },
-    ]);
+    expect(result.explicitAcks).toEqual([messages[0]?.id]);
+    expect(result.retryMessages).toEqual([{ msgId: messages[1]?.id, delaySeconds: 8 }]);
     vi.restoreAllMocks();
-    expect(await row(e)).toBeNull();
+    expect(await row(e)).toMatchObject({ status: 'failed' });
+    expect(await getDeadLetter(env.DB, messages[1]?.id ?? '')).toBeNull();
   });
 });

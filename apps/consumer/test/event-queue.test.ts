@@ -1,4 +1,9 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
+import {
+  createExecutionContext,
+  createMessageBatch,
+  getQueueResult,
+  runInDurableObject,
+} from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import {
   EVENT_DLQ,
@@ -7,17 +12,32 @@ import {
   MAX_SUBSCRIPTIONS_PER_KEY,
   type QueuedEvent,
 } from '@triggers/event-schema';
-import { createSubscription, getDeadLetter, replayEvent } from '@triggers/event-store';
+import { getDeadLetter, type TenantStore } from '@triggers/event-store';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DLQ_ROUTING_REASON, PROCESSING_ERROR_REASON } from '../src/event-batch.ts';
 import worker from '../src/index.ts';
-import { deliver, event, message, PAYLOAD_SECRET, row, rowWhen } from './queue.ts';
+import {
+  deliver,
+  event,
+  failStoreOf,
+  message,
+  PAYLOAD_SECRET,
+  row,
+  rowWhen,
+  storeOf,
+  stubOf,
+} from './queue.ts';
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
 const QUEUE = 'event-queue';
+
+/** The one method a tenant store's stub is called through (event-store's client.ts). */
+interface Runner {
+  run(tenant: string, op: string, args: unknown[]): Promise<unknown>;
+}
 
 /**
  * Delivers a valid event and one marked `debug` in one batch and checks what a failure of one
@@ -97,23 +117,42 @@ describe('event-queue: storing', () => {
     const later = await deliver(QUEUE, [message(e, 2)]);
     expect(first.explicitAcks).toHaveLength(2);
     expect(later.explicitAcks).toHaveLength(1);
-    const count = await env.DB.prepare('SELECT count(*) AS n FROM events WHERE event_id = ?')
-      .bind(e.event_id)
-      .first('n');
+    // Read in the tenant's own object: every row of its store, not only what the API shows.
+    const count = await runInDurableObject(
+      stubOf(e.api_key_id),
+      (_: TenantStore, state) =>
+        state.storage.sql.exec('SELECT count(*) AS n FROM events WHERE event_id = ?', e.event_id).one().n,
+    );
     expect(count).toBe(1);
     expect(await row(e)).toMatchObject({ status: 'delivered', attempts: 1 });
   });
 
-  it('writes a batch of 100 events with a single D1 round trip', async () => {
-    const batch = vi.spyOn(env.DB, 'batch'); // a spy that calls through to the real D1
-    const events = Array.from({ length: 100 }, () => event());
+  it('writes a batch of 100 events of two tenants with one store call per tenant, and none to D1', async () => {
+    const d1 = vi.spyOn(env.DB, 'batch'); // a spy that calls through to the real D1
+    const calls: string[] = [];
+    const get = env.TENANTS.get.bind(env.TENANTS);
+    // A spy that calls through to the real objects, counting the operations each one is asked for.
+    vi.spyOn(env.TENANTS, 'get').mockImplementation((id, options) => {
+      const stub = get(id, options);
+      return new Proxy(stub, {
+        get: (target, name) =>
+          name === 'run'
+            ? (tenant: string, op: string, args: unknown[]) => {
+                calls.push(`${tenant} ${op}`);
+                return (target as unknown as Runner).run(tenant, op, args);
+              }
+            : Reflect.get(target, name),
+      });
+    });
+    const [a, b] = [`key_${crypto.randomUUID()}`, `key_${crypto.randomUUID()}`];
+    const events = Array.from({ length: 100 }, (_, i) => event({ api_key_id: i % 3 === 0 ? a : b }));
     const result = await deliver(
       QUEUE,
       events.map((e) => message(e)),
     );
     expect(result.explicitAcks).toHaveLength(100);
-    expect(batch).toHaveBeenCalledTimes(1);
-    expect(batch.mock.calls[0]?.[0].length).toBeLessThanOrEqual(4);
+    expect(calls.sort()).toEqual([`${a} writeEvents`, `${b} writeEvents`].sort());
+    expect(d1).not.toHaveBeenCalled();
     for (const e of events.slice(0, 3)) expect((await row(e))?.status).toBe('delivered');
   });
 
@@ -167,8 +206,7 @@ describe('event-queue: storing', () => {
 
 describe('event-queue: webhook fan-out', () => {
   const subscribe = (apiKeyId: string, n: number) =>
-    createSubscription(
-      env.DB,
+    storeOf(apiKeyId).createSubscription(
       {
         apiKeyId,
         id: `sub_${String(n).padStart(24, '0')}`,
@@ -320,23 +358,42 @@ describe('event-queue: failures', () => {
     });
   });
 
-  it('retries, with backoff, every message that needed D1 when D1 fails for the whole batch', async () => {
-    // A mock: local D1 cannot be made to fail on demand, so its batch call is made to reject.
-    vi.spyOn(env.DB, 'batch').mockRejectedValue(new Error('D1_ERROR: database unavailable'));
-    const [first, second, failing] = [event(), event(), event({ debug: 'processing_error' })];
-    const events = [first, second, failing];
-    const messages = events.map((e, i) => message(e, i + 1));
-    const result = await deliver(QUEUE, messages);
-    expect(result.explicitAcks).toEqual([]);
+  it('retries, with backoff, every message of a tenant whose store fails, and acks the other tenants’ messages', async () => {
+    const [down, up] = [`key_${crypto.randomUUID()}`, `key_${crypto.randomUUID()}`];
+    failStoreOf(down); // mocked: see failStoreOf
+    const [first, second, failing] = [
+      event({ api_key_id: down }),
+      event({ api_key_id: down }),
+      event({ api_key_id: down, debug: 'processing_error' }),
+    ];
+    const others = [event({ api_key_id: up }), event({ api_key_id: up })];
+    const messages = [first, second, failing].map((e, i) => message(e, i + 1));
+    const otherMessages = others.map((e) => message(e));
+    const result = await deliver(QUEUE, [...messages, ...otherMessages]);
+    expect(result.explicitAcks.sort()).toEqual(otherMessages.map((m) => m.id).sort());
     expect(result.retryMessages).toEqual(messages.map((m, i) => ({ msgId: m.id, delaySeconds: 2 * 2 ** i })));
+    for (const e of others) expect(await row(e)).toMatchObject({ status: 'delivered' });
 
     vi.restoreAllMocks();
-    for (const e of events) expect(await row(e)).toBeNull();
-    // Redelivered once D1 is back, they are stored.
+    for (const e of [first, second, failing]) expect(await row(e)).toBeNull();
+    // Redelivered once the store is back, they are stored.
     const retried = await deliver(QUEUE, [message(first, 2), message(second, 2)]);
     expect(retried.explicitAcks).toHaveLength(2);
     expect(await row(first)).toMatchObject({ status: 'delivered', attempts: 2 });
     expect(await row(second)).toMatchObject({ status: 'delivered', attempts: 2 });
+  });
+
+  it('retries an unreadable dead letter too large to travel when D1 fails, and stores the batch’s events', async () => {
+    // A mock: local D1 cannot be made to fail on demand, so its batch call is made to reject.
+    vi.spyOn(env.DB, 'batch').mockRejectedValue(new Error('D1_ERROR: database unavailable'));
+    const send = vi.spyOn(env.EVENT_DLQ, 'sendBatch');
+    const good = event();
+    const huge = message({ filler: 'x'.repeat(MAX_QUEUED_EVENT_BYTES) });
+    const result = await deliver(QUEUE, [message(good), huge]);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(result.retryMessages).toEqual([{ msgId: huge.id, delaySeconds: 2 }]);
+    expect(send).not.toHaveBeenCalled();
+    expect(await row(good)).toMatchObject({ status: 'delivered' });
   });
 
   it('retries only the dead-lettered messages when event-dlq refuses them', async () => {
@@ -350,7 +407,10 @@ describe('event-queue: failures', () => {
 describe('event-queue: replayed events (the inbox API’s retry and DLQ replay)', () => {
   /** Moves `e`'s failed row to pending as the inbox API does before it re-enqueues the event. */
   async function replayRow(e: QueuedEvent) {
-    const outcome = await replayEvent(env.DB, { apiKeyId: e.api_key_id, eventId: e.event_id }, new Date());
+    const outcome = await storeOf(e.api_key_id).replayEvent(
+      { apiKeyId: e.api_key_id, eventId: e.event_id },
+      new Date(),
+    );
     expect(outcome).toMatchObject({ replayed: true, event: { status: 'pending', attempts: 0 } });
   }
 

@@ -1,6 +1,6 @@
 import { env, exports } from 'cloudflare:workers';
 import type { QueuedEvent } from '@triggers/event-schema';
-import { getEvent, type StoredEvent } from '@triggers/event-store';
+import { type StoredEvent, tenantStore } from '@triggers/event-store';
 import { queuedEvent } from '@triggers/test-support/queued-event';
 import { vi } from 'vitest';
 
@@ -57,9 +57,29 @@ export const PAYLOAD_SECRET = 'payload-secret-do-not-log';
 export const event = (fields: Partial<QueuedEvent> = {}): QueuedEvent =>
   queuedEvent({ payload: { secret: PAYLOAD_SECRET, n: 1 }, metadata: { source: PAYLOAD_SECRET }, ...fields });
 
-/** The stored row of `e`, or null. */
+/** The store of `apiKeyId`: how tests read and seed a tenant's data, as the Workers do. */
+export const storeOf = (apiKeyId: string) => tenantStore(env.TENANTS, apiKeyId);
+
+/** The stub of `apiKeyId`'s store object, for `runInDurableObject` and `runDurableObjectAlarm`. */
+export const stubOf = (apiKeyId: string) => env.TENANTS.get(env.TENANTS.idFromName(apiKeyId));
+
+/** The stored row of `e` in its tenant's store, or null. */
 export const row = (e: QueuedEvent): Promise<StoredEvent | null> =>
-  getEvent(env.DB, { apiKeyId: e.api_key_id, eventId: e.event_id });
+  storeOf(e.api_key_id).getEvent({ apiKeyId: e.api_key_id, eventId: e.event_id });
+
+/**
+ * Makes the store of `apiKeyId` fail: `env.TENANTS.get` throws for that tenant's object, and only
+ * for it, until `vi.restoreAllMocks()`. A mock: a local Durable Object cannot be made to fail on
+ * demand. The Worker sees it (it runs on this same `env`), so `deliver()` goes through it.
+ */
+export function failStoreOf(apiKeyId: string): void {
+  const broken = env.TENANTS.idFromName(apiKeyId);
+  const get = env.TENANTS.get.bind(env.TENANTS);
+  vi.spyOn(env.TENANTS, 'get').mockImplementation((id, options) => {
+    if (id.equals(broken)) throw new Error('tenant store unavailable (test)');
+    return get(id, options);
+  });
+}
 
 /** Waits until `e`'s row exists and satisfies `check` (a dead letter travels through event-dlq first). */
 export async function rowWhen(e: QueuedEvent, check: (r: StoredEvent) => boolean): Promise<StoredEvent> {

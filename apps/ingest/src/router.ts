@@ -7,6 +7,7 @@ import { withCorrelation } from './middleware/correlation.ts';
 import { withBudget, withRateLimit } from './middleware/rate-limit.ts';
 import { methodNotAllowed, notFound } from './routes/fallback.ts';
 import { ROUTES } from './routes/index.ts';
+import { operatorRouter } from './routes/operator.ts';
 
 /**
  * The API's router, built from {@link ROUTES}: each route (behind authentication, the key's
@@ -36,4 +37,6 @@ for (const [path, routes] of routesByPath) {
   }
   router.all(path, methodNotAllowed(...routes.map((route) => route.method)));
 }
+// The operator's routes (routes/operator.ts): not the public API, so not in ROUTES.
+router.all('/operator/*', operatorRouter.fetch);
 router.all('*', notFound);

@@ -1,9 +1,16 @@
 import { env } from 'cloudflare:workers';
 import type { BatchAccepted, ErrorEnvelope } from '@triggers/event-schema';
-import { MAX_BATCH_BYTES, MAX_BATCH_EVENTS, SEND_BATCH_LIMIT_BYTES } from '@triggers/event-schema';
+import {
+  MAX_BATCH_BYTES,
+  MAX_BATCH_EVENTS,
+  MAX_PACKED_MESSAGE_BYTES,
+  PackedEvents,
+  SEND_BATCH_LIMIT_BYTES,
+} from '@triggers/event-schema';
+import * as v from 'valibot';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { idempotentEventId } from '../src/lib/idempotency.ts';
-import { items, newApiKey, post, queued } from './support/ingest.ts';
+import { items, newApiKey, post, queued, receivedFromQueue } from './support/ingest.ts';
 
 /** A batch body of exactly `bytes` bytes: ten events padded with ASCII to share the size. */
 function batchOfSize(bytes: number, extra: (i: number) => Record<string, unknown> = () => ({})): string {
@@ -158,6 +165,56 @@ describe('POST /events/batch byte limits', () => {
   });
 });
 
+describe('POST /events/batch packs its events into few queue messages', () => {
+  /** The accepted event ids of a batch answer. */
+  const acceptedIds = (data: BatchAccepted['data']) =>
+    data.results.flatMap((r) => (r.status === 'accepted' ? [r.event_id] : []));
+
+  it(`carries ${MAX_BATCH_EVENTS} events of 1 KB in 1 to 2 messages through the real queue, each event whole and once`, async () => {
+    const key = await newApiKey();
+    const sendBatch = vi.spyOn(env.EVENT_QUEUE, 'sendBatch'); // watches only
+    const res = await post('/events/batch', key, {
+      events: items(MAX_BATCH_EVENTS, () => ({ metadata: { pad: 'x'.repeat(1_000) } })),
+    });
+    expect(res.status).toBe(200);
+    const { data } = (await res.json()) as BatchAccepted;
+    const ids = acceptedIds(data);
+    expect(ids).toHaveLength(MAX_BATCH_EVENTS);
+
+    const received = await Promise.all(ids.map((id) => receivedFromQueue(id)));
+    const messages = new Map(received.map((seen) => [seen.message_id, seen.packed]));
+    expect(messages.size).toBeGreaterThanOrEqual(1);
+    expect(messages.size).toBeLessThanOrEqual(2);
+    // Every event is in exactly one message: the packs' counts add up to the batch.
+    expect([...messages.values()].reduce((sum, packed) => sum + packed, 0)).toBe(MAX_BATCH_EVENTS);
+    expect(received.map((seen) => seen.body.payload)).toEqual(
+      items(MAX_BATCH_EVENTS).map((item) => item.payload),
+    );
+    expect(received.every((seen, i) => seen.body.event_id === ids[i])).toBe(true);
+
+    const sent = sendBatch.mock.calls.flatMap(([call]) => [...call]);
+    expect(sent).toHaveLength(messages.size);
+    for (const { body } of sent) {
+      expect(new TextEncoder().encode(JSON.stringify(body)).byteLength).toBeLessThanOrEqual(
+        MAX_PACKED_MESSAGE_BYTES,
+      );
+    }
+  });
+
+  it(`fills a message while events fit ${MAX_PACKED_MESSAGE_BYTES} bytes and sends the next, which fits no pack, bare`, async () => {
+    const key = await newApiKey();
+    const big = (n: number) => ({ payload: { n, s: 'x'.repeat(100_000) } });
+    const res = await post('/events/batch', key, { events: [big(0), ...items(5), big(1)] });
+    expect(res.status).toBe(200);
+    const ids = acceptedIds(((await res.json()) as BatchAccepted).data);
+    const received = await Promise.all(ids.map((id) => receivedFromQueue(id)));
+    // The first large event and the five small ones share a message; two large ones would not fit.
+    expect(received.map((seen) => seen.packed)).toEqual([6, 6, 6, 6, 6, 6, 1]);
+    expect(new Set(received.map((seen) => seen.message_id)).size).toBe(2);
+    expect(received[6]?.body.payload).toMatchObject({ n: 1 });
+  });
+});
+
 describe('POST /events/batch queue failures', () => {
   it('answers 503 acknowledging nothing when a later sendBatch fails, and a retry with the same keys is whole', async () => {
     const key = await newApiKey();
@@ -179,7 +236,11 @@ describe('POST /events/batch queue failures', () => {
     const { error } = (await failed.json()) as ErrorEnvelope;
     expect(error.code).toBe('SERVICE_UNAVAILABLE');
     expect(error.details).toBeUndefined();
-    const firstCall = [...(sendBatch.mock.calls[0]?.[0] ?? [])];
+    // The first call's messages pack several events each: the answer counts events.
+    const firstCall = [...(sendBatch.mock.calls[0]?.[0] ?? [])].flatMap(({ body }) =>
+      v.is(PackedEvents, body) ? body.events : [body],
+    );
+    expect(firstCall.length).toBeGreaterThan(2);
     expect(error.message).toContain(`${firstCall.length} of them may already be queued`);
     // Honest: the first call's events did reach the queue.
     expect((await queued(ids[0] as string)).event_id).toBe(ids[0]);

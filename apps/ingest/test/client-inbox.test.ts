@@ -1,7 +1,8 @@
 /**
  * The client's reads and inbox resources (`events.get`, `inbox`, `dlq`, `stats`) against the real
- * ingest Worker and the real local D1: each method reaches its route, pages are followed to the
- * end, results are typed and checked, and retries happen only where repeating the request is safe.
+ * ingest Worker and the real local tenant stores: each method reaches its route, pages are followed
+ * to the end, results are typed and checked, and retries happen only where repeating the request
+ * is safe.
  */
 import { createClient, type InboxQuery, type TriggersClientOptions, TriggersError } from '@triggers/client';
 import { describe, expect, it } from 'vitest';

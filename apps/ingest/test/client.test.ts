@@ -2,7 +2,6 @@ import { env } from 'cloudflare:workers';
 import { createClient, type TriggersClientOptions, TriggersError } from '@triggers/client';
 import type { BatchItem } from '@triggers/event-schema';
 import { MAX_BATCH_BYTES, MAX_BATCH_EVENTS } from '@triggers/event-schema';
-import { commit, storeDelivered } from '@triggers/event-store';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { idempotentEventId } from '../src/lib/idempotency.ts';
 import { ROUTES } from '../src/routes/index.ts';
@@ -16,6 +15,7 @@ import {
   type TestKey,
   workerFetch,
 } from './support/ingest.ts';
+import { storeQueued } from './support/store.ts';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -248,7 +248,7 @@ describe('client CloudEvents', () => {
     expect(requests[0]?.idempotencyKey).toBeNull();
 
     const message = await queued(sent.event_id);
-    await commit(env.DB, [storeDelivered(env.DB, [{ event: message, attempts: 1 }], new Date())]);
+    await storeQueued(message);
     expect(await client.events.getCloudEvent(sent.event_id)).toEqual(event);
   });
 

@@ -1,3 +1,4 @@
+import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import type {
   BatchAccepted,
@@ -6,9 +7,9 @@ import type {
   InboxPage,
   QueuedEvent,
 } from '@triggers/event-schema';
-import { commit, storeDelivered } from '@triggers/event-store';
 import { describe, expect, it } from 'vitest';
 import { call, expectError, newApiKey, queued, type TestKey } from './support/ingest.ts';
+import { storeQueued } from './support/store.ts';
 
 /**
  * CloudEvents 1.0 over HTTP against the real ingest Worker in workerd: the three modes, each
@@ -58,7 +59,7 @@ async function accepted(response: Response): Promise<string> {
 /** Stores what the queue carried as the consumer does, then reads it back as a CloudEvent. */
 async function roundTrip(key: TestKey, eventId: string): Promise<{ message: QueuedEvent; back: Response }> {
   const message = await queued(eventId);
-  await commit(env.DB, [storeDelivered(env.DB, [{ event: message, attempts: 1 }], new Date())]);
+  await storeQueued(message);
   const back = await call(`/events/${eventId}`, {
     headers: { authorization: `Bearer ${key.key}`, accept: STRUCTURED },
   });
@@ -276,14 +277,12 @@ describe('CloudEvents idempotency: source + id', () => {
     const second = await accepted(await postStructured(key, event));
     expect(second).toBe(first);
     const message = await queued(first);
-    const write = () =>
-      commit(env.DB, [storeDelivered(env.DB, [{ event: message, attempts: 1 }], new Date())]);
-    expect((await write())[0]).toEqual(new Set([first]));
-    expect((await write())[0]).toEqual(new Set());
-    const { count } = (await env.DB.prepare('SELECT count(*) AS count FROM events WHERE event_id = ?')
-      .bind(first)
-      .first<{ count: number }>()) ?? { count: 0 };
-    expect(count).toBe(1);
+    expect((await storeQueued(message)).delivered).toEqual([first]);
+    expect((await storeQueued(message)).delivered).toEqual([]);
+    const rows = await runInDurableObject(env.TENANTS.get(env.TENANTS.idFromName(key.id)), (_, state) =>
+      state.storage.sql.exec('SELECT event_id FROM events WHERE event_id = ?', first).toArray(),
+    );
+    expect(rows).toHaveLength(1);
   });
 
   it('gives the same id from another source, or from another API key, another event_id', async () => {
@@ -346,9 +345,7 @@ describe('event identity in the JSON API and the inbox', () => {
       body: JSON.stringify({ payload: { n: 1 }, ...fields }),
     });
     const eventId = await accepted(response);
-    await commit(env.DB, [
-      storeDelivered(env.DB, [{ event: await queued(eventId), attempts: 1 }], new Date()),
-    ]);
+    await storeQueued(await queued(eventId));
     return eventId;
   }
 

@@ -1,15 +1,21 @@
 /**
  * The inbox API's reading and acknowledging routes, against the real Worker and the real local
- * D1, seeded through the event store's own writes.
+ * tenant stores, seeded through the consumer's own write.
  */
-import { env } from 'cloudflare:workers';
 import { type EventDetails, InboxPage, MAX_INBOX_PAGE_BYTES } from '@triggers/event-schema';
-import { commit, storeDelivered } from '@triggers/event-store';
 import { queuedEvent } from '@triggers/test-support/queued-event';
 import * as v from 'valibot';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { expectError, newApiKey, send, type TestKey } from './support/ingest.ts';
-import { type Events, receivedInOrder, rowOf, store, storeOne } from './support/store.ts';
+import {
+  type Events,
+  receivedInOrder,
+  rowOf,
+  store,
+  storeOne,
+  storeQueued,
+  storesDown,
+} from './support/store.ts';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -70,9 +76,9 @@ describe('GET /events/{event_id}', () => {
   it('shows how often the event’s idempotency key was reused with another body, the first event kept', async () => {
     const key = await newApiKey();
     const event = queuedEvent({ api_key_id: key.id, payload: { amount: 10 } });
-    await commit(env.DB, [storeDelivered(env.DB, [{ event, attempts: 1 }], new Date())]);
+    await storeQueued(event);
     const reused = { ...event, payload: { amount: 99 } };
-    await commit(env.DB, [storeDelivered(env.DB, [{ event: reused, attempts: 1 }], new Date())]);
+    await storeQueued(reused);
     const response = await send('GET', `/events/${event.event_id}`, key);
     expect(((await response.json()) as EventDetails).data).toMatchObject({
       payload: { amount: 10 },
@@ -116,15 +122,12 @@ describe('GET /events/{event_id}', () => {
   });
 
   it('answers 503 with Retry-After when the event store does not answer', async () => {
-    // A local D1 cannot be made to fail on demand: its prepare() is made to throw, as a D1 outage does.
     const key = await newApiKey();
-    vi.spyOn(env.DB, 'prepare').mockImplementation(() => {
-      throw new Error('D1_ERROR: Network connection lost.');
-    });
+    storesDown('Network connection lost.');
     const response = await send('GET', `/events/${crypto.randomUUID()}`, key);
     const { error } = await expectError(response, 503, 'SERVICE_UNAVAILABLE');
     expect(response.headers.get('retry-after')).toBe('2');
-    expect(error.message).not.toContain('D1_ERROR');
+    expect(error.message).not.toContain('Network connection lost');
   });
 });
 

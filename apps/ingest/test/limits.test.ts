@@ -36,6 +36,9 @@ const fromAddress = (address: string, key: string) =>
     }),
   );
 
+/** What inOneRateLimitWindow(60) may wait (half a window) before a test's own work starts. */
+const WINDOW_WAIT_MS = 30_000;
+
 const unknownKey = () => `sk_test_${crypto.randomUUID().replaceAll('-', '')}`;
 
 async function expectLimited(response: Response, name: keyof typeof LIMITS, period: number) {
@@ -81,26 +84,30 @@ describe('events per key', () => {
     expect(events.mock.calls.every(([options]) => options.key === key.id)).toBe(true);
   });
 
-  it('counts a batch of 100 as 100 events, refuses the batch past the budget whole, leaves other keys alone, and still takes single events', async () => {
-    // The test runtime's EVENT_LIMITER takes 120 calls of 10 events per 60 s (vitest.config.ts).
-    await inOneRateLimitWindow(60);
-    const key = await newApiKey();
-    const sendBatch = vi.spyOn(env.EVENT_QUEUE, 'sendBatch'); // watches only
-    for (let i = 0; i < 12; i++)
-      expect((await post('/events/batch', key, { events: items(100) })).status).toBe(200);
-    const calls = sendBatch.mock.calls.length;
-    await expectLimited(
-      await post('/events/batch', key, { events: items(100) }),
-      'events_per_key',
-      LIMITS.events_per_key.period,
-    );
-    expect(sendBatch.mock.calls.length).toBe(calls);
-    // A single event spends only the request budget (docs/api.md, "Rate limits").
-    expect((await post('/events', key, { payload: {} })).status).toBe(200);
+  it(
+    'counts a batch of 100 as 100 events, refuses the batch past the budget whole, leaves other keys alone, and still takes single events',
+    async () => {
+      // The test runtime's EVENT_LIMITER takes 120 calls of 10 events per 60 s (vitest.config.ts).
+      await inOneRateLimitWindow(60);
+      const key = await newApiKey();
+      const sendBatch = vi.spyOn(env.EVENT_QUEUE, 'sendBatch'); // watches only
+      for (let i = 0; i < 12; i++)
+        expect((await post('/events/batch', key, { events: items(100) })).status).toBe(200);
+      const calls = sendBatch.mock.calls.length;
+      await expectLimited(
+        await post('/events/batch', key, { events: items(100) }),
+        'events_per_key',
+        LIMITS.events_per_key.period,
+      );
+      expect(sendBatch.mock.calls.length).toBe(calls);
+      // A single event spends only the request budget (docs/api.md, "Rate limits").
+      expect((await post('/events', key, { payload: {} })).status).toBe(200);
 
-    const other = await newApiKey();
-    expect((await post('/events/batch', other, { events: items(100) })).status).toBe(200);
-  }, 30_000);
+      const other = await newApiKey();
+      expect((await post('/events/batch', other, { events: items(100) })).status).toBe(200);
+    },
+    WINDOW_WAIT_MS + 30_000,
+  );
 });
 
 describe('budgets of expensive routes', () => {
@@ -109,18 +116,22 @@ describe('budgets of expensive routes', () => {
       expect((await send(method, path, key)).status, `${method} ${path} #${i}`).toBe(200);
   }
 
-  it('refuses GET /inbox pages past their own budget, while the key can still send events', async () => {
-    // The test runtime's INBOX_LIMITER takes 20 pages per 60 s (vitest.config.ts).
-    await inOneRateLimitWindow(60);
-    const key = await newApiKey();
-    await exhaust(key, '/inbox', 'GET', 20);
-    await expectLimited(
-      await send('GET', '/inbox', key),
-      'inbox_pages_per_key',
-      LIMITS.inbox_pages_per_key.period,
-    );
-    expect((await post('/events', key, { payload: {} })).status).toBe(200);
-  }, 30_000);
+  it(
+    'refuses GET /inbox pages past their own budget, while the key can still send events',
+    async () => {
+      // The test runtime's INBOX_LIMITER takes 20 pages per 60 s (vitest.config.ts).
+      await inOneRateLimitWindow(60);
+      const key = await newApiKey();
+      await exhaust(key, '/inbox', 'GET', 20);
+      await expectLimited(
+        await send('GET', '/inbox', key),
+        'inbox_pages_per_key',
+        LIMITS.inbox_pages_per_key.period,
+      );
+      expect((await post('/events', key, { payload: {} })).status).toBe(200);
+    },
+    WINDOW_WAIT_MS + 30_000,
+  );
 
   it('refuses replays past their budget, retries of one event included', async () => {
     const { limit, period } = LIMITS.replays_per_key;

@@ -1,7 +1,7 @@
 /**
  * Replays: one failed event (`POST /inbox/{event_id}/retry`) or many (`POST /dlq/replay`),
- * against the real Worker, the real local D1 and the real local queue (what crossed it is read
- * back from the queue-spy consumer, see vitest.config.ts).
+ * against the real Worker, the real local tenant stores and the real local queue (what crossed it
+ * is read back from the queue-spy consumer, see vitest.config.ts).
  */
 import { env } from 'cloudflare:workers';
 import {

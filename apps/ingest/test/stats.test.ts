@@ -1,14 +1,13 @@
 /**
- * `GET /stats` through the Worker's real fetch, over rows in the real local D1: the overview
+ * `GET /stats` through the Worker's real fetch, over rows in the real local tenant stores: the overview
  * counts of the console, for the calling key only.
  */
-import { env } from 'cloudflare:workers';
 import { EventStats } from '@triggers/event-schema';
 import { queuedEvent } from '@triggers/test-support/queued-event';
 import * as v from 'valibot';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { call, expectError, newApiKey, send } from './support/ingest.ts';
-import { store } from './support/store.ts';
+import { store, storesDown } from './support/store.ts';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -59,8 +58,8 @@ describe('GET /stats', () => {
   });
 
   it('answers 503 with Retry-After when the event store does not answer', async () => {
-    // D1 cannot be made to fail on demand locally: the one mock of these tests.
-    vi.spyOn(env.DB, 'batch').mockRejectedValue(new Error('D1 is down'));
+    // A tenant store cannot be made to fail on demand locally: the one mock of these tests.
+    storesDown();
     const key = await newApiKey();
     const response = await send('GET', '/stats', key);
     await expectError(response, 503, 'SERVICE_UNAVAILABLE');

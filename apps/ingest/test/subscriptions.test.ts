@@ -1,22 +1,14 @@
 /**
  * The subscription routes in workerd, through the typed client (`createClient`) and the
- * Worker's own fetch, against the real local D1. Deliveries themselves need a receiver and the
+ * Worker's own fetch, against the real local tenant stores. Deliveries themselves need a receiver and the
  * consumer: apps/consumer/test/delivery.test.ts, packages/system-tests/test/webhooks.test.ts.
  */
-import { env } from 'cloudflare:workers';
 import { createClient, TriggersError } from '@triggers/client';
 import { MAX_SIGNING_SECRETS, MAX_SUBSCRIPTIONS_PER_KEY } from '@triggers/event-schema';
-import {
-  createSubscription,
-  fanOut,
-  getSubscription,
-  listDeliveries,
-  recordAttempt,
-} from '@triggers/event-store';
 import { queuedEvent } from '@triggers/test-support/queued-event';
 import { describe, expect, it } from 'vitest';
 import { BASE_URL, expectError, newApiKey, post, send, type TestKey, workerFetch } from './support/ingest.ts';
-import { store } from './support/store.ts';
+import { store, storeOf } from './support/store.ts';
 
 const LOCAL_URL = 'http://127.0.0.1:8788/hook';
 
@@ -154,8 +146,7 @@ describe('limits', () => {
   /** Gives `key` `n` subscriptions straight in the store (the API's rate limit would slow 100 POSTs). */
   async function seedSubscriptions(key: TestKey, n: number) {
     for (let i = 0; i < n; i++) {
-      await createSubscription(
-        env.DB,
+      await storeOf(key.id).createSubscription(
         {
           apiKeyId: key.id,
           id: `sub_${String(i).padStart(24, '0')}`,
@@ -230,7 +221,7 @@ describe('limits', () => {
     const rotate = () => send('POST', `/subscriptions/${id}/rotate-secret`, key);
     const first = (await (await rotate()).json()) as { data: { secret: string } };
     const second = (await (await rotate()).json()) as { data: { secret: string } };
-    const row = await getSubscription(env.DB, { apiKeyId: key.id, id });
+    const row = await storeOf(key.id).getSubscription({ apiKeyId: key.id, id });
     expect(row?.secret).toBe(second.data.secret);
     const previous = JSON.parse(row?.previous_secrets ?? '[]') as { secret: string; expires_at: string }[];
     expect(previous.map((p) => p.secret)).toEqual([original, first.data.secret]);
@@ -251,10 +242,9 @@ describe('deliveries of another key', () => {
     ).data;
     const [e] = await store('delivered', [queuedEvent({ api_key_id: owner.id })]);
     if (e === undefined) throw new Error('not stored');
-    const [attempt] = await fanOut(env.DB, owner.id, [e.event_id], new Date());
+    const [attempt] = await storeOf(owner.id).fanOut(owner.id, [e.event_id], new Date());
     if (attempt === undefined) throw new Error('no delivery');
-    await recordAttempt(
-      env.DB,
+    await storeOf(owner.id).recordAttempt(
       {
         apiKeyId: owner.id,
         deliveryId: attempt.delivery_id,
@@ -275,7 +265,7 @@ describe('deliveries of another key', () => {
     const path = `/events/${e.event_id}/deliveries/${attempt.delivery_id}/retry`;
     await expectError(await send('POST', path, other), 404, 'NOT_FOUND');
     await expectError(await send('GET', `/events/${e.event_id}/deliveries`, other), 404, 'NOT_FOUND');
-    const [still] = await listDeliveries(env.DB, { apiKeyId: owner.id, eventId: e.event_id });
+    const [still] = await storeOf(owner.id).listDeliveries({ apiKeyId: owner.id, eventId: e.event_id });
     expect(still).toMatchObject({ status: 'failed', round: 1 });
 
     const own = await send('POST', path, owner);

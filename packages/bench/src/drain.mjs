@@ -1,29 +1,8 @@
 // End to end: send N events through HTTP, then wait until the consumer has stored every accepted
-// one in the local D1, and count what was stored, dead-lettered, lost and duplicated.
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+// one (in D1 or the tenant stores: stored.mjs reads either), and count what was stored,
+// dead-lettered, lost and duplicated.
 import { load } from './load.mjs';
-
-/** The local D1 database file wrangler keeps under `state`. */
-function d1File(state) {
-  const dir = join(state, 'v3', 'd1', 'miniflare-D1DatabaseObject');
-  const file = readdirSync(dir).find((name) => name.endsWith('.sqlite') && name !== 'metadata.sqlite');
-  if (!file) throw new Error(`no D1 database under ${dir}`);
-  return join(dir, file);
-}
-
-/** The rows of one run (marked in their payload), read straight from the local D1 file. */
-function storedRows(state, run) {
-  const db = new DatabaseSync(d1File(state), { readOnly: true });
-  try {
-    return db
-      .prepare("SELECT event_id, status FROM events WHERE json_extract(payload, '$.run') = ?")
-      .all(run);
-  } finally {
-    db.close();
-  }
-}
+import { countSettled, rowsOfRun } from './stored.mjs';
 
 /**
  * Waits until the store holds at least `count` settled rows (delivered or failed), so that a
@@ -33,13 +12,7 @@ function storedRows(state, run) {
 export async function settle(state, count, timeoutMs = 600_000) {
   const started = Date.now();
   for (;;) {
-    const db = new DatabaseSync(d1File(state), { readOnly: true });
-    let settled;
-    try {
-      settled = db.prepare("SELECT count(*) AS n FROM events WHERE status != 'pending'").get().n;
-    } finally {
-      db.close();
-    }
+    const settled = countSettled(state);
     process.stderr.write(`\r[bench] waiting for earlier phases to be stored: ${settled}/${count}   `);
     if (settled >= count) break;
     if (Date.now() - started > timeoutMs) {
@@ -92,7 +65,7 @@ export async function drain({
   let rows = [];
   let progress = -1;
   for (;;) {
-    rows = storedRows(state, marker);
+    rows = rowsOfRun(state, marker);
     const settled = rows.filter((row) => accepted.has(row.event_id) && row.status !== 'pending').length;
     if (settled !== progress) {
       progress = settled;

@@ -5,12 +5,22 @@ const mib = (bytes) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 
 export function toMarkdown(result) {
   const { machine, versions, settings } = result;
-  const calls = `${result.limiter_calls} limiter call${result.limiter_calls === 1 ? '' : 's'}`;
   const lines = [
     `## Benchmark (${result.time})`,
     '',
-    `Machine: ${machine.cpu}, ${machine.cores} cores, ${mib(machine.memory_bytes)}${machine.load_average ? `, load average ${machine.load_average.start} at the start and ${machine.load_average.end} at the end` : ''}; Node ${versions.node}, ${versions.wrangler}; ${settings.mode} run, ${settings.duration_s} s per load phase, ${settings.event_bytes} B events; wrangler's local trace collector ${settings.local_observability ? 'on' : 'off'}.`,
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${mib(machine.memory_bytes)}${machine.load_average ? `, load average ${machine.load_average.start} at the start and ${machine.load_average.end} at the end` : ''}; Node ${versions.node}, ${versions.wrangler}; ${settings.mode} run${settings.e2e_only ? ', end-to-end batch phase only' : `, ${settings.duration_s} s per load phase`}, ${settings.event_bytes} B events; wrangler's local trace collector ${settings.local_observability ? 'on' : 'off'}.`,
     '',
+  ];
+  if (result.throughput) lines.push(...loadPhases(result));
+  if (result.end_to_end_batch) lines.push(...batchEndToEnd(result.end_to_end_batch, machine));
+  return lines.join('\n');
+}
+
+/** The load phases, batch, single-event end to end, memory and profiles. */
+function loadPhases(result) {
+  const { settings } = result;
+  const calls = `${result.limiter_calls} limiter call${result.limiter_calls === 1 ? '' : 's'}`;
+  const lines = [
     `Each load level runs the four targets ${settings.repetitions ?? 1} time(s), interleaved; figures are medians. CPU is the time the target's processes (wrangler and workerd) used from the first request until idle again (for POST /events: until the consumer stored every event), per 2xx answer.`,
     '',
     `| target | concurrency | req/s | p50 ms | p95 ms | p99 ms | non-2xx | CPU ms/req | ingest/baseline | ingest/floor | ingest/(floor + ${calls}) |`,
@@ -79,5 +89,34 @@ export function toMarkdown(result) {
       '',
     );
   }
-  return lines.join('\n');
+  return lines;
+}
+
+const figure = (value, digits = 2) => (value === undefined ? '–' : value.toFixed(digits));
+
+/** The end-to-end batch phase: each tree's medians and the ratios current/baseline. */
+function batchEndToEnd(e2e, machine) {
+  const [first] = Object.values(e2e.medians);
+  const ratios = e2e.current_over_baseline;
+  const lines = [
+    `End to end through the batch path: ${e2e.events} events of 1 KB, POST /events/batch with ${first.batch_size} per request, ${first.connections} requests in flight, ${e2e.shared_system ? 'on the system of the phases above, with a key of its own' : 'each tree on a system of its own'}, ${e2e.repetitions} repetition(s) interleaved; figures are medians (${machine.cores} cores, load average ${machine.load_average.start} at the start, ${machine.load_average.end} at the end). CPU is the utime + stime of the workerd processes (both Workers, the local queue and store) from the first send until every accepted event is stored, per stored event; peak is their VmHWM.`,
+    '',
+    '| tree | commit | store | accepted in s | all stored in s | events/s end to end | workerd CPU ms/event | peak RSS | lost | duplicated |',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const { name, commit } of e2e.trees) {
+    const m = e2e.medians[name];
+    const worst = (key) => Math.max(...e2e.runs[name].map((run) => run[key]));
+    lines.push(
+      `| ${name} | ${commit.slice(0, 12)} | ${m.layout} | ${m.accepted_in_seconds} | ${m.all_stored_seconds} | ${m.events_per_second} | ${m.workerd_cpu_ms_per_event} | ${mib(m.peak_rss_bytes)} | ${worst('lost')} | ${worst('duplicated')} |`,
+    );
+  }
+  lines.push('');
+  if (ratios) {
+    lines.push(
+      `Current / baseline: events/s end to end **${figure(ratios.events_per_second)}**, workerd CPU per event ${figure(ratios.workerd_cpu_ms_per_event)}, peak RSS ${figure(ratios.peak_rss_bytes)}.`,
+      '',
+    );
+  }
+  return lines;
 }

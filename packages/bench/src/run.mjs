@@ -4,7 +4,12 @@
 //
 //   pnpm bench                 full run (about 15 minutes on 2 idle cores)
 //   pnpm bench --short         a few seconds per phase: proves the harness and its correctness checks
-//   pnpm bench --events 50000  end-to-end event count (default 20,000)
+//   pnpm bench --events 50000  events of the end-to-end batch phase (default 100,000; 1,000 with --short)
+//   pnpm bench --single-events 5000   events of the end-to-end single-event phase (default 20,000)
+//   pnpm bench --e2e-only      only the end-to-end batch phase, this tree against the baseline tree
+//   pnpm bench --baseline-ref <git ref>   the previous design to compare end to end with (default:
+//                              the merge base with main, or HEAD^1 on main; none with --short
+//                              unless given; `none`: no baseline)
 //   pnpm bench --concurrency 16 --duration 5   only these load levels, shorter phases
 //   pnpm bench --reps 5        interleaved repetitions per load level (default 3; 1 with --short)
 //   pnpm bench --profile       also CPU-profile the Workers under load (bench-results/*.cpuprofile)
@@ -19,6 +24,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { root, wranglerBin } from '@triggers/tooling';
 import { HARNESS_BATCH_TIMEOUT_SECONDS, startSystem, startWorkers } from '@triggers/tooling/system';
+import { baselineCommit, extractTree, startSystemOf } from './baseline-tree.mjs';
+import { compareEndToEnd } from './compare.mjs';
 import { cpuMs, untilIdle } from './cpu.mjs';
 import { drain, settle } from './drain.mjs';
 import { load, medianRun } from './load.mjs';
@@ -30,6 +37,9 @@ const { values } = parseArgs({
   options: {
     short: { type: 'boolean', default: false },
     events: { type: 'string' },
+    'single-events': { type: 'string' },
+    'e2e-only': { type: 'boolean', default: false },
+    'baseline-ref': { type: 'string' },
     duration: { type: 'string' },
     concurrency: { type: 'string' },
     reps: { type: 'string' },
@@ -53,8 +63,12 @@ const settings = {
   repetitions: Number(values.reps ?? (short ? 1 : 3)),
   event_bytes: 1024,
   batch_size: 100,
-  e2e_events: Number(values.events ?? (short ? 500 : 20_000)),
+  e2e_events: Number(values['single-events'] ?? (short ? 500 : 20_000)),
   e2e_concurrency: 16,
+  // End to end through the batch path (issue 21): 100 events per request, 8 requests in flight.
+  e2e_batch_events: Number(values.events ?? (short ? 1_000 : 100_000)),
+  e2e_batch_concurrency: 8,
+  e2e_only: values['e2e-only'],
   // The benchmark measures the pipeline, not the per-key limiter (it would answer 429 within a
   // second); the limiter binding still runs on every request.
   rate_limit_per_key: 100_000_000,
@@ -87,6 +101,13 @@ function versions() {
     .split('\n')
     .at(-1);
   return { node: process.version, wrangler };
+}
+
+/** HEAD's commit, with `+changes` when the worktree differs from it (what the current tree runs). */
+function currentCommit() {
+  const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+  const dirty = execFileSync('git', ['status', '--porcelain'], { cwd: root, encoding: 'utf8' }).trim();
+  return dirty ? `${head}+changes` : head;
 }
 
 const memoryOf = (server) => runtimePids(server.pid).reduce((sum, pid) => sum + peakRss(pid), 0);
@@ -145,207 +166,289 @@ async function profileUnderLoad({ system, floor, headers, body }) {
 const loadAtStart = Number(loadavg()[0].toFixed(1));
 const scratch = mkdtempSync(join(tmpdir(), 'triggers-bench-'));
 const running = [];
+const result = {
+  time: new Date().toISOString(),
+  machine: {
+    cpu: cpus()[0]?.model,
+    cores: cpus().length,
+    memory_bytes: totalmem(),
+    platform: process.platform,
+    // The machine's 1-minute load average when the run started and ended: on a shared machine
+    // absolute figures mean little without it; the interleaved ratios are what to compare.
+    load_average: { start: loadAtStart, end: loadAtStart },
+  },
+  versions: versions(),
+  settings,
+};
+/** Correctness, checked in every mode (CI runs --short for exactly this). */
+const problems = [];
+/** @type {{ raw: Map<string, unknown> } | undefined} */
+let profiles;
 try {
-  console.error(
-    `[bench] ${settings.mode} run: starting the baseline Worker, the durable floor and the system`,
-  );
-  // Started together: each is its own wrangler dev, and starting takes most of a --short run.
-  const started = await Promise.allSettled([
-    startWorkers({ configs: [baselineConfig], persistTo: join(scratch, 'baseline'), readyPath: '/' }),
-    startWorkers({
-      configs: [floorConfig],
-      persistTo: join(scratch, 'floor'),
-      // A private dev registry, as the system's: its queue never reaches another wrangler dev's.
-      env: { WRANGLER_REGISTRY_PATH: join(scratch, 'floor-registry') },
-      readyPath: '/',
-    }),
-    startSystem({ rateLimit: settings.rate_limit_per_key, keys: { bench: { mode: 'test', name: 'bench' } } }),
-  ]);
-  for (const outcome of started) if (outcome.status === 'fulfilled') running.push(outcome.value);
-  const failed = started.find((outcome) => outcome.status === 'rejected');
-  if (failed) throw failed.reason;
-  const [baseline, floor, system] = running;
+  // The trees the end-to-end batch phase measures: this one, and the previous design's (prepared
+  // first: a baseline that cannot be extracted or installed fails the run before any phase).
+  const baselineRef = values['baseline-ref'] ?? (short ? 'none' : undefined);
+  const trees = [{ name: 'current', commit: currentCommit(), startSystem }];
+  if (baselineRef !== 'none') {
+    const { ref, commit, chosen } = baselineCommit(baselineRef);
+    const dir = join(scratch, 'baseline-tree');
+    mkdirSync(dir);
+    console.error(
+      `[bench] baseline: ${commit.slice(0, 12)} (${ref}, ${chosen}); extracting and installing offline`,
+    );
+    extractTree(commit, dir);
+    trees.push({ name: 'baseline', commit, startSystem: await startSystemOf(dir) });
+    settings.baseline = { ref, commit, chosen };
+  }
+  const batchSettings = {
+    reps: settings.repetitions,
+    count: settings.e2e_batch_events,
+    rateLimit: settings.rate_limit_per_key,
+    connections: settings.e2e_batch_concurrency,
+  };
+  let batchE2e;
+  if (!settings.e2e_only) {
+    console.error(
+      `[bench] ${settings.mode} run: starting the baseline Worker, the durable floor and the system`,
+    );
+    // Started together: each is its own wrangler dev, and starting takes most of a --short run.
+    const started = await Promise.allSettled([
+      startWorkers({ configs: [baselineConfig], persistTo: join(scratch, 'baseline'), readyPath: '/' }),
+      startWorkers({
+        configs: [floorConfig],
+        persistTo: join(scratch, 'floor'),
+        // A private dev registry, as the system's: its queue never reaches another wrangler dev's.
+        env: { WRANGLER_REGISTRY_PATH: join(scratch, 'floor-registry') },
+        readyPath: '/',
+      }),
+      startSystem({
+        rateLimit: settings.rate_limit_per_key,
+        keys: { bench: { mode: 'test', name: 'bench' }, e2e: { mode: 'test', name: 'bench e2e' } },
+      }),
+    ]);
+    for (const outcome of started) if (outcome.status === 'fulfilled') running.push(outcome.value);
+    const failed = started.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [baseline, floor, system] = running;
 
-  const headers = { authorization: `Bearer ${system.keys.bench}`, 'content-type': 'application/json' };
-  const body = eventBody(settings.event_bytes);
-  /** Events the system has accepted so far: what the consumer must have stored before a phase. */
-  let acceptedSoFar = 0;
-  const targets = [
-    { name: 'baseline', label: 'baseline', server: baseline, url: baseline.url },
-    { name: 'floor', label: 'floor', server: floor, url: floor.url },
-    { name: 'ingest', label: 'POST /events', server: system, url: `${system.url}/events` },
-    // The floor plus the rate limiter calls POST /events makes: what ingest is held to.
-    {
-      name: 'floor_limited',
-      label: `floor + ${INGEST_LIMITER_CALLS} limiter call${INGEST_LIMITER_CALLS === 1 ? '' : 's'}`,
-      server: floor,
-      url: `${floor.url}/?limits=${INGEST_LIMITER_CALLS}`,
-    },
-  ];
-  /**
-   * One load phase of `target`, with the CPU its processes used from the first request until
-   * they were idle again (for the system: every accepted event stored, consumer included).
-   */
-  const measure = async (target, connections) => {
-    const before = cpuMs(target.server);
-    const startedAt = Date.now();
-    const run = await load({
-      method: 'POST',
+    const headers = { authorization: `Bearer ${system.keys.bench}`, 'content-type': 'application/json' };
+    const body = eventBody(settings.event_bytes);
+    /** Events the system has accepted so far: what the consumer must have stored before a phase. */
+    let acceptedSoFar = 0;
+    const targets = [
+      { name: 'baseline', label: 'baseline', server: baseline, url: baseline.url },
+      { name: 'floor', label: 'floor', server: floor, url: floor.url },
+      { name: 'ingest', label: 'POST /events', server: system, url: `${system.url}/events` },
+      // The floor plus the rate limiter calls POST /events makes: what ingest is held to.
+      {
+        name: 'floor_limited',
+        label: `floor + ${INGEST_LIMITER_CALLS} limiter call${INGEST_LIMITER_CALLS === 1 ? '' : 's'}`,
+        server: floor,
+        url: `${floor.url}/?limits=${INGEST_LIMITER_CALLS}`,
+      },
+    ];
+    /**
+     * One load phase of `target`, with the CPU its processes used from the first request until
+     * they were idle again (for the system: every accepted event stored, consumer included).
+     */
+    const measure = async (target, connections) => {
+      const before = cpuMs(target.server);
+      const startedAt = Date.now();
+      const run = await load({
+        method: 'POST',
+        headers,
+        body,
+        connections,
+        ...phaseLength(connections),
+        ...target,
+      });
+      if (target.server === system) {
+        acceptedSoFar += run.ok;
+        await settle(system.persistTo, acceptedSoFar);
+      }
+      const idleRate = await untilIdle(target.server);
+      const after = cpuMs(target.server);
+      // What the processes use when idle (timers, polling) is background, not the phase's work.
+      const background = (idleRate * (Date.now() - startedAt)) / 1000;
+      const perRequest = (used) => Number((Math.max(0, used - background) / Math.max(1, run.ok)).toFixed(3));
+      return {
+        ...run,
+        cpu_ms_per_request: perRequest(after.total - before.total),
+        runtime_cpu_ms_per_request: perRequest(after.runtime - before.runtime),
+        // Without subtracting the background, as runs before 2026-12-02 04:30 UTC counted.
+        gross_cpu_ms_per_request: Number(((after.total - before.total) / Math.max(1, run.ok)).toFixed(3)),
+        background_cpu_ms_per_s: Number(idleRate.toFixed(1)),
+      };
+    };
+
+    const throughput = [];
+    /** Resident memory of the system's runtime after each phase: where its peak comes from. */
+    const memory = {};
+    for (const connections of settings.concurrency) {
+      const runs = { baseline: [], floor: [], ingest: [], floor_limited: [] };
+      for (let rep = 0; rep < settings.repetitions; rep++) {
+        // Rotate the order, so no target always runs first (or right after the system's backlog).
+        for (let i = 0; i < targets.length; i++) {
+          const target = targets[(i + rep) % targets.length];
+          runs[target.name].push(await measure(target, connections));
+        }
+      }
+      const [base, floorRun, ingest, floorLimited] = [
+        runs.baseline,
+        runs.floor,
+        runs.ingest,
+        runs.floor_limited,
+      ].map(medianRun);
+      throughput.push({
+        connections,
+        repetitions: settings.repetitions,
+        baseline: base,
+        floor: floorRun,
+        ingest,
+        floor_limited: floorLimited,
+        limited_floor_ratio: Number((ingest.rps / floorLimited.rps).toFixed(3)),
+        p99_over_limited_floor: Number((ingest.p99 / floorLimited.p99).toFixed(2)),
+        limiter_share_of_gap: Number(
+          ((floorRun.rps - floorLimited.rps) / Math.max(1, floorRun.rps - ingest.rps)).toFixed(2),
+        ),
+        ratio: Number((ingest.rps / base.rps).toFixed(3)),
+        floor_ratio: Number((ingest.rps / floorRun.rps).toFixed(3)),
+        p99_over_floor: Number((ingest.p99 / floorRun.p99).toFixed(2)),
+        cpu_over_baseline: Number((ingest.cpu_ms_per_request / base.cpu_ms_per_request).toFixed(2)),
+        runs,
+      });
+    }
+    memory.after_single_events = rssOf(system);
+
+    const batchBody = JSON.stringify({
+      events: Array.from({ length: settings.batch_size }, () => JSON.parse(body)),
+    });
+    const batchRun = await measure(
+      { label: 'POST /events/batch', server: system, url: `${system.url}/events/batch`, body: batchBody },
+      16,
+    );
+    // measure() counted the batch's requests as accepted events; the consumer stores 100 per request.
+    acceptedSoFar += batchRun.ok * (settings.batch_size - 1);
+    const single16 = throughput.find((row) => row.connections === 16)?.ingest;
+    const batch = {
+      ...batchRun,
+      events_per_request: settings.batch_size,
+      events_per_second: batchRun.rps * settings.batch_size,
+      cpu_ms_per_event: Number((batchRun.cpu_ms_per_request / settings.batch_size).toFixed(3)),
+      over_single: single16
+        ? Number(((batchRun.rps * settings.batch_size) / single16.rps).toFixed(1))
+        : undefined,
+    };
+    memory.after_batch = rssOf(system);
+
+    // Let the consumer store the earlier phases' events first: the end-to-end figure starts empty.
+    const backlog = acceptedSoFar;
+    const backlogSeconds = await settle(system.persistTo, backlog);
+    const e2e = await drain({
+      url: system.url,
       headers,
       body,
-      connections,
-      ...phaseLength(connections),
-      ...target,
+      state: system.persistTo,
+      count: settings.e2e_events,
+      connections: settings.e2e_concurrency,
     });
-    if (target.server === system) {
-      acceptedSoFar += run.ok;
-      await settle(system.persistTo, acceptedSoFar);
-    }
-    const idleRate = await untilIdle(target.server);
-    const after = cpuMs(target.server);
-    // What the processes use when idle (timers, polling) is background, not the phase's work.
-    const background = (idleRate * (Date.now() - startedAt)) / 1000;
-    const perRequest = (used) => Number((Math.max(0, used - background) / Math.max(1, run.ok)).toFixed(3));
-    return {
-      ...run,
-      cpu_ms_per_request: perRequest(after.total - before.total),
-      runtime_cpu_ms_per_request: perRequest(after.runtime - before.runtime),
-      // Without subtracting the background, as runs before 2026-12-02 04:30 UTC counted.
-      gross_cpu_ms_per_request: Number(((after.total - before.total) / Math.max(1, run.ok)).toFixed(3)),
-      background_cpu_ms_per_s: Number(idleRate.toFixed(1)),
-    };
-  };
+    memory.after_end_to_end = rssOf(system);
 
-  const throughput = [];
-  /** Resident memory of the system's runtime after each phase: where its peak comes from. */
-  const memory = {};
-  for (const connections of settings.concurrency) {
-    const runs = { baseline: [], floor: [], ingest: [], floor_limited: [] };
-    for (let rep = 0; rep < settings.repetitions; rep++) {
-      // Rotate the order, so no target always runs first (or right after the system's backlog).
-      for (let i = 0; i < targets.length; i++) {
-        const target = targets[(i + rep) % targets.length];
-        runs[target.name].push(await measure(target, connections));
+    // Peaks before any profiling: the profiler's own buffers are not the system's.
+    Object.assign(memory, {
+      runtime_peak_rss_bytes: memoryOf(system),
+      floor_runtime_peak_rss_bytes: memoryOf(floor),
+      baseline_runtime_peak_rss_bytes: memoryOf(baseline),
+    });
+    // --short with no baseline: the batch phase on this system, with a key (tenant) of its own.
+    if (trees.length === 1 && short) {
+      batchE2e = await compareEndToEnd({ ...batchSettings, trees: [{ ...trees[0], running: system }] });
+    }
+    profiles = values.profile ? await profileUnderLoad({ system, floor, headers, body }) : undefined;
+    await system.stop();
+
+    // The cost of the per-request log line: the ingest Worker alone with LOG_LEVEL=warn.
+    const quiet = await startSystem({
+      consumer: false,
+      rateLimit: settings.rate_limit_per_key,
+      keys: { bench: { mode: 'test', name: 'bench' } },
+      vars: { LOG_LEVEL: 'warn' },
+    });
+    running.push(quiet);
+    const quietRun = await measure(
+      {
+        label: 'POST /events, LOG_LEVEL=warn',
+        server: quiet,
+        url: `${quiet.url}/events`,
+        headers: { ...headers, authorization: `Bearer ${quiet.keys.bench}` },
+      },
+      16,
+    );
+    const logging = {
+      connections: 16,
+      quiet: quietRun,
+      with_request_log: single16,
+    };
+
+    Object.assign(result, {
+      limiter_calls: INGEST_LIMITER_CALLS,
+      limited_floor_goal: LIMITED_FLOOR_GOAL,
+      throughput,
+      logging,
+      batch,
+      end_to_end: {
+        ...e2e,
+        earlier_phases: { events: backlog, stored_within_s: Number(backlogSeconds.toFixed(1)) },
+      },
+      memory,
+      ...(profiles ? { profiles } : {}),
+    });
+    const everyRun = throughput.flatMap((row) => [
+      ...row.runs.baseline,
+      ...row.runs.floor,
+      ...row.runs.ingest,
+    ]);
+    for (const run of [...everyRun, batch, quietRun]) {
+      if (run.non2xx > 0 || run.errors > 0 || run.ok === 0) {
+        problems.push(
+          `${run.label} c=${run.connections}: ${run.ok} ok, ${run.non2xx} non-2xx, ${run.errors} errors`,
+        );
       }
     }
-    const [base, floorRun, ingest, floorLimited] = [
-      runs.baseline,
-      runs.floor,
-      runs.ingest,
-      runs.floor_limited,
-    ].map(medianRun);
-    throughput.push({
-      connections,
-      repetitions: settings.repetitions,
-      baseline: base,
-      floor: floorRun,
-      ingest,
-      floor_limited: floorLimited,
-      limited_floor_ratio: Number((ingest.rps / floorLimited.rps).toFixed(3)),
-      p99_over_limited_floor: Number((ingest.p99 / floorLimited.p99).toFixed(2)),
-      limiter_share_of_gap: Number(
-        ((floorRun.rps - floorLimited.rps) / Math.max(1, floorRun.rps - ingest.rps)).toFixed(2),
-      ),
-      ratio: Number((ingest.rps / base.rps).toFixed(3)),
-      floor_ratio: Number((ingest.rps / floorRun.rps).toFixed(3)),
-      p99_over_floor: Number((ingest.p99 / floorRun.p99).toFixed(2)),
-      cpu_over_baseline: Number((ingest.cpu_ms_per_request / base.cpu_ms_per_request).toFixed(2)),
-      runs,
-    });
+    if (
+      e2e.lost !== 0 ||
+      e2e.duplicated !== 0 ||
+      e2e.accepted !== settings.e2e_events ||
+      e2e.stored !== e2e.accepted
+    ) {
+      problems.push(
+        `end to end: ${e2e.accepted} accepted, ${e2e.stored} stored, ${e2e.lost} lost, ${e2e.duplicated} duplicated`,
+      );
+    }
   }
-  memory.after_single_events = rssOf(system);
 
-  const batchBody = JSON.stringify({
-    events: Array.from({ length: settings.batch_size }, () => JSON.parse(body)),
-  });
-  const batchRun = await measure(
-    { label: 'POST /events/batch', server: system, url: `${system.url}/events/batch`, body: batchBody },
-    16,
-  );
-  // measure() counted the batch's requests as accepted events; the consumer stores 100 per request.
-  acceptedSoFar += batchRun.ok * (settings.batch_size - 1);
-  const single16 = throughput.find((row) => row.connections === 16)?.ingest;
-  const batch = {
-    ...batchRun,
-    events_per_request: settings.batch_size,
-    events_per_second: batchRun.rps * settings.batch_size,
-    cpu_ms_per_event: Number((batchRun.cpu_ms_per_request / settings.batch_size).toFixed(3)),
-    over_single: single16
-      ? Number(((batchRun.rps * settings.batch_size) / single16.rps).toFixed(1))
-      : undefined,
-  };
-  memory.after_batch = rssOf(system);
+  // The other Workers stopped: each repetition of this phase has the machine to itself.
+  for (const server of running) await server.stop();
+  batchE2e ??= await compareEndToEnd({ ...batchSettings, trees });
+  result.end_to_end_batch = batchE2e;
+  for (const [name, runs] of Object.entries(batchE2e.runs)) {
+    for (const run of runs) {
+      if (
+        run.non2xx !== 0 ||
+        run.errors !== 0 ||
+        run.accepted !== run.sent ||
+        run.stored !== run.accepted ||
+        run.lost !== 0 ||
+        run.duplicated !== 0
+      ) {
+        problems.push(
+          `end to end (batch), ${name}: ${run.sent} sent, ${run.accepted} accepted, ${run.stored} stored, ${run.lost} lost, ${run.duplicated} duplicated, ${run.non2xx} non-2xx, ${run.errors} errors`,
+        );
+      }
+    }
+  }
+  result.machine.load_average.end = Number(loadavg()[0].toFixed(1));
 
-  // Let the consumer store the earlier phases' events first: the end-to-end figure starts empty.
-  const backlog = acceptedSoFar;
-  const backlogSeconds = await settle(system.persistTo, backlog);
-  const e2e = await drain({
-    url: system.url,
-    headers,
-    body,
-    state: system.persistTo,
-    count: settings.e2e_events,
-    connections: settings.e2e_concurrency,
-  });
-  memory.after_end_to_end = rssOf(system);
-
-  // Peaks before any profiling: the profiler's own buffers are not the system's.
-  Object.assign(memory, {
-    runtime_peak_rss_bytes: memoryOf(system),
-    floor_runtime_peak_rss_bytes: memoryOf(floor),
-    baseline_runtime_peak_rss_bytes: memoryOf(baseline),
-  });
-  const profiles = values.profile ? await profileUnderLoad({ system, floor, headers, body }) : undefined;
-  await system.stop();
-
-  // The cost of the per-request log line: the ingest Worker alone with LOG_LEVEL=warn.
-  const quiet = await startSystem({
-    consumer: false,
-    rateLimit: settings.rate_limit_per_key,
-    keys: { bench: { mode: 'test', name: 'bench' } },
-    vars: { LOG_LEVEL: 'warn' },
-  });
-  running.push(quiet);
-  const quietRun = await measure(
-    {
-      label: 'POST /events, LOG_LEVEL=warn',
-      server: quiet,
-      url: `${quiet.url}/events`,
-      headers: { ...headers, authorization: `Bearer ${quiet.keys.bench}` },
-    },
-    16,
-  );
-  const logging = {
-    connections: 16,
-    quiet: quietRun,
-    with_request_log: single16,
-  };
-
-  const result = {
-    time: new Date().toISOString(),
-    machine: {
-      cpu: cpus()[0]?.model,
-      cores: cpus().length,
-      memory_bytes: totalmem(),
-      platform: process.platform,
-      // The machine's 1-minute load average when the run started and ended: on a shared machine
-      // absolute figures mean little without it; the interleaved ratios are what to compare.
-      load_average: { start: loadAtStart, end: Number(loadavg()[0].toFixed(1)) },
-    },
-    versions: versions(),
-    settings,
-    limiter_calls: INGEST_LIMITER_CALLS,
-    limited_floor_goal: LIMITED_FLOOR_GOAL,
-    throughput,
-    logging,
-    batch,
-    end_to_end: {
-      ...e2e,
-      earlier_phases: { events: backlog, stored_within_s: Number(backlogSeconds.toFixed(1)) },
-    },
-    memory,
-    ...(profiles ? { profiles } : {}),
-  };
   const outDir = join(root, 'bench-results');
   mkdirSync(outDir, { recursive: true });
   const stamp = result.time.replace(/[:.]/g, '-');
@@ -358,26 +461,6 @@ try {
   if (profiles) delete result.profiles.raw;
   console.log(markdown);
 
-  // Correctness, checked in every mode (CI runs --short for exactly this).
-  const problems = [];
-  const everyRun = throughput.flatMap((row) => [...row.runs.baseline, ...row.runs.floor, ...row.runs.ingest]);
-  for (const run of [...everyRun, batch, quietRun]) {
-    if (run.non2xx > 0 || run.errors > 0 || run.ok === 0) {
-      problems.push(
-        `${run.label} c=${run.connections}: ${run.ok} ok, ${run.non2xx} non-2xx, ${run.errors} errors`,
-      );
-    }
-  }
-  if (
-    e2e.lost !== 0 ||
-    e2e.duplicated !== 0 ||
-    e2e.accepted !== settings.e2e_events ||
-    e2e.stored !== e2e.accepted
-  ) {
-    problems.push(
-      `end to end: ${e2e.accepted} accepted, ${e2e.stored} stored, ${e2e.lost} lost, ${e2e.duplicated} duplicated`,
-    );
-  }
   if (problems.length > 0) {
     console.error(`[bench] FAILED:\n${problems.join('\n')}`);
     process.exitCode = 1;

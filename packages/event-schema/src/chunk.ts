@@ -1,10 +1,17 @@
-import { QUEUE_PLATFORM_OVERHEAD_BYTES, SEND_BATCH_LIMIT_BYTES, SEND_BATCH_MAX_MESSAGES } from './limits.ts';
+import type { PackedEvents, QueuedEvent } from './event.ts';
+import {
+  MAX_BATCH_EVENTS,
+  MAX_PACKED_MESSAGE_BYTES,
+  QUEUE_PLATFORM_OVERHEAD_BYTES,
+  SEND_BATCH_LIMIT_BYTES,
+  SEND_BATCH_MAX_MESSAGES,
+} from './limits.ts';
 
 /**
  * Cutting a list into runs that each fit one call, by count and by bytes. Every list the pipeline
  * sends in pieces is cut here: queue messages into `sendBatch()` calls (both Workers), event-store
- * rows into JSON parameters of one D1 statement, and a client's events into `POST /events/batch`
- * bodies. Sizes are UTF-8 bytes of JSON text, which is what each of those limits counts.
+ * rows into JSON parameters of one D1 statement, a client's events into `POST /events/batch`
+ * bodies, and a request's events into `event-queue` messages. Sizes are UTF-8 bytes of JSON text, which is what each of those limits counts.
  */
 
 const encoder = new TextEncoder();
@@ -67,6 +74,52 @@ export function sendBatchChunks<T>(messages: readonly T[], bodyBytesOf: (message
   return chunkBySize(messages, (message) => bodyBytesOf(message) + QUEUE_PLATFORM_OVERHEAD_BYTES, {
     maxItems: SEND_BATCH_MAX_MESSAGES,
     maxBytes: SEND_BATCH_LIMIT_BYTES,
+  });
+}
+
+/** An event for `event-queue` with the size of its serialized form ({@link jsonBytes}), measured once. */
+export interface SizedEvent {
+  event: QueuedEvent;
+  bytes: number;
+}
+
+/** One `event-queue` message built by {@link packEvents}. */
+export interface EventMessage<T extends SizedEvent> {
+  /** The bare event when the message carries one, else the events packed. */
+  body: QueuedEvent | PackedEvents;
+  /** UTF-8 size of `JSON.stringify(body)`: what the queue counts. */
+  bytes: number;
+  /** The events it carries, in order. */
+  events: T[];
+}
+
+/** What a pack adds around its events: `{"events":[` and `]}` (13 bytes). */
+const PACK_OPEN = '{"events":[';
+const PACK_CLOSE = ']}';
+const PACK_OVERHEAD_BYTES = utf8Bytes(PACK_OPEN) + utf8Bytes(PACK_CLOSE);
+
+/**
+ * Packs events, in order, into as few `event-queue` messages as fit: at most
+ * {@link MAX_BATCH_EVENTS} events and {@link MAX_PACKED_MESSAGE_BYTES} bytes per message, the
+ * pack's own brackets and commas counted. A message of one event carries it bare, as
+ * `POST /events` does, so an event too large to share a message (up to the queue's limit, which
+ * the caller has checked) still travels. Send the result with {@link sendBatchChunks}.
+ */
+export function packEvents<T extends SizedEvent>(events: readonly T[]): EventMessage<T>[] {
+  const runs = chunkBySize(events, (item) => item.bytes, {
+    maxItems: MAX_BATCH_EVENTS,
+    maxBytes: MAX_PACKED_MESSAGE_BYTES,
+    overheadBytes: PACK_OVERHEAD_BYTES,
+    separatorBytes: 1,
+  });
+  return runs.map((run) => {
+    const [only] = run;
+    if (run.length === 1 && only !== undefined) return { body: only.event, bytes: only.bytes, events: run };
+    return {
+      body: { events: run.map((item) => item.event) },
+      bytes: PACK_OVERHEAD_BYTES + run.reduce((sum, item) => sum + item.bytes, 0) + run.length - 1,
+      events: run,
+    };
   });
 }
 

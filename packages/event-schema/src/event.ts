@@ -138,3 +138,27 @@ export const QueuedEvent = v.object({
   debug: v.optional(DebugMarker),
 });
 export type QueuedEvent = v.InferOutput<typeof QueuedEvent>;
+
+/**
+ * A message on `event-queue` carrying several events: the accepted events of one request, packed
+ * by `packEvents` (chunk.ts) into as few messages as the queue's size limit allows, since
+ * Cloudflare Queues count (and bill) messages, not events. At most {@link MAX_BATCH_EVENTS}
+ * events, each a whole {@link QueuedEvent}; the consumer handles each as if it had come alone
+ * and settles the message once all of them are. Unknown fields are dropped, as in QueuedEvent.
+ */
+export const PackedEvents = v.object({
+  events: v.pipe(v.array(QueuedEvent), v.minLength(1), v.maxLength(MAX_BATCH_EVENTS)),
+});
+export type PackedEvents = v.InferOutput<typeof PackedEvents>;
+
+/**
+ * {@link PackedEvents} with its events left unchecked: the consumer validates each event on its
+ * own, so that one unreadable event of a pack does not sink the others.
+ */
+export const PackedEnvelope = v.object({
+  events: v.pipe(v.array(v.unknown()), v.minLength(1), v.maxLength(MAX_BATCH_EVENTS)),
+});
+export type PackedEnvelope = v.InferOutput<typeof PackedEnvelope>;
+
+/** A body of `event-queue`: one event (`POST /events`, a lone event of a batch) or several packed. */
+export type EventQueueMessage = QueuedEvent | PackedEvents;

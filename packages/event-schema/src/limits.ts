@@ -13,6 +13,15 @@ export const QUEUE_PLATFORM_OVERHEAD_BYTES = 100;
 export const MAX_QUEUED_EVENT_BYTES = QUEUE_MESSAGE_LIMIT_BYTES - QUEUE_PLATFORM_OVERHEAD_BYTES;
 
 /**
+ * The largest body of a message that packs several events (`PackedEvents`): a queue message less
+ * a margin of 1,000 bytes (under 1 %), so that a pack stays under the limit even should the
+ * platform's metadata outgrow its estimate. Two full packs still fit one `sendBatch()` call. A
+ * lone event travels bare, up to {@link MAX_QUEUED_EVENT_BYTES}: its limit is the client's (413),
+ * so it has no margin to spare, while how full a pack gets is ours to choose.
+ */
+export const MAX_PACKED_MESSAGE_BYTES = MAX_QUEUED_EVENT_BYTES - 1_000;
+
+/**
  * Room kept for the fields the ingest Worker adds around the user's data (`event_id`,
  * `timestamp`, `correlation_id`, `api_key_id`, `debug`, key names and quotes: about 300 B
  * today), with margin for fields added later.

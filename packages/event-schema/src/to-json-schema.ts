@@ -12,7 +12,7 @@ import { type ConversionConfig, type JsonSchema, toJsonSchema } from '@valibot/t
 import type * as v from 'valibot';
 import { absoluteUri, rfc3339 } from './cloudevent.ts';
 import { BatchAccepted, ErrorEnvelope, EventAccepted } from './envelope.ts';
-import { BatchRequest, EventRequest, QueuedEvent } from './event.ts';
+import { BatchRequest, EventRequest, PackedEvents, QueuedEvent } from './event.ts';
 import { uriReference } from './identity.ts';
 import { EventDetails, INSTANT_PATTERN, InboxPage, ReplayRequest, ReplayResult, TimeBound } from './inbox.ts';
 import { JsonObject, JsonValue } from './json.ts';
@@ -82,6 +82,11 @@ export const JSON_SCHEMAS: Record<string, Published> = {
     schema: QueuedEvent,
     typeMode: 'output',
     title: 'A message on event-queue and event-dlq',
+  },
+  'packed-events': {
+    schema: PackedEvents,
+    typeMode: 'output',
+    title: 'A message on event-queue and event-dlq carrying several events',
   },
   'event-accepted': { schema: EventAccepted, typeMode: 'output', title: 'Answer of POST /events' },
   'batch-accepted': { schema: BatchAccepted, typeMode: 'output', title: 'Answer of POST /events/batch' },

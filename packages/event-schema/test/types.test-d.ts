@@ -7,6 +7,7 @@ import type {
   EventRequest,
   JsonObject,
   JsonValue,
+  PackedEvents,
   QueuedEvent,
 } from '../src/index.ts';
 
@@ -25,6 +26,10 @@ describe('exported types', () => {
       api_key_id: string;
       debug?: DebugMarker | undefined;
     }>();
+  });
+
+  it('PackedEvents carries whole QueuedEvents', () => {
+    expectTypeOf<PackedEvents>().toEqualTypeOf<{ events: QueuedEvent[] }>();
   });
 
   it('EventRequest carries a JSON object payload, optional metadata and optional identity', () => {

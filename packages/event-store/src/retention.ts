@@ -251,3 +251,53 @@ export async function storeSize(db: D1Database): Promise<number | null> {
   const result = await db.prepare('SELECT 1').run();
   return result.meta.size_after ?? null;
 }
+
+/** What {@link purgeDeadLetters} removed. */
+export interface DeadLetterPurge {
+  dead_letters: number;
+  rounds: number;
+  /** False when the run stopped at `maxRounds` with more to purge. */
+  complete: boolean;
+  size_bytes: number | null;
+}
+
+/**
+ * Deletes the unreadable dead letters older than `policy.failedDays`, in rounds of
+ * `rowsPerStatement`, at most `maxRounds`: the retention of the shared D1 database, whose
+ * `dead_letters` belong to no tenant (each tenant's store purges itself, {@link purgeExpired}).
+ */
+export async function purgeDeadLetters(
+  db: D1Database,
+  now: Date,
+  policy: RetentionPolicy = DEFAULT_RETENTION,
+): Promise<DeadLetterPurge> {
+  const before = new Date(now.getTime() - policy.failedDays * DAY_MS).toISOString();
+  const result: DeadLetterPurge = { dead_letters: 0, rounds: 0, complete: false, size_bytes: null };
+  while (result.rounds < policy.maxRounds) {
+    const { meta } = await db.prepare(PURGE_DEAD_LETTERS).bind(before, policy.rowsPerStatement).run();
+    result.rounds++;
+    const count = meta.changes ?? 0;
+    result.dead_letters += count;
+    result.size_bytes = meta.size_after ?? result.size_bytes;
+    if (count < policy.rowsPerStatement) {
+      result.complete = true;
+      break;
+    }
+  }
+  return result;
+}
+
+/**
+ * Whether the store holds anything {@link purgeExpired} may remove one day (events, deliveries,
+ * attempts, replaced signing secrets): a tenant's store keeps waking for retention only then.
+ */
+export async function holdsExpirable(db: D1Database): Promise<boolean> {
+  const held = await db
+    .prepare(
+      `SELECT EXISTS (SELECT 1 FROM events) OR EXISTS (SELECT 1 FROM deliveries)
+              OR EXISTS (SELECT 1 FROM delivery_attempts) OR EXISTS (SELECT 1 FROM dead_letters)
+              OR EXISTS (SELECT 1 FROM subscriptions WHERE previous_secrets IS NOT NULL) AS held`,
+    )
+    .first<number>('held');
+  return held === 1;
+}

@@ -1,4 +1,3 @@
-import { env } from 'cloudflare:workers';
 import type { QueuedEvent } from '@triggers/event-schema';
 import { queuedEvent } from '@triggers/test-support/queued-event';
 import { describe, expect, it } from 'vitest';
@@ -17,8 +16,9 @@ import {
   restoreFailed,
   storeDelivered,
 } from '../src/index.ts';
+import { storeDb } from './backends.ts';
 
-const db = env.DB;
+const db = storeDb();
 const NOW = new Date('2026-11-29T12:00:00.000Z');
 const LATER = new Date('2026-11-29T12:05:00.000Z');
 

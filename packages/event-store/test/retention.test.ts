@@ -1,4 +1,3 @@
-import { env } from 'cloudflare:workers';
 import { queuedEvent } from '@triggers/test-support/queued-event';
 import { describe, expect, it } from 'vitest';
 import {
@@ -23,8 +22,9 @@ import {
   storeDelivered,
   storeSize,
 } from '../src/index.ts';
+import { storeDb } from './backends.ts';
 
-const db = env.DB;
+const db = storeDb();
 const NOW = new Date('2026-12-31T00:00:00.000Z');
 const daysAgo = (days: number) => new Date(NOW.getTime() - days * 86_400_000 - 1_000);
 

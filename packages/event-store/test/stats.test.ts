@@ -1,10 +1,10 @@
-import { env } from 'cloudflare:workers';
 import type { QueuedEvent } from '@triggers/event-schema';
 import { queuedEvent } from '@triggers/test-support/queued-event';
 import { describe, expect, it } from 'vitest';
 import { commit, eventStats, recordFailed, recordRetry, storeDelivered } from '../src/index.ts';
+import { storeDb } from './backends.ts';
 
-const db = env.DB;
+const db = storeDb();
 /** "Now" for these tests: 12:34:56 UTC, so the hour window is 11:35–12:35 and the day 13:00–13:00. */
 const NOW = new Date('2026-11-29T12:34:56.789Z');
 const STORED_AT = new Date('2026-11-29T12:35:00.000Z');

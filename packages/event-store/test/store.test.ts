@@ -1,4 +1,3 @@
-import { env } from 'cloudflare:workers';
 import type { QueuedEvent } from '@triggers/event-schema';
 import { queuedEvent } from '@triggers/test-support/queued-event';
 import { describe, expect, it } from 'vitest';
@@ -16,8 +15,9 @@ import {
   type StoreWrite,
   storeDelivered,
 } from '../src/index.ts';
+import { storeDb } from './backends.ts';
 
-const db = env.DB;
+const db = storeDb();
 const T1 = new Date('2026-11-29T10:00:01.000Z');
 const T2 = new Date('2026-11-29T10:00:02.000Z');
 const T3 = new Date('2026-11-29T10:00:03.000Z');

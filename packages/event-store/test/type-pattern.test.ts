@@ -1,9 +1,9 @@
-import { env } from 'cloudflare:workers';
 import { eventTypeMatch, MAX_SUBSCRIPTIONS_PER_KEY, matchesEventType } from '@triggers/event-schema';
 import { queuedEvent } from '@triggers/test-support/queued-event';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { commit, createSubscription, fanOut, listEvents, storeDelivered } from '../src/index.ts';
+import { storeDb } from './backends.ts';
 
 /**
  * The store's two SQL readings of an event type pattern (the inbox's range on the type index,
@@ -12,7 +12,7 @@ import { commit, createSubscription, fanOut, listEvents, storeDelivered } from '
  * characters outside the BMP included.
  */
 
-const db = env.DB;
+const db = storeDb();
 const NOW = new Date('2026-12-01T10:00:00.000Z');
 const tenant = () => `key_${crypto.randomUUID()}`;
 

@@ -1,4 +1,3 @@
-import { env } from 'cloudflare:workers';
 import { type AttemptMessage, MAX_SUBSCRIPTIONS_PER_KEY, type QueuedEvent } from '@triggers/event-schema';
 import { queuedEvent } from '@triggers/test-support/queued-event';
 import { describe, expect, it } from 'vitest';
@@ -18,8 +17,9 @@ import {
   toSubscription,
   updateSubscription,
 } from '../src/index.ts';
+import { storeDb } from './backends.ts';
 
-const db = env.DB;
+const db = storeDb();
 const NOW = new Date('2026-12-01T10:00:00.000Z');
 const tenant = () => `key_${crypto.randomUUID().slice(0, 8)}`;
 let n = 0;

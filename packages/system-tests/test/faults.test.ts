@@ -5,12 +5,14 @@
  * - The ingest Worker's queue refuses 10 % of sends (injected through FAULTS, see packages/faults:
  *   the local queue cannot be made to refuse on demand).
  * - The consumer dies with 20 % of its event-queue batches in hand (injected the same way).
- * - The real local D1 refuses 2 % of event rows: a SQLite trigger in this run's own database
- *   aborts them, failing the whole batch write they are in. No hook in the code.
+ * - The real local store refuses 2 % of event rows: a SQLite trigger in the test key's own tenant
+ *   store (its object's file in this run's state) aborts them, failing the whole batch write they
+ *   are in. No hook in the code.
  */
 import { createClient } from '@triggers/client';
 import { type System, startSystem } from '@triggers/tooling/system';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { openTenantStore } from '../src/tenant-store.ts';
 
 /**
  * The long mode (`pnpm test:system:long`, TRIGGERS_LONG=1): 10,000 events instead of 3,000. CI
@@ -36,10 +38,12 @@ beforeAll(async () => {
     rateLimit: NO_RATE_LIMIT,
     vars: { FAULTS: JSON.stringify({ queue_send: 0.1, consumer_batch_throw: 0.2 }) },
   });
-  system.query([
+  await openTenantStore(system, system.keys.test, system.keyIds.test);
+  system.tenantExec(
+    system.keyIds.test,
     `CREATE TRIGGER store_fault BEFORE INSERT ON events WHEN abs(random() % 100) < 2
      BEGIN SELECT RAISE(ABORT, 'injected fault: store refused the write'); END`,
-  ]);
+  );
 
   // Single events, each sent once: 503s are not retried, so they must never be stored.
   let next = 0;
@@ -77,13 +81,14 @@ beforeAll(async () => {
   });
 
   // Let the store recover, then wait until every accepted event is settled; fail if they do not.
-  system.query(['DROP TRIGGER store_fault']);
+  system.tenantExec(system.keyIds.test, 'DROP TRIGGER store_fault');
   const expected = accepted.size + batchAccepted.size;
   await vi.waitFor(
     () => {
-      const [[row] = []] = system.query([
+      const [row] = system.tenantQuery(
+        system.keyIds.test,
         `SELECT count(*) AS n FROM events WHERE status != 'pending' AND json_extract(payload, '$.run') = '${RUN}'`,
-      ]);
+      );
       const settled = Number(row?.n);
       if (settled < expected) throw new Error(`${settled} of the ${expected} accepted events have settled`);
     },
@@ -97,10 +102,11 @@ afterAll(async () => {
 
 type Row = { event_id: string; status: string; attempts: number; phase: string; n: number };
 const rows = (): Row[] =>
-  (system.query([
+  system.tenantQuery(
+    system.keyIds.test,
     `SELECT event_id, status, attempts, json_extract(payload, '$.phase') AS phase, json_extract(payload, '$.n') AS n
      FROM events WHERE json_extract(payload, '$.run') = '${RUN}'`,
-  ])[0] ?? []) as Row[];
+  ) as Row[];
 
 describe(`faults: ${SINGLE_EVENTS} single and ${BATCH_EVENTS} batched events while queue, consumer and store fail`, () => {
   it('injected every kind of fault', () => {

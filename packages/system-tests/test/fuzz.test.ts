@@ -160,7 +160,7 @@ describe(`fuzz: ${RUNS} hostile requests against the local server (seed ${SEED})
     // Accepted processing_error events take their 4 attempts (about 15 s) before they settle.
     const rows = await vi.waitFor(
       () => {
-        const [all = []] = system.query([`SELECT event_id, status FROM events WHERE ${ours}`]);
+        const [all = []] = system.stored([`SELECT event_id, status FROM events WHERE ${ours}`]);
         const settled = all.filter((row) => row.status !== 'pending').length;
         if (settled < accepted.size) {
           throw new Error(`${settled} of the ${accepted.size} accepted events have settled`);

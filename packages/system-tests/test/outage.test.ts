@@ -1,6 +1,6 @@
 /**
- * A store outage loses nothing: the real local D1 refuses every write to `events` (a SQLite
- * trigger in this run's own database, no hook in the code) while events are sent, for longer than
+ * A store outage loses nothing: the test key's real tenant store refuses every write to `events` (a
+ * SQLite trigger in its object's file in this run's state, no hook in the code) while events are sent, for longer than
  * event-queue's retries last, so every message moves to event-dlq and waits there; then the store
  * recovers. Every accepted event must end stored exactly once, nothing accepted may be missing.
  * How long the queues hold out: docs/operations.md, "After a store outage".
@@ -8,6 +8,7 @@
 import { createClient } from '@triggers/client';
 import { type System, startSystem } from '@triggers/tooling/system';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { openTenantStore } from '../src/tenant-store.ts';
 
 const EVENTS = Number(process.env.OUTAGE_EVENTS ?? 500);
 /**
@@ -24,10 +25,12 @@ let outageMs = 0;
 
 beforeAll(async () => {
   system = await startSystem({ rateLimit: 1_000_000 });
-  system.query([
+  await openTenantStore(system, system.keys.test, system.keyIds.test);
+  system.tenantExec(
+    system.keyIds.test,
     `CREATE TRIGGER store_down BEFORE INSERT ON events
      BEGIN SELECT RAISE(ABORT, 'injected outage: the store refuses every write'); END`,
-  ]);
+  );
   const startedAt = Date.now();
   const client = createClient({ baseUrl: system.url, apiKey: system.keys.test });
   const results = await client.events.sendBatch(
@@ -47,15 +50,16 @@ beforeAll(async () => {
     MAX_OUTAGE_MS,
   );
   outageMs = Date.now() - startedAt;
-  const [[row] = []] = system.query([`SELECT count(*) AS n FROM events`]);
+  const [row] = system.tenantQuery(system.keyIds.test, 'SELECT count(*) AS n FROM events');
   storedDuringOutage = Number(row?.n);
-  system.query(['DROP TRIGGER store_down']);
+  system.tenantExec(system.keyIds.test, 'DROP TRIGGER store_down');
 
   await vi.waitFor(
     () => {
-      const [[settled] = []] = system.query([
+      const [settled] = system.tenantQuery(
+        system.keyIds.test,
         `SELECT count(*) AS n FROM events WHERE status != 'pending' AND json_extract(payload, '$.run') = '${RUN}'`,
-      ]);
+      );
       if (Number(settled?.n) < accepted.size) throw new Error(`${settled?.n} of ${accepted.size} settled`);
     },
     { timeout: 300_000, interval: 3_000 },
@@ -66,7 +70,7 @@ afterAll(async () => {
   await system?.stop();
 });
 
-describe(`store outage: ${EVENTS} events sent while D1 refuses every write, until event-dlq fails too`, () => {
+describe(`store outage: ${EVENTS} events sent while the tenant store refuses every write, until event-dlq fails too`, () => {
   it('accepted every event (sending does not touch the store) and stored none during the outage', () => {
     console.log(`the store refused every write for ${Math.round(outageMs / 1000)} s`);
     expect(accepted.size).toBe(EVENTS);
@@ -81,10 +85,11 @@ describe(`store outage: ${EVENTS} events sent while D1 refuses every write, unti
   });
 
   it('stored every accepted event exactly once after the store recovered, under its event_id', () => {
-    const [rows = []] = system.query([
+    const rows = system.tenantQuery(
+      system.keyIds.test,
       `SELECT event_id, status, json_extract(payload, '$.n') AS n FROM events
        WHERE json_extract(payload, '$.run') = '${RUN}'`,
-    ]);
+    );
     expect(rows.length).toBe(accepted.size);
     const byNumber = new Map(rows.map((row) => [Number(row.n), row]));
     const wrong = [...accepted].filter(([n, id]) => byNumber.get(n)?.event_id !== id);

@@ -79,9 +79,11 @@ describe('the packed packages, installed with npm outside the workspace', () => 
       schema: 'A message on event-queue and event-dlq',
       invalid: false,
     });
-    const [rows = []] = system.query([
-      `SELECT status, acked_at FROM events WHERE event_id = '${result.event_id}'`,
-    ]);
+    const rows = system.tenantQuery(
+      system.keyIds.test,
+      'SELECT status, acked_at FROM events WHERE event_id = ?',
+      [result.event_id],
+    );
     expect(rows).toEqual([{ status: 'delivered', acked_at: expect.any(String) }]);
   });
 

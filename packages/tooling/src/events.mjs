@@ -1,22 +1,27 @@
 #!/usr/bin/env node
 // @ts-check
-// The events in the local D1 of `pnpm dev` (no payloads), newest first:
+// The events of `pnpm dev`'s local state (no payloads), newest first:
 //
 //   pnpm events:list                          # the last 20 events, counts by status, dead letters
 //   pnpm events:list --status failed --limit 50
 //   pnpm events:list --key key_local_test
 //   pnpm events:list --persist-to DIR         # another local state (as `wrangler dev --persist-to`)
 //
-// Reads through `wrangler d1 execute --local`, so it works while `pnpm dev` runs.
+// Events live in the tenant stores (one SQLite file per tenant object, read here with node:sqlite,
+// tenants.mjs); dead letters, which belong to no tenant, in the local D1 (read through
+// `wrangler d1 execute --local`). Both reads work while `pnpm dev` runs.
 import { parseArgs } from 'node:util';
-import { recentDeadLettersSql, recentEventsSql, statusCountsSql } from '@triggers/event-store';
+import { recentDeadLettersSql, recentEventsSql, statusCountsSql } from '@triggers/event-store/inspect';
 import { persistTo, queryLocalD1 } from './local.mjs';
+import { queryTenantStores, tenantObjects } from './tenants.mjs';
 
 const USAGE =
   'usage: triggers-events [--status pending|delivered|failed] [--key API_KEY_ID] [--limit 1-1000] [--persist-to DIR]';
 
 /** @type {string[]} */
 let statements;
+/** @type {string} */
+let deadLettersSql;
 /** @type {string} */
 let stateDir;
 try {
@@ -32,23 +37,25 @@ try {
   });
   stateDir = values['persist-to'];
   // The SQL builders validate the status and the limit; a cast only lets the string through to them.
-  const status = /** @type {import('@triggers/event-store').EventFilter['status']} */ (values.status);
+  const status = /** @type {import('@triggers/event-store/inspect').EventFilter['status']} */ (values.status);
   const filter = { status, apiKeyId: values.key };
   const limit = Number(values.limit);
-  statements = [statusCountsSql(filter), recentEventsSql(filter, limit), recentDeadLettersSql(limit)];
+  statements = [statusCountsSql(filter), recentEventsSql(filter, limit)];
+  deadLettersSql = recentDeadLettersSql(limit);
 } catch (err) {
   console.error(`${err instanceof Error ? err.message : err}\n${USAGE}`);
   process.exit(2);
 }
 
 /** @type {import('./local.mjs').Row[]} */
-let counts = [];
-/** @type {import('./local.mjs').Row[]} */
-let events = [];
-/** @type {import('./local.mjs').Row[]} */
 let deadLetters = [];
+/** @type {import('./local.mjs').Row[]} */
+let oldEvents = [];
 try {
-  [counts = [], events = [], deadLetters = []] = queryLocalD1(statements, { persistTo: stateDir });
+  // The old shared store's events, still in D1 until `pnpm store:migrate` moves them.
+  [deadLetters = [], oldEvents = []] = queryLocalD1([deadLettersSql, 'SELECT count(*) AS n FROM events'], {
+    persistTo: stateDir,
+  });
 } catch (err) {
   const message = err instanceof Error ? err.message : String(err);
   if (/no such table/.test(message)) {
@@ -60,11 +67,18 @@ try {
   }
   process.exit(1);
 }
-console.log('Events by status:');
+const [counts = [], events = []] = queryTenantStores(statements, { persistTo: stateDir });
+console.log(`Events by status (tenant stores: ${tenantObjects({ persistTo: stateDir }).size}):`);
 console.table(counts);
 console.log(`Newest ${events.length} events:`);
 console.table(events);
 if (deadLetters.length > 0) {
   console.log('Dead letters that were not valid events:');
   console.table(deadLetters);
+}
+const unmigrated = Number(oldEvents[0]?.n ?? 0);
+if (unmigrated > 0) {
+  console.log(
+    `The old shared store (D1) still holds ${unmigrated} events: \`pnpm store:migrate\` moves them to the tenant stores.`,
+  );
 }

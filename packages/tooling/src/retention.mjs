@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // @ts-check
-// Runs the consumer's retention job (its scheduled handler, apps/consumer/src/retention.ts) once,
-// on the local D1 of `pnpm dev`, and prints what it purged and the store's size:
+// Runs the consumer's scheduled retention job (its cron, apps/consumer/src/retention.ts) once, on
+// the local D1 of `pnpm dev`, and prints what it purged and D1's size. The cron purges what stays
+// in D1: dead letters that belong to no tenant. Tenant stores purge themselves, each on its own
+// Durable Object alarm, and log their own `retention` line: this command does not run them.
 //
 //   pnpm retention:run
 //   pnpm retention:run --persist-to DIR      # another local state (as `wrangler dev --persist-to`)
@@ -19,10 +21,20 @@ import { startWorkers } from './system.mjs';
 
 const CRON = '*/5 * * * *';
 
+const USAGE = `usage: triggers-retention [--persist-to DIR]
+
+Runs the consumer's cron once on the local D1: purges dead letters older than RETENTION_FAILED_DAYS
+and prints D1's size. Tenant stores (events, subscriptions, deliveries) purge themselves on their
+own Durable Object alarm, not here (docs/operations.md#retention).`;
+
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((arg) => arg !== '--'),
-  options: { 'persist-to': { type: 'string', default: persistTo } },
+  options: { 'persist-to': { type: 'string', default: persistTo }, help: { type: 'boolean', short: 'h' } },
 });
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
 // The migrations first, as `pnpm dev` applies them: a state that never ran `pnpm dev` gets an empty
 // store (nothing to purge) instead of "no such table", and an older one gets the indexes the
@@ -42,11 +54,16 @@ let status = 0;
 try {
   const response = await fetch(`${workers.url}/__scheduled?cron=${encodeURIComponent(CRON)}`);
   await response.arrayBuffer();
+  // The cron's line, not a tenant store's (theirs name the tenant).
+  const ofCron = (/** @type {import('./system.mjs').LogLine} */ line) => line.tenant === undefined;
   const done = (/** @type {import('./system.mjs').LogLine[]} */ logs) =>
-    logs.some((line) => line.message === 'retention' || line.message === 'retention failed');
+    logs.some(
+      (line) => ofCron(line) && (line.message === 'retention' || line.message === 'retention failed'),
+    );
   await workers.waitForLogs(done, 60_000);
   for (const line of workers.logs.filter(
-    (l) => String(l.message).startsWith('retention') || l.message === 'event store nearly full',
+    (l) =>
+      ofCron(l) && (String(l.message).startsWith('retention') || l.message === 'event store nearly full'),
   )) {
     console.log(JSON.stringify(line));
     if (line.level === 'error') status = 1;

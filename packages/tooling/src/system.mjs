@@ -2,6 +2,7 @@
 // The local system for harnesses that drive it over real HTTP (end-to-end tests, fuzzing, fault
 // suites, benchmarks): Workers under `wrangler dev`, the runtime the README's start command uses,
 // each run in its own temporary state, ports and dev registry, with nothing left behind.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ import {
   seedApiKeys,
   spawnDev,
 } from './local.mjs';
+import { queryTenantStores, tenantExec, tenantObjects, tenantQuery } from './tenants.mjs';
 import { readWranglerConfig } from './wrangler-config.mjs';
 
 /** @typedef {import('./local.mjs').Row} Row */
@@ -267,11 +269,22 @@ async function seedNamedKeys(specs, persistTo) {
  *   persistTo: string,
  *   keys: Record<K, string>,
  *   keyIds: Record<K, string>,
+ *   operatorToken: string,
  *   query(statements: string[]): Row[][],
+ *   stored(statements: string[]): Row[][],
+ *   tenantObjects(): Map<string, string>,
+ *   tenantQuery(tenant: string, sql: string, params?: Array<string | number | null>): Row[],
+ *   tenantExec(tenant: string, sql: string): void,
  * }} System
  * - `persistTo`: the local state (D1, KV, queues) of this system.
  * - `keys`: each seeded API key by name; `keyIds`: its id (the tenant its events are filed under).
- * - `query`: runs SQL on this system's D1 (one wrangler call) and returns each statement's rows.
+ * - `operatorToken`: the ingest Worker's OPERATOR_TOKEN (GET /health's operator view, /operator/*).
+ * - `query`: runs SQL on this system's D1 (one wrangler call) and returns each statement's rows:
+ *   dead letters, and the old shared store's tables (read only by the migration).
+ * - `stored`: runs SQL over every tenant store's data at once, as one store (tenants.mjs); where
+ *   events, subscriptions and deliveries are.
+ * - `tenantObjects()`: tenant id to its object's SQLite file; `tenantQuery`: SQL on one tenant's;
+ *   `tenantExec`: SQL that changes one tenant's store in place (a fault suite's failing trigger).
  * - `stop()` also removes the temporary state.
  */
 
@@ -326,6 +339,11 @@ export async function startSystem({
       });
       configs.push(variant);
     }
+    // The operator token of this system (the ingest Worker's OPERATOR_TOKEN secret, for
+    // GET /health's operator view and the /operator routes): wrangler dev reads the `.dev.vars`
+    // beside each config, as `pnpm dev` gives it apps/ingest/.dev.vars.
+    const operatorToken = `op_system_${randomBytes(24).toString('hex')}`;
+    writeFileSync(join(dir, '.dev.vars'), `OPERATOR_TOKEN=${operatorToken}\n`);
     // Both Workers bind the event store (the same D1): migrate it whichever of them runs.
     const storeConfig = configs[configs.length - 1] ?? ingest;
     if (withConsole) {
@@ -350,8 +368,13 @@ export async function startSystem({
     return {
       ...workers,
       persistTo,
+      operatorToken,
       ...seeded,
       query: (statements) => queryLocalD1(statements, { persistTo, config: storeConfig }),
+      stored: (statements) => queryTenantStores(statements, { persistTo }),
+      tenantObjects: () => tenantObjects({ persistTo }),
+      tenantQuery: (tenant, sql, params) => tenantQuery(tenant, sql, params, { persistTo }),
+      tenantExec: (tenant, sql) => tenantExec(tenant, sql, { persistTo }),
       async stop() {
         await workers.stop();
         rmSync(dir, { recursive: true, force: true });

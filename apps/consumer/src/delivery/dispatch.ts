@@ -1,5 +1,5 @@
 import { type AttemptMessage, DeliveryQueueMessage, type WebhookEvent } from '@triggers/event-schema';
-import { abandonDelivery, type DeliveryWork, loadDeliveryWork, recordAttempt } from '@triggers/event-store';
+import { type DeliveryWork, tenantStore } from '@triggers/event-store';
 import { describeError, type Logger, type LogLevel } from '@triggers/log';
 import { webhookUrlProblem } from '@triggers/webhooks';
 import * as v from 'valibot';
@@ -17,7 +17,7 @@ import { webhookHeaders } from './sign.ts';
  * concurrently, each bounded by the attempt timeout, so a slow subscriber holds up no one but
  * itself. A failed attempt is not a queue retry: the dispatcher records it and queues the next
  * attempt as a new message, delayed by the schedule (schedule.ts), so the queue's own retries are
- * left for the dispatcher's own failures (D1 or the queue down).
+ * left for the dispatcher's own failures (a tenant's store or the queue down).
  *
  * An attempt message goes through {@link nextStep}, the state machine in one place: from the
  * delivery as stored, it decides to skip the message, queue a lost successor, end the delivery
@@ -98,7 +98,9 @@ interface Dispatcher {
 async function dispatchAttempt(message: Message<unknown>, job: AttemptMessage, d: Dispatcher): Promise<void> {
   const { env, settings, log, clock } = d;
   const now = clock();
-  const work = await loadDeliveryWork(env.DB, job, new Date(now));
+  // The delivery's tenant is the message's key: its store is the only one the message can reach.
+  const store = tenantStore(env.TENANTS, job.api_key_id);
+  const work = await store.loadDeliveryWork(job, new Date(now));
   const step = nextStep(job, work, { redelivered: message.attempts > 1, now, local: settings.local });
   const ids = {
     delivery_id: job.delivery_id,
@@ -118,7 +120,7 @@ async function dispatchAttempt(message: Message<unknown>, job: AttemptMessage, d
       return message.ack();
     case 'abandon': {
       const key = { apiKeyId: job.api_key_id, deliveryId: job.delivery_id, round: job.round };
-      await abandonDelivery(env.DB, key, `not attempted: ${step.reason}`, new Date(now));
+      await store.abandonDelivery(key, `not attempted: ${step.reason}`, new Date(now));
       log.log(step.level, 'delivery abandoned', { ...ids, reason: step.reason });
       return message.ack();
     }
@@ -138,8 +140,7 @@ async function dispatchAttempt(message: Message<unknown>, job: AttemptMessage, d
     ? undefined
     : attemptDelaySeconds(settings.delivery.schedule, job.attempt + 1, outcome.retryAfterSeconds);
   const status = outcome.ok ? 'succeeded' : delay === undefined ? 'failed' : 'pending';
-  const moved = await recordAttempt(
-    env.DB,
+  const moved = await store.recordAttempt(
     {
       apiKeyId: job.api_key_id,
       deliveryId: job.delivery_id,

@@ -5,7 +5,7 @@ import {
   MAX_SUBSCRIPTIONS_PER_KEY,
   sendBatchChunks,
 } from '@triggers/event-schema';
-import { fanOut } from '@triggers/event-store';
+import { tenantStore } from '@triggers/event-store';
 import type { Logger } from '@triggers/log';
 import type { ConsumerEnv } from '../env.ts';
 
@@ -65,7 +65,8 @@ export async function fanOutEvents(
   log: Logger,
   now: Date,
 ): Promise<void> {
-  const attempts: AttemptMessage[] = await fanOut(env.DB, message.api_key_id, message.fan_out, now);
+  const store = tenantStore(env.TENANTS, message.api_key_id);
+  const attempts: AttemptMessage[] = await store.fanOut(message.api_key_id, message.fan_out, now);
   await sendAll(env.DELIVERY_QUEUE, attempts);
   log.log('debug', 'fan-out', {
     api_key_id: message.api_key_id,

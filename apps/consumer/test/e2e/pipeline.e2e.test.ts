@@ -1,11 +1,11 @@
 /**
  * End to end: events POSTed over HTTP to the ingest Worker, through the real local
- * `event-queue`, stored in the real local D1 by the consumer Worker, both Workers in one
+ * `event-queue`, stored in the key's own tenant store by the consumer Worker, both Workers in one
  * runtime (sharedSystem, with a key of its own: the counts below are this key's). Proves what
  * the store ends up holding, read back with SQL.
  */
 import { EventAccepted, MAX_QUEUE_ATTEMPTS } from '@triggers/event-schema';
-import { recentEventsSql, statusCountsSql } from '@triggers/event-store';
+import { recentEventsSql, statusCountsSql } from '@triggers/event-store/inspect';
 import { type LogLine, type System, sharedSystem } from '@triggers/tooling/system';
 import * as v from 'valibot';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
@@ -58,7 +58,7 @@ function storeUntil(
 ): Promise<Row[][]> {
   return vi.waitFor(
     () => {
-      const results = system.query(statements);
+      const results = system.stored(statements);
       if (!ok(results)) {
         throw new Error(`waited for ${what}; the store holds ${JSON.stringify(results).slice(0, 500)}`);
       }
@@ -134,15 +134,16 @@ describe('the pipeline, end to end', () => {
     console.info(`e2e: processing_error recorded failed ${failedAt - startedAt} ms after the first POST`);
   });
 
-  it('retries a batch that D1 fails part-way through and stores every event of it once', async () => {
-    // The fault is injected into this test's own database, not the code: a trigger makes D1
-    // abort the batch's INSERT at the row that carries `inject_fault`, half-way through the
-    // batch. The production code knows nothing of it.
-    system.query([
+  it('retries a batch that the tenant store fails part-way through and stores every event of it once', async () => {
+    // The fault is injected into this key's own store, not the code: a trigger in its object's
+    // SQLite makes the batch's INSERT abort at the row that carries `inject_fault`, half-way
+    // through the batch. The production code knows nothing of it.
+    system.tenantExec(
+      system.keyIds.test,
       `CREATE TRIGGER e2e_fault BEFORE INSERT ON events
        WHEN json_extract(NEW.payload, '$.inject_fault') = 1
-       BEGIN SELECT RAISE(ABORT, 'injected D1 fault'); END`,
-    ]);
+       BEGIN SELECT RAISE(ABORT, 'injected store fault'); END`,
+    );
     const payloads = Array.from({ length: 11 }, (_, i) => ({
       marker: MARKER,
       i,
@@ -155,11 +156,11 @@ describe('the pipeline, end to end', () => {
           (l) =>
             l.message === 'message failed' &&
             ids.includes(String(l.event_id)) &&
-            String(l.reason).includes('injected D1 fault'),
+            String(l.reason).includes('injected store fault'),
         ),
       30_000,
     );
-    system.query(['DROP TRIGGER e2e_fault']);
+    system.tenantExec(system.keyIds.test, 'DROP TRIGGER e2e_fault');
 
     const [counts, rows] = await storeUntil(
       `all ${ids.length} events of the faulted batch to be delivered`,
@@ -183,7 +184,7 @@ describe('the pipeline, end to end', () => {
           )
           .map((l) => l.event_id),
       );
-    // Waited for, not read at once: `system.query` blocks this process (spawnSync) while the
+    // Waited for, not read at once: `system.stored` blocks this process (a synchronous read) while the
     // Workers keep printing, so lines written meanwhile may still be in the pipe, unread.
     await vi.waitFor(() => expect(retriedForTheFault(system.logs).size).toBe(ids.length), {
       timeout: 10_000,

@@ -29,10 +29,11 @@ export class ApiError extends StatusError {
 
 /**
  * The `Retry-After` of every 503, in seconds. This Worker answers 503 only when a binding it
- * depends on (AUTH_KV, the D1 event store, the queue) fails or is missing. The failures worth
- * retrying are platform hiccups that clear within seconds, so a client that waits 2 s usually
- * gets through on its next try; waiting longer would only delay its events. The consumer retries
- * its own failed D1 writes after the same 2 s (apps/consumer/src/queue-retry.ts).
+ * depends on (AUTH_KV, the key's tenant store, D1 for the operator's health view, the queue)
+ * fails or is missing. The failures worth retrying are platform hiccups that clear within
+ * seconds, so a client that waits 2 s usually gets through on its next try; waiting longer would
+ * only delay its events. The consumer retries its own failed store writes after the same 2 s
+ * (apps/consumer/src/queue-retry.ts).
  */
 export const UNAVAILABLE_RETRY_AFTER_SECONDS = 2;
 

@@ -1,12 +1,8 @@
-import type { QueuedEvent } from '@triggers/event-schema';
-import { jsonBytes, MAX_QUEUED_EVENT_BYTES, sendBatchChunks } from '@triggers/event-schema';
+import type { EventQueueMessage, QueuedEvent, SizedEvent } from '@triggers/event-schema';
+import { jsonBytes, MAX_QUEUED_EVENT_BYTES, packEvents, sendBatchChunks } from '@triggers/event-schema';
 import { ApiError, serviceUnavailable } from './errors.ts';
 
-/** An event with the size of its serialized form, measured once. */
-export interface SizedEvent {
-  event: QueuedEvent;
-  bytes: number;
-}
+export type { SizedEvent };
 
 /** An event with the size of its serialized form, without judging it. */
 export function measured(event: QueuedEvent): SizedEvent {
@@ -37,7 +33,7 @@ export function sized(event: QueuedEvent): SizedEvent {
  * `send` (queue full, rate limited, unavailable) becomes 503 with `Retry-After`.
  */
 export async function enqueue(
-  queue: Queue<QueuedEvent>,
+  queue: Queue<EventQueueMessage>,
   { event }: SizedEvent,
   delaySeconds?: number,
 ): Promise<void> {
@@ -54,45 +50,61 @@ export interface ChunkedSend {
   error?: unknown;
 }
 
+/** How {@link sendChunks} sends. */
+export interface SendOptions {
+  delaySeconds?: number;
+  /**
+   * Several events to a message (`packEvents`), since the queue counts and bills messages: a
+   * batch request's events. Otherwise one message per event.
+   */
+  packed?: boolean;
+}
+
 /**
- * Puts events on the queue, in order, with as few `sendBatch()` calls as its limits allow, one
+ * Puts events on the queue, in order, in as few `sendBatch()` calls as its limits allow, one
  * after the other, and resolves once every one has been persisted or a call failed. Several calls
- * cannot be atomic: it never throws, and says how many events (a prefix) are on the queue.
+ * cannot be atomic: it never throws, and says how many events (a prefix, in whole messages) are
+ * on the queue.
  */
 export async function sendChunks(
-  queue: Queue<QueuedEvent>,
+  queue: Queue<EventQueueMessage>,
   events: readonly SizedEvent[],
-  delaySeconds?: number,
+  { delaySeconds, packed = false }: SendOptions = {},
 ): Promise<ChunkedSend> {
+  const messages = packed
+    ? packEvents(events)
+    : events.map((item) => ({ body: item.event, bytes: item.bytes, events: [item] }));
   let queued = 0;
-  for (const chunk of sendBatchChunks(events, (item) => item.bytes)) {
-    const messages = chunk.map(({ event }) => ({
-      body: event,
-      contentType: 'json' as const,
-      ...(delaySeconds ? { delaySeconds } : {}),
-    }));
+  for (const call of sendBatchChunks(messages, (message) => message.bytes)) {
     try {
-      await queue.sendBatch(messages);
+      await queue.sendBatch(
+        call.map(({ body }) => ({
+          body,
+          contentType: 'json' as const,
+          ...(delaySeconds ? { delaySeconds } : {}),
+        })),
+      );
     } catch (error) {
       return { queued, error };
     }
-    queued += chunk.length;
+    queued += call.reduce((sum, message) => sum + message.events.length, 0);
   }
   return { queued };
 }
 
 /**
- * Puts events on the queue ({@link sendChunks}). When a call fails, the events of the calls
- * before it are already on the queue. That is answered with 503 for the whole batch, saying how
- * many may already be queued; a retry is safe for events sent with an idempotency key, since they
- * keep their `event_id` and are stored once.
+ * Puts a batch request's events on the queue, packed into as few messages as fit
+ * ({@link sendChunks}). When a call fails, the events of the calls before it are already on the
+ * queue. That is answered with 503 for the whole batch, saying how many may already be queued; a
+ * retry is safe for events sent with an idempotency key, since they keep their `event_id` and are
+ * stored once.
  */
 export async function enqueueBatch(
-  queue: Queue<QueuedEvent>,
+  queue: Queue<EventQueueMessage>,
   events: readonly SizedEvent[],
   delaySeconds?: number,
 ): Promise<void> {
-  const { queued, error } = await sendChunks(queue, events, delaySeconds);
+  const { queued, error } = await sendChunks(queue, events, { delaySeconds, packed: true });
   if (error === undefined) return;
   const already = queued === 0 ? 'None of them was queued' : `${queued} of them may already be queued`;
   throw serviceUnavailable(

@@ -1,10 +1,11 @@
 import { MAX_QUEUED_EVENT_BYTES, type QueuedEvent } from '@triggers/event-schema';
-import { restoreFailed, type StoredEvent } from '@triggers/event-store';
+import type { StoredEvent } from '@triggers/event-store';
 import { describeError } from '@triggers/log';
 import type { AuthedRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
 import { serviceUnavailable } from './errors.ts';
 import { measured, type SizedEvent, sendChunks } from './queue.ts';
+import { keyStore } from './stored-events.ts';
 
 /**
  * The fresh queue message of a replayed event: what the consumer stores, exactly as it was first
@@ -49,7 +50,7 @@ export async function requeue(request: AuthedRequest, env: IngestEnv, before: St
 
   const unsent = before.slice(sent.queued);
   try {
-    const restored = await restoreFailed(env.DB, unsent, new Date());
+    const restored = await keyStore(request, env).restoreFailed(unsent, new Date());
     request.log.log('warn', 'replay not queued; events put back to failed', {
       queued: sent.queued,
       restored: restored.size,

@@ -4,16 +4,25 @@ import {
   type EventStatus,
   type InboxEvent,
 } from '@triggers/event-schema';
-import type { StoredEvent } from '@triggers/event-store';
+import { type StoredEvent, type TenantStoreHandle, tenantStore } from '@triggers/event-store';
 import type { AuthedRequest } from '../context.ts';
+import type { IngestEnv } from '../env.ts';
 import { ApiError, serviceUnavailable } from './errors.ts';
 import { EVENT_ID, readParameter } from './parameters.ts';
 
 /**
- * What the routes that read or change stored events share: reading the `{event_id}` of their
- * paths, the 503 around every call to the event store, the API's view of a stored event, and the
- * 404 and 409 answers about one event.
+ * What the routes that read or change stored events share: the authenticated key's store, reading
+ * the `{event_id}` of their paths, the 503 around every call to the event store, the API's view of
+ * a stored event, and the 404 and 409 answers about one event.
  */
+
+/**
+ * The store of the key that authenticated `request`: its own Durable Object (TENANTS), the only
+ * tenant store a request ever reaches. Every route reads and changes tenant data through it.
+ */
+export function keyStore(request: AuthedRequest, env: IngestEnv): TenantStoreHandle {
+  return tenantStore(env.TENANTS, request.apiKey.id);
+}
 
 /** What a route reading one stored event by its path's `{event_id}` can answer. */
 export const STORED_EVENT_ERRORS = [
@@ -31,8 +40,9 @@ export function eventIdOf(request: AuthedRequest): string {
 }
 
 /**
- * Runs a call to the event store (D1); any failure of it is answered 503 (`serviceUnavailable`),
- * its cause kept for the log. Like the queue, the store is a dependency that can be down.
+ * Runs a call to the event store (the key's object, {@link keyStore}); any failure of it is
+ * answered 503 (`serviceUnavailable`), its cause kept for the log. Like the queue, the store is a
+ * dependency that can be down.
  */
 export async function fromStore<T>(call: () => Promise<T>): Promise<T> {
   try {

@@ -1,12 +1,11 @@
 import { MAX_INBOX_LIMIT, ReplayRequest, ReplayResult } from '@triggers/event-schema';
-import { replayFailed } from '@triggers/event-store';
 import type { AuthedRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
 import { JSON_BODY_ERRORS, readOptionalJsonBody } from '../lib/body.ts';
 import type { RouteSpec } from '../lib/openapi.ts';
 import { requeue } from '../lib/requeue.ts';
 import { ok } from '../lib/responses.ts';
-import { fromStore } from '../lib/stored-events.ts';
+import { fromStore, keyStore } from '../lib/stored-events.ts';
 import { assertOrderedRange, validate } from '../lib/validate.ts';
 
 /** Everything about `/dlq`: re-enqueue a key's failed events in bulk (`POST /dlq/replay`). */
@@ -36,8 +35,7 @@ async function replayDeadLetters(request: AuthedRequest, env: IngestEnv): Promis
   const input = validate(ReplayRequest, await readOptionalJsonBody(request, MAX_REPLAY_BODY_BYTES));
   assertOrderedRange(input);
   const before = await fromStore(() =>
-    replayFailed(
-      env.DB,
+    keyStore(request, env).replayFailed(
       { apiKeyId: request.apiKey.id, from: input.from, to: input.to, limit: input.limit },
       new Date(),
     ),

@@ -19,7 +19,6 @@ import {
   MAX_BATCH_EVENTS,
   MAX_EVENT_BYTES,
 } from '@triggers/event-schema';
-import { getEvent, listDeliveries, restartDelivery, unrestartDelivery } from '@triggers/event-store';
 import { describeError } from '@triggers/log';
 import * as v from 'valibot';
 import type { AuthedRequest } from '../context.ts';
@@ -45,6 +44,7 @@ import {
   eventNotFound,
   fromStore,
   inboxEvent,
+  keyStore,
   STORED_EVENT_ERRORS,
 } from '../lib/stored-events.ts';
 import { buildEvent, type EventInput, openSubmission, rejectIfDebugRequested } from '../lib/submission.ts';
@@ -266,7 +266,9 @@ export const getEventRoute: RouteSpec = {
 /** Whatever the event's status or ack; a structured CloudEvent when the request accepts one. */
 async function getEventById(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const eventId = eventIdOf(request);
-  const event = await fromStore(() => getEvent(env.DB, { apiKeyId: request.apiKey.id, eventId }));
+  const event = await fromStore(() =>
+    keyStore(request, env).getEvent({ apiKeyId: request.apiKey.id, eventId }),
+  );
   if (event === null) throw eventNotFound(eventId);
   if (accepts(request, CLOUDEVENTS_JSON)) {
     return new Response(JSON.stringify(toStructured(event)), {
@@ -300,8 +302,9 @@ export const listEventDeliveriesRoute: RouteSpec = {
 async function getEventDeliveries(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const eventId = eventIdOf(request);
   const apiKeyId = request.apiKey.id;
+  const store = keyStore(request, env);
   const [event, deliveries] = await fromStore(() =>
-    Promise.all([getEvent(env.DB, { apiKeyId, eventId }), listDeliveries(env.DB, { apiKeyId, eventId })]),
+    Promise.all([store.getEvent({ apiKeyId, eventId }), store.listDeliveries({ apiKeyId, eventId })]),
   );
   if (event === null) throw eventNotFound(eventId);
   return ok<{ deliveries: Delivery[] }>({ deliveries });
@@ -327,9 +330,10 @@ async function retryDelivery(request: AuthedRequest, env: IngestEnv): Promise<Re
   const eventId = eventIdOf(request);
   const deliveryId = readParameter(request, DELIVERY_ID);
   const key = { apiKeyId: request.apiKey.id, eventId, deliveryId };
-  const message = await fromStore(() => restartDelivery(env.DB, key, new Date()));
+  const store = keyStore(request, env);
+  const message = await fromStore(() => store.restartDelivery(key, new Date()));
   if (message === null) {
-    const [existing] = await fromStore(() => listDeliveries(env.DB, key));
+    const [existing] = await fromStore(() => store.listDeliveries(key));
     if (existing === undefined) {
       throw new ApiError('NOT_FOUND', `Event ${eventId} of this API key has no delivery ${deliveryId}.`);
     }
@@ -341,14 +345,11 @@ async function retryDelivery(request: AuthedRequest, env: IngestEnv): Promise<Re
   try {
     await env.DELIVERY_QUEUE.send(message);
   } catch (err) {
-    await unrestartDelivery(
-      env.DB,
-      message,
-      `manual retry not queued: ${describeError(err)}`,
-      new Date(),
-    ).catch(() => {});
+    await store
+      .unrestartDelivery(message, `manual retry not queued: ${describeError(err)}`, new Date())
+      .catch(() => {});
     throw serviceUnavailable('The retry could not be queued; the delivery stays failed. Retry later.', err);
   }
-  const [delivery] = await fromStore(() => listDeliveries(env.DB, key));
+  const [delivery] = await fromStore(() => store.listDeliveries(key));
   return ok<Delivery | undefined>(delivery);
 }

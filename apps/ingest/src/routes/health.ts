@@ -47,7 +47,14 @@ async function checkBindings(env: IngestEnv): Promise<Check> {
   return { ok: true, value: true };
 }
 
-/** Asks D1 for the event store's size (one trivial query) and compares it with `STORE_WARN_BYTES`. */
+/**
+ * Asks D1 for its size (one trivial query) and compares it with `STORE_WARN_BYTES`. What `store`
+ * measures: the D1 database `DB`, as before, which now holds only the dead letters (unreadable
+ * messages with no trustworthy tenant) and, until the migration drops them, the old shared tables.
+ * Tenants' events, subscriptions and deliveries live in their own objects (TENANTS), each with its
+ * own size limit; those sizes are the consumer's business (its retention alarm logs each one), and
+ * a request never fans out to every tenant to add them up.
+ */
 async function checkStore(env: IngestEnv): Promise<Check<StoreHealth>> {
   let size: number | null;
   try {
@@ -70,8 +77,8 @@ export const getHealthRoute: RouteSpec = {
   description:
     'Reads the API key store and checks the queue binding; 503 when either is missing. Answered from a ' +
     'per-isolate cache of 5 s. With the operator token (Authorization: Bearer <OPERATOR_TOKEN>) it also ' +
-    'answers `store`: the event store’s size in bytes, the warning threshold and whether it is past it ' +
-    '(503 when the store does not answer). Any other caller, a tenant’s API key included, gets no more.',
+    'answers `store`: the size in bytes of the shared D1 database (dead letters; tenants’ events live in ' +
+    'their own stores), the warning threshold and whether it is past it (503 when D1 does not answer). Any other caller, a tenant’s API key included, gets no more.',
   authenticated: false,
   operator: true,
   response: HealthStatus,
@@ -86,9 +93,9 @@ export const getHealthRoute: RouteSpec = {
  * sharing one check, so the route cannot be used to hammer the key store. It says nothing an
  * outsider should not know: no environment name, no version, no sizes.
  *
- * With `Authorization: Bearer <OPERATOR_TOKEN>` it also answers `store`: the event store's size,
- * the warning threshold and whether it is past it (503 when D1 does not answer), from a cache of
- * its own. Any other bearer (a tenant's API key, a wrong token) gets the outsider's answer.
+ * With `Authorization: Bearer <OPERATOR_TOKEN>` it also answers `store`: D1's size (see
+ * {@link checkStore} for what it holds), the warning threshold and whether it is past it (503 when
+ * D1 does not answer), from a cache of its own. Any other bearer (a tenant's API key, a wrong token) gets the outsider's answer.
  */
 async function health(request: IngestRequest, env: IngestEnv): Promise<Response> {
   const bindings = await bindingsCheck.get(() => checkBindings(env));

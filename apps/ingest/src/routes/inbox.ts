@@ -10,7 +10,6 @@ import {
   MAX_INBOX_PAGE_BYTES,
   TimeBound,
 } from '@triggers/event-schema';
-import { ackEvent, listEvents, replayEvent } from '@triggers/event-store';
 import * as v from 'valibot';
 import type { AuthedRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
@@ -33,6 +32,7 @@ import {
   fromStore,
   inboxEvent,
   invalidState,
+  keyStore,
   STORED_EVENT_ERRORS,
 } from '../lib/stored-events.ts';
 import { assertOrderedRange, validate } from '../lib/validate.ts';
@@ -133,7 +133,7 @@ async function listInbox(request: AuthedRequest, env: IngestEnv): Promise<Respon
   assertOrderedRange(query, 'query');
   const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, 'query.cursor');
   const page = await fromStore(() =>
-    listEvents(env.DB, {
+    keyStore(request, env).listEvents({
       apiKeyId: request.apiKey.id,
       statuses: query.status,
       type: query.type === undefined ? undefined : eventTypeMatch(query.type),
@@ -171,7 +171,7 @@ export const ackEventRoute: RouteSpec = {
 async function ackInboxEvent(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const eventId = eventIdOf(request);
   const { event, acked } = await fromStore(() =>
-    ackEvent(env.DB, { apiKeyId: request.apiKey.id, eventId }, new Date()),
+    keyStore(request, env).ackEvent({ apiKeyId: request.apiKey.id, eventId }, new Date()),
   );
   if (event === null) throw eventNotFound(eventId);
   if (event.status === 'pending') {
@@ -206,7 +206,7 @@ export const retryEventRoute: RouteSpec = {
 async function retryEvent(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const eventId = eventIdOf(request);
   const outcome = await fromStore(() =>
-    replayEvent(env.DB, { apiKeyId: request.apiKey.id, eventId }, new Date()),
+    keyStore(request, env).replayEvent({ apiKeyId: request.apiKey.id, eventId }, new Date()),
   );
   if (!outcome.replayed) {
     if (outcome.event === null) throw eventNotFound(eventId);

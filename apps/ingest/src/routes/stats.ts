@@ -1,10 +1,9 @@
 import { EventStats } from '@triggers/event-schema';
-import { eventStats } from '@triggers/event-store';
 import type { AuthedRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
 import type { RouteSpec } from '../lib/openapi.ts';
 import { ok } from '../lib/responses.ts';
-import { fromStore } from '../lib/stored-events.ts';
+import { fromStore, keyStore } from '../lib/stored-events.ts';
 
 /** Everything about `/stats`: a key's traffic counts, what the console's overview shows. */
 
@@ -24,6 +23,6 @@ export const getStatsRoute: RouteSpec = {
 };
 
 async function getStats(request: AuthedRequest, env: IngestEnv): Promise<Response> {
-  const stats = await fromStore(() => eventStats(env.DB, request.apiKey.id, new Date()));
+  const stats = await fromStore(() => keyStore(request, env).eventStats(request.apiKey.id, new Date()));
   return ok<EventStats['data']>(stats);
 }

@@ -11,16 +11,7 @@ import {
   SubscriptionRequest,
   type SubscriptionWithSecret,
 } from '@triggers/event-schema';
-import {
-  createSubscription,
-  deleteSubscription,
-  getSubscription,
-  listSubscriptions,
-  rotateSubscriptionSecret,
-  type SubscriptionRow,
-  toSubscription,
-  updateSubscription,
-} from '@triggers/event-store';
+import { type SubscriptionRow, toSubscription } from '@triggers/event-store';
 import { DEFAULT_ATTEMPT_SCHEDULE, webhookUrlProblem } from '@triggers/webhooks';
 import * as v from 'valibot';
 import type { AuthedRequest } from '../context.ts';
@@ -32,7 +23,7 @@ import type { RouteSpec } from '../lib/openapi.ts';
 import { readParameter, SUBSCRIPTION_ID } from '../lib/parameters.ts';
 import { limitParameter, once, queryOf, queryParameters, unknownParameter } from '../lib/query.ts';
 import { json, ok } from '../lib/responses.ts';
-import { fromStore } from '../lib/stored-events.ts';
+import { fromStore, keyStore } from '../lib/stored-events.ts';
 import { validate } from '../lib/validate.ts';
 
 /**
@@ -116,8 +107,7 @@ async function postSubscription(request: AuthedRequest, env: IngestEnv): Promise
   const input = validate(SubscriptionRequest, value);
   const url = checkUrl(input.url, env);
   const row = await fromStore(() =>
-    createSubscription(
-      env.DB,
+    keyStore(request, env).createSubscription(
       {
         apiKeyId: request.apiKey.id,
         id: `sub_${randomHex(12)}`,
@@ -175,7 +165,7 @@ async function listKeySubscriptions(request: AuthedRequest, env: IngestEnv): Pro
   const after =
     query.cursor === undefined ? undefined : decodeSubscriptionCursor(query.cursor, 'query.cursor');
   const page = await fromStore(() =>
-    listSubscriptions(env.DB, {
+    keyStore(request, env).listSubscriptions({
       apiKeyId: request.apiKey.id,
       limit: query.limit,
       ...(after ? { after } : {}),
@@ -203,7 +193,9 @@ export const getSubscriptionRoute: RouteSpec = {
 
 async function getKeySubscription(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const key = subscriptionKey(request);
-  return ok<Subscription>(toSubscription(found(await fromStore(() => getSubscription(env.DB, key)), key.id)));
+  return ok<Subscription>(
+    toSubscription(found(await fromStore(() => keyStore(request, env).getSubscription(key)), key.id)),
+  );
 }
 
 export const updateSubscriptionRoute: RouteSpec = {
@@ -227,8 +219,7 @@ async function patchSubscription(request: AuthedRequest, env: IngestEnv): Promis
   const patch = validate(SubscriptionPatch, value);
   if (patch.url !== undefined) checkUrl(patch.url, env);
   const row = await fromStore(() =>
-    updateSubscription(
-      env.DB,
+    keyStore(request, env).updateSubscription(
       key,
       {
         ...(patch.url === undefined ? {} : { url: patch.url }),
@@ -256,7 +247,7 @@ export const deleteSubscriptionRoute: RouteSpec = {
 
 async function removeSubscription(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const key = subscriptionKey(request);
-  const deleted = await fromStore(() => deleteSubscription(env.DB, key));
+  const deleted = await fromStore(() => keyStore(request, env).deleteSubscription(key));
   if (!deleted) found(null, key.id);
   return ok({ id: key.id, deleted: true });
 }
@@ -282,8 +273,7 @@ export const rotateSubscriptionSecretRoute: RouteSpec = {
 async function rotateSecret(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const key = subscriptionKey(request);
   const rotation = await fromStore(() =>
-    rotateSubscriptionSecret(
-      env.DB,
+    keyStore(request, env).rotateSubscriptionSecret(
       key,
       {
         secret: newSecret(),

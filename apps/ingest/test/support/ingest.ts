@@ -71,14 +71,22 @@ export function send(method: 'GET' | 'POST', path: string, key: TestKey): Promis
   );
 }
 
+/**
+ * What the queue-spy consumer (vitest.config.ts) received for one event: the event, and the
+ * message that carried it (its id, attempts, and how many events it packed: 1 when bare).
+ */
+export interface Received {
+  body: QueuedEvent;
+  attempts: number;
+  message_id: string;
+  packed: number;
+}
+
 /** What the queue-spy consumer received for `eventId`, waiting for the batch to be delivered. */
-export function receivedFromQueue(
-  eventId: string,
-  timeoutMs = 20_000,
-): Promise<{ body: QueuedEvent; attempts: number }> {
+export function receivedFromQueue(eventId: string, timeoutMs = 20_000): Promise<Received> {
   return vi.waitFor(
     async () => {
-      const seen = await env.QUEUE_SPY.get<{ body: QueuedEvent; attempts: number }>(eventId, 'json');
+      const seen = await env.QUEUE_SPY.get<Received>(eventId, 'json');
       if (seen === null) throw new Error(`event ${eventId} has not come through the queue`);
       return seen;
     },

@@ -1,11 +1,18 @@
 /**
- * Rows in the event store for the inbox tests, written through the event store's own writes (the
- * ones the consumer Worker uses) into the test runtime's real local D1.
+ * Rows in the tenant stores for the inbox tests, written through the operation the consumer Worker
+ * uses (`writeEvents`), each tenant's events into that tenant's own object (TENANTS, hosted in the
+ * test runtime by test/worker.ts), and read back the same way.
  */
 import { env } from 'cloudflare:workers';
 import type { QueuedEvent } from '@triggers/event-schema';
-import { commit, getEvent, recordFailed, recordRetry, storeDelivered } from '@triggers/event-store';
+import {
+  type EventWrites,
+  type TenantStore,
+  type TenantStoreHandle,
+  tenantStore,
+} from '@triggers/event-store';
 import { queuedEvent } from '@triggers/test-support/queued-event';
+import { vi } from 'vitest';
 import { newApiKey, type TestKey } from './ingest.ts';
 
 export type Outcome = 'delivered' | 'pending' | 'failed';
@@ -13,31 +20,49 @@ export type Outcome = 'delivered' | 'pending' | 'failed';
 /** When the consumer stored them: before any test ran. */
 const STORED_AT = new Date('2026-11-29T12:00:00.000Z');
 
+/** The store of the tenant (API key) `apiKeyId`, as the Workers reach it. */
+export const storeOf = (apiKeyId: string): TenantStoreHandle => tenantStore(env.TENANTS, apiKeyId);
+
+/** What the consumer writes for `events` stored with `outcome`. */
+function writesOf(outcome: Outcome, events: QueuedEvent[]): EventWrites {
+  if (outcome === 'delivered') return { delivered: events.map((event) => ({ event, attempts: 1 })) };
+  if (outcome === 'pending') {
+    return { retry: events.map((event) => ({ event, attempts: 1, error: 'upstream timeout' })) };
+  }
+  return { failed: events.map((event) => ({ event, attempts: 4, reason: 'dead on purpose' })) };
+}
+
 /**
- * Stores `events` as the consumer would have: `delivered` on their first attempt, `pending`
- * after one failed attempt, `failed` (dead-lettered) after four.
+ * Stores `events` as the consumer would have, each into its own tenant's store: `delivered` on
+ * their first attempt, `pending` after one failed attempt, `failed` (dead-lettered) after four.
  */
 export async function store(outcome: Outcome, events: QueuedEvent[]): Promise<QueuedEvent[]> {
-  const write =
-    outcome === 'delivered'
-      ? storeDelivered(
-          env.DB,
-          events.map((event) => ({ event, attempts: 1 })),
-          STORED_AT,
-        )
-      : outcome === 'pending'
-        ? recordRetry(
-            env.DB,
-            events.map((event) => ({ event, attempts: 1, error: 'upstream timeout' })),
-            STORED_AT,
-          )
-        : recordFailed(
-            env.DB,
-            events.map((event) => ({ event, attempts: 4, reason: 'dead on purpose' })),
-            STORED_AT,
-          );
-  await commit(env.DB, [write]);
+  const byTenant = new Map<string, QueuedEvent[]>();
+  for (const event of events) {
+    byTenant.set(event.api_key_id, [...(byTenant.get(event.api_key_id) ?? []), event]);
+  }
+  for (const [apiKeyId, own] of byTenant) {
+    await storeOf(apiKeyId).writeEvents(writesOf(outcome, own), STORED_AT);
+  }
   return events;
+}
+
+/**
+ * Stores what the queue carried as the consumer does, now: delivered on its first attempt, into
+ * its tenant's store. Answers the ids each kind of write changed (a duplicate changes none).
+ */
+export const storeQueued = (message: QueuedEvent) =>
+  storeOf(message.api_key_id).writeEvents({ delivered: [{ event: message, attempts: 1 }] }, new Date());
+
+/**
+ * Makes every tenant store fail as an unreachable or overloaded object does: each call through a
+ * stub rejects. Mocked, because a local Durable Object cannot be made to fail on demand; restored
+ * by `vi.restoreAllMocks()`.
+ */
+export function storesDown(message = 'Durable Object is overloaded. Requests queued for too long.') {
+  const fail = () => Promise.reject(new Error(message));
+  const stub = { run: fail, size: fail, erase: fail } as unknown as DurableObjectStub<TenantStore>;
+  return vi.spyOn(env.TENANTS, 'get').mockReturnValue(stub);
 }
 
 /** `n` events of `apiKeyId` received one second apart, oldest first, ending a minute ago. */
@@ -56,9 +81,9 @@ export function receivedInOrder(
   );
 }
 
-/** The row of `event` as the store has it now. */
+/** The row of `event` as its tenant's store has it now. */
 export const rowOf = (event: QueuedEvent) =>
-  getEvent(env.DB, { apiKeyId: event.api_key_id, eventId: event.event_id });
+  storeOf(event.api_key_id).getEvent({ apiKeyId: event.api_key_id, eventId: event.event_id });
 
 /** {@link store} for one new event of `apiKeyId` (see `queuedEvent` for `fields`), answered back. */
 export async function storeOne(

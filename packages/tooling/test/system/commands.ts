@@ -10,6 +10,8 @@ const bins = {
   key: join(import.meta.dirname, '..', '..', 'src', 'key.mjs'),
   events: join(import.meta.dirname, '..', '..', 'src', 'events.mjs'),
   retention: join(import.meta.dirname, '..', '..', 'src', 'retention.mjs'),
+  'store-migrate': join(import.meta.dirname, '..', '..', 'src', 'store-migrate.mjs'),
+  'tenant-erase': join(import.meta.dirname, '..', '..', 'src', 'tenant-erase.mjs'),
 };
 
 export interface CommandResult {
@@ -18,12 +20,17 @@ export interface CommandResult {
   stderr: string;
 }
 
-/** Runs `triggers-<command> ...args` to completion. */
-export function runCommand(command: keyof typeof bins, args: string[]): CommandResult {
+/** Runs `triggers-<command> ...args` to completion, with `env` over ours. */
+export function runCommand(
+  command: keyof typeof bins,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): CommandResult {
   const result = spawnSync(process.execPath, [bins[command], ...args], {
     cwd: root,
     encoding: 'utf8',
     timeout: 120_000,
+    env: { ...process.env, ...env },
   });
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };

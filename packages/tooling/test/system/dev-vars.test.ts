@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  consumerConfig,
   consumerDevVars,
   ensureDevVars,
   ensureOperatorToken,
@@ -76,7 +77,8 @@ describe('the ingest Worker under wrangler dev', () => {
     const persistTo = join(scratch, 'state');
     let key = '';
     const workers = await startWorkers({
-      configs: [ingestConfig],
+      // With the consumer: it hosts the tenant stores the ingest Worker's subscription calls reach.
+      configs: [ingestConfig, consumerConfig],
       persistTo,
       env: { WRANGLER_REGISTRY_PATH: join(scratch, 'registry') },
       whileStarting: async () => {

@@ -1,4 +1,4 @@
-/** `pnpm events:list` against local D1 states of its own (the real wrangler, `--persist-to`). */
+/** `pnpm events:list` against local states of its own (the real wrangler, `--persist-to`); with tenant stores in operator-commands.test.ts. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ describe('pnpm events:list', () => {
     const persistTo = join(scratch, 'migrated');
     migrateLocalD1({ persistTo });
     const result = runCommand('events', ['--status', 'failed', '--limit', '5', '--persist-to', persistTo]);
-    expect(result.stdout).toContain('Events by status:');
+    expect(result.stdout).toContain('Events by status (tenant stores: 0):');
     expect(result.stdout).toContain('Newest 0 events:');
     expect(result.status).toBe(0);
   });

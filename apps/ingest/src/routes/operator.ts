@@ -1,0 +1,269 @@
+import { type ImportedCounts, type ImportRow, type ImportRows, tenantStore } from '@triggers/event-store';
+import { Router } from 'itty-router';
+import * as v from 'valibot';
+import type { HandlerArgs, IngestRequest } from '../context.ts';
+import type { IngestEnv } from '../env.ts';
+import { readOptionalJsonBody } from '../lib/body.ts';
+import { ApiError } from '../lib/errors.ts';
+import { isOperator } from '../lib/operator.ts';
+import { ok } from '../lib/responses.ts';
+import { validate } from '../lib/validate.ts';
+import { methodNotAllowed } from './fallback.ts';
+
+/**
+ * The operator's routes: moving the old shared D1 store into the tenant stores
+ * (`pnpm store:migrate`) and erasing a tenant's store (`pnpm tenant:erase`). They need the
+ * operator token (`Authorization: Bearer <OPERATOR_TOKEN>`, checked as GET /health checks it) and
+ * answer 401 to anyone else, a tenant's API key included. They are not part of the public API:
+ * not in ROUTES, so neither in GET /openapi.json nor rate limited per key; docs/deploying.md and
+ * docs/operations.md describe them.
+ *
+ * - `POST /operator/migrate` `{cursor?, limit?}`: one page of the old store into the tenant
+ *   stores; answers `{next_cursor, read, moved}` (`next_cursor` null once all is moved). Events go
+ *   in (api_key_id, event_id) order with their deliveries and attempts, then subscriptions in
+ *   (api_key_id, id) order. Rows are imported with INSERT OR IGNORE: a page moved twice writes
+ *   nothing the second time, so the migration resumes from any cursor and can be run again.
+ * - `GET /operator/migrate/verify?after=&limit=`: per tenant of the old store, its counts there and
+ *   in its tenant store; a tenant whose store holds fewer rows of a table is listed in
+ *   `mismatches`. Pages through the tenants (`next_after`).
+ * - `POST /operator/tenants/{id}/erase`: erases the tenant's store whole, and its rows still in the
+ *   old D1 tables; answers what each held.
+ */
+
+/** Rows of events read per page unless the request says: a page is one D1 read and one import per tenant. */
+export const MIGRATE_PAGE = 500;
+/** At most this many events per page, and at most {@link MIGRATE_PAGE_BYTES} of their bodies. */
+export const MAX_MIGRATE_PAGE = 1000;
+/** Payload, metadata and CloudEvent text per page: keeps one page's reads and RPCs well below their limits. */
+export const MIGRATE_PAGE_BYTES = 4_000_000;
+/** Tenants verified per `verify` call: each is one call to its store. */
+const VERIFY_PAGE = 200;
+
+const MigrateRequest = v.strictObject({
+  cursor: v.optional(v.string()),
+  limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_MIGRATE_PAGE))),
+});
+
+/** Where a migration stands: the table it is reading and the last key it moved (null: none yet). */
+const Position = v.object({
+  table: v.picklist(['events', 'subscriptions']),
+  after: v.nullable(v.tuple([v.string(), v.string()])),
+});
+type Position = v.InferOutput<typeof Position>;
+
+const encodeCursor = (position: Position): string =>
+  btoa(JSON.stringify(position)).replaceAll('+', '-').replaceAll('/', '_').replaceAll('=', '');
+
+function decodeCursor(cursor: string | undefined): Position {
+  if (cursor === undefined) return { table: 'events', after: null };
+  try {
+    return v.parse(Position, JSON.parse(atob(cursor.replaceAll('-', '+').replaceAll('_', '/'))));
+  } catch {
+    throw new ApiError('VALIDATION_ERROR', 'The request is invalid: cursor is not one this route answered.', {
+      details: { issues: [{ path: 'cursor', message: 'is not one this route answered' }] },
+    });
+  }
+}
+
+const TenantId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be an API key id'));
+
+const noCounts = (): ImportedCounts => ({ events: 0, subscriptions: 0, deliveries: 0, delivery_attempts: 0 });
+
+function add(into: ImportedCounts, counts: ImportedCounts): void {
+  for (const table of Object.keys(into) as (keyof ImportedCounts)[]) into[table] += counts[table];
+}
+
+/** Groups each table's rows by tenant (their `api_key_id`). */
+function byTenant(rows: ImportRows): Map<string, ImportRows> {
+  const tenants = new Map<string, ImportRows>();
+  for (const [table, list] of Object.entries(rows) as [keyof ImportRows, ImportRow[]][]) {
+    for (const row of list) {
+      const tenant = String(row.api_key_id);
+      const group = tenants.get(tenant) ?? {};
+      group[table] = [...(group[table] ?? []), row];
+      tenants.set(tenant, group);
+    }
+  }
+  return tenants;
+}
+
+/** The next page of events after `after` (up to `limit`, within the byte budget), with their deliveries and attempts. */
+async function readEventPage(
+  db: D1Database,
+  after: [string, string],
+  limit: number,
+): Promise<{ rows: ImportRows; last: [string, string] | null; done: boolean }> {
+  const { results: keys } = await db
+    .prepare(
+      `SELECT api_key_id, event_id,
+              length(payload) + coalesce(length(metadata), 0) + coalesce(length(cloudevent), 0) AS bytes
+       FROM events WHERE (api_key_id, event_id) > (?1, ?2) ORDER BY api_key_id, event_id LIMIT ?3`,
+    )
+    .bind(...after, limit)
+    .all<{ api_key_id: string; event_id: string; bytes: number }>();
+  let count = 0;
+  let bytes = 0;
+  for (const key of keys) {
+    if (count > 0 && bytes + key.bytes > MIGRATE_PAGE_BYTES) break;
+    bytes += key.bytes;
+    count++;
+  }
+  const lastKey = keys[count - 1];
+  if (lastKey === undefined) return { rows: {}, last: null, done: true };
+  const last: [string, string] = [lastKey.api_key_id, lastKey.event_id];
+  const range = [...after, ...last];
+  const inRange = '(api_key_id, event_id) > (?1, ?2) AND (api_key_id, event_id) <= (?3, ?4)';
+  const [events, deliveries, attempts] = await db.batch<ImportRow>([
+    db.prepare(`SELECT * FROM events WHERE ${inRange} ORDER BY api_key_id, event_id`).bind(...range),
+    db.prepare(`SELECT * FROM deliveries WHERE ${inRange}`).bind(...range),
+    db
+      .prepare(
+        `SELECT a.* FROM delivery_attempts a
+         JOIN deliveries d ON d.api_key_id = a.api_key_id AND d.id = a.delivery_id
+         WHERE (d.api_key_id, d.event_id) > (?1, ?2) AND (d.api_key_id, d.event_id) <= (?3, ?4)`,
+      )
+      .bind(...range),
+  ]);
+  return {
+    rows: {
+      events: events?.results ?? [],
+      deliveries: deliveries?.results ?? [],
+      delivery_attempts: attempts?.results ?? [],
+    },
+    last,
+    done: keys.length < limit && count === keys.length,
+  };
+}
+
+/** Reads one page of the old store and imports it into the tenant stores. */
+async function migrate(request: IngestRequest, env: IngestEnv): Promise<Response> {
+  const input = validate(MigrateRequest, await readOptionalJsonBody(request, 4_096));
+  const limit = input.limit ?? MIGRATE_PAGE;
+  const position = decodeCursor(input.cursor);
+  let rows: ImportRows;
+  let next: Position | null;
+  if (position.table === 'events') {
+    const page = await readEventPage(env.DB, position.after ?? ['', ''], limit);
+    rows = page.rows;
+    next = page.done
+      ? { table: 'subscriptions', after: null }
+      : { table: 'events', after: page.last ?? position.after };
+  } else {
+    const { results } = await env.DB.prepare(
+      'SELECT * FROM subscriptions WHERE (api_key_id, id) > (?1, ?2) ORDER BY api_key_id, id LIMIT ?3',
+    )
+      .bind(...(position.after ?? ['', '']), limit)
+      .all<ImportRow>();
+    rows = { subscriptions: results };
+    const last = results.at(-1);
+    next =
+      results.length < limit || last === undefined
+        ? null
+        : { table: 'subscriptions', after: [String(last.api_key_id), String(last.id)] };
+  }
+  const read = noCounts();
+  for (const [table, list] of Object.entries(rows) as [keyof ImportRows, ImportRow[]][])
+    read[table] += list.length;
+  const moved = noCounts();
+  const tenants = byTenant(rows);
+  for (const [tenant, group] of tenants) add(moved, await tenantStore(env.TENANTS, tenant).importRows(group));
+  request.log.log('info', 'store migrated a page', { tenants: tenants.size, ...moved });
+  return ok({ next_cursor: next === null ? null : encodeCursor(next), read, moved });
+}
+
+type StoreCounts = { events: number; subscriptions: number; deliveries: number };
+
+/** Per tenant of the old store, its counts there and in its tenant store. */
+async function verify(request: IngestRequest, env: IngestEnv): Promise<Response> {
+  const query = new URL(request.url).searchParams;
+  const after = query.get('after') ?? '';
+  const { results: tenants } = await env.DB.prepare(
+    `SELECT api_key_id FROM (SELECT api_key_id FROM events UNION SELECT api_key_id FROM subscriptions)
+     WHERE api_key_id > ?1 ORDER BY api_key_id LIMIT ?2`,
+  )
+    .bind(after, VERIFY_PAGE)
+    .all<{ api_key_id: string }>();
+  const ids = JSON.stringify(tenants.map((t) => t.api_key_id));
+  const { results: counted } = await env.DB.prepare(
+    `SELECT api_key_id, 'events' AS kind, count(*) AS n FROM events
+       WHERE api_key_id IN (SELECT value FROM json_each(?1)) GROUP BY api_key_id
+     UNION ALL SELECT api_key_id, 'subscriptions', count(*) FROM subscriptions
+       WHERE api_key_id IN (SELECT value FROM json_each(?1)) GROUP BY api_key_id
+     UNION ALL SELECT api_key_id, 'deliveries', count(*) FROM deliveries
+       WHERE api_key_id IN (SELECT value FROM json_each(?1)) GROUP BY api_key_id`,
+  )
+    .bind(ids)
+    .all<{ api_key_id: string; kind: keyof StoreCounts; n: number }>();
+  const d1 = new Map<string, StoreCounts>(
+    tenants.map((t) => [t.api_key_id, { events: 0, subscriptions: 0, deliveries: 0 }]),
+  );
+  for (const { api_key_id, kind, n } of counted) {
+    const counts = d1.get(api_key_id);
+    if (counts) counts[kind] = n;
+  }
+  const totals = {
+    d1: { events: 0, subscriptions: 0, deliveries: 0 },
+    store: { events: 0, subscriptions: 0, deliveries: 0 },
+  };
+  const mismatches: { tenant: string; d1: StoreCounts; store: StoreCounts }[] = [];
+  for (const [tenant, old] of d1) {
+    const store = await tenantStore(env.TENANTS, tenant).storeCounts();
+    const kinds = Object.keys(old) as (keyof StoreCounts)[];
+    for (const kind of kinds) {
+      totals.d1[kind] += old[kind];
+      totals.store[kind] += store[kind];
+    }
+    if (kinds.some((kind) => store[kind] < old[kind])) mismatches.push({ tenant, d1: old, store });
+  }
+  const last = tenants.at(-1);
+  return ok({
+    tenants: tenants.length,
+    ...totals,
+    mismatches,
+    next_after: tenants.length === VERIFY_PAGE && last ? last.api_key_id : null,
+  });
+}
+
+/**
+ * Erases one tenant's store whole, and the tenant's rows still in the old D1 tables, which a later
+ * migration would otherwise bring back.
+ */
+async function erase(request: IngestRequest, env: IngestEnv): Promise<Response> {
+  const tenant = validate(TenantId, request.params.id, 'id');
+  const erased = await tenantStore(env.TENANTS, tenant).erase();
+  const tables = ['events', 'subscriptions', 'deliveries', 'delivery_attempts'] as const;
+  const results = await env.DB.batch(
+    tables.map((table) => env.DB.prepare(`DELETE FROM ${table} WHERE api_key_id = ?1`).bind(tenant)),
+  );
+  const fromD1 = noCounts();
+  tables.forEach((table, i) => {
+    fromD1[table] = results[i]?.meta.changes ?? 0;
+  });
+  request.log.log('warn', 'tenant store erased', { tenant, ...erased });
+  return ok({ tenant, erased, erased_from_d1: fromD1 });
+}
+
+/** 401 for anyone without the operator token, before anything else is read. */
+async function withOperator(request: IngestRequest, env: IngestEnv): Promise<void> {
+  if (!(await isOperator(request, env)))
+    throw new ApiError(
+      'UNAUTHORIZED',
+      'This route needs the operator token (Authorization: Bearer <OPERATOR_TOKEN>).',
+    );
+}
+
+const OPERATOR_ROUTES = [
+  ['POST', '/operator/migrate', migrate],
+  ['GET', '/operator/migrate/verify', verify],
+  ['POST', '/operator/tenants/:id/erase', erase],
+] as const;
+
+/**
+ * The operator routes, mounted by the API's router under `/operator/*` (src/router.ts); paths it
+ * does not have fall through to the API's 404.
+ */
+export const operatorRouter = Router<IngestRequest, HandlerArgs>({ base: '' });
+for (const [method, path, handler] of OPERATOR_ROUTES) {
+  operatorRouter[method === 'GET' ? 'get' : 'post'](path, withOperator, handler);
+  operatorRouter.all(path, methodNotAllowed(method));
+}

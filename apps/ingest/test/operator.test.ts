@@ -1,0 +1,179 @@
+import { env } from 'cloudflare:workers';
+import { commit, storeDelivered, tenantStore } from '@triggers/event-store';
+import { queuedEvent } from '@triggers/test-support/queued-event';
+import { describe, expect, it } from 'vitest';
+import { call, expectError, newApiKey } from './support/ingest.ts';
+
+/**
+ * The operator routes (src/routes/operator.ts) against the test runtime's real local D1 (the old
+ * shared store, seeded with the old consumer's own writes and plain INSERTs for the webhook tables)
+ * and the real TenantStore objects hosted by test/worker.ts.
+ */
+
+const operator = { authorization: `Bearer ${env.OPERATOR_TOKEN}` };
+const NOW = new Date('2026-12-01T12:00:00.000Z');
+
+type Counts = { events: number; subscriptions: number; deliveries: number; delivery_attempts: number };
+
+/** Seeds the old D1 store with `events` events of a new tenant, and, with `webhook`, one subscription, one delivery and two attempts. */
+async function seedOldStore(
+  events: number,
+  webhook = false,
+): Promise<{ tenant: string; eventIds: string[] }> {
+  const tenant = `key_${crypto.randomUUID().replaceAll('-', '').slice(0, 16)}`;
+  const queued = Array.from({ length: events }, () => queuedEvent({ api_key_id: tenant }));
+  await commit(env.DB, [
+    storeDelivered(
+      env.DB,
+      queued.map((event) => ({ event, attempts: 1 })),
+      NOW,
+    ),
+  ]);
+  const eventIds = queued.map((event) => event.event_id);
+  if (webhook) {
+    const at = NOW.toISOString();
+    await env.DB.batch([
+      env.DB.prepare(
+        `INSERT INTO subscriptions (api_key_id, id, url, secret, created_at, updated_at)
+         VALUES (?1, 'sub_1', 'https://example.com/hook', 'whsec_AAAA', ?2, ?2)`,
+      ).bind(tenant, at),
+      env.DB.prepare(
+        `INSERT INTO deliveries (api_key_id, id, event_id, subscription_id, url, status, attempts, created_at, updated_at)
+         VALUES (?1, 'msg_1', ?2, 'sub_1', 'https://example.com/hook', 'succeeded', 2, ?3, ?3)`,
+      ).bind(tenant, eventIds[0], at),
+      ...[1, 2].map((attempt) =>
+        env.DB.prepare(
+          `INSERT INTO delivery_attempts (api_key_id, delivery_id, round, attempt, attempted_at, http_status, latency_ms)
+           VALUES (?1, 'msg_1', 1, ?2, ?3, ?4, 12)`,
+        ).bind(tenant, attempt, at, attempt === 1 ? 500 : 200),
+      ),
+    ]);
+  }
+  return { tenant, eventIds };
+}
+
+const post = (path: string, body?: unknown, headers: Record<string, string> = operator) =>
+  call(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+
+/** Runs the migration page after page, as `pnpm store:migrate` does; answers the total moved and the pages. */
+async function migrateAll(limit: number): Promise<{ moved: Counts; pages: number }> {
+  const moved: Counts = { events: 0, subscriptions: 0, deliveries: 0, delivery_attempts: 0 };
+  let cursor: string | undefined;
+  let pages = 0;
+  for (;;) {
+    const response = await post('/operator/migrate', { cursor, limit });
+    expect(response.status).toBe(200);
+    const { data } = (await response.json()) as { data: { next_cursor: string | null; moved: Counts } };
+    for (const table of Object.keys(moved) as (keyof Counts)[]) moved[table] += data.moved[table];
+    pages++;
+    if (data.next_cursor === null) return { moved, pages };
+    cursor = data.next_cursor;
+  }
+}
+
+type Verified = {
+  tenants: number;
+  d1: Omit<Counts, 'delivery_attempts'>;
+  store: Omit<Counts, 'delivery_attempts'>;
+  mismatches: { tenant: string }[];
+  next_after: string | null;
+};
+
+async function verify(): Promise<Verified> {
+  const response = await call('/operator/migrate/verify', { headers: operator });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { data: Verified }).data;
+}
+
+describe('operator routes', () => {
+  it('answer 401 without the operator token, a tenant API key included, and are not in the OpenAPI document', async () => {
+    const key = await newApiKey();
+    await expectError(await post('/operator/migrate', {}, {}), 401, 'UNAUTHORIZED');
+    await expectError(
+      await post('/operator/migrate', {}, { authorization: `Bearer ${key.key}` }),
+      401,
+      'UNAUTHORIZED',
+    );
+    await expectError(await call('/operator/migrate/verify'), 401, 'UNAUTHORIZED');
+    await expectError(await post(`/operator/tenants/${key.id}/erase`, undefined, {}), 401, 'UNAUTHORIZED');
+    const doc = (await (await call('/openapi.json')).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths).filter((path) => path.startsWith('/operator'))).toEqual([]);
+  });
+
+  it('moves the old store into one store per tenant page by page, verifies the counts, and a second run writes nothing', async () => {
+    const a = await seedOldStore(3, true);
+    const b = await seedOldStore(2);
+    const first = await migrateAll(2);
+    expect(first.pages).toBeGreaterThan(2);
+    expect(first.moved).toMatchObject({ deliveries: expect.any(Number) });
+    // Each tenant's rows are in its own store, and only there.
+    expect(await tenantStore(env.TENANTS, a.tenant).storeCounts()).toEqual({
+      events: 3,
+      subscriptions: 1,
+      deliveries: 1,
+    });
+    expect(await tenantStore(env.TENANTS, b.tenant).storeCounts()).toEqual({
+      events: 2,
+      subscriptions: 0,
+      deliveries: 0,
+    });
+    const event = await tenantStore(env.TENANTS, a.tenant).getEvent({
+      apiKeyId: a.tenant,
+      eventId: a.eventIds[0] ?? '',
+    });
+    expect(event?.status).toBe('delivered');
+    const deliveries = await tenantStore(env.TENANTS, a.tenant).listDeliveries({
+      apiKeyId: a.tenant,
+      eventId: a.eventIds[0] ?? '',
+    });
+    expect(JSON.stringify(deliveries)).toContain('msg_1');
+
+    const verified = await verify();
+    expect(verified.mismatches).toEqual([]);
+    expect(verified.store).toEqual(verified.d1);
+    expect(verified.d1.events).toBeGreaterThanOrEqual(5);
+
+    const again = await migrateAll(500);
+    expect(again.moved).toEqual({ events: 0, subscriptions: 0, deliveries: 0, delivery_attempts: 0 });
+  });
+
+  it('lists in verify a tenant whose store holds fewer rows than the old store', async () => {
+    await migrateAll(500);
+    const late = await seedOldStore(1);
+    const verified = await verify();
+    expect(verified.mismatches.map((m) => m.tenant)).toEqual([late.tenant]);
+    await migrateAll(500);
+    expect((await verify()).mismatches).toEqual([]);
+  });
+
+  it('refuses a cursor it did not answer and a limit out of range with 400', async () => {
+    await expectError(await post('/operator/migrate', { cursor: 'not-a-cursor' }), 400, 'VALIDATION_ERROR');
+    await expectError(await post('/operator/migrate', { limit: 5000 }), 400, 'VALIDATION_ERROR');
+  });
+
+  it("erases a tenant's store whole and its rows in the old store, answering what each held, and leaves other tenants alone", async () => {
+    const a = await seedOldStore(2, true);
+    const b = await seedOldStore(1);
+    await migrateAll(500);
+    const response = await post(`/operator/tenants/${a.tenant}/erase`);
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { data: unknown }).data).toEqual({
+      tenant: a.tenant,
+      erased: { events: 2, subscriptions: 1, deliveries: 1 },
+      erased_from_d1: { events: 2, subscriptions: 1, deliveries: 1, delivery_attempts: 2 },
+    });
+    // Nothing left in the old store either, so migrating again does not bring it back.
+    await migrateAll(500);
+    expect(await tenantStore(env.TENANTS, a.tenant).storeCounts()).toEqual({
+      events: 0,
+      subscriptions: 0,
+      deliveries: 0,
+    });
+    expect((await tenantStore(env.TENANTS, b.tenant).storeCounts()).events).toBe(1);
+    await expectError(await post('/operator/tenants/bad%20id/erase'), 400, 'VALIDATION_ERROR');
+  });
+});

@@ -1,0 +1,114 @@
+// @ts-check
+// What the consumer has stored, read straight from a system's local state, whichever layout the
+// tree under test has: the events of every tenant in one D1 database (before issue 21), or each
+// tenant's events in its own SQLite-backed Durable Object (`TenantStore`, hosted by the consumer).
+// Every SQLite file under the state that holds an `events` table counts, so a tree in the middle
+// of the move (old tables still in D1, new ones in the objects) is read whole: an event stored in
+// both would show as duplicated.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+
+/**
+ * The SQLite files of the event store under `state` (a `wrangler dev --persist-to` directory):
+ * the local D1 databases and the tenant stores' objects.
+ * @param {string} state
+ * @returns {string[]}
+ */
+export function storeFiles(state) {
+  /** @param {string} dir */
+  const sqlite = (dir) =>
+    existsSync(dir)
+      ? readdirSync(dir)
+          .filter((name) => name.endsWith('.sqlite') && name !== 'metadata.sqlite')
+          .map((name) => join(dir, name))
+      : [];
+  const d1 = sqlite(join(state, 'v3', 'd1', 'miniflare-D1DatabaseObject'));
+  const objects = join(state, 'v3', 'do');
+  // One folder per Durable Object class, named `<script>-<class>` (triggers-consumer-TenantStore).
+  const tenants = existsSync(objects)
+    ? readdirSync(objects)
+        .filter((name) => name.endsWith('TenantStore'))
+        .flatMap((name) => sqlite(join(objects, name)))
+    : [];
+  return [...d1, ...tenants];
+}
+
+/**
+ * `read(db)` over every store file that has an `events` table, read-only.
+ * @template T
+ * @param {string} state
+ * @param {(db: DatabaseSync) => T} read
+ * @returns {T[]}
+ */
+function eachEventsTable(state, read) {
+  const results = [];
+  for (const file of storeFiles(state)) {
+    const db = new DatabaseSync(file, { readOnly: true });
+    try {
+      const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").get();
+      if (table) results.push(read(db));
+    } finally {
+      db.close();
+    }
+  }
+  return results;
+}
+
+// `status != 'pending'`: the consumer has written the event (delivered, or failed after its
+// attempts); both read through the (api_key_id, status, ...) index, not the payloads.
+const SETTLED = "status IN ('delivered', 'failed')";
+
+/**
+ * How many events the consumer has settled over every store file: of tenant `apiKeyId`, or of
+ * every tenant without it.
+ * @param {string} state
+ * @param {string} [apiKeyId]
+ */
+export function countSettled(state, apiKeyId) {
+  const sql = `SELECT count(*) AS n FROM events WHERE ${apiKeyId === undefined ? '' : 'api_key_id = ? AND '}${SETTLED}`;
+  return eachEventsTable(state, (db) =>
+    Number(db.prepare(sql).get(...(apiKeyId === undefined ? [] : [apiKeyId]))?.n ?? 0),
+  ).reduce((sum, n) => sum + n, 0);
+}
+
+/**
+ * Every stored row (its id and status) whose payload carries `run` as its `run` marker, over
+ * every store file: reads every payload, so for a final count rather than for polling.
+ * @param {string} state
+ * @param {string} run
+ * @returns {{ event_id: string, status: string }[]}
+ */
+export function rowsOfRun(state, run) {
+  return eachEventsTable(
+    state,
+    (db) =>
+      /** @type {{ event_id: string, status: string }[]} */ (
+        db.prepare("SELECT event_id, status FROM events WHERE json_extract(payload, '$.run') = ?").all(run)
+      ),
+  ).flat();
+}
+
+/**
+ * Every stored row of tenant `apiKeyId` (its id and status), over every store file.
+ * @param {string} state
+ * @param {string} apiKeyId
+ * @returns {{ event_id: string, status: string }[]}
+ */
+export function storedRows(state, apiKeyId) {
+  return eachEventsTable(
+    state,
+    (db) =>
+      /** @type {{ event_id: string, status: string }[]} */ (
+        db.prepare('SELECT event_id, status FROM events WHERE api_key_id = ?').all(apiKeyId)
+      ),
+  ).flat();
+}
+
+/**
+ * Which layout holds the events in `state`: `tenant-stores` once any tenant's object exists.
+ * @param {string} state
+ */
+export function layoutOf(state) {
+  return storeFiles(state).some((file) => file.includes(`${join('v3', 'do')}`)) ? 'tenant-stores' : 'd1';
+}

@@ -1,0 +1,116 @@
+/**
+ * One tenant's store: a SQLite-backed Durable Object per tenant, addressed by the tenant's id
+ * (its API key id), holding that tenant's events, subscriptions, deliveries and attempts and
+ * nothing else. The consumer Worker hosts the class (apps/consumer, which adds retention on the
+ * object's alarm); the ingest Worker binds it through `script_name`. Both reach it only through
+ * {@link tenantStore} (client.ts) with the tenant of the request or message.
+ *
+ * - The schema is this package's migrations (src/schema.ts, generated from migrations/*.sql),
+ *   applied by the object to itself when it starts, each once, in one transaction each.
+ * - The first call names the object's tenant, kept in `store_owner`; a call for another tenant is
+ *   refused ({@link WrongTenant}): isolation is structural, not only a `WHERE` clause.
+ * - Every operation (tenant-ops.ts) runs on the object's own SQLite, one call at a time.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import { MIGRATIONS } from './schema.ts';
+import { sqliteAsD1 } from './sqlite-d1.ts';
+import { type OpArgs, type OpResult, TENANT_OPS, type TenantOp } from './tenant-ops.ts';
+
+/** Thrown when an object is called for a tenant other than its own. */
+export class WrongTenant extends Error {
+  constructor() {
+    super('this store belongs to another tenant');
+    this.name = 'WrongTenant';
+  }
+}
+
+/** Thrown when a call names no operation of tenant-ops.ts. */
+export class UnknownOp extends Error {
+  constructor(op: string) {
+    super(`unknown store operation ${op}`);
+    this.name = 'UnknownOp';
+  }
+}
+
+/** Applies the migrations not applied yet, in order; answers how many it applied. */
+export function migrateStore(storage: DurableObjectStorage): number {
+  const sql = storage.sql;
+  sql.exec('CREATE TABLE IF NOT EXISTS store_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)');
+  sql.exec('CREATE TABLE IF NOT EXISTS store_owner (tenant TEXT PRIMARY KEY)');
+  const applied = new Set(
+    sql
+      .exec<{ name: string }>('SELECT name FROM store_migrations')
+      .toArray()
+      .map((r) => r.name),
+  );
+  let count = 0;
+  for (const { name, sql: text } of MIGRATIONS) {
+    if (applied.has(name)) continue;
+    storage.transactionSync(() => {
+      sql.exec(text);
+      sql.exec(
+        'INSERT INTO store_migrations (name, applied_at) VALUES (?, ?)',
+        name,
+        new Date().toISOString(),
+      );
+    });
+    count++;
+  }
+  return count;
+}
+
+export class TenantStore<Env = unknown> extends DurableObject<Env> {
+  protected readonly db: D1Database;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.db = sqliteAsD1(ctx.storage);
+    migrateStore(ctx.storage);
+  }
+
+  /** The tenant this object holds, or null before its first call. */
+  protected tenant(): string | null {
+    const row = this.ctx.storage.sql.exec<{ tenant: string }>('SELECT tenant FROM store_owner').toArray()[0];
+    return row?.tenant ?? null;
+  }
+
+  /** Claims the object for `tenant` on its first call; refuses any other tenant after. */
+  protected claim(tenant: string): void {
+    const owner = this.tenant();
+    if (owner === null) this.ctx.storage.sql.exec('INSERT INTO store_owner (tenant) VALUES (?)', tenant);
+    else if (owner !== tenant) throw new WrongTenant();
+  }
+
+  /** Runs one operation of tenant-ops.ts for `tenant`. */
+  async run<K extends TenantOp>(tenant: string, op: K, args: OpArgs<K>): Promise<OpResult<K>> {
+    // Only the table's own entries: a name like `constructor` or `toString` is no operation.
+    if (typeof op !== 'string' || !Object.hasOwn(TENANT_OPS, op)) throw new UnknownOp(String(op));
+    this.claim(tenant);
+    const fn = TENANT_OPS[op] as (db: D1Database, ...rest: unknown[]) => Promise<OpResult<K>>;
+    const result = await fn(this.db, ...(args as unknown[]));
+    await this.afterRun(op);
+    return result;
+  }
+
+  /** A hook after each operation (the consumer's subclass arms its retention alarm here). */
+  protected async afterRun(_op: TenantOp): Promise<void> {}
+
+  /** The object's database size in bytes. */
+  async size(tenant: string): Promise<number> {
+    this.claim(tenant);
+    return this.ctx.storage.sql.databaseSize;
+  }
+
+  /**
+   * Erases everything the tenant stored, at once (`deleteAll`), and starts again empty: a revoked
+   * key's data (`pnpm tenant:erase`). Answers the counts it erased.
+   */
+  async erase(tenant: string): Promise<OpResult<'storeCounts'>> {
+    this.claim(tenant);
+    const counts = await TENANT_OPS.storeCounts(this.db);
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    migrateStore(this.ctx.storage);
+    return counts;
+  }
+}
