@@ -2,9 +2,9 @@ import { EventStatus } from '@triggers/event-schema';
 import * as v from 'valibot';
 
 /**
- * SQL for looking at the store by hand: `pnpm events:list`, and the end-to-end tests, which
- * read the local D1 through `wrangler d1 execute`. That command takes no bound parameters, so
- * these builders validate their arguments and inline them as quoted SQL literals.
+ * SQL for looking at the store by hand: `pnpm events:list`, and the end-to-end tests, which run
+ * it over the local tenant stores' SQLite files (and D1's dead letters). It is text run as is, not
+ * bound, so these builders validate their arguments and inline them as quoted SQL literals.
  */
 
 const literal = (text: string): string => `'${text.replaceAll("'", "''")}'`;
