@@ -22,9 +22,6 @@ const READS: ReadonlySet<TenantOp> = new Set<TenantOp>([
   'storeCounts',
 ]);
 
-/** When each object may next check its size after a write (ms since the epoch), by its state. */
-const nextWatchAt = new WeakMap<DurableObjectState, number>();
-
 /** This Worker's logger, every line naming the store's tenant. */
 const logger = (env: ConsumerEnv, tenant: string | null): Logger =>
   createLogger({ api_key_id: tenant ?? undefined }, parseLogLevel(env.LOG_LEVEL));
@@ -42,14 +39,15 @@ const logger = (env: ConsumerEnv, tenant: string | null): Logger =>
  *   per {@link STORE_WATCH_INTERVAL_MS} per object, so the alarm keeps ringing while events arrive,
  *   between retention runs.
  */
-// No member of its own beyond the overrides: the event-store's client takes a namespace of the
-// base class, which a subclass with members of its own would not be.
 export class TenantStore extends StoreObject<ConsumerEnv> {
+  /** When this object may next check its size after a write (ms since the epoch). */
+  #nextWatchAt = 0;
+
   protected override async afterRun(op: TenantOp): Promise<void> {
     if (READS.has(op)) return;
     const now = Date.now();
-    if (now >= (nextWatchAt.get(this.ctx) ?? 0)) {
-      nextWatchAt.set(this.ctx, now + STORE_WATCH_INTERVAL_MS);
+    if (now >= this.#nextWatchAt) {
+      this.#nextWatchAt = now + STORE_WATCH_INTERVAL_MS;
       warnIfNearlyFull(this.env, logger(this.env, this.tenant()), this.ctx.storage.sql.databaseSize);
     }
     if ((await this.ctx.storage.getAlarm()) === null) {

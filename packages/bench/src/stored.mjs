@@ -8,6 +8,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { tenantStoreDir } from '@triggers/tooling/tenants';
 
 /**
  * The SQLite files of the event store under `state` (a `wrangler dev --persist-to` directory):
@@ -23,15 +24,7 @@ export function storeFiles(state) {
           .filter((name) => name.endsWith('.sqlite') && name !== 'metadata.sqlite')
           .map((name) => join(dir, name))
       : [];
-  const d1 = sqlite(join(state, 'v3', 'd1', 'miniflare-D1DatabaseObject'));
-  const objects = join(state, 'v3', 'do');
-  // One folder per Durable Object class, named `<script>-<class>` (triggers-consumer-TenantStore).
-  const tenants = existsSync(objects)
-    ? readdirSync(objects)
-        .filter((name) => name.endsWith('TenantStore'))
-        .flatMap((name) => sqlite(join(objects, name)))
-    : [];
-  return [...d1, ...tenants];
+  return [...sqlite(join(state, 'v3', 'd1', 'miniflare-D1DatabaseObject')), ...sqlite(tenantStoreDir(state))];
 }
 
 /**
@@ -73,37 +66,36 @@ export function countSettled(state, apiKeyId) {
 }
 
 /**
- * Every stored row (its id and status) whose payload carries `run` as its `run` marker, over
- * every store file: reads every payload, so for a final count rather than for polling.
+ * Every stored row (its id and status) matching `where` (one bound parameter), over every store file.
  * @param {string} state
- * @param {string} run
+ * @param {string} where
+ * @param {string} value
  * @returns {{ event_id: string, status: string }[]}
  */
-export function rowsOfRun(state, run) {
+function rowsWhere(state, where, value) {
   return eachEventsTable(
     state,
     (db) =>
       /** @type {{ event_id: string, status: string }[]} */ (
-        db.prepare("SELECT event_id, status FROM events WHERE json_extract(payload, '$.run') = ?").all(run)
+        db.prepare(`SELECT event_id, status FROM events WHERE ${where}`).all(value)
       ),
   ).flat();
 }
 
 /**
- * Every stored row of tenant `apiKeyId` (its id and status), over every store file.
+ * Every stored row whose payload carries `run` as its `run` marker: reads every payload, so for
+ * a final count rather than for polling.
+ * @param {string} state
+ * @param {string} run
+ */
+export const rowsOfRun = (state, run) => rowsWhere(state, "json_extract(payload, '$.run') = ?", run);
+
+/**
+ * Every stored row of tenant `apiKeyId`.
  * @param {string} state
  * @param {string} apiKeyId
- * @returns {{ event_id: string, status: string }[]}
  */
-export function storedRows(state, apiKeyId) {
-  return eachEventsTable(
-    state,
-    (db) =>
-      /** @type {{ event_id: string, status: string }[]} */ (
-        db.prepare('SELECT event_id, status FROM events WHERE api_key_id = ?').all(apiKeyId)
-      ),
-  ).flat();
-}
+export const storedRows = (state, apiKeyId) => rowsWhere(state, 'api_key_id = ?', apiKeyId);
 
 /**
  * Which layout holds the events in `state`: `tenant-stores` once any tenant's object exists.

@@ -35,6 +35,21 @@ export const consumerDevVars = join(root, 'apps', 'consumer', '.dev.vars');
 export const DEV_VARS = Object.freeze({ ENVIRONMENT: 'development' });
 
 /**
+ * The value `text` (a .dev.vars file) gives `name`, quoted or not, or undefined.
+ * @param {string} text
+ * @param {string} name
+ */
+const devVarIn = (text, name) => new RegExp(`^${name}\\s*=\\s*"?([^"\\r\\n]*?)"?\\s*$`, 'm').exec(text)?.[1];
+
+/**
+ * The value `file` (a .dev.vars file) gives `name`, or undefined when it has none or is missing.
+ * @param {string} file
+ * @param {string} name
+ */
+export const readDevVar = (file, name) =>
+  existsSync(file) ? devVarIn(readFileSync(file, 'utf8'), name) : undefined;
+
+/**
  * The value of `name` in the dotenv file `file` (a `.dev.vars`), or, where the file does not set
  * it, `make()` added as a new line (after a `# why` comment), the file created when absent. Never
  * touches any other line: a value set there by hand wins.
@@ -46,7 +61,7 @@ export const DEV_VARS = Object.freeze({ ENVIRONMENT: 'development' });
  */
 export function ensureDevVar(file, name, make, why) {
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const found = new RegExp(`^${name}\\s*=\\s*"?([^"\\r\\n]*?)"?\\s*$`, 'm').exec(text)?.[1];
+  const found = devVarIn(text, name);
   if (found) return { value: found, created: false };
   const value = make();
   const line = `# ${why}\n${name}=${value}\n`;

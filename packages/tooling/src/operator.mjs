@@ -1,8 +1,7 @@
 // @ts-check
 // Shared by the operator commands (`pnpm store:migrate`, `pnpm tenant:erase`): which ingest Worker
 // they call and with which token, and one call of an `/operator/...` route.
-import { existsSync, readFileSync } from 'node:fs';
-import { ingestDevVars } from './local.mjs';
+import { ingestDevVars, readDevVar } from './local.mjs';
 
 /**
  * Where the commands send their calls: `--url`, else `$TRIGGERS_URL`, else `pnpm dev`'s
@@ -17,10 +16,7 @@ import { ingestDevVars } from './local.mjs';
  */
 export function operatorTarget(url) {
   const base = url ?? process.env.TRIGGERS_URL ?? `http://localhost:${process.env.PORT ?? '8787'}`;
-  const fromFile = existsSync(ingestDevVars)
-    ? /^OPERATOR_TOKEN\s*=\s*"?([^"\r\n]*?)"?\s*$/m.exec(readFileSync(ingestDevVars, 'utf8'))?.[1]
-    : undefined;
-  const token = process.env.OPERATOR_TOKEN ?? fromFile;
+  const token = process.env.OPERATOR_TOKEN ?? readDevVar(ingestDevVars, 'OPERATOR_TOKEN');
   if (!token) {
     throw new Error(
       'No operator token: set OPERATOR_TOKEN, or run `pnpm dev` once (it writes apps/ingest/.dev.vars).',

@@ -13,12 +13,12 @@ const Stamp = v.pipe(v.string(), v.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.
 const EventCursorFields = v.tuple([Stamp, v.pipe(v.string(), v.uuid())]);
 const SubscriptionCursorFields = v.tuple([Stamp, v.pipe(v.string(), v.regex(/^sub_[0-9a-f]{24}$/))]);
 
-// Every field is ASCII, so btoa and atob apply to the JSON text as it is.
-const encode = (fields: readonly string[]) =>
+/** `fields` as an opaque cursor (base64url JSON). Every field is ASCII, so btoa applies to the JSON text as it is. */
+export const encodeCursorFields = (fields: unknown) =>
   btoa(JSON.stringify(fields)).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
 
 /** The fields `cursor` carries, or 400 at `path` when this API did not issue it. */
-function decode<T>(cursor: string, fields: v.GenericSchema<unknown, T>, path: string): T {
+export function decodeCursorFields<T>(cursor: string, fields: v.GenericSchema<unknown, T>, path: string): T {
   let parsed: unknown;
   try {
     parsed = JSON.parse(atob(cursor.replaceAll('-', '+').replaceAll('_', '/')));
@@ -37,19 +37,19 @@ function decode<T>(cursor: string, fields: v.GenericSchema<unknown, T>, path: st
 }
 
 export const encodeCursor = ({ received_at, event_id }: EventCursor): string =>
-  encode([received_at, event_id]);
+  encodeCursorFields([received_at, event_id]);
 
 /** The inbox position `cursor` stands for, or 400 at `path`. */
 export function decodeCursor(cursor: string, path: string): EventCursor {
-  const [received_at, event_id] = decode(cursor, EventCursorFields, path);
+  const [received_at, event_id] = decodeCursorFields(cursor, EventCursorFields, path);
   return { received_at, event_id };
 }
 
 export const encodeSubscriptionCursor = ({ created_at, id }: SubscriptionCursor): string =>
-  encode([created_at, id]);
+  encodeCursorFields([created_at, id]);
 
 /** The subscriptions position `cursor` stands for, or 400 at `path`. */
 export function decodeSubscriptionCursor(cursor: string, path: string): SubscriptionCursor {
-  const [created_at, id] = decode(cursor, SubscriptionCursorFields, path);
+  const [created_at, id] = decodeCursorFields(cursor, SubscriptionCursorFields, path);
   return { created_at, id };
 }

@@ -1,9 +1,20 @@
-import { type ImportedCounts, type ImportRow, type ImportRows, tenantStore } from '@triggers/event-store';
+import {
+  deleteOldTenantRows,
+  type ImportedCounts,
+  type ImportRow,
+  type ImportRows,
+  type OldStoreCounts,
+  oldStoreTenants,
+  readOldEventPage,
+  readOldSubscriptionPage,
+  tenantStore,
+} from '@triggers/event-store';
 import { Router } from 'itty-router';
 import * as v from 'valibot';
 import type { HandlerArgs, IngestRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
 import { readOptionalJsonBody } from '../lib/body.ts';
+import { decodeCursorFields, encodeCursorFields } from '../lib/cursor.ts';
 import { ApiError } from '../lib/errors.ts';
 import { isOperator } from '../lib/operator.ts';
 import { ok } from '../lib/responses.ts';
@@ -51,18 +62,9 @@ const Position = v.object({
 });
 type Position = v.InferOutput<typeof Position>;
 
-const encodeCursor = (position: Position): string =>
-  btoa(JSON.stringify(position)).replaceAll('+', '-').replaceAll('/', '_').replaceAll('=', '');
-
 function decodeCursor(cursor: string | undefined): Position {
   if (cursor === undefined) return { table: 'events', after: null };
-  try {
-    return v.parse(Position, JSON.parse(atob(cursor.replaceAll('-', '+').replaceAll('_', '/'))));
-  } catch {
-    throw new ApiError('VALIDATION_ERROR', 'The request is invalid: cursor is not one this route answered.', {
-      details: { issues: [{ path: 'cursor', message: 'is not one this route answered' }] },
-    });
-  }
+  return decodeCursorFields(cursor, Position, 'cursor');
 }
 
 const TenantId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be an API key id'));
@@ -87,54 +89,6 @@ function byTenant(rows: ImportRows): Map<string, ImportRows> {
   return tenants;
 }
 
-/** The next page of events after `after` (up to `limit`, within the byte budget), with their deliveries and attempts. */
-async function readEventPage(
-  db: D1Database,
-  after: [string, string],
-  limit: number,
-): Promise<{ rows: ImportRows; last: [string, string] | null; done: boolean }> {
-  const { results: keys } = await db
-    .prepare(
-      `SELECT api_key_id, event_id,
-              length(payload) + coalesce(length(metadata), 0) + coalesce(length(cloudevent), 0) AS bytes
-       FROM events WHERE (api_key_id, event_id) > (?1, ?2) ORDER BY api_key_id, event_id LIMIT ?3`,
-    )
-    .bind(...after, limit)
-    .all<{ api_key_id: string; event_id: string; bytes: number }>();
-  let count = 0;
-  let bytes = 0;
-  for (const key of keys) {
-    if (count > 0 && bytes + key.bytes > MIGRATE_PAGE_BYTES) break;
-    bytes += key.bytes;
-    count++;
-  }
-  const lastKey = keys[count - 1];
-  if (lastKey === undefined) return { rows: {}, last: null, done: true };
-  const last: [string, string] = [lastKey.api_key_id, lastKey.event_id];
-  const range = [...after, ...last];
-  const inRange = '(api_key_id, event_id) > (?1, ?2) AND (api_key_id, event_id) <= (?3, ?4)';
-  const [events, deliveries, attempts] = await db.batch<ImportRow>([
-    db.prepare(`SELECT * FROM events WHERE ${inRange} ORDER BY api_key_id, event_id`).bind(...range),
-    db.prepare(`SELECT * FROM deliveries WHERE ${inRange}`).bind(...range),
-    db
-      .prepare(
-        `SELECT a.* FROM delivery_attempts a
-         JOIN deliveries d ON d.api_key_id = a.api_key_id AND d.id = a.delivery_id
-         WHERE (d.api_key_id, d.event_id) > (?1, ?2) AND (d.api_key_id, d.event_id) <= (?3, ?4)`,
-      )
-      .bind(...range),
-  ]);
-  return {
-    rows: {
-      events: events?.results ?? [],
-      deliveries: deliveries?.results ?? [],
-      delivery_attempts: attempts?.results ?? [],
-    },
-    last,
-    done: keys.length < limit && count === keys.length,
-  };
-}
-
 /** Reads one page of the old store and imports it into the tenant stores. */
 async function migrate(request: IngestRequest, env: IngestEnv): Promise<Response> {
   const input = validate(MigrateRequest, await readOptionalJsonBody(request, 4_096));
@@ -143,17 +97,13 @@ async function migrate(request: IngestRequest, env: IngestEnv): Promise<Response
   let rows: ImportRows;
   let next: Position | null;
   if (position.table === 'events') {
-    const page = await readEventPage(env.DB, position.after ?? ['', ''], limit);
+    const page = await readOldEventPage(env.DB, position.after ?? ['', ''], limit, MIGRATE_PAGE_BYTES);
     rows = page.rows;
     next = page.done
       ? { table: 'subscriptions', after: null }
       : { table: 'events', after: page.last ?? position.after };
   } else {
-    const { results } = await env.DB.prepare(
-      'SELECT * FROM subscriptions WHERE (api_key_id, id) > (?1, ?2) ORDER BY api_key_id, id LIMIT ?3',
-    )
-      .bind(...(position.after ?? ['', '']), limit)
-      .all<ImportRow>();
+    const results = await readOldSubscriptionPage(env.DB, position.after ?? ['', ''], limit);
     rows = { subscriptions: results };
     const last = results.at(-1);
     next =
@@ -168,59 +118,34 @@ async function migrate(request: IngestRequest, env: IngestEnv): Promise<Response
   const tenants = byTenant(rows);
   for (const [tenant, group] of tenants) add(moved, await tenantStore(env.TENANTS, tenant).importRows(group));
   request.log.log('info', 'store migrated a page', { tenants: tenants.size, ...moved });
-  return ok({ next_cursor: next === null ? null : encodeCursor(next), read, moved });
+  return ok({ next_cursor: next === null ? null : encodeCursorFields(next), read, moved });
 }
-
-type StoreCounts = { events: number; subscriptions: number; deliveries: number };
 
 /** Per tenant of the old store, its counts there and in its tenant store. */
 async function verify(request: IngestRequest, env: IngestEnv): Promise<Response> {
   const query = new URL(request.url).searchParams;
   const after = query.get('after') ?? '';
-  const { results: tenants } = await env.DB.prepare(
-    `SELECT api_key_id FROM (SELECT api_key_id FROM events UNION SELECT api_key_id FROM subscriptions)
-     WHERE api_key_id > ?1 ORDER BY api_key_id LIMIT ?2`,
-  )
-    .bind(after, VERIFY_PAGE)
-    .all<{ api_key_id: string }>();
-  const ids = JSON.stringify(tenants.map((t) => t.api_key_id));
-  const { results: counted } = await env.DB.prepare(
-    `SELECT api_key_id, 'events' AS kind, count(*) AS n FROM events
-       WHERE api_key_id IN (SELECT value FROM json_each(?1)) GROUP BY api_key_id
-     UNION ALL SELECT api_key_id, 'subscriptions', count(*) FROM subscriptions
-       WHERE api_key_id IN (SELECT value FROM json_each(?1)) GROUP BY api_key_id
-     UNION ALL SELECT api_key_id, 'deliveries', count(*) FROM deliveries
-       WHERE api_key_id IN (SELECT value FROM json_each(?1)) GROUP BY api_key_id`,
-  )
-    .bind(ids)
-    .all<{ api_key_id: string; kind: keyof StoreCounts; n: number }>();
-  const d1 = new Map<string, StoreCounts>(
-    tenants.map((t) => [t.api_key_id, { events: 0, subscriptions: 0, deliveries: 0 }]),
-  );
-  for (const { api_key_id, kind, n } of counted) {
-    const counts = d1.get(api_key_id);
-    if (counts) counts[kind] = n;
-  }
+  const d1 = await oldStoreTenants(env.DB, after, VERIFY_PAGE);
   const totals = {
     d1: { events: 0, subscriptions: 0, deliveries: 0 },
     store: { events: 0, subscriptions: 0, deliveries: 0 },
   };
-  const mismatches: { tenant: string; d1: StoreCounts; store: StoreCounts }[] = [];
+  const mismatches: { tenant: string; d1: OldStoreCounts; store: OldStoreCounts }[] = [];
   for (const [tenant, old] of d1) {
     const store = await tenantStore(env.TENANTS, tenant).storeCounts();
-    const kinds = Object.keys(old) as (keyof StoreCounts)[];
+    const kinds = Object.keys(old) as (keyof OldStoreCounts)[];
     for (const kind of kinds) {
       totals.d1[kind] += old[kind];
       totals.store[kind] += store[kind];
     }
     if (kinds.some((kind) => store[kind] < old[kind])) mismatches.push({ tenant, d1: old, store });
   }
-  const last = tenants.at(-1);
+  const last = [...d1.keys()].at(-1);
   return ok({
-    tenants: tenants.length,
+    tenants: d1.size,
     ...totals,
     mismatches,
-    next_after: tenants.length === VERIFY_PAGE && last ? last.api_key_id : null,
+    next_after: d1.size === VERIFY_PAGE && last ? last : null,
   });
 }
 
@@ -231,14 +156,7 @@ async function verify(request: IngestRequest, env: IngestEnv): Promise<Response>
 async function erase(request: IngestRequest, env: IngestEnv): Promise<Response> {
   const tenant = validate(TenantId, request.params.id, 'id');
   const erased = await tenantStore(env.TENANTS, tenant).erase();
-  const tables = ['events', 'subscriptions', 'deliveries', 'delivery_attempts'] as const;
-  const results = await env.DB.batch(
-    tables.map((table) => env.DB.prepare(`DELETE FROM ${table} WHERE api_key_id = ?1`).bind(tenant)),
-  );
-  const fromD1 = noCounts();
-  tables.forEach((table, i) => {
-    fromD1[table] = results[i]?.meta.changes ?? 0;
-  });
+  const fromD1 = await deleteOldTenantRows(env.DB, tenant);
   request.log.log('warn', 'tenant store erased', { tenant, ...erased });
   return ok({ tenant, erased, erased_from_d1: fromD1 });
 }
