@@ -1,3 +1,4 @@
+import { eventTables } from './partitions.ts';
 import { type EventKey, type StoredEvent, selectEvent, toStoredEvent } from './read.ts';
 
 /** What acknowledging an event found: the event as it now is, and whether this call acked it. */
@@ -15,19 +16,23 @@ export interface AckOutcome {
  * `acked_at`, and both callers see it.
  */
 export async function ackEvent(db: D1Database, key: EventKey, now: Date): Promise<AckOutcome> {
-  const [update, read] = await db.batch([
-    db
-      .prepare(
-        `UPDATE events SET acked_at = ?1, updated_at = ?1
-         WHERE event_id = ?2 AND api_key_id = ?3 AND acked_at IS NULL AND status <> 'pending'
-         RETURNING event_id`,
-      )
-      .bind(now.toISOString(), key.eventId, key.apiKeyId),
+  // The event is in one of the tables (partitions.ts): the UPDATE of each is an index probe.
+  const tables = await eventTables(db);
+  const results = await db.batch([
+    ...tables.map((table) =>
+      db
+        .prepare(
+          `UPDATE ${table} SET acked_at = ?1, updated_at = ?1
+           WHERE event_id = ?2 AND api_key_id = ?3 AND acked_at IS NULL AND status <> 'pending'
+           RETURNING event_id`,
+        )
+        .bind(now.toISOString(), key.eventId, key.apiKeyId),
+    ),
     selectEvent(db, key),
   ]);
-  const row = read?.results[0];
+  const row = results.at(-1)?.results[0];
   return {
     event: row === undefined ? null : toStoredEvent(row),
-    acked: (update?.results.length ?? 0) > 0,
+    acked: results.slice(0, -1).some((update) => update.results.length > 0),
   };
 }

@@ -1,6 +1,9 @@
+import { dayOf, dayTable, ensureDays } from './partitions.ts';
+
 /**
  * Rows copied as they are into a tenant's store: how `POST /operator/migrate` (apps/ingest) moves
- * the old shared D1 store into the tenant stores, one page at a time. Each row is written with
+ * the old shared D1 store into the tenant stores, one page at a time. An event goes to the table
+ * of its day received (partitions.ts), made if missing. Each row is written with
  * `INSERT OR IGNORE`, so a page imported twice writes nothing the second time: the migration can
  * be stopped and run again from any cursor.
  */
@@ -30,7 +33,7 @@ const TABLES = ['events', 'subscriptions', 'deliveries', 'delivery_attempts'] as
 // so only plain identifiers are taken.
 const COLUMN = /^[a-z_][a-z0-9_]*$/;
 
-function insert(db: D1Database, table: (typeof TABLES)[number], row: ImportRow): D1PreparedStatement {
+function insert(db: D1Database, table: string, row: ImportRow): D1PreparedStatement {
   const columns = Object.keys(row);
   for (const column of columns) {
     if (!COLUMN.test(column)) throw new Error(`importRows: ${table} has an unexpected column name`);
@@ -42,14 +45,22 @@ function insert(db: D1Database, table: (typeof TABLES)[number], row: ImportRow):
 }
 
 /**
- * Writes `rows` into the store in one transaction, each row unless its key is there already;
+ * Writes `rows` into the store in one transaction (after one making the day tables it needs),
+ * each row unless its key is there already;
  * answers how many rows of each table were written now.
  */
 export async function importRows(db: D1Database, rows: ImportRows): Promise<ImportedCounts> {
   const counts: ImportedCounts = { events: 0, subscriptions: 0, deliveries: 0, delivery_attempts: 0 };
   const statements = TABLES.flatMap((table) => (rows[table] ?? []).map((row) => ({ table, row })));
   if (statements.length === 0) return counts;
-  const results = await db.batch(statements.map(({ table, row }) => insert(db, table, row)));
+  const dayOfRow = (row: ImportRow) => {
+    if (typeof row.received_at !== 'string') throw new Error('importRows: an event without received_at');
+    return dayOf(row.received_at);
+  };
+  await ensureDays(db, (rows.events ?? []).map(dayOfRow));
+  const results = await db.batch(
+    statements.map(({ table, row }) => insert(db, table === 'events' ? dayTable(dayOfRow(row)) : table, row)),
+  );
   statements.forEach(({ table }, i) => {
     counts[table] += results[i]?.meta.changes ?? 0;
   });

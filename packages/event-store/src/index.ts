@@ -5,6 +5,7 @@ export * from './import-rows.ts';
 export * from './inspect.ts';
 export * from './list.ts';
 export * from './old-store.ts';
+export * from './partitions.ts';
 export * from './read.ts';
 export * from './replay.ts';
 export * from './retention.ts';

@@ -1,5 +1,6 @@
 import { type EventStatus, type EventTypeMatch, MAX_INBOX_PAGE_BYTES } from '@triggers/event-schema';
 import * as v from 'valibot';
+import { addDays, dayOf, dayStart, dayTable, KEPT_EVENTS, storedDays } from './partitions.ts';
 import { type StoredEvent, toStoredEvent } from './read.ts';
 
 /** A position in a key's events: the `(received_at, event_id)` of the last event seen. */
@@ -60,17 +61,8 @@ export function prefixEnd(prefix: string): string {
 const DIRECTION = { asc: 'ASC', desc: 'DESC' } as const;
 const BEYOND = { asc: '>', desc: '<' } as const;
 
-/**
- * `WITH page …, fitting …`: the events of `query` (their keys and sizes only), then each with the
- * bytes of the events before it in the page (`bytes_before`) and the page's size (`matched`).
- * The statement that follows keeps `fitting` rows `WHERE bytes_before < <maxBytes>`: a prefix
- * of the page that fits, and never empty. Every filter is a bound parameter; only the
- * direction, taken from a closed set, is written into the text.
- *
- * `(received_at, event_id)` is unique and never changes for a row, so pages keyed on it neither
- * skip nor repeat a row; ordering and the cursor use the indexes of the migrations.
- */
-export function pageOf(query: EventQuery): Sql {
+/** The conditions of `query` on an events row, as SQL with bound parameters. */
+function conditions(query: EventQuery): Sql {
   const where = ['api_key_id = ?'];
   const params: unknown[] = [query.apiKeyId];
   const statuses = [...new Set(query.statuses ?? [])];
@@ -83,8 +75,7 @@ export function pageOf(query: EventQuery): Sql {
       where.push('type = ?');
       params.push(query.type.exact);
     } else {
-      // A range rather than LIKE or GLOB, whose wildcards a type may contain: the index on
-      // (api_key_id, type, …) serves it.
+      // A range rather than LIKE or GLOB, whose wildcards a type may contain.
       where.push('type >= ? AND type < ?');
       params.push(query.type.prefix, prefixEnd(query.type.prefix));
     }
@@ -106,42 +97,116 @@ export function pageOf(query: EventQuery): Sql {
     where.push(`(received_at, event_id) ${BEYOND[query.order]} (?, ?)`);
     params.push(query.after.received_at, query.after.event_id);
   }
-  const order = `received_at ${DIRECTION[query.order]}, event_id ${DIRECTION[query.order]}`;
-  params.push(query.limit);
-  // Every step carries the tenant: the outer statements join and update on (event_id,
-  // api_key_id), never on event_id alone (defence in depth, see write.ts).
-  const text = `WITH page AS (
-  SELECT event_id, api_key_id, received_at,
-         length(CAST(payload AS BLOB)) + coalesce(length(CAST(metadata AS BLOB)), 0) AS bytes
-  FROM events
-  WHERE ${where.join(' AND ')}
-  ORDER BY ${order}
-  LIMIT ?
-),
-fitting AS (
-  SELECT event_id, api_key_id, received_at,
-         sum(bytes) OVER (ORDER BY ${order} ROWS UNBOUNDED PRECEDING) - bytes AS bytes_before,
-         count(*) OVER () AS matched
-  FROM page
-)`;
-  return { text, params };
+  return { text: where.join(' AND '), params };
 }
 
-/** The full rows of the `fitting` prefix of {@link pageOf}, in its order. */
-export function fittingEvents(query: EventQuery): Sql {
-  const page = pageOf(query);
-  const direction = DIRECTION[query.order];
+/**
+ * One day's share of a page: the events of `query` received on `day`, from its table (when it
+ * has one) and from kept_events (an index range). Each arm reads at most `limit` rows in
+ * `(received_at, event_id)` order through its own index, so the merge sorts at most twice the
+ * page, never the day. Each row comes with the bytes of the rows before it (`bytes_before`) and
+ * the share's size before the byte bound (`matched`): the statement keeps the rows
+ * `WHERE bytes_before < ?`, `budget` bytes.
+ */
+export function daySegment(
+  query: EventQuery,
+  day: string,
+  hasTable: boolean,
+  limit: number,
+  budget: number,
+): Sql {
+  const where = conditions(query);
+  const order = `received_at ${DIRECTION[query.order]}, event_id ${DIRECTION[query.order]}`;
+  const bytes = 'length(CAST(payload AS BLOB)) + coalesce(length(CAST(metadata AS BLOB)), 0) AS bytes';
+  const arm = (table: string, extra = '') =>
+    `SELECT * FROM (SELECT *, ${bytes} FROM ${table} WHERE ${where.text}${extra} ORDER BY ${order} LIMIT ?)`;
+  const kept = arm(
+    KEPT_EVENTS,
+    ` AND received_at >= '${dayStart(day)}' AND received_at < '${dayStart(addDays(day, 1))}'`,
+  );
+  const arms = hasTable ? [arm(dayTable(day)), kept] : [kept];
+  const params = arms.flatMap(() => [...where.params, limit]);
   return {
-    text: `${page.text}
-SELECT events.*, fitting.matched AS matched
-FROM fitting JOIN events ON events.event_id = fitting.event_id AND events.api_key_id = fitting.api_key_id
-WHERE fitting.bytes_before < ?
-ORDER BY events.received_at ${direction}, events.event_id ${direction}`,
-    params: [...page.params, query.maxBytes ?? MAX_INBOX_PAGE_BYTES],
+    text: `WITH page AS (
+  SELECT * FROM (${arms.join(' UNION ALL ')}) ORDER BY ${order} LIMIT ?
+),
+fitting AS (
+  SELECT *, sum(bytes) OVER (ORDER BY ${order} ROWS UNBOUNDED PRECEDING) - bytes AS bytes_before,
+         count(*) OVER () AS matched
+  FROM page
+)
+SELECT * FROM fitting WHERE bytes_before < ? ORDER BY ${order}`,
+    params: [...params, limit, budget],
   };
 }
 
 const Matched = v.object({ matched: v.number() });
+const At = v.object({ at: v.nullable(v.string()) });
+
+/** The events of a page and whether any matched beyond them. */
+export interface PageRead {
+  events: StoredEvent[];
+  more: boolean;
+}
+
+/**
+ * Reads a page of `query` day by day (partitions.ts), in its order from the cursor's day (or
+ * `to`'s, `from`'s, or the newest or oldest held), until the page is full: a day holds its table
+ * and the rows of kept_events received that day. The next day is the nearest that has a table or
+ * a kept row (one index probe of kept_events per day walked). Filters on status, type or source
+ * read a day in key order until the page fills: their cost is the rows of the days walked.
+ */
+export async function readPage(db: D1Database, query: EventQuery): Promise<PageRead> {
+  const tables = await storedDays(db);
+  const held = new Set(tables);
+  const desc = query.order === 'desc';
+  const maxBytes = query.maxBytes ?? MAX_INBOX_PAGE_BYTES;
+  // One more than asked, to learn whether anything lies beyond the page.
+  const want = query.limit + 1;
+  const bounds = [query.after?.received_at, desc ? query.to : query.from].filter((b) => b !== undefined);
+  const bound = bounds.length === 0 ? undefined : bounds.reduce((a, b) => (desc === a < b ? a : b));
+  const stop = desc ? query.from : query.to;
+  // The day to look at next: days beyond it are done (desc: after it; asc: before it).
+  let next: string | null = bound === undefined ? null : dayOf(bound);
+  const rows: unknown[] = [];
+  let bytes = 0;
+  let cut = false;
+  while (rows.length < want && !cut) {
+    const keptAt = await db
+      .prepare(
+        desc
+          ? `SELECT max(received_at) AS at FROM ${KEPT_EVENTS} WHERE received_at < ?1`
+          : `SELECT min(received_at) AS at FROM ${KEPT_EVENTS} WHERE received_at >= ?1`,
+      )
+      .bind(next === null ? (desc ? '9' : '0') : dayStart(desc ? addDays(next, 1) : next))
+      .first();
+    const keptDay = v.parse(At, keptAt ?? { at: null }).at;
+    const candidates = [
+      keptDay === null ? null : dayOf(keptDay),
+      (desc
+        ? tables.filter((d) => next === null || d <= next).at(-1)
+        : tables.find((d) => next === null || d >= next)) ?? null,
+    ].filter((d): d is string => d !== null);
+    // The nearer of the two in the walk's direction.
+    const day = candidates.sort().at(desc ? -1 : 0);
+    if (day === undefined) break;
+    if (stop !== undefined && (desc ? dayStart(addDays(day, 1)) <= stop : dayStart(day) >= stop)) break;
+    const segment = daySegment(query, day, held.has(day), want - rows.length, maxBytes - bytes);
+    const { results } = await db
+      .prepare(segment.text)
+      .bind(...segment.params)
+      .all<{ bytes: number }>();
+    const matched = results[0] === undefined ? 0 : v.parse(Matched, results[0]).matched;
+    cut = matched > results.length;
+    for (const row of results) {
+      rows.push(row);
+      bytes += row.bytes;
+    }
+    next = addDays(day, desc ? -1 : 1);
+  }
+  const events = rows.slice(0, query.limit).map(toStoredEvent);
+  return { events, more: events.length > 0 && (rows.length > query.limit || cut) };
+}
 
 /**
  * One page of a key's events, newest or oldest first, from `after` on: at most `limit` events,
@@ -149,18 +214,10 @@ const Matched = v.object({ matched: v.number() });
  * with, null when no event matched beyond this one at the time of reading.
  */
 export async function listEvents(db: D1Database, query: EventQuery): Promise<EventPage> {
-  // One more than asked, to learn whether anything lies beyond the page.
-  const { text, params } = fittingEvents({ ...query, limit: query.limit + 1 });
-  const { results } = await db
-    .prepare(text)
-    .bind(...params)
-    .all();
-  const matched = results[0] === undefined ? 0 : v.parse(Matched, results[0]).matched;
-  const events = results.slice(0, query.limit).map(toStoredEvent);
+  const { events, more } = await readPage(db, query);
   const last = events.at(-1);
-  const more = matched > events.length && last !== undefined;
   return {
     events,
-    next: more ? { received_at: last.received_at, event_id: last.event_id } : null,
+    next: more && last !== undefined ? { received_at: last.received_at, event_id: last.event_id } : null,
   };
 }

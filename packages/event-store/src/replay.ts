@@ -1,5 +1,6 @@
-import { MAX_INBOX_PAGE_BYTES } from '@triggers/event-schema';
-import { fittingEvents, pageOf } from './list.ts';
+import type { MAX_INBOX_PAGE_BYTES } from '@triggers/event-schema';
+import { readPage } from './list.ts';
+import { dayOf, dayTable, eventTables, KEPT_EVENTS } from './partitions.ts';
 import { type EventKey, type StoredEvent, selectEvent, toStoredEvent } from './read.ts';
 
 /**
@@ -24,19 +25,23 @@ export type ReplayOutcome =
 
 /** Moves one of a key's events from `failed` to `pending`, if it is failed. */
 export async function replayEvent(db: D1Database, key: EventKey, now: Date): Promise<ReplayOutcome> {
-  // In one transaction: the row as it was, then the move, which only a failed row takes.
-  const [read, update] = await db.batch([
+  // In one transaction: the row as it was, then the move, which only a failed row takes (in
+  // whichever table holds it: an index probe each).
+  const tables = await eventTables(db);
+  const [read, ...updates] = await db.batch([
     selectEvent(db, key),
-    db
-      .prepare(
-        `UPDATE events SET ${REPLAYED}, updated_at = ?1
-         WHERE event_id = ?2 AND api_key_id = ?3 AND status = 'failed'
-         RETURNING *`,
-      )
-      .bind(now.toISOString(), key.eventId, key.apiKeyId),
+    ...tables.map((table) =>
+      db
+        .prepare(
+          `UPDATE ${table} SET ${REPLAYED}, updated_at = ?1
+           WHERE event_id = ?2 AND api_key_id = ?3 AND status = 'failed'
+           RETURNING *`,
+        )
+        .bind(now.toISOString(), key.eventId, key.apiKeyId),
+    ),
   ]);
   const before = read?.results[0];
-  const after = update?.results[0];
+  const after = updates.find((update) => update.results.length > 0)?.results[0];
   if (before !== undefined && after !== undefined) {
     return { replayed: true, before: toStoredEvent(before), event: toStoredEvent(after) };
   }
@@ -56,26 +61,32 @@ export interface FailedQuery {
 /**
  * Moves up to `limit` of a key's failed, unacknowledged events (an acked failed event was
  * dismissed: only a replay by id brings it back), oldest first, to `pending`, and answers them
- * as they were before. The rows are read and moved in one transaction, by the same query.
+ * as they were before. The page is read as the inbox reads it (list.ts, day by day), then each
+ * row moves by a conditional UPDATE of its table, in one transaction: of two replays at once,
+ * only one moves a row.
  */
 export async function replayFailed(db: D1Database, query: FailedQuery, now: Date): Promise<StoredEvent[]> {
-  const page = { ...query, statuses: ['failed'] as const, acked: false, order: 'asc' as const };
-  const read = fittingEvents(page);
-  const prefix = pageOf(page);
-  const [rows, moved] = await db.batch([
-    db.prepare(read.text).bind(...read.params),
-    db
-      .prepare(
-        `${prefix.text}
-UPDATE events SET ${REPLAYED}, updated_at = ?
-WHERE status = 'failed'
-  AND (event_id, api_key_id) IN (SELECT event_id, api_key_id FROM fitting WHERE bytes_before < ?)
-RETURNING event_id`,
-      )
-      .bind(...prefix.params, now.toISOString(), query.maxBytes ?? MAX_INBOX_PAGE_BYTES),
-  ]);
-  const movedIds = new Set((moved?.results ?? []).map((row) => (row as { event_id: string }).event_id));
-  return (rows?.results ?? []).map(toStoredEvent).filter((event) => movedIds.has(event.event_id));
+  const page = await readPage(db, { ...query, statuses: ['failed'], acked: false, order: 'asc' });
+  if (page.events.length === 0) return [];
+  const ids = JSON.stringify(page.events.map((event) => event.event_id));
+  // Each row is in its day's table, or in kept_events (a day retention dropped).
+  const stored = new Set(await eventTables(db));
+  const tables = [...new Set(page.events.map((event) => dayTable(dayOf(event.received_at))))];
+  const moved = await db.batch(
+    [KEPT_EVENTS, ...tables.filter((table) => stored.has(table))].map((table) =>
+      db
+        .prepare(
+          `UPDATE ${table} SET ${REPLAYED}, updated_at = ?1
+           WHERE status = 'failed' AND api_key_id = ?2 AND event_id IN (SELECT value FROM json_each(?3))
+           RETURNING event_id`,
+        )
+        .bind(now.toISOString(), query.apiKeyId, ids),
+    ),
+  );
+  const movedIds = new Set(
+    moved.flatMap((r) => r.results.map((row) => (row as { event_id: string }).event_id)),
+  );
+  return page.events.filter((event) => movedIds.has(event.event_id));
 }
 
 /**
@@ -92,17 +103,23 @@ export async function restoreFailed(db: D1Database, before: StoredEvent[], now: 
     attempts,
     acked_at,
   }));
-  const { results } = await db
-    .prepare(
-      `UPDATE events
-       SET status = 'failed', attempts = r.value ->> '$.attempts', acked_at = r.value ->> '$.acked_at',
-           updated_at = ?2
-       FROM json_each(?1) AS r
-       WHERE events.event_id = r.value ->> '$.event_id' AND events.api_key_id = r.value ->> '$.api_key_id'
-         AND events.status = 'pending' AND events.attempts = 0
-       RETURNING events.event_id AS event_id`,
-    )
-    .bind(JSON.stringify(rows), now.toISOString())
-    .all<{ event_id: string }>();
-  return new Set(results.map((row) => row.event_id));
+  // Each row is in its day's table, or in kept_events if retention dropped the day meanwhile.
+  const tables = [...new Set(before.map((event) => dayTable(dayOf(event.received_at))))];
+  const stored = new Set(await eventTables(db));
+  const results = await db.batch(
+    [KEPT_EVENTS, ...tables.filter((table) => stored.has(table))].map((table) =>
+      db
+        .prepare(
+          `UPDATE ${table} AS t
+           SET status = 'failed', attempts = r.value ->> '$.attempts', acked_at = r.value ->> '$.acked_at',
+               updated_at = ?2
+           FROM json_each(?1) AS r
+           WHERE t.event_id = r.value ->> '$.event_id' AND t.api_key_id = r.value ->> '$.api_key_id'
+             AND t.status = 'pending' AND t.attempts = 0
+           RETURNING event_id`,
+        )
+        .bind(JSON.stringify(rows), now.toISOString()),
+    ),
+  );
+  return new Set(results.flatMap((r) => r.results.map((row) => (row as { event_id: string }).event_id)));
 }

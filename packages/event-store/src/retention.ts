@@ -1,6 +1,8 @@
 /**
- * Retention: the store keeps events for a while, not forever. Run by the consumer's scheduled
- * handler, across tenants (an operator path, never a request path), in bounded rounds.
+ * Retention: a tenant's store keeps events for a while, not forever. Run on the store object's
+ * alarm (apps/consumer), one tenant at a time (an operator path, never a request path), in
+ * bounded rounds; D1's dead letters, which belong to no tenant, by the scheduled handler
+ * ({@link purgeDeadLetters}).
  *
  * - `delivered` events, and acknowledged ones of any final status, older than `deliveredDays`;
  * - `failed` events not acknowledged, and unreadable dead letters, older than `failedDays` (longer:
@@ -14,15 +16,28 @@
  * - subscriptions are the tenant's configuration and stay until deleted through the API; only the
  *   signing secrets replaced by rotations are wiped, each once its overlap has ended.
  *
- * Ages count from `received_at`; a delivered or acknowledged event also waits the short age after
- * its last change (`updated_at`), so an old failed event replayed and stored lately is not purged,
- * its webhook deliveries still running, at the next run. Dead letters and deliveries count from
+ * Events go by whole days (partitions.ts): once a day's last instant is older than
+ * `deliveredDays`, what the rules above still keep of it moves to kept_events and its table is
+ * dropped, at a cost independent of its rows; kept_events is then purged row by row by the same
+ * rules. Ages count from `received_at`; a delivered or acknowledged event also waits the short
+ * age after its last change (`updated_at`), so an old failed event replayed and stored lately is
+ * kept, its webhook deliveries still running. Dead letters and deliveries count from
  * `created_at`; attempts from `attempted_at`.
  *
- * With an `archive` callback (the consumer's R2 archive), each round first reads the expired
- * events (at most `rowsPerStatement`, and about `archiveBytesPerRound` of payload), hands them to
- * it, and deletes them only once it has resolved: an archive that fails deletes nothing.
+ * With an `archive` callback (the consumer's R2 archive), expired events are handed to it before
+ * they go, at most `rowsPerStatement` and about `archiveBytesPerRound` of payload a round: an
+ * archive that fails lets nothing go.
  */
+import {
+  addDays,
+  DAY_TABLES_SQL,
+  dayStart,
+  dayTable,
+  EVENTS_VIEW,
+  eventsViewSql,
+  KEPT_EVENTS,
+  storedDays,
+} from './partitions.ts';
 import { type StoredEvent, toStoredEvent } from './read.ts';
 
 export interface RetentionPolicy {
@@ -32,7 +47,7 @@ export interface RetentionPolicy {
   failedDays: number;
   /** Rows one statement removes (or, for secrets, changes) at most. */
   rowsPerStatement: number;
-  /** Rounds (one `db.batch` of {@link STATEMENTS_PER_ROUND} DELETEs each) one run makes at most. */
+  /** Rounds one run makes at most (see {@link purgeExpired}; D1's dead letters: one DELETE each). */
   maxRounds: number;
   /**
    * When archiving: payload and metadata characters one round reads at most (past the first
@@ -49,19 +64,13 @@ export interface RetentionPolicy {
 export type ArchiveEvents = (events: StoredEvent[], round: number) => Promise<StoredEvent[]>;
 
 /**
- * Statements per round: delivered events, failed events, dead letters, deliveries, attempts; when
- * archiving, the events' SELECT and one DELETE of what it read, in place of the first two.
- */
-export const STATEMENTS_PER_ROUND = 5;
-
-/**
- * The defaults. A run makes at most 9 rounds of 5 statements, plus one for expired secrets in its
- * first round: 46 queries, within the Free plan's 50 per Worker invocation (D1 counts each
- * statement of a batch). It removes up to 45,000 rows of each kind; run every 5 minutes, that is
- * 12.96 million rows of each kind a day, 150 a second: more than 100 events per second, each with
- * one delivery and one attempt, bring. Archiving keeps the count (a round's SELECT and one events
- * DELETE replace its two events DELETEs) but reads at most 5,000 events a round, of both kinds
- * together, and about 8 MB of payload: 45,000 small events a run, 150 a second.
+ * The defaults. A run makes at most 9 rounds; each drops one expired day (or archives up to
+ * 5,000 of its events, about 8 MB of payload) or purges up to 5,000 rows of kept_events, and
+ * purges up to 5,000 deliveries and 5,000 attempts. Run every hour per tenant (the store's
+ * alarm; every minute while it has more), that is 9 days an hour: a tenant's whole retention
+ * window catches up in a few runs, whatever its traffic, since dropping a day costs the same at
+ * any size. Archiving reads every event once before its day goes: 45,000 events a run, 540,000
+ * an hour at the catch-up pace.
  */
 export const DEFAULT_RETENTION: RetentionPolicy = {
   deliveredDays: 7,
@@ -71,21 +80,24 @@ export const DEFAULT_RETENTION: RetentionPolicy = {
   archiveBytesPerRound: 8_000_000,
 };
 
-/** Queries a run makes at most under `policy`. */
+/** Queries one run of {@link purgeDeadLetters} on D1 makes at most under `policy` (the Free plan allows 50). */
 export function queriesPerRun(policy: RetentionPolicy): number {
-  return policy.maxRounds * STATEMENTS_PER_ROUND + 1;
+  return policy.maxRounds;
 }
 
 export interface PurgeResult {
   delivered: number;
   failed: number;
-  dead_letters: number;
   /** Webhook deliveries whose event was gone. */
   deliveries: number;
   /** Attempts of deliveries that were gone. */
   delivery_attempts: number;
   /** Subscriptions of which a replaced signing secret, past its overlap, was wiped. */
   expired_secrets: number;
+  /** Day tables dropped whole. */
+  dropped_days: number;
+  /** Events moved from the dropped days to kept_events (what the policy keeps). */
+  kept: number;
   rounds: number;
   /** False when the run stopped at `maxRounds` with more to purge: the next run goes on. */
   complete: boolean;
@@ -93,67 +105,156 @@ export interface PurgeResult {
   size_bytes: number | null;
 }
 
-type Counted = 'delivered' | 'failed' | 'dead_letters' | 'deliveries' | 'delivery_attempts';
+type Counted = 'deliveries' | 'delivery_attempts';
 
 const DAY_MS = 86_400_000;
 
-// Each statement deletes at most ?2 rows older than ?1, oldest first, through the index on its
-// age column (migrations 0004 and 0006), by rowid so that LIMIT bounds the DELETE.
-const PURGE_EVENTS = (condition: string) => `DELETE FROM events WHERE rowid IN (
-  SELECT rowid FROM events WHERE received_at < ?1 AND ${condition} ORDER BY received_at LIMIT ?2)`;
-
+// Neither kind of event goes while one of its webhook deliveries is pending (through the
+// deliveries' UNIQUE (api_key_id, event_id, subscription_id) index). `t` is the events table.
+const NO_PENDING_DELIVERY = `NOT EXISTS (SELECT 1 FROM deliveries AS d
+  WHERE d.api_key_id = t.api_key_id AND d.event_id = t.event_id AND d.status = 'pending')`;
 // A delivered event also waits the short age after its last change (?1 is that age's cutoff in
 // every statement using it): a failed event replayed and stored lately keeps its webhooks' event.
-// Neither kind goes while one of its webhook deliveries is pending (through the deliveries'
-// UNIQUE (api_key_id, event_id, subscription_id) index).
-const NO_PENDING_DELIVERY = `NOT EXISTS (SELECT 1 FROM deliveries AS d
-  WHERE d.api_key_id = events.api_key_id AND d.event_id = events.event_id AND d.status = 'pending')`;
-const DELIVERED_OR_ACKED = `(updated_at < ?1 AND (status = 'delivered' OR (acked_at IS NOT NULL AND status <> 'pending'))
+const DELIVERED_OR_ACKED = `(t.updated_at < ?1 AND (t.status = 'delivered' OR (t.acked_at IS NOT NULL AND t.status <> 'pending'))
   AND ${NO_PENDING_DELIVERY})`;
-const FAILED_UNACKED = "(status = 'failed' AND acked_at IS NULL)";
+const FAILED_UNACKED = "(t.status = 'failed' AND t.acked_at IS NULL)";
 const FAILED_TO_PURGE = `(${FAILED_UNACKED} AND ${NO_PENDING_DELIVERY})`;
-const PURGE_DELIVERED = PURGE_EVENTS(DELIVERED_OR_ACKED);
-const PURGE_FAILED = PURGE_EVENTS(FAILED_TO_PURGE);
-// Archiving: both kinds at once (?1 delivered cutoff, ?2 failed cutoff, ?3 the later of the two,
-// for the index), oldest first, at most ?4 rows and about ?5 characters of payload and metadata
-// (a row is read when what precedes it is under ?5, so the first always is). `candidates` is how
-// many rows the LIMIT let through: more than were read means the budget cut the round short.
-const SELECT_EXPIRED = `SELECT * FROM (
+// An event the policy lets go: ?1 the delivered cutoff, ?2 the failed one.
+const EXPIRED = `((t.received_at < ?1 AND ${DELIVERED_OR_ACKED}) OR (t.received_at < ?2 AND ${FAILED_TO_PURGE}))`;
+// RETURNING names no table (workerd's SQLite refuses a qualified column there).
+const KIND = "CASE WHEN status = 'failed' AND acked_at IS NULL THEN 'failed' ELSE 'delivered' END";
+
+// kept_events, row by row (it holds only what the dropped days kept): at most ?3 rows, oldest
+// first, through its primary key.
+const PURGE_KEPT = `DELETE FROM ${KEPT_EVENTS} AS t WHERE event_id IN (
+  SELECT t.event_id FROM ${KEPT_EVENTS} AS t WHERE ${EXPIRED} ORDER BY t.received_at LIMIT ?3)
+  RETURNING ${KIND} AS kind`;
+// Archiving: the expired rows of `table` past (?3, ?4) in key order, at most ?5 rows and about ?6
+// characters of payload and metadata (a row is read when what precedes it is under ?6, so the
+// first always is), each with whether it expired. `candidates` is how many rows the LIMIT let
+// through: more than were read means the budget cut the round short.
+const SELECT_PAST = (table: string, onlyExpired: boolean) => `SELECT * FROM (
   SELECT *, sum(size) OVER (ORDER BY received_at, event_id ROWS UNBOUNDED PRECEDING) - size AS before,
          count(*) OVER () AS candidates
-  FROM (SELECT *, length(payload) + coalesce(length(metadata), 0) AS size FROM events
-    WHERE received_at < ?3 AND ((received_at < ?1 AND ${DELIVERED_OR_ACKED})
-                                OR (received_at < ?2 AND ${FAILED_TO_PURGE}))
-    ORDER BY received_at LIMIT ?4))
-WHERE before < ?5`;
-// What was archived, unless a replay made it pending meanwhile or a manual retry one of its
-// deliveries; RETURNING tells which kind it was.
-const DELETE_ARCHIVED = `DELETE FROM events WHERE event_id IN (SELECT value FROM json_each(?1))
-  AND status <> 'pending' AND ${NO_PENDING_DELIVERY}
-  RETURNING CASE WHEN ${FAILED_UNACKED} THEN 'failed' ELSE 'delivered' END AS kind`;
-const PURGE_DEAD_LETTERS = `DELETE FROM dead_letters WHERE rowid IN (
-  SELECT rowid FROM dead_letters WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)`;
+  FROM (SELECT t.*, length(t.payload) + coalesce(length(t.metadata), 0) AS size, ${EXPIRED} AS expired
+        FROM ${table} AS t WHERE (t.received_at, t.event_id) > (?3, ?4)${onlyExpired ? ` AND ${EXPIRED}` : ''}
+        ORDER BY t.received_at, t.event_id LIMIT ?5))
+WHERE before < ?6`;
+// What was archived from kept_events, unless a replay made it pending meanwhile or a manual retry
+// one of its deliveries; RETURNING tells which kind it was.
+const DELETE_ARCHIVED = `DELETE FROM ${KEPT_EVENTS} AS t WHERE event_id IN (SELECT value FROM json_each(?1))
+  AND t.status <> 'pending' AND ${NO_PENDING_DELIVERY}
+  RETURNING ${KIND} AS kind`;
 // After the events of the same round: a delivery goes in the round its event went, or later.
 const PURGE_DELIVERIES = `DELETE FROM deliveries WHERE rowid IN (
   SELECT rowid FROM deliveries AS d WHERE d.created_at < ?1 AND NOT EXISTS (
-    SELECT 1 FROM events AS e WHERE e.event_id = d.event_id AND e.api_key_id = d.api_key_id)
+    SELECT 1 FROM ${EVENTS_VIEW} AS e WHERE e.event_id = d.event_id AND e.api_key_id = d.api_key_id)
   ORDER BY d.created_at LIMIT ?2)`;
 const PURGE_ATTEMPTS = `DELETE FROM delivery_attempts WHERE rowid IN (
   SELECT rowid FROM delivery_attempts AS a WHERE a.attempted_at < ?1 AND NOT EXISTS (
     SELECT 1 FROM deliveries AS d WHERE d.api_key_id = a.api_key_id AND d.id = a.delivery_id)
   ORDER BY a.attempted_at LIMIT ?2)`;
 // Each replaced signing secret past its end is dropped; the column goes back to NULL once none is
-// left. Walks only the subscriptions that have some (a partial index, migration 0007).
+// left. Walks only the subscriptions that have some (a partial index).
+const PURGE_DEAD_LETTERS = `DELETE FROM dead_letters WHERE rowid IN (
+  SELECT rowid FROM dead_letters WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)`;
 const WIPE_EXPIRED_SECRETS = `UPDATE subscriptions SET previous_secrets = (
     SELECT CASE WHEN count(*) = 0 THEN NULL ELSE json_group_array(json(p.value)) END
     FROM json_each(subscriptions.previous_secrets) AS p WHERE p.value ->> '$.expires_at' >= ?1)
   WHERE rowid IN (SELECT rowid FROM subscriptions AS s WHERE s.previous_secrets IS NOT NULL AND EXISTS (
     SELECT 1 FROM json_each(s.previous_secrets) AS p WHERE p.value ->> '$.expires_at' < ?1) LIMIT ?2)`;
 
+/** The two cutoffs of a run: delivered (and acknowledged) events, failed ones. */
+type Cutoffs = [deliveredBefore: string, failedBefore: string];
+
+interface ReadRow {
+  event_id: string;
+  received_at: string;
+  expired: number;
+  candidates: number;
+}
+
+/**
+ * One round's rows of `table` past `after` in key order, within the policy's bounds (all rows of
+ * a day being archived, only expired ones of kept_events); `more` if some were left.
+ */
+async function readPast(
+  db: D1Database,
+  table: string,
+  onlyExpired: boolean,
+  cutoffs: Cutoffs,
+  after: [string, string],
+  policy: RetentionPolicy,
+): Promise<{ rows: (StoredEvent & { expired: boolean })[]; more: boolean }> {
+  const { results } = await db
+    .prepare(SELECT_PAST(table, onlyExpired))
+    .bind(...cutoffs, ...after, policy.rowsPerStatement, policy.archiveBytesPerRound)
+    .all<ReadRow>();
+  const candidates = results[0]?.candidates ?? 0;
+  return {
+    rows: results.map((row) => ({ ...toStoredEvent(row), expired: row.expired === 1 })),
+    more: candidates > results.length || candidates >= policy.rowsPerStatement,
+  };
+}
+
+/**
+ * The longest prefix of `rows` that the archive took care of: each row kept by the policy, or
+ * expired and among `archived`.
+ */
+function settledPrefix<T extends { event_id: string; expired: boolean }>(
+  rows: T[],
+  archived: StoredEvent[],
+): T[] {
+  const taken = new Set(archived.map((event) => event.event_id));
+  const end = rows.findIndex((row) => row.expired && !taken.has(row.event_id));
+  return end === -1 ? rows : rows.slice(0, end);
+}
+
+/**
+ * Drops the expired day `day` whole: what the policy still keeps moves to kept_events first
+ * (pending events, failed ones not expired yet, any event with a pending delivery), then the
+ * table goes, its cost independent of its rows. Answers the rows it let go by kind and the rows
+ * it kept.
+ */
+async function dropDay(
+  db: D1Database,
+  day: string,
+  cutoffs: Cutoffs,
+): Promise<{ delivered: number; failed: number; kept: number }> {
+  const table = dayTable(day);
+  const others = (await storedDays(db)).filter((d) => d !== day);
+  const keep = db
+    .prepare(`INSERT INTO ${KEPT_EVENTS} SELECT t.* FROM ${table} AS t WHERE NOT ${EXPIRED} RETURNING 1`)
+    .bind(...cutoffs);
+  // What goes: every row the INSERT does not keep.
+  const count = db
+    .prepare(
+      `SELECT coalesce(sum(${FAILED_UNACKED}), 0) AS failed, count(*) AS n FROM ${table} AS t WHERE ${EXPIRED}`,
+    )
+    .bind(...cutoffs);
+  const [, counted, kept] = await db.batch<{ failed: number; n: number }>([
+    db.prepare(`DROP VIEW IF EXISTS ${EVENTS_VIEW}`),
+    count,
+    keep,
+    db.prepare(`DROP TABLE ${table}`),
+    ...eventsViewSql(others).map((sql) => db.prepare(sql)),
+    db.prepare('DELETE FROM retention_progress WHERE day = ?1').bind(day),
+  ]);
+  const { failed = 0, n = 0 } = counted?.results[0] ?? {};
+  return { delivered: n - failed, failed, kept: kept?.results.length ?? 0 };
+}
+
 /**
  * Deletes what `policy` says has expired at `now`, in rounds, until nothing is left or `maxRounds`.
- * With `archive`, each round's expired events are handed to it first, and deleted once it resolves;
- * if it rejects, the run throws with that round's events still stored.
+ * Expired day tables without a row are dropped at once. Then each round takes the oldest expired
+ * day that has rows: what the policy still keeps of it moves to kept_events and its table is
+ * dropped whole; and it purges kept_events row by row (at most `rowsPerStatement`), then
+ * deliveries and attempts. With `archive`, the day is first read in key order, a round at most
+ * `rowsPerStatement` rows and about `archiveBytesPerRound` of payload, its expired events handed
+ * to the archive with kept_events' (one call a round) and its survivors moved as the read passes
+ * them (how far it got is kept in `retention_progress`); only once the whole day is archived is
+ * it dropped, and kept_events' rows go once archived. If `archive` rejects, the run throws with
+ * that round's events still stored.
  */
 export async function purgeExpired(
   db: D1Database,
@@ -162,62 +263,103 @@ export async function purgeExpired(
   archive?: ArchiveEvents,
 ): Promise<PurgeResult> {
   const before = (days: number) => new Date(now.getTime() - days * DAY_MS).toISOString();
-  const deliveredBefore = before(policy.deliveredDays);
-  const failedBefore = before(policy.failedDays);
+  const cutoffs: Cutoffs = [before(policy.deliveredDays), before(policy.failedDays)];
   const webhooksBefore = before(Math.min(policy.deliveredDays, policy.failedDays));
   const limit = policy.rowsPerStatement;
   const others: [Counted, D1PreparedStatement][] = [
-    ['dead_letters', db.prepare(PURGE_DEAD_LETTERS).bind(failedBefore, limit)],
     ['deliveries', db.prepare(PURGE_DELIVERIES).bind(webhooksBefore, limit)],
     ['delivery_attempts', db.prepare(PURGE_ATTEMPTS).bind(webhooksBefore, limit)],
-  ];
-  const purgeEvents: [Counted, D1PreparedStatement][] = [
-    ['delivered', db.prepare(PURGE_DELIVERED).bind(deliveredBefore, limit)],
-    ['failed', db.prepare(PURGE_FAILED).bind(failedBefore, limit)],
   ];
   const result: PurgeResult = {
     delivered: 0,
     failed: 0,
-    dead_letters: 0,
     deliveries: 0,
     delivery_attempts: 0,
     expired_secrets: 0,
+    dropped_days: 0,
+    kept: 0,
     rounds: 0,
     complete: false,
     size_bytes: null,
   };
+  const count = (rows: { kind?: string }[]) => {
+    for (const row of rows) if (row.kind === 'failed' || row.kind === 'delivered') result[row.kind]++;
+  };
   while (result.rounds < policy.maxRounds) {
     const first = result.rounds === 0;
+    const round = result.rounds + 1;
     let more = false;
-    const statements = others.map(([, statement]) => statement);
-    if (archive === undefined) {
-      statements.unshift(...purgeEvents.map(([, statement]) => statement));
-    } else {
-      const read = await readExpired(db, [deliveredBefore, failedBefore], policy);
-      const archived = read.events.length > 0 ? await archive(read.events, result.rounds + 1) : [];
-      const ids = JSON.stringify(archived.map((e) => e.event_id));
-      statements.unshift(db.prepare(DELETE_ARCHIVED).bind(ids));
-      more = read.more || archived.length < read.events.length;
+    // A day is expired once its last instant is older than the short age. Empty ones (the
+    // neighbours writes make ahead, write.ts) go at once, in one transaction, without a round.
+    let expiredDays = (await storedDays(db)).filter((day) => dayStart(addDays(day, 1)) <= cutoffs[0]);
+    const empty = await emptyDays(db, expiredDays);
+    if (empty.length > 0) {
+      await dropEmptyDays(db, empty);
+      result.dropped_days += empty.length;
+      expiredDays = expiredDays.filter((day) => !empty.includes(day));
     }
+    const day = expiredDays[0];
+    more = expiredDays.length > 1;
+    let dayArchived = archive === undefined;
+    if (archive === undefined) {
+      const { results } = await db
+        .prepare(PURGE_KEPT)
+        .bind(...cutoffs, limit)
+        .all<{ kind: string }>();
+      count(results);
+      more ||= results.length >= limit;
+    } else {
+      // One archive call a round: the day's expired events read so far, and kept_events' expired ones.
+      const progress =
+        day === undefined
+          ? null
+          : await db
+              .prepare('SELECT received_at, event_id FROM retention_progress WHERE day = ?1')
+              .bind(day)
+              .first<{ received_at: string; event_id: string }>();
+      const after: [string, string] = progress ? [progress.received_at, progress.event_id] : ['', ''];
+      const dayRead =
+        day === undefined
+          ? { rows: [], more: false }
+          : await readPast(db, dayTable(day), false, cutoffs, after, policy);
+      const keptRead = await readPast(db, KEPT_EVENTS, true, cutoffs, ['', ''], policy);
+      const handed = [...dayRead.rows.filter((row) => row.expired), ...keptRead.rows];
+      const taken = handed.length > 0 ? await archive(handed, round) : [];
+      if (day !== undefined) {
+        const settled = settledPrefix(dayRead.rows, taken);
+        const last = settled.at(-1);
+        if (last !== undefined) result.kept += await passSurvivors(db, day, cutoffs, after, last, settled);
+        dayArchived = !dayRead.more && settled.length === dayRead.rows.length;
+      }
+      const keptIds = new Set(keptRead.rows.map((row) => row.event_id));
+      const takenKept = taken.filter((e) => keptIds.has(e.event_id));
+      const { results } = await db
+        .prepare(DELETE_ARCHIVED)
+        .bind(JSON.stringify(takenKept.map((e) => e.event_id)))
+        .all<{ kind: string }>();
+      count(results);
+      more ||= keptRead.more || takenKept.length < keptRead.rows.length;
+    }
+    if (day !== undefined) {
+      if (dayArchived) {
+        const dropped = await dropDay(db, day, cutoffs);
+        result.delivered += dropped.delivered;
+        result.failed += dropped.failed;
+        result.kept += dropped.kept;
+        result.dropped_days++;
+      } else more = true;
+    }
+    const statements = others.map(([, statement]) => statement);
     if (first) statements.push(db.prepare(WIPE_EXPIRED_SECRETS).bind(now.toISOString(), limit));
-    const results = await db.batch<{ kind?: Counted }>(statements);
+    const results = await db.batch(statements);
     result.rounds++;
     const counts = results.map((r) => r.meta.changes ?? 0);
-    const eventStatements = archive === undefined ? purgeEvents.length : 1;
-    if (archive === undefined) {
-      purgeEvents.forEach(([name], i) => {
-        result[name] += counts[i] ?? 0;
-        more ||= (counts[i] ?? 0) >= limit;
-      });
-    } else {
-      for (const row of results[0]?.results ?? []) if (row.kind) result[row.kind]++;
-    }
     others.forEach(([name], i) => {
-      const count = counts[eventStatements + i] ?? 0;
-      result[name] += count;
-      more ||= count >= limit;
+      const n = counts[i] ?? 0;
+      result[name] += n;
+      more ||= n >= limit;
     });
-    if (first) result.expired_secrets = counts[eventStatements + others.length] ?? 0;
+    if (first) result.expired_secrets = counts[others.length] ?? 0;
     result.size_bytes = results.at(-1)?.meta.size_after ?? result.size_bytes;
     if (!more) {
       // Secrets left past the bound wait for the next run, like any other row.
@@ -228,22 +370,61 @@ export async function purgeExpired(
   return result;
 }
 
-/** One round's expired events, oldest first, within the policy's bounds; `more` if some were left. */
-async function readExpired(
+/** Which of `days` have no row (an index probe each). */
+async function emptyDays(db: D1Database, days: string[]): Promise<string[]> {
+  if (days.length === 0) return [];
+  const results = await db.batch<{ held: number }>(
+    days.map((day) => db.prepare(`SELECT EXISTS (SELECT 1 FROM ${dayTable(day)}) AS held`)),
+  );
+  return days.filter((_, i) => results[i]?.results[0]?.held === 0);
+}
+
+/** Drops the empty tables of `days` and rebuilds the view, in one transaction. */
+async function dropEmptyDays(db: D1Database, days: string[]): Promise<void> {
+  const others = (await storedDays(db)).filter((d) => !days.includes(d));
+  await db.batch([
+    db.prepare(`DROP VIEW IF EXISTS ${EVENTS_VIEW}`),
+    ...days.map((day) => db.prepare(`DROP TABLE ${dayTable(day)}`)),
+    ...eventsViewSql(others).map((sql) => db.prepare(sql)),
+    db
+      .prepare('DELETE FROM retention_progress WHERE day IN (SELECT value FROM json_each(?1))')
+      .bind(JSON.stringify(days)),
+  ]);
+}
+
+/**
+ * Moves the survivors among the rows a round of the archive passed (`after` to `last`, in key
+ * order) to kept_events, as the read judged them, and records how far it got: nothing it did not
+ * archive is left behind to be dropped. Answers the rows moved.
+ */
+async function passSurvivors(
   db: D1Database,
-  [deliveredBefore, failedBefore]: [string, string],
-  policy: RetentionPolicy,
-): Promise<{ events: StoredEvent[]; more: boolean }> {
-  const latest = deliveredBefore > failedBefore ? deliveredBefore : failedBefore;
-  const { results } = await db
-    .prepare(SELECT_EXPIRED)
-    .bind(deliveredBefore, failedBefore, latest, policy.rowsPerStatement, policy.archiveBytesPerRound)
-    .all<{ candidates: number }>();
-  const candidates = results[0]?.candidates ?? 0;
-  return {
-    events: results.map(toStoredEvent),
-    more: candidates > results.length || candidates >= policy.rowsPerStatement,
-  };
+  day: string,
+  cutoffs: Cutoffs,
+  after: [string, string],
+  last: { received_at: string; event_id: string },
+  settled: { event_id: string; expired: boolean }[],
+): Promise<number> {
+  const table = dayTable(day);
+  const survivors = JSON.stringify(settled.filter((row) => !row.expired).map((row) => row.event_id));
+  const range = '(t.received_at, t.event_id) > (?3, ?4) AND (t.received_at, t.event_id) <= (?5, ?6)';
+  const survivor = `(t.event_id IN (SELECT value FROM json_each(?7)) OR NOT ${EXPIRED})`;
+  const bounds = [...cutoffs, ...after, last.received_at, last.event_id, survivors];
+  const [moved] = await db.batch([
+    db
+      .prepare(
+        `INSERT INTO ${KEPT_EVENTS} SELECT t.* FROM ${table} AS t WHERE ${range} AND ${survivor} RETURNING 1`,
+      )
+      .bind(...bounds),
+    db.prepare(`DELETE FROM ${table} AS t WHERE ${range} AND ${survivor}`).bind(...bounds),
+    db
+      .prepare(
+        `INSERT INTO retention_progress (day, received_at, event_id) VALUES (?1, ?2, ?3)
+         ON CONFLICT (day) DO UPDATE SET received_at = excluded.received_at, event_id = excluded.event_id`,
+      )
+      .bind(day, last.received_at, last.event_id),
+  ]);
+  return moved?.results.length ?? 0;
 }
 
 /** The database's size in bytes as D1 reports it (`meta.size_after` of a trivial query), or null. */
@@ -288,14 +469,14 @@ export async function purgeDeadLetters(
 }
 
 /**
- * Whether the store holds anything {@link purgeExpired} may remove one day (events, deliveries,
- * attempts, replaced signing secrets): a tenant's store keeps waking for retention only then.
+ * Whether the store holds anything {@link purgeExpired} may remove one day (a day table, even an
+ * empty one, kept events, deliveries, attempts, replaced signing secrets): a tenant's store keeps waking for retention only then.
  */
 export async function holdsExpirable(db: D1Database): Promise<boolean> {
   const held = await db
     .prepare(
-      `SELECT EXISTS (SELECT 1 FROM events) OR EXISTS (SELECT 1 FROM deliveries)
-              OR EXISTS (SELECT 1 FROM delivery_attempts) OR EXISTS (SELECT 1 FROM dead_letters)
+      `SELECT EXISTS (${DAY_TABLES_SQL}) OR EXISTS (SELECT 1 FROM ${KEPT_EVENTS}) OR EXISTS (SELECT 1 FROM deliveries)
+              OR EXISTS (SELECT 1 FROM delivery_attempts)
               OR EXISTS (SELECT 1 FROM subscriptions WHERE previous_secrets IS NOT NULL) AS held`,
     )
     .first<number>('held');

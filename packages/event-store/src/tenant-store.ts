@@ -5,13 +5,27 @@
  * object's alarm); the ingest Worker binds it through `script_name`. Both reach it only through
  * {@link tenantStore} (client.ts) with the tenant of the request or message.
  *
- * - The schema is this package's migrations (src/schema.ts, generated from migrations/*.sql),
- *   applied by the object to itself when it starts, each once, in one transaction each.
+ * - The schema: the fixed tables of store-migrations/*.sql (src/schema.ts), applied by the object
+ *   to itself when it starts, each once, in one transaction each; the events tables, one per day
+ *   received, made by code as writes need them (partitions.ts).
  * - The first call names the object's tenant, kept in `store_owner`; a call for another tenant is
  *   refused ({@link WrongTenant}): isolation is structural, not only a `WHERE` clause.
  * - Every operation (tenant-ops.ts) runs on the object's own SQLite, one call at a time.
  */
 import { DurableObject } from 'cloudflare:workers';
+import {
+  addDays,
+  DAY_TABLES_SQL,
+  dayOf,
+  dayStart,
+  dayTable,
+  EVENT_COLUMNS,
+  EVENTS_VIEW,
+  eventsTableSql,
+  eventsViewSql,
+  KEPT_EVENTS,
+  tableDay,
+} from './partitions.ts';
 import { MIGRATIONS } from './schema.ts';
 import { sqliteAsD1 } from './sqlite-d1.ts';
 import { type OpArgs, type OpResult, TENANT_OPS, type TenantOp } from './tenant-ops.ts';
@@ -32,20 +46,70 @@ export class UnknownOp extends Error {
   }
 }
 
-/** Applies the migrations not applied yet, in order; answers how many it applied. */
+/** The last of the D1 migrations an object applied to itself before the day partitions. */
+const SHARED_LAYOUT = '0007_signing_secrets.sql';
+/** The store migration whose tables such an object holds already. */
+const BASELINE = '0001_tenant_store.sql';
+
+/**
+ * Moves an object of the layout before the day partitions (one `events` table, made by the D1
+ * migrations; only local and dev objects have it) to the partitioned one, in place: its rows go
+ * to their day tables, `events` and the unused `dead_letters` are dropped, and the baseline
+ * migration, whose tables it holds already, is recorded as applied.
+ */
+function partitionSharedLayout(sql: SqlStorage): void {
+  const legacy = sql
+    .exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'")
+    .toArray().length;
+  if (legacy > 0) {
+    const days = sql
+      .exec<{ day: string }>('SELECT DISTINCT substr(received_at, 1, 10) AS day FROM events')
+      .toArray()
+      .map((r) => dayOf(r.day));
+    const columns = EVENT_COLUMNS.join(', ');
+    for (const day of days) {
+      for (const statement of eventsTableSql(dayTable(day))) sql.exec(statement);
+      sql.exec(
+        `INSERT INTO ${dayTable(day)} (${columns}) SELECT ${columns} FROM events
+         WHERE received_at >= ?1 AND received_at < ?2`,
+        dayStart(day),
+        dayStart(addDays(day, 1)),
+      );
+    }
+    sql.exec('DROP TABLE events');
+  }
+  sql.exec('DROP TABLE IF EXISTS dead_letters');
+  sql.exec(
+    'INSERT INTO store_migrations (name, applied_at) VALUES (?, ?)',
+    BASELINE,
+    new Date().toISOString(),
+  );
+}
+
+/**
+ * Applies the migrations not applied yet, in order, then makes `kept_events` and the `events`
+ * view if missing (partitions.ts); answers how many migrations it applied. An object of the
+ * layout before the day partitions is moved to it first ({@link partitionSharedLayout}).
+ */
 export function migrateStore(storage: DurableObjectStorage): number {
   const sql = storage.sql;
   sql.exec('CREATE TABLE IF NOT EXISTS store_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)');
   sql.exec('CREATE TABLE IF NOT EXISTS store_owner (tenant TEXT PRIMARY KEY)');
-  const applied = new Set(
-    sql
-      .exec<{ name: string }>('SELECT name FROM store_migrations')
-      .toArray()
-      .map((r) => r.name),
-  );
+  const applied = () =>
+    new Set(
+      sql
+        .exec<{ name: string }>('SELECT name FROM store_migrations')
+        .toArray()
+        .map((r) => r.name),
+    );
+  const before = applied();
+  if (before.has(SHARED_LAYOUT) && !before.has(BASELINE)) {
+    storage.transactionSync(() => partitionSharedLayout(sql));
+  }
+  const done = applied();
   let count = 0;
   for (const { name, sql: text } of MIGRATIONS) {
-    if (applied.has(name)) continue;
+    if (done.has(name)) continue;
     storage.transactionSync(() => {
       sql.exec(text);
       sql.exec(
@@ -55,6 +119,20 @@ export function migrateStore(storage: DurableObjectStorage): number {
       );
     });
     count++;
+  }
+  const view = sql
+    .exec("SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = ?", EVENTS_VIEW)
+    .toArray();
+  if (view.length === 0) {
+    storage.transactionSync(() => {
+      for (const statement of eventsTableSql(KEPT_EVENTS)) sql.exec(statement);
+      const days = sql
+        .exec<{ name: string }>(DAY_TABLES_SQL)
+        .toArray()
+        .map((r) => tableDay(r.name))
+        .filter((day): day is string => day !== null);
+      for (const statement of eventsViewSql(days)) sql.exec(statement);
+    });
   }
   return count;
 }

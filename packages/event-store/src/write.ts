@@ -1,4 +1,5 @@
 import { eventIdentity, jsonChunks, type QueuedEvent } from '@triggers/event-schema';
+import { addDays, dayOf, dayTable, ensureDays, KEPT_EVENTS } from './partitions.ts';
 
 /**
  * Writes to the store, built as statements and run together by {@link commit}: everything a
@@ -11,6 +12,11 @@ import { eventIdentity, jsonChunks, type QueuedEvent } from '@triggers/event-sch
  */
 export interface StoreWrite {
   readonly statements: readonly D1PreparedStatement[];
+  /**
+   * The days whose tables the statements name (partitions.ts): {@link commit} creates those
+   * missing before it runs them. Empty for writes to D1.
+   */
+  readonly days?: readonly string[];
 }
 
 /** An event and the delivery attempt (1-based) it arrived with. */
@@ -58,48 +64,95 @@ export const MAX_JSON_PARAM_BYTES = 1_000_000;
 /** What `last_error` says of a `failed` event when nothing more precise was ever recorded. */
 export const RETRIES_EXHAUSTED = 'retries exhausted: every delivery attempt failed';
 
-const EVENT_COLUMNS =
-  'event_id, api_key_id, payload, metadata, status, attempts, last_error, received_at, created_at, updated_at, correlation_id, debug, type, source, subject, cloudevent';
+const INSERTED_COLUMNS =
+  'received_at, event_id, api_key_id, payload, metadata, status, attempts, last_error, created_at, updated_at, correlation_id, debug, type, source, subject, cloudevent';
 
 /**
- * `INSERT … SELECT … FROM json_each(?1) … ON CONFLICT DO UPDATE … WHERE status = 'pending'`:
- * a new event gets a row; an existing one changes only while it is `pending` (see status.ts).
- * `?2` is the write time. RETURNING lists the rows actually inserted or changed.
+ * How one kind of queue outcome writes an event: the status it stores, the `last_error` of a new
+ * row, and what it changes on a row still `pending` (`excluded` in an upsert; `e.value` and the
+ * row itself, `t`, in an UPDATE of a neighbouring table).
+ */
+interface Outcome {
+  status: string;
+  /** `last_error` of the row to insert into `table` (whose row, if any, is the old one). */
+  insertError: (table: string) => string;
+  /** The SET of an upsert's conflict. */
+  upsertSet: string;
+  /** The SET of an UPDATE of table `t` from `json_each(?1) AS e`. */
+  updateSet: string;
+}
+
+// A later success keeps the error of the attempts before it.
+const DELIVERED: Outcome = {
+  status: 'delivered',
+  insertError: () => 'NULL',
+  upsertSet: "status = 'delivered'",
+  updateSet: "status = 'delivered'",
+};
+
+const RETRY: Outcome = {
+  status: 'pending',
+  insertError: () => "e.value ->> '$.error'",
+  upsertSet: 'last_error = excluded.last_error',
+  updateSet: "last_error = e.value ->> '$.error'",
+};
+
+// Without a reason of its own, a dead event keeps the error its last attempt recorded; ?3 is
+// the fallback when no attempt recorded one (the store was down for all of them, say).
+const FAILED: Outcome = {
+  status: 'failed',
+  insertError: (table) => `coalesce(e.value ->> '$.error',
+            (SELECT old.last_error FROM ${table} AS old
+             WHERE old.event_id = e.value ->> '$.event_id' AND old.api_key_id = e.value ->> '$.api_key_id'),
+            ?3)`,
+  upsertSet: "status = 'failed', last_error = excluded.last_error",
+  updateSet: "status = 'failed', last_error = coalesce(e.value ->> '$.error', t.last_error, ?3)",
+};
+
+/** The event is in none of `tables` (each probed through its UNIQUE (event_id)). */
+const absentFrom = (tables: readonly string[]) =>
+  tables
+    .map((table) => `NOT EXISTS (SELECT 1 FROM ${table} AS n WHERE n.event_id = e.value ->> '$.event_id')`)
+    .join(' AND ');
+
+/**
+ * `INSERT … SELECT … FROM json_each(?1) … ON CONFLICT DO UPDATE … WHERE status = 'pending'` into
+ * the day's table: a new event gets a row, unless it is stored in one of `elsewhere` (the
+ * neighbouring days and kept_events, which {@link updateElsewhere} changes); an existing one
+ * changes only while it is `pending` (see status.ts). `?2` is the write time. RETURNING lists the
+ * rows actually inserted or changed.
  *
- * Defence in depth: an existing row changes only for its own tenant (`events.api_key_id =
+ * Defence in depth: an existing row changes only for its own tenant (`api_key_id =
  * excluded.api_key_id`), and every subquery is scoped the same way. Event ids are assigned by the
  * ingest Worker today, but should a future path let a client choose one, a message naming another
  * tenant's `event_id` changes nothing of it: it is reported unchanged, like a duplicate.
  */
-function upsertEvents(status: string, lastError: string, set: string): string {
-  return `INSERT INTO events (${EVENT_COLUMNS})
-SELECT e.value ->> '$.event_id', e.value ->> '$.api_key_id', e.value -> '$.payload',
-       e.value ->> '$.metadata', '${status}', e.value ->> '$.attempts', ${lastError},
-       e.value ->> '$.received_at', ?2, ?2, e.value ->> '$.correlation_id', e.value ->> '$.debug',
+function upsertDay(outcome: Outcome, table: string, elsewhere: readonly string[]): string {
+  return `INSERT INTO ${table} AS t (${INSERTED_COLUMNS})
+SELECT e.value ->> '$.received_at', e.value ->> '$.event_id', e.value ->> '$.api_key_id', e.value -> '$.payload',
+       e.value ->> '$.metadata', '${outcome.status}', e.value ->> '$.attempts', ${outcome.insertError(table)},
+       ?2, ?2, e.value ->> '$.correlation_id', e.value ->> '$.debug',
        e.value ->> '$.type', e.value ->> '$.source', e.value ->> '$.subject', e.value ->> '$.cloudevent'
 FROM json_each(?1) AS e
-WHERE true
-ON CONFLICT (event_id) DO UPDATE SET ${set},
-  attempts = max(events.attempts, excluded.attempts), updated_at = excluded.updated_at
-WHERE events.status = 'pending' AND events.api_key_id = excluded.api_key_id
+WHERE ${absentFrom(elsewhere)}
+ON CONFLICT (event_id) DO UPDATE SET ${outcome.upsertSet},
+  attempts = max(t.attempts, excluded.attempts), updated_at = excluded.updated_at
+WHERE t.status = 'pending' AND t.api_key_id = excluded.api_key_id
 RETURNING event_id AS key`;
 }
 
-// A later success keeps the error of the attempts before it.
-const STORE_DELIVERED = upsertEvents('delivered', 'NULL', "status = 'delivered'");
-
-const RECORD_RETRY = upsertEvents('pending', "e.value ->> '$.error'", 'last_error = excluded.last_error');
-
-// Without a reason of its own, a dead event keeps the error its last attempt recorded; ?3 is
-// the fallback when no attempt recorded one (D1 was down for all of them, say).
-const RECORD_FAILED = upsertEvents(
-  'failed',
-  `coalesce(e.value ->> '$.error',
-            (SELECT old.last_error FROM events AS old
-             WHERE old.event_id = e.value ->> '$.event_id' AND old.api_key_id = e.value ->> '$.api_key_id'),
-            ?3)`,
-  "status = 'failed', last_error = excluded.last_error",
-);
+/**
+ * The same change on a row stored in `table`, another table than its message's day: a copy of
+ * the event received on a neighbouring day (an idempotency key's retry, within the dedup
+ * window), or a row retention kept. Only a `pending` row of the same tenant changes.
+ */
+function updateElsewhere(outcome: Outcome, table: string): string {
+  return `UPDATE ${table} AS t SET ${outcome.updateSet},
+  attempts = max(t.attempts, e.value ->> '$.attempts'), updated_at = ?2
+FROM json_each(?1) AS e
+WHERE t.event_id = e.value ->> '$.event_id' AND t.api_key_id = e.value ->> '$.api_key_id' AND t.status = 'pending'
+RETURNING event_id AS key`;
+}
 
 const RECORD_UNREADABLE = `INSERT INTO dead_letters
   (message_id, queue, reason, attempts, body, body_encoding, enqueued_at, created_at)
@@ -112,14 +165,16 @@ ON CONFLICT (message_id) DO NOTHING
 RETURNING message_id AS key`;
 
 /**
- * Counts, on an existing row of the same tenant, a message that carries its event_id with another
- * payload or metadata: an idempotency key reused for a different event. Runs before the upsert, so
- * it compares with the row as it was (the first event, which stays).
+ * Counts, on an existing row of the same tenant in `table`, a message that carries its event_id
+ * with another payload or metadata: an idempotency key reused for a different event. Runs before
+ * the upsert, so it compares with the row as it was (the first event, which stays).
  */
-const COUNT_CONFLICTS = `UPDATE events SET idempotency_conflicts = idempotency_conflicts + 1
+const countConflicts = (
+  table: string,
+) => `UPDATE ${table} AS t SET idempotency_conflicts = idempotency_conflicts + 1
 FROM json_each(?1) AS e
-WHERE events.event_id = e.value ->> '$.event_id' AND events.api_key_id = e.value ->> '$.api_key_id'
-  AND (events.payload IS NOT e.value ->> '$.payload' OR events.metadata IS NOT e.value ->> '$.metadata')`;
+WHERE t.event_id = e.value ->> '$.event_id' AND t.api_key_id = e.value ->> '$.api_key_id'
+  AND (t.payload IS NOT e.value ->> '$.payload' OR t.metadata IS NOT e.value ->> '$.metadata')`;
 
 /** One element of the JSON array the event statements expand. */
 function eventElement({ event, attempts }: EventAttempt, error: string | null) {
@@ -149,6 +204,55 @@ function statements(db: D1Database, sql: string, elements: unknown[], ...params:
   return { statements: arrays.map((array) => db.prepare(sql).bind(array.text, ...params)) };
 }
 
+type Element = ReturnType<typeof eventElement>;
+
+/** `elements` by the day of their `received_at`. */
+function byDay(elements: Element[]): Map<string, Element[]> {
+  const days = new Map<string, Element[]>();
+  for (const element of elements) {
+    const day = dayOf(element.received_at);
+    days.set(day, [...(days.get(day) ?? []), element]);
+  }
+  return days;
+}
+
+/**
+ * The dedup window: a message is checked against the tables of its own day, the day before, the
+ * day after and kept_events. Two copies of an event received within 24 hours of each other (an
+ * idempotency key's retry, a redelivery) always fall on the same or neighbouring days.
+ */
+const neighbours = (day: string) => [KEPT_EVENTS, dayTable(addDays(day, -1)), dayTable(addDays(day, 1))];
+
+/**
+ * The statements of one outcome for `elements`, per day received: the conflict count when
+ * `conflicts` (on every table an existing copy may be in), the change of a pending copy stored
+ * on a neighbouring day or kept, then the upsert into the day's own table.
+ */
+function writeDays(
+  db: D1Database,
+  outcome: Outcome,
+  elements: Element[],
+  now: Date,
+  { conflicts = false, fallback }: { conflicts?: boolean; fallback?: string } = {},
+): StoreWrite {
+  const at = now.toISOString();
+  const params = fallback === undefined ? [at] : [at, fallback];
+  const out: D1PreparedStatement[] = [];
+  const days: string[] = [];
+  for (const [day, group] of byDay(elements)) {
+    const table = dayTable(day);
+    const elsewhere = neighbours(day);
+    days.push(addDays(day, -1), day, addDays(day, 1));
+    if (conflicts) {
+      for (const t of [table, ...elsewhere]) out.push(...statements(db, countConflicts(t), group).statements);
+    }
+    for (const t of elsewhere)
+      out.push(...statements(db, updateElsewhere(outcome, t), group, ...params).statements);
+    out.push(...statements(db, upsertDay(outcome, table, elsewhere), group, ...params).statements);
+  }
+  return { statements: out, days };
+}
+
 /**
  * Stores events as `delivered`. The keys it reports are the events stored now, not duplicates.
  * A message whose event_id is stored with another payload or metadata (an idempotency key reused
@@ -156,21 +260,19 @@ function statements(db: D1Database, sql: string, elements: unknown[], ...params:
  */
 export function storeDelivered(db: D1Database, attempts: EventAttempt[], now: Date): StoreWrite {
   const elements = attempts.map((attempt) => eventElement(attempt, null));
-  const conflicts = statements(db, COUNT_CONFLICTS, elements);
-  const upserts = statements(db, STORE_DELIVERED, elements, now.toISOString());
-  return { statements: [...conflicts.statements, ...upserts.statements] };
+  return writeDays(db, DELIVERED, elements, now, { conflicts: true });
 }
 
 /** Records failed attempts that will be retried: `pending`, with their attempts and error. */
 export function recordRetry(db: D1Database, failures: FailedAttempt[], now: Date): StoreWrite {
   const elements = failures.map((failure) => eventElement(failure, failure.error));
-  return statements(db, RECORD_RETRY, elements, now.toISOString());
+  return writeDays(db, RETRY, elements, now);
 }
 
 /** Records dead-lettered events as `failed`, with their attempts and reason. */
 export function recordFailed(db: D1Database, dead: DeadEvent[], now: Date): StoreWrite {
   const elements = dead.map((d) => eventElement(d, d.reason));
-  return statements(db, RECORD_FAILED, elements, now.toISOString(), RETRIES_EXHAUSTED);
+  return writeDays(db, FAILED, elements, now, { fallback: RETRIES_EXHAUSTED });
 }
 
 /** Keeps dead-lettered messages that are not events, body and all, in `dead_letters`. */
@@ -197,6 +299,10 @@ export async function commit<const T extends readonly StoreWrite[]>(
   writes: T,
 ): Promise<{ -readonly [K in keyof T]: Set<string> }> {
   const all = writes.flatMap((write) => write.statements);
+  await ensureDays(
+    db,
+    writes.flatMap((write) => write.days ?? []),
+  );
   const results = all.length === 0 ? [] : await db.batch<{ key: string }>([...all]);
   let next = 0;
   const keys = writes.map((write) => {

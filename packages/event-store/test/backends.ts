@@ -1,8 +1,7 @@
 /**
- * The database a query suite runs against: D1 (`env.DB`) or a tenant's Durable Object, whose
- * SQLite the store reaches through the adapter of src/sqlite-d1.ts. vitest.config.ts runs the
- * query suites once per backend (projects `d1` and `object`, the binding `STORE_BACKEND`), so each
- * suite proves the same queries on both without a copy of itself.
+ * The database a query suite runs against: a tenant's Durable Object, whose SQLite the store
+ * reaches through the adapter of src/sqlite-d1.ts, as it runs in production (the event queries
+ * run nowhere else since the day partitions; D1 keeps dead letters and the old store).
  */
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
@@ -49,10 +48,7 @@ export function freshObject(name = `test_${crypto.randomUUID()}`): Stub {
   return env.TENANTS.get(env.TENANTS.idFromName(name));
 }
 
-/** The backend of this run: D1, or one tenant object per test file. */
+/** A fresh tenant object's store, as the query suites use it (one object per test file). */
 export function storeDb(): D1Database {
-  return env.STORE_BACKEND === 'object' ? objectDb(freshObject()) : env.DB;
+  return objectDb(freshObject());
 }
-
-/** The name of this run's backend, for a test that must say which it ran on. */
-export const backend: 'd1' | 'object' = env.STORE_BACKEND === 'object' ? 'object' : 'd1';

@@ -3,7 +3,5 @@ declare namespace Cloudflare {
   interface Env {
     DB: D1Database;
     TENANTS: import('../src/client.ts').TenantNamespace;
-    /** Which database the query suites run against (vitest.config.ts). */
-    STORE_BACKEND: 'd1' | 'object';
   }
 }

@@ -9,19 +9,22 @@ import {
   statusCountsSql,
   storeDelivered,
 } from '../src/index.ts';
+import { storeDb } from './backends.ts';
 
 const NOW = new Date('2026-11-29T12:00:00.000Z');
-const rows = async (sql: string) => (await env.DB.prepare(sql).all()).results;
+// Events are read in a tenant's store (the `events` view over its day tables), dead letters in D1.
+const db = storeDb();
+const rows = async (sql: string, on: D1Database = db) => (await on.prepare(sql).all()).results;
 
 describe('inspection SQL', () => {
   it('lists and counts one tenant’s events, even when its id holds a quote', async () => {
     const apiKeyId = "key_o'brien";
     const delivered = queuedEvent({ api_key_id: apiKeyId, timestamp: '2026-11-29T10:00:00.000Z' });
     const pending = queuedEvent({ api_key_id: apiKeyId, timestamp: '2026-11-29T11:00:00.000Z' });
-    await commit(env.DB, [
-      storeDelivered(env.DB, [{ event: delivered, attempts: 1 }], NOW),
-      recordRetry(env.DB, [{ event: pending, attempts: 1, error: 'x' }], NOW),
-      storeDelivered(env.DB, [{ event: queuedEvent(), attempts: 1 }], NOW),
+    await commit(db, [
+      storeDelivered(db, [{ event: delivered, attempts: 1 }], NOW),
+      recordRetry(db, [{ event: pending, attempts: 1, error: 'x' }], NOW),
+      storeDelivered(db, [{ event: queuedEvent(), attempts: 1 }], NOW),
     ]);
 
     expect((await rows(recentEventsSql({ apiKeyId }))).map((r) => r.event_id)).toEqual([
@@ -36,7 +39,7 @@ describe('inspection SQL', () => {
       { status: 'pending', events: 1, last_updated_at: NOW.toISOString() },
     ]);
     expect(await rows(statusCountsSql({ eventIds: [] }))).toEqual([]);
-    expect(await rows(recentDeadLettersSql(1))).toEqual([]);
+    expect(await rows(recentDeadLettersSql(1), env.DB)).toEqual([]);
   });
 
   it('refuses a limit or status that would not be safe to inline', () => {

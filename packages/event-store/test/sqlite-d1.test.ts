@@ -4,9 +4,7 @@
  * by `runInDurableObject`) and compares the two answers.
  */
 import { env } from 'cloudflare:workers';
-import { queuedEvent } from '@triggers/test-support/queued-event';
 import { describe, expect, it } from 'vitest';
-import { type EventAttempt, storeDelivered } from '../src/index.ts';
 import { freshObject, inObject } from './backends.ts';
 
 /** Runs `use` on D1 and on a fresh object, each with its own scratch table `t`. */
@@ -131,48 +129,5 @@ describe('the DO SQLite adapter answers like D1', () => {
       values: { yes: 1, no: 0, twice: 'xx', once: 'x' },
       undefined: { error: expect.stringContaining('D1_TYPE_ERROR') },
     });
-  });
-
-  it('counts the rows written per stored event as D1 does, for one event, a batch of 100, its redelivery and its deletion', async () => {
-    // One write of the store (storeDelivered: the conflict count and the upsert), run as the
-    // consumer runs it, on each backend; meta.rows_written summed over its statements.
-    const written = async (db: D1Database, events: EventAttempt[]) => {
-      const results = await db.batch([...storeDelivered(db, events, new Date()).statements]);
-      return results.reduce((sum, r) => sum + r.meta.rows_written, 0);
-    };
-    const batch = (size: number) => {
-      const apiKeyId = `key_${crypto.randomUUID()}`;
-      return Array.from({ length: size }, () => ({
-        event: queuedEvent({ api_key_id: apiKeyId }),
-        attempts: 1,
-      }));
-    };
-    const measure = async (db: D1Database) => {
-      const hundred = batch(100);
-      const apiKeyId = hundred[0]?.event.api_key_id;
-      return {
-        one: await written(db, batch(1)),
-        hundred: await written(db, hundred),
-        redelivered: await written(db, hundred),
-        // What retention's DELETE of those 100 rows writes.
-        deleted: (await db.prepare('DELETE FROM events WHERE api_key_id = ?1').bind(apiKeyId).run()).meta
-          .rows_written,
-      };
-    };
-    const figures = { d1: await measure(env.DB), object: await inObject(freshObject(), measure) };
-    expect(figures.object).toEqual(figures.d1);
-    // Measured: 8 per new event on both, linear in the batch. A new event writes its row and one
-    // entry in each of the events table's 7 indexes (the primary key's and the 6 of the
-    // migrations, the partial unacked one included: a new event is unacked); the conflict count
-    // writes nothing (no stored row to count on). A redelivered duplicate writes nothing at all:
-    // the upsert's WHERE (status = 'pending') leaves a delivered row alone.
-    const indexes = await env.DB.prepare(
-      "SELECT count(*) AS n FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'",
-    ).first<number>('n');
-    expect(indexes).toBe(7);
-    const perEvent = 1 + (indexes ?? 0);
-    // A DELETE counts one row per row deleted on both locally, whatever indexes it touches (D1's
-    // pricing FAQ counts index entries on writes: docs/scaling.md states both readings).
-    expect(figures.object).toEqual({ one: perEvent, hundred: 100 * perEvent, redelivered: 0, deleted: 100 });
   });
 });

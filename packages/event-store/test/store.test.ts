@@ -2,15 +2,15 @@ import type { QueuedEvent } from '@triggers/event-schema';
 import { queuedEvent } from '@triggers/test-support/queued-event';
 import { describe, expect, it } from 'vitest';
 import {
+  addDays,
   commit,
+  dayOf,
   encodeBody,
-  getDeadLetter,
   getEvent,
   MAX_JSON_PARAM_BYTES,
   RETRIES_EXHAUSTED,
   recordFailed,
   recordRetry,
-  recordUnreadable,
   replayEvent,
   type StoreWrite,
   storeDelivered,
@@ -126,7 +126,7 @@ describe('storeDelivered', () => {
     });
   });
 
-  it('writes a batch of 100 events with two statements (conflict count, upsert) of at most two bound parameters', async () => {
+  it('writes a batch of 100 events of one day with eight statements of at most two bound parameters, not one per event', async () => {
     const apiKeyId = `key_${crypto.randomUUID()}`;
     const events = Array.from({ length: 100 }, () => queuedEvent({ api_key_id: apiKeyId }));
     const write = storeDelivered(
@@ -134,7 +134,11 @@ describe('storeDelivered', () => {
       events.map((event) => ({ event, attempts: 1 })),
       T1,
     );
-    expect(write.statements).toHaveLength(2);
+    // The conflict count on the four tables a copy may be in (the day, its two neighbours,
+    // kept_events), the change of a pending copy on the three others, the upsert into the day.
+    expect(write.statements).toHaveLength(8);
+    const day = dayOf(events[0]?.timestamp ?? '');
+    expect(write.days).toEqual([addDays(day, -1), day, addDays(day, 1)]);
     expect((await one(write)).size).toBe(100);
     const count = await db
       .prepare('SELECT count(*) AS n FROM events WHERE api_key_id = ?')
@@ -255,48 +259,6 @@ describe('the status state machine', () => {
   });
 });
 
-describe('recordUnreadable', () => {
-  it('keeps a malformed body as JSON text and a binary one as base64, once per message id', async () => {
-    const jsonId = crypto.randomUUID();
-    const bytesId = crypto.randomUUID();
-    const messages = [
-      {
-        messageId: jsonId,
-        queue: 'event-queue',
-        reason: 'malformed',
-        attempts: 1,
-        ...encodeBody({ nope: [1, 'two'] }),
-        enqueuedAt: T1,
-      },
-      {
-        messageId: bytesId,
-        queue: 'event-dlq',
-        reason: 'malformed',
-        attempts: 4,
-        ...encodeBody(new Uint8Array([0, 255, 7])),
-        enqueuedAt: T1,
-      },
-    ];
-    expect(await one(recordUnreadable(db, messages, T2))).toEqual(new Set([jsonId, bytesId]));
-    expect((await one(recordUnreadable(db, messages, T3))).size).toBe(0);
-    expect(await getDeadLetter(db, jsonId)).toEqual({
-      message_id: jsonId,
-      queue: 'event-queue',
-      reason: 'malformed',
-      attempts: 1,
-      body: '{"nope":[1,"two"]}',
-      body_encoding: 'json',
-      enqueued_at: T1.toISOString(),
-      created_at: T2.toISOString(),
-    });
-    expect(await getDeadLetter(db, bytesId)).toMatchObject({
-      body: 'AP8H',
-      body_encoding: 'base64',
-      attempts: 4,
-    });
-  });
-});
-
 describe('commit', () => {
   it('reports each write’s own keys when several run in one batch', async () => {
     const delivered = queuedEvent();
@@ -323,7 +285,7 @@ describe('commit', () => {
   });
 
   it('does not call D1 when there is nothing to write', async () => {
-    expect(await commit(db, [storeDelivered(db, [], T1), recordUnreadable(db, [], T1)])).toEqual([
+    expect(await commit(db, [storeDelivered(db, [], T1), recordRetry(db, [], T1)])).toEqual([
       new Set(),
       new Set(),
     ]);
