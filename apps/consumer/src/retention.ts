@@ -52,7 +52,7 @@ export async function retainTenant(
     log.log('error', 'retention failed', { error: describeError(err), ...archived() });
     throw err;
   }
-  const { size_bytes, dead_letters: _none, ...counts } = result;
+  const { size_bytes, ...counts } = result;
   log.log('info', 'retention', {
     ...counts,
     ...archived(),

@@ -1,11 +1,10 @@
 import { createScheduledController } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { commit, getEvent, storeDelivered } from '@triggers/event-store';
+import { commit, getDeadLetter, recordUnreadable } from '@triggers/event-store';
 import { DEFAULT_ATTEMPT_SCHEDULE } from '@triggers/webhooks';
 import { describe, expect, it } from 'vitest';
 import worker from '../src/index.ts';
 import { readSettings, SettingsError } from '../src/settings.ts';
-import { event } from './queue.ts';
 
 const vars = (over: Record<string, unknown>) => ({ ...env, ...over }) as typeof env;
 
@@ -58,12 +57,23 @@ describe('the consumer’s settings', () => {
   });
 
   it('stops a retention run with RETENTION_*_DAYS = 0 before it deletes anything', async () => {
-    const old = event({ timestamp: new Date(Date.now() - 400 * 86_400_000).toISOString() });
-    await commit(env.DB, [storeDelivered(env.DB, [{ event: old, attempts: 1 }], new Date(old.timestamp))]);
+    // The scheduled run purges D1's dead letters (each tenant's store purges itself).
+    const at = new Date(Date.now() - 400 * 86_400_000);
+    const messageId = `m-${crypto.randomUUID()}`;
+    const old = {
+      messageId,
+      queue: 'event-queue',
+      reason: 'r',
+      attempts: 1,
+      body: '1',
+      body_encoding: 'json',
+      enqueuedAt: at,
+    } as const;
+    await commit(env.DB, [recordUnreadable(env.DB, [old], at)]);
     const controller = createScheduledController({ scheduledTime: Date.now(), cron: '*/5 * * * *' });
     await expect(worker.scheduled(controller, vars({ RETENTION_FAILED_DAYS: 0 }))).rejects.toThrow(
       SettingsError,
     );
-    expect(await getEvent(env.DB, { apiKeyId: old.api_key_id, eventId: old.event_id })).not.toBeNull();
+    expect(await getDeadLetter(env.DB, messageId)).not.toBeNull();
   });
 });

@@ -1,5 +1,6 @@
+import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { commit, storeDelivered, tenantStore } from '@triggers/event-store';
+import { DAY_TABLES_SQL, dayOf, dayTable, tenantStore } from '@triggers/event-store';
 import { queuedEvent } from '@triggers/test-support/queued-event';
 import { describe, expect, it } from 'vitest';
 import { call, expectError, newApiKey } from './support/ingest.ts';
@@ -21,14 +22,28 @@ async function seedOldStore(
   webhook = false,
 ): Promise<{ tenant: string; eventIds: string[] }> {
   const tenant = `key_${crypto.randomUUID().replaceAll('-', '').slice(0, 16)}`;
-  const queued = Array.from({ length: events }, () => queuedEvent({ api_key_id: tenant }));
-  await commit(env.DB, [
-    storeDelivered(
-      env.DB,
-      queued.map((event) => ({ event, attempts: 1 })),
-      NOW,
+  // One event a day, the days before NOW: the migration places each in its day's table.
+  const queued = Array.from({ length: events }, (_, i) =>
+    queuedEvent({ api_key_id: tenant, timestamp: new Date(NOW.getTime() - i * 86_400_000).toISOString() }),
+  );
+  // The old store's table (D1's migrations), as the old consumer wrote it.
+  await env.DB.batch(
+    queued.map((event) =>
+      env.DB.prepare(
+        `INSERT INTO events (event_id, api_key_id, payload, metadata, status, attempts, received_at, created_at,
+                             updated_at, correlation_id, type, source)
+         VALUES (?1, ?2, ?3, NULL, 'delivered', 1, ?4, ?5, ?5, ?6, 'triggers.event', ?7)`,
+      ).bind(
+        event.event_id,
+        tenant,
+        JSON.stringify(event.payload),
+        event.timestamp,
+        NOW.toISOString(),
+        event.correlation_id,
+        `/api-keys/${tenant}`,
+      ),
     ),
-  ]);
+  );
   const eventIds = queued.map((event) => event.event_id);
   if (webhook) {
     const at = NOW.toISOString();
@@ -131,6 +146,29 @@ describe('operator routes', () => {
       eventId: a.eventIds[0] ?? '',
     });
     expect(JSON.stringify(deliveries)).toContain('msg_1');
+    // Each event in the table of its day received, one day each.
+    const placed = await runInDurableObject(
+      env.TENANTS.get(env.TENANTS.idFromName(a.tenant)),
+      (_, state) => ({
+        days: state.storage.sql
+          .exec<{ name: string }>(DAY_TABLES_SQL)
+          .toArray()
+          .map((r) => r.name),
+        rows: a.eventIds.map(
+          (id, i) =>
+            state.storage.sql
+              .exec(
+                `SELECT event_id FROM ${dayTable(dayOf(new Date(NOW.getTime() - i * 86_400_000)))} WHERE event_id = ?`,
+                id,
+              )
+              .toArray().length,
+        ),
+      }),
+    );
+    expect(placed).toEqual({
+      days: ['20261129', '20261130', '20261201'].map(dayTable),
+      rows: [1, 1, 1],
+    });
 
     const verified = await verify();
     expect(verified.mismatches).toEqual([]);

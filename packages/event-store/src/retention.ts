@@ -30,7 +30,6 @@
  */
 import {
   addDays,
-  DAY_TABLES_SQL,
   dayStart,
   dayTable,
   EVENTS_VIEW,
@@ -469,13 +468,13 @@ export async function purgeDeadLetters(
 }
 
 /**
- * Whether the store holds anything {@link purgeExpired} may remove one day (a day table, even an
- * empty one, kept events, deliveries, attempts, replaced signing secrets): a tenant's store keeps waking for retention only then.
+ * Whether the store holds anything {@link purgeExpired} may remove one day (events, deliveries,
+ * attempts, replaced signing secrets; an empty day table waits for the next run after a write): a tenant's store keeps waking for retention only then.
  */
 export async function holdsExpirable(db: D1Database): Promise<boolean> {
   const held = await db
     .prepare(
-      `SELECT EXISTS (${DAY_TABLES_SQL}) OR EXISTS (SELECT 1 FROM ${KEPT_EVENTS}) OR EXISTS (SELECT 1 FROM deliveries)
+      `SELECT EXISTS (SELECT 1 FROM ${EVENTS_VIEW}) OR EXISTS (SELECT 1 FROM deliveries)
               OR EXISTS (SELECT 1 FROM delivery_attempts)
               OR EXISTS (SELECT 1 FROM subscriptions WHERE previous_secrets IS NOT NULL) AS held`,
     )

@@ -5,6 +5,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { eventsTableSql } from '@triggers/event-store/partitions';
 import { MIGRATIONS } from '@triggers/event-store/schema';
 import { persistTo } from './local.mjs';
 
@@ -18,7 +19,11 @@ import { persistTo } from './local.mjs';
 export const tenantStoreDir = (stateDir = persistTo) =>
   join(stateDir, 'v3', 'do', 'triggers-consumer-TenantStore');
 
-/** The tables of a tenant's data (the rest of its file is the object's own bookkeeping). */
+/**
+ * The tables of a tenant's data (the rest of its file is the object's own bookkeeping). `events`
+ * is a view in the object, over its day tables and kept_events (event-store's partitions.ts):
+ * read as one table here.
+ */
 export const TENANT_TABLES = /** @type {const} */ ([
   'events',
   'subscriptions',
@@ -99,6 +104,7 @@ export function queryTenantStores(statements, options = {}) {
   const all = new DatabaseSync(':memory:');
   try {
     for (const { sql } of MIGRATIONS) all.exec(sql);
+    for (const sql of eventsTableSql('events')) all.exec(sql);
     for (const file of tenantObjects(options).values()) {
       const db = openReadOnly(file);
       try {
