@@ -154,7 +154,7 @@ describe('listEvents', () => {
     expect(rest.next).toBeNull();
   });
 
-  it('reads the default inbox view of a day by a range of its unacknowledged index and kept_events’, not a scan', async () => {
+  it('reads a day of the default inbox view by a range of its (received_at, event_id) index and kept_events’, about the page’s rows', async () => {
     const { apiKeyId } = await tenant(['delivered']);
     const query = daySegment(
       {
@@ -174,10 +174,10 @@ describe('listEvents', () => {
       .bind(...query.params)
       .all<{ detail: string }>();
     const plan = results.map((r) => r.detail).join('\n');
-    // The day's partial index and kept_events', each read in order up to the page's size (no
-    // sort of either table: only the page's at most 2 × 51 rows are sorted).
-    expect(plan).toContain('events_20261129_unacked');
-    expect(plan).toContain('kept_events_unacked');
+    // The day's (received_at, event_id) index and kept_events', each read in order up to the
+    // page's size (no sort of either table: only the page's at most 2 × 51 rows are sorted).
+    expect(plan).toContain('events_20261129_by_received');
+    expect(plan).toContain('kept_events_by_received');
     expect(plan).not.toMatch(/SCAN (events_|kept_events)/);
     // And what it costs: a page of 11 of a day of 200 unacknowledged events (a store of its own,
     // one tenant as in production) reads about the page, not the day.
