@@ -1,4 +1,4 @@
-import { eventTables } from './partitions.ts';
+import { eventTables } from './days.ts';
 import { type EventKey, type StoredEvent, selectEvent, toStoredEvent } from './read.ts';
 
 /** What acknowledging an event found: the event as it now is, and whether this call acked it. */

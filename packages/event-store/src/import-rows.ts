@@ -1,4 +1,5 @@
-import { dayOf, dayTable, ensureDays } from './partitions.ts';
+import { ensureDays } from './days.ts';
+import { dayOf, dayTable } from './partitions.ts';
 
 /**
  * Rows copied as they are into a tenant's store: how `POST /operator/migrate` (apps/ingest) moves

@@ -1,5 +1,6 @@
 export * from './ack.ts';
 export * from './client.ts';
+export * from './days.ts';
 export * from './deliveries.ts';
 export * from './import-rows.ts';
 export * from './inspect.ts';

@@ -1,6 +1,7 @@
 import { type EventStatus, type EventTypeMatch, MAX_INBOX_PAGE_BYTES } from '@triggers/event-schema';
 import * as v from 'valibot';
-import { addDays, dayOf, dayStart, dayTable, KEPT_EVENTS, storedDays } from './partitions.ts';
+import { storedDays } from './days.ts';
+import { addDays, dayOf, dayStart, dayTable, KEPT_EVENTS } from './partitions.ts';
 import { type StoredEvent, toStoredEvent } from './read.ts';
 
 /** A position in a key's events: the `(received_at, event_id)` of the last event seen. */

@@ -1,6 +1,7 @@
 import type { MAX_INBOX_PAGE_BYTES } from '@triggers/event-schema';
+import { eventTables } from './days.ts';
 import { readPage } from './list.ts';
-import { dayOf, dayTable, eventTables, KEPT_EVENTS } from './partitions.ts';
+import { dayOf, dayTable, KEPT_EVENTS } from './partitions.ts';
 import { type EventKey, type StoredEvent, selectEvent, toStoredEvent } from './read.ts';
 
 /**

@@ -28,15 +28,8 @@
  * they go, at most `rowsPerStatement` and about `archiveBytesPerRound` of payload a round: an
  * archive that fails lets nothing go.
  */
-import {
-  addDays,
-  dayStart,
-  dayTable,
-  EVENTS_VIEW,
-  eventsViewSql,
-  KEPT_EVENTS,
-  storedDays,
-} from './partitions.ts';
+import { storedDays } from './days.ts';
+import { addDays, dayStart, dayTable, EVENTS_VIEW, eventsViewSql, KEPT_EVENTS } from './partitions.ts';
 import { type StoredEvent, toStoredEvent } from './read.ts';
 
 export interface RetentionPolicy {

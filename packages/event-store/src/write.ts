@@ -1,5 +1,6 @@
 import { eventIdentity, jsonChunks, type QueuedEvent } from '@triggers/event-schema';
-import { addDays, dayOf, dayTable, ensureDays, KEPT_EVENTS } from './partitions.ts';
+import { ensureDays } from './days.ts';
+import { addDays, dayOf, dayTable, KEPT_EVENTS } from './partitions.ts';
 
 /**
  * Writes to the store, built as statements and run together by {@link commit}: everything a

@@ -26,7 +26,6 @@ import {
   recordRetry,
   replayEvent,
   type StoredEvent,
-  type StoreWrite,
   storeDelivered,
   storedDays,
   TENANT_OPS,

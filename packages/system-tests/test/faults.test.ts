@@ -28,6 +28,7 @@ const RUN = `faults-${Date.now()}`;
 const NO_RATE_LIMIT = 1_000_000;
 
 let system: System;
+let endStoreFault = () => {};
 const accepted = new Map<number, string>(); // event number -> event_id
 const refused = new Set<number>(); // event numbers answered 503
 const otherStatuses: number[] = [];
@@ -39,11 +40,10 @@ beforeAll(async () => {
     vars: { FAULTS: JSON.stringify({ queue_send: 0.1, consumer_batch_throw: 0.2 }) },
   });
   await openTenantStore(system, system.keys.test, system.keyIds.test);
-  system.tenantExec(
-    system.keyIds.test,
-    `CREATE TRIGGER store_fault BEFORE INSERT ON events WHEN abs(random() % 100) < 2
-     BEGIN SELECT RAISE(ABORT, 'injected fault: store refused the write'); END`,
-  );
+  endStoreFault = system.tenantInsertFault(system.keyIds.test, 'store_fault', {
+    when: 'abs(random() % 100) < 2',
+    message: 'injected fault: store refused the write',
+  });
 
   // Single events, each sent once: 503s are not retried, so they must never be stored.
   let next = 0;
@@ -81,7 +81,7 @@ beforeAll(async () => {
   });
 
   // Let the store recover, then wait until every accepted event is settled; fail if they do not.
-  system.tenantExec(system.keyIds.test, 'DROP TRIGGER store_fault');
+  endStoreFault();
   const expected = accepted.size + batchAccepted.size;
   await vi.waitFor(
     () => {

@@ -19,6 +19,7 @@ const MAX_OUTAGE_MS = 240_000;
 const RUN = `outage-${Date.now()}`;
 
 let system: System;
+let endOutage = () => {};
 const accepted = new Map<number, string>();
 let storedDuringOutage = -1;
 let outageMs = 0;
@@ -26,11 +27,9 @@ let outageMs = 0;
 beforeAll(async () => {
   system = await startSystem({ rateLimit: 1_000_000 });
   await openTenantStore(system, system.keys.test, system.keyIds.test);
-  system.tenantExec(
-    system.keyIds.test,
-    `CREATE TRIGGER store_down BEFORE INSERT ON events
-     BEGIN SELECT RAISE(ABORT, 'injected outage: the store refuses every write'); END`,
-  );
+  endOutage = system.tenantInsertFault(system.keyIds.test, 'store_down', {
+    message: 'injected outage: the store refuses every write',
+  });
   const startedAt = Date.now();
   const client = createClient({ baseUrl: system.url, apiKey: system.keys.test });
   const results = await client.events.sendBatch(
@@ -52,7 +51,7 @@ beforeAll(async () => {
   outageMs = Date.now() - startedAt;
   const [row] = system.tenantQuery(system.keyIds.test, 'SELECT count(*) AS n FROM events');
   storedDuringOutage = Number(row?.n);
-  system.tenantExec(system.keyIds.test, 'DROP TRIGGER store_down');
+  endOutage();
 
   await vi.waitFor(
     () => {

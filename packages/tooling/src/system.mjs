@@ -19,7 +19,7 @@ import {
   seedApiKeys,
   spawnDev,
 } from './local.mjs';
-import { queryTenantStores, tenantExec, tenantObjects, tenantQuery } from './tenants.mjs';
+import { queryTenantStores, tenantExec, tenantInsertFault, tenantObjects, tenantQuery } from './tenants.mjs';
 import { readWranglerConfig } from './wrangler-config.mjs';
 
 /** @typedef {import('./local.mjs').Row} Row */
@@ -275,6 +275,7 @@ async function seedNamedKeys(specs, persistTo) {
  *   tenantObjects(): Map<string, string>,
  *   tenantQuery(tenant: string, sql: string, params?: Array<string | number | null>): Row[],
  *   tenantExec(tenant: string, sql: string): void,
+ *   tenantInsertFault(tenant: string, name: string, fault: { when?: string, message: string, on?: string }): () => void,
  * }} System
  * - `persistTo`: the local state (D1, KV, queues) of this system.
  * - `keys`: each seeded API key by name; `keyIds`: its id (the tenant its events are filed under).
@@ -284,7 +285,8 @@ async function seedNamedKeys(specs, persistTo) {
  * - `stored`: runs SQL over every tenant store's data at once, as one store (tenants.mjs); where
  *   events, subscriptions and deliveries are.
  * - `tenantObjects()`: tenant id to its object's SQLite file; `tenantQuery`: SQL on one tenant's;
- *   `tenantExec`: SQL that changes one tenant's store in place (a fault suite's failing trigger).
+ *   `tenantExec`: SQL that changes one tenant's store in place; `tenantInsertFault`: makes its
+ *   store refuse new events (a fault suite's failing trigger), answering the function that ends it.
  * - `stop()` also removes the temporary state.
  */
 
@@ -375,6 +377,7 @@ export async function startSystem({
       tenantObjects: () => tenantObjects({ persistTo }),
       tenantQuery: (tenant, sql, params) => tenantQuery(tenant, sql, params, { persistTo }),
       tenantExec: (tenant, sql) => tenantExec(tenant, sql, { persistTo }),
+      tenantInsertFault: (tenant, name, fault) => tenantInsertFault(tenant, name, fault, { persistTo }),
       async stop() {
         await workers.stop();
         rmSync(dir, { recursive: true, force: true });

@@ -5,7 +5,15 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { eventsTableSql } from '@triggers/event-store/partitions';
+import {
+  addDays,
+  DAY_TABLES_SQL,
+  dayOf,
+  dayTable,
+  eventsTableSql,
+  eventsViewSql,
+  tableDay,
+} from '@triggers/event-store/partitions';
 import { MIGRATIONS } from '@triggers/event-store/schema';
 import { persistTo } from './local.mjs';
 
@@ -148,4 +156,41 @@ export function tenantExec(tenant, sql, options = {}) {
   } finally {
     db.close();
   }
+}
+
+/**
+ * Makes the store of `tenant` refuse new events, while its object runs: a trigger
+ * `RAISE(ABORT, message)` before each INSERT into the day tables of today (or of the instant
+ * `on`) and the day after (when `when` holds, an SQL condition on `NEW`), which it creates first, with the `events` view over them,
+ * as the object would (event-store's partitions.ts). For fault suites; answers the function that
+ * removes the triggers. The tenant's object must exist.
+ * @param {string} tenant
+ * @param {string} name the triggers' name (`<name>`, `<name>_next`)
+ * @param {{ when?: string, message: string, on?: string }} fault
+ * @param {{ persistTo?: string }} [options]
+ * @returns {() => void}
+ */
+export function tenantInsertFault(tenant, name, { when, message, on }, options = {}) {
+  const today = dayOf(on ?? new Date());
+  const stored = tenantQuery(tenant, DAY_TABLES_SQL, [], options)
+    .map((row) => tableDay(String(row.name)))
+    .filter((day) => day !== null);
+  const faulted = [today, addDays(today, 1)];
+  const days = [...new Set([...stored, addDays(today, -1), ...faulted, addDays(today, 2)])];
+  const literal = message.replaceAll("'", "''");
+  tenantExec(
+    tenant,
+    [
+      ...days.flatMap((day) => eventsTableSql(dayTable(day))),
+      ...eventsViewSql(days),
+      ...faulted.map(
+        (day, i) =>
+          `CREATE TRIGGER ${name}${i === 0 ? '' : '_next'} BEFORE INSERT ON ${dayTable(day)}${when ? ` WHEN ${when}` : ''}
+           BEGIN SELECT RAISE(ABORT, '${literal}'); END`,
+      ),
+    ].join(';\n'),
+    options,
+  );
+  return () =>
+    tenantExec(tenant, `DROP TRIGGER IF EXISTS ${name}; DROP TRIGGER IF EXISTS ${name}_next`, options);
 }

@@ -138,12 +138,10 @@ describe('the pipeline, end to end', () => {
     // The fault is injected into this key's own store, not the code: a trigger in its object's
     // SQLite makes the batch's INSERT abort at the row that carries `inject_fault`, half-way
     // through the batch. The production code knows nothing of it.
-    system.tenantExec(
-      system.keyIds.test,
-      `CREATE TRIGGER e2e_fault BEFORE INSERT ON events
-       WHEN json_extract(NEW.payload, '$.inject_fault') = 1
-       BEGIN SELECT RAISE(ABORT, 'injected store fault'); END`,
-    );
+    const endFault = system.tenantInsertFault(system.keyIds.test, 'e2e_fault', {
+      when: "json_extract(NEW.payload, '$.inject_fault') = 1",
+      message: 'injected store fault',
+    });
     const payloads = Array.from({ length: 11 }, (_, i) => ({
       marker: MARKER,
       i,
@@ -160,7 +158,7 @@ describe('the pipeline, end to end', () => {
         ),
       30_000,
     );
-    system.tenantExec(system.keyIds.test, 'DROP TRIGGER e2e_fault');
+    endFault();
 
     const [counts, rows] = await storeUntil(
       `all ${ids.length} events of the faulted batch to be delivered`,

@@ -76,17 +76,17 @@ describe('the operator commands against both Workers under wrangler dev', () => 
     expect(result.stdout).not.toContain('evt_key_beta_1');
   });
 
-  it('stops with exit 1 when a tenant store refuses writes (a trigger set by tenantExec), and a rerun moves the rest', () => {
-    system.tenantExec(
-      'key_beta',
-      `CREATE TRIGGER store_fault BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'injected fault'); END`,
-    );
+  it('stops with exit 1 when a tenant store refuses writes (a trigger set by tenantInsertFault), and a rerun moves the rest', () => {
+    const endFault = system.tenantInsertFault('key_beta', 'store_fault', {
+      message: 'injected fault',
+      on: AT,
+    });
     system.query([event('key_beta', 3)]);
     const failed = runCommand('store-migrate', ['--url', system.url], operator());
     expect(failed.status).toBe(1);
     expect(failed.stderr).toContain('POST /operator/migrate: 500');
     expect(count('key_beta', 'events')).toBe(2);
-    system.tenantExec('key_beta', 'DROP TRIGGER store_fault');
+    endFault();
     const rerun = runCommand('store-migrate', ['--url', system.url], operator());
     expect(rerun.status, rerun.stderr).toBe(0);
     expect(rerun.stdout).toContain('Written now:   1 events, 0 subscriptions');
