@@ -6,11 +6,7 @@ import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import type { TenantSize } from '@triggers/event-store';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  EVENT_COUNT_INTERVAL_MS,
-  STORE_WATCH_INTERVAL_MS,
-  type TenantStore,
-} from '../src/tenant-store.ts';
+import { EVENT_COUNT_INTERVAL_MS, STORE_WATCH_INTERVAL_MS, type TenantStore } from '../src/tenant-store.ts';
 import { deliver, event, message, PAYLOAD_SECRET, row, storeOf, stubOf } from './queue.ts';
 
 afterEach(() => {
@@ -22,7 +18,10 @@ const registered = (apiKeyId: string) =>
   env.DB.prepare('SELECT * FROM tenant_sizes WHERE api_key_id = ?1').bind(apiKeyId).first<TenantSize>();
 
 const write = (apiKeyId: string) =>
-  storeOf(apiKeyId).writeEvents({ delivered: [{ event: event({ api_key_id: apiKeyId }), attempts: 1 }] }, new Date());
+  storeOf(apiKeyId).writeEvents(
+    { delivered: [{ event: event({ api_key_id: apiKeyId }), attempts: 1 }] },
+    new Date(),
+  );
 
 const sizeOf = (apiKeyId: string) =>
   runInDurableObject(stubOf(apiKeyId), (_: TenantStore, state) => state.storage.sql.databaseSize);

@@ -87,8 +87,7 @@ describe('the tenant register in D1', () => {
   });
 
   it('takes about 100 bytes of D1 per tenant, under 128 (measured over 10,000 rows: docs/scaling.md)', async () => {
-    const size = async () =>
-      (await env.DB.prepare('SELECT 1').run()).meta.size_after ?? Number.NaN;
+    const size = async () => (await env.DB.prepare('SELECT 1').run()).meta.size_after ?? Number.NaN;
     const before = await size();
     const now = AT.toISOString();
     // 10,000 tenants in one statement, ids and values as wide as real ones.
