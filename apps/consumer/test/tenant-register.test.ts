@@ -37,7 +37,7 @@ describe('the tenant register, reported by each store', () => {
     // Its size when it reported: the write's pages, before the bookkeeping that follows a write.
     expect(reported?.bytes).toBeGreaterThan(0);
     expect(reported?.bytes).toBeLessThanOrEqual(await sizeOf(key));
-    expect(reported?.updated_at >= before).toBe(true);
+    expect((reported?.updated_at ?? '') >= before).toBe(true);
     expect(reported?.counted_at).toBe(reported?.updated_at);
   });
 

@@ -3,7 +3,7 @@
  * wrangler applies; and the tenant stores' schema, which leaves it out (a `.d1.sql` migration).
  */
 import { env, runInDurableObject } from 'cloudflare:test';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   deleteTenantSize,
   listTenantSizes,
@@ -22,12 +22,43 @@ const report = (apiKeyId: string, bytes: number, events = 1, now = AT) =>
 const rowOf = (apiKeyId: string) =>
   env.DB.prepare('SELECT * FROM tenant_sizes WHERE api_key_id = ?1').bind(apiKeyId).first<TenantSize>();
 
+/** The `rows_written` of each statement `fn` runs on D1 (read from the answers, not mocked). */
+async function rowsWritten(fn: () => Promise<unknown>): Promise<number[]> {
+  const counts: number[] = [];
+  const prepare = env.DB.prepare.bind(env.DB);
+  const spy = vi.spyOn(env.DB, 'prepare').mockImplementation((query) => {
+    const statement = prepare(query);
+    const bind = statement.bind.bind(statement);
+    statement.bind = (...values) => {
+      const bound = bind(...values);
+      const run = bound.run.bind(bound);
+      bound.run = async <T>() => {
+        const result = await run<T>();
+        counts.push(result.meta.rows_written);
+        return result;
+      };
+      return bound;
+    };
+    return statement;
+  });
+  try {
+    await fn();
+  } finally {
+    spy.mockRestore();
+  }
+  return counts;
+}
+
 describe('the tenant register in D1', () => {
-  it('keeps one row per tenant: a later report replaces the earlier one', async () => {
+  it('keeps one row per tenant: a later report replaces the earlier one, each writing 1 row', async () => {
     const tenant = newTenant();
     await report(tenant, 4096, 1);
     const later = new Date(AT.getTime() + 60_000);
-    await reportTenantSize(env.DB, { apiKeyId: tenant, bytes: 8192, events: 7, countedAt: AT }, later);
+    const written = await rowsWritten(() =>
+      reportTenantSize(env.DB, { apiKeyId: tenant, bytes: 8192, events: 7, countedAt: AT }, later),
+    );
+    // D1's own counter (what it bills): the row, no index (docs/scaling.md#what-stays-global).
+    expect(written).toEqual([1]);
     const { results } = await env.DB.prepare('SELECT * FROM tenant_sizes WHERE api_key_id = ?1')
       .bind(tenant)
       .all<TenantSize>();

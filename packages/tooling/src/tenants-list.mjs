@@ -35,20 +35,21 @@ try {
   console.log(
     `Tenants: ${totals.tenants}; bytes: ${totals.bytes}; events: ${totals.events} (as each store last reported).`,
   );
+  const header = ['api_key_id', 'bytes', 'events', 'counted_at', 'updated_at'];
   /** @type {string[][]} */
   const rows = [
-    ['api_key_id', 'bytes', 'events', 'counted_at', 'updated_at'],
+    header,
     ...page.tenants.map(
       /** @param {Record<string, string | number>} t */
-      (t) => [t.api_key_id, t.bytes, t.events, t.counted_at, t.updated_at].map(String),
+      (t) => header.map((column) => String(t[column])),
     ),
   ];
   if (page.tenants.length > 0) {
-    const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+    const widths = header.map((_, i) => Math.max(...rows.map((row) => row[i]?.length ?? 0)));
     for (const row of rows)
       console.log(
         row
-          .map((cell, i) => cell.padEnd(widths[i]))
+          .map((cell, i) => cell.padEnd(widths[i] ?? 0))
           .join('  ')
           .trimEnd(),
       );
