@@ -102,7 +102,7 @@ async function postEvent(request: AuthedRequest, env: IngestEnv): Promise<Respon
   rejectIfDebugRequested(submission);
   const item = await buildEvent(submission, input);
   request.eventId = item.event.event_id;
-  await enqueue(env.EVENT_QUEUE, item, submission.delaySeconds);
+  await enqueue(env, item, submission.delaySeconds);
 
   return ok<EventAccepted['data']>({
     event_id: item.event.event_id,
@@ -233,7 +233,7 @@ async function postEventBatch(request: AuthedRequest, env: IngestEnv): Promise<R
     );
   }
   await chargeEvents(request, env, ready.length);
-  await enqueueBatch(env.EVENT_QUEUE, ready, submission.delaySeconds);
+  await enqueueBatch(env, ready, submission.delaySeconds);
 
   return ok<BatchAccepted['data']>({
     accepted: ready.length,
