@@ -73,11 +73,16 @@ interface Sub {
   secret: string;
 }
 
-async function subscribe(url: string, eventTypes?: string[], key: 'a' | 'b' = 'a'): Promise<Sub> {
+async function subscribe(
+  url: string,
+  eventTypes?: string[],
+  key: 'a' | 'b' = 'a',
+  extra: Record<string, unknown> = {},
+): Promise<Sub> {
   const { status, body } = await api(
     'POST',
     '/subscriptions',
-    { url, ...(eventTypes ? { event_types: eventTypes } : {}) },
+    { url, ...(eventTypes ? { event_types: eventTypes } : {}), ...extra },
     key,
   );
   expect(status, JSON.stringify(body)).toBe(201);
@@ -267,6 +272,47 @@ describe('delivery', () => {
     expect(hook.headers['webhook-signature']?.split(' ')).toHaveLength(2);
     expect(() => verifyWebhook(sub.secret, hook)).not.toThrow();
     expect(() => verifyWebhook(fresh, hook)).not.toThrow();
+  });
+});
+
+describe('filters', () => {
+  it('delivers only the events whose nested payload field the filter matches', async () => {
+    const filtered = await receiver();
+    const unfiltered = await receiver();
+    const filter = { payload: { order: { total: { $gte: 100 } } } };
+    const big = await subscribe(filtered.url, ['filtered.*'], 'a', { filter });
+    const all = await subscribe(unfiltered.url, ['filtered.*']);
+    const events = [
+      await sendEvent('filtered.order', { order: { total: 150 } }),
+      await sendEvent('filtered.order', { order: { total: 99 } }),
+      await sendEvent('filtered.order', { order: { total: '150' } }), // a string is not a number
+      await sendEvent('filtered.order', { order: {} }),
+      await sendEvent('filtered.order', { order: { total: 100, lines: [1, 2] } }),
+    ];
+    // The unfiltered subscription's delivery of each event done: the fan-out that would have
+    // created the filtered one's ran (one statement creates both).
+    for (const eventId of events) await deliveryWhen(eventId, all, 'succeeded');
+    const [first, , , , last] = events as [string, string, string, string, string];
+    await deliveryWhen(first, big, 'succeeded');
+    await deliveryWhen(last, big, 'succeeded');
+    for (const eventId of events) {
+      const { body } = await api('GET', `/events/${eventId}/deliveries`);
+      const mine = body.data.deliveries.filter((d) => d.subscription_id === big.id);
+      expect(mine, eventId).toHaveLength(eventId === first || eventId === last ? 1 : 0);
+    }
+    expect(
+      filtered.received.map((hook) => v.parse(WebhookEvent, verifyWebhook(big.secret, hook)).event_id).sort(),
+    ).toEqual([first, last].sort());
+    expect(unfiltered.received).toHaveLength(events.length);
+  });
+
+  it('refuses a filter with an operator that runs code: 400 naming it', async () => {
+    const { status, body } = await api('POST', '/subscriptions', {
+      url: 'http://127.0.0.1:9/',
+      filter: { $where: 'this.payload.total > 1' },
+    });
+    expect(status).toBe(400);
+    expect(body.error.details.issues[0]?.path).toBe('filter.$where');
   });
 });
 

@@ -1,2 +1,3 @@
+export * from './filter.ts';
 export * from './schedule.ts';
 export * from './url.ts';
