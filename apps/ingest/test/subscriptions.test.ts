@@ -134,6 +134,27 @@ describe('subscriptions', () => {
     expect((await a.subscriptions.get(id)).filter).toBeNull();
   });
 
+  it('stores a transform and shows it back; refuses one that is not JSONata with 400 at transform', async () => {
+    const { a } = await clients();
+    const transform = '{"order": payload.order.id, "kind": type}';
+    const created = await a.subscriptions.create({ url: LOCAL_URL, transform });
+    expect(created.transform).toBe(transform);
+    expect((await a.subscriptions.get(created.id)).transform).toBe(transform);
+    for (const call of [
+      () => a.subscriptions.create({ url: LOCAL_URL, transform: '{"order": payload.order.id' }),
+      () => a.subscriptions.update(created.id, { transform: 'payload.(' }),
+      () => a.subscriptions.update(created.id, { transform: '' }),
+    ]) {
+      expect(await refusal(call())).toMatchObject({
+        status: 400,
+        code: 'VALIDATION_ERROR',
+        issues: [expect.objectContaining({ path: 'transform' })],
+      });
+    }
+    expect((await a.subscriptions.get(created.id)).transform).toBe(transform);
+    expect((await a.subscriptions.update(created.id, { transform: null })).transform).toBeNull();
+  });
+
   it('answers another key 404 on every subscription and delivery route', async () => {
     const { a, b } = await clients();
     const { id } = await a.subscriptions.create({ url: LOCAL_URL });

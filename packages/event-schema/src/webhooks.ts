@@ -64,6 +64,7 @@ export const SubscriptionRequest = v.strictObject({
   url: WebhookUrl,
   event_types: v.optional(v.nullable(EventTypes)),
   filter: v.optional(v.nullable(SubscriptionFilter)),
+  transform: v.optional(v.nullable(SubscriptionTransform)),
 });
 export type SubscriptionRequest = v.InferOutput<typeof SubscriptionRequest>;
 
@@ -75,6 +76,7 @@ export const SubscriptionPatch = v.strictObject({
   url: v.optional(WebhookUrl),
   event_types: v.optional(v.nullable(EventTypes)),
   filter: v.optional(v.nullable(SubscriptionFilter)),
+  transform: v.optional(v.nullable(SubscriptionTransform)),
   enabled: v.optional(v.boolean('must be true or false')),
 });
 export type SubscriptionPatch = v.InferOutput<typeof SubscriptionPatch>;

@@ -159,6 +159,8 @@ export interface DeliveryWork extends DeliveryState {
     enabled: boolean;
     /** Every secret that signs now: the current one first, then those rotated out within their overlap. */
     secrets: string[];
+    /** The JSONata expression whose result is delivered instead of the event, or null. */
+    transform: string | null;
   } | null;
   /** null when the event is no longer stored (retention keeps it while a delivery is pending: a bug, or a hand edit). */
   event: ({ event_id: string } & EventColumns) | null;
@@ -181,6 +183,7 @@ interface WorkRow extends DeliveryState, Partial<EventColumns> {
   sub_enabled: number | null;
   secret: string | null;
   previous_secrets: string | null;
+  transform: string | null;
 }
 
 /** The delivery a queue message names, with its event and subscription, or null. */
@@ -193,7 +196,7 @@ export async function loadDeliveryWork(
     .prepare(
       `SELECT d.api_key_id, d.id, d.event_id, d.status, d.round, d.attempts, d.next_attempt_at,
               s.id AS sub_id, s.url AS sub_url, s.enabled AS sub_enabled, s.secret, s.previous_secrets,
-              e.rowid AS stored, e.type, e.source, e.subject, e.received_at, e.payload, e.metadata
+              s.transform, e.rowid AS stored, e.type, e.source, e.subject, e.received_at, e.payload, e.metadata
        FROM deliveries AS d
        LEFT JOIN events AS e ON e.event_id = d.event_id AND e.api_key_id = d.api_key_id
        LEFT JOIN subscriptions AS s ON s.api_key_id = d.api_key_id AND s.id = d.subscription_id
@@ -218,6 +221,7 @@ export async function loadDeliveryWork(
             url: row.sub_url ?? '',
             enabled: row.sub_enabled === 1,
             secrets: [row.secret ?? '', ...signingPreviousSecrets(row.previous_secrets, now)],
+            transform: row.transform,
           },
     event:
       row.stored === null

@@ -316,6 +316,53 @@ describe('filters', () => {
   });
 });
 
+describe('transformations', () => {
+  it('delivers what the expression makes of the event, signed over it so that standardwebhooks verifies it', async () => {
+    const hooks = await receiver();
+    const transform =
+      '{"order": payload.order.id, "total": payload.order.total, "kind": type, "id": event_id}';
+    const sub = await subscribe(hooks.url, ['shaped.*'], 'a', { transform });
+    const eventId = await sendEvent('shaped.order', {
+      order: { id: 'o-42', total: 99.5, secret: 'kept out' },
+    });
+    await deliveryWhen(eventId, sub, 'succeeded');
+    const [hook] = hooks.received as [Received];
+    const expected = { order: 'o-42', total: 99.5, kind: 'shaped.order', id: eventId };
+    expect(verifyWebhook(sub.secret, hook)).toEqual(expected);
+    expect(JSON.parse(hook.body)).toEqual(expected);
+    expect(hook.headers['content-type']).toBe('application/json');
+  });
+
+  it('a failing expression fails only its attempts, each with its message in the attempts log; a corrected one delivers on a manual retry', async () => {
+    const failingHooks = await receiver();
+    const plainHooks = await receiver();
+    const failing = await subscribe(failingHooks.url, ['broken.*'], 'a', {
+      transform: '$number(payload.order.id)',
+    });
+    const plain = await subscribe(plainHooks.url, ['broken.*']);
+    const eventId = await sendEvent('broken.order', { order: { id: 'o-1' } });
+    await deliveryWhen(eventId, plain, 'succeeded');
+    const failed = await deliveryWhen(eventId, failing, 'failed');
+    expect(failed.attempt_log).toHaveLength(SCHEDULE.length + 1);
+    for (const attempt of failed.attempt_log) {
+      expect(attempt).toMatchObject({
+        http_status: null,
+        error: expect.stringMatching(/^transformation failed: D3030 at \d+: /),
+      });
+    }
+    expect(failingHooks.received).toEqual([]);
+    expect(plainHooks.received).toHaveLength(1);
+
+    const fixed = await api('PATCH', `/subscriptions/${failing.id}`, {
+      transform: '{"order": payload.order.id}',
+    });
+    expect(fixed.status).toBe(200);
+    expect((await api('POST', `/events/${eventId}/deliveries/${failed.id}/retry`)).status).toBe(200);
+    await deliveryWhen(eventId, failing, 'succeeded');
+    expect(verifyWebhook(failing.secret, failingHooks.received[0] as Received)).toEqual({ order: 'o-1' });
+  });
+});
+
 describe('exactly one delivery per event and subscription', () => {
   it('delivers once an event sent twice under one Idempotency-Key, and once a dead-lettered event retried and then swept by a DLQ replay', async () => {
     const hooks = await receiver();

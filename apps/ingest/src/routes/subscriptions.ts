@@ -16,6 +16,7 @@ import { type SubscriptionRow, toSubscription } from '@triggers/event-store';
 import {
   DEFAULT_ATTEMPT_SCHEDULE,
   FilterError,
+  transformProblem,
   translateFilter,
   webhookUrlProblem,
 } from '@triggers/webhooks';
@@ -94,6 +95,19 @@ function checkFilter(filter: JsonObject | null | undefined): void {
   }
 }
 
+/** What {@link checkTransform} allows, for the specs of the routes that take a transform. */
+const TRANSFORM_RULES =
+  'A transform is a JSONata expression over the webhook body (docs/webhooks.md#transformations); one that ' +
+  'does not parse is 400 VALIDATION_ERROR at transform. Its result, as JSON, is delivered and signed.';
+
+/** 400 at `transform` unless it parses as JSONata (how it runs on an event is the attempt's business). */
+function checkTransform(transform: string | null | undefined): void {
+  if (transform === undefined || transform === null) return;
+  const problem = transformProblem(transform);
+  if (problem !== undefined)
+    throw invalid([{ path: 'transform', message: `is not JSONata: ${echo(problem)}` }]);
+}
+
 const subscriptionKey = (request: AuthedRequest) => ({
   apiKeyId: request.apiKey.id,
   id: readParameter(request, SUBSCRIPTION_ID),
@@ -116,7 +130,7 @@ export const createSubscriptionRoute: RouteSpec = {
   summary: 'Subscribe a webhook URL to this key’s events',
   description:
     'event_types lists exact types and prefix patterns (order.*); leave it out (or null) for every event. ' +
-    `filter narrows them to the events it matches. ${FILTER_RULES} ` +
+    `filter narrows them to the events it matches. ${FILTER_RULES} ${TRANSFORM_RULES} ` +
     'Answers 201 with the signing secret (whsec_…), shown in full only here and on rotate-secret. ' +
     `Deliveries are retried after ${DEFAULT_ATTEMPT_SCHEDULE.join(', ')} seconds by default. ${URL_RULES} ` +
     `A key has at most ${MAX_SUBSCRIPTIONS_PER_KEY} subscriptions: one more is 409 LIMIT_REACHED.`,
@@ -133,6 +147,7 @@ async function postSubscription(request: AuthedRequest, env: IngestEnv): Promise
   const input = validate(SubscriptionRequest, value);
   const url = checkUrl(input.url, env);
   checkFilter(input.filter);
+  checkTransform(input.transform);
   const row = await fromStore(() =>
     keyStore(request, env).createSubscription(
       {
@@ -141,6 +156,7 @@ async function postSubscription(request: AuthedRequest, env: IngestEnv): Promise
         url,
         eventTypes: input.event_types ?? null,
         filter: input.filter ?? null,
+        transform: input.transform ?? null,
         secret: newSecret(),
       },
       new Date(),
@@ -230,8 +246,10 @@ export const updateSubscriptionRoute: RouteSpec = {
   method: 'PATCH',
   path: '/subscriptions/:subscription_id',
   operationId: 'updateSubscription',
-  summary: 'Change a subscription’s url, event_types, filter or enabled',
-  description: `Enabling clears disabled_reason and the failure count. filter null removes it. ${URL_RULES} ${FILTER_RULES}`,
+  summary: 'Change a subscription’s url, event_types, filter, transform or enabled',
+  description:
+    'Enabling clears disabled_reason and the failure count. filter or transform null removes it. ' +
+    `${URL_RULES} ${FILTER_RULES} ${TRANSFORM_RULES}`,
   authenticated: true,
   parameters: [SUBSCRIPTION_ID],
   body: SubscriptionPatch,
@@ -240,13 +258,14 @@ export const updateSubscriptionRoute: RouteSpec = {
   handler: patchSubscription,
 };
 
-/** event_types `null` means every event; filter `null` removes the filter. */
+/** event_types `null` means every event; filter or transform `null` removes it. */
 async function patchSubscription(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const key = subscriptionKey(request);
   const { value } = await readJsonBody(request, MAX_SUBSCRIPTION_BYTES);
   const patch = validate(SubscriptionPatch, value);
   if (patch.url !== undefined) checkUrl(patch.url, env);
   checkFilter(patch.filter);
+  checkTransform(patch.transform);
   const row = await fromStore(() =>
     keyStore(request, env).updateSubscription(
       key,
@@ -254,6 +273,7 @@ async function patchSubscription(request: AuthedRequest, env: IngestEnv): Promis
         ...(patch.url === undefined ? {} : { url: patch.url }),
         ...(patch.event_types === undefined ? {} : { eventTypes: patch.event_types }),
         ...(patch.filter === undefined ? {} : { filter: patch.filter }),
+        ...(patch.transform === undefined ? {} : { transform: patch.transform }),
         ...(patch.enabled === undefined ? {} : { enabled: patch.enabled }),
       },
       new Date(),

@@ -17,7 +17,8 @@ export class Subscriptions extends Resource {
   /**
    * `POST /subscriptions`: subscribes a webhook URL to this key's events (`event_types` absent:
    * every event; `filter`: only the events it matches, e.g. `{ 'payload.total': { $gte: 100 } }`;
-   * an unknown operator or path is a 400 `VALIDATION_ERROR` at its path). Resolves to the subscription with its signing `secret` (`whsec_…`), shown only
+   * an unknown operator or path is a 400 `VALIDATION_ERROR` at its path; `transform`: a JSONata
+   * expression whose result is the body delivered). Resolves to the subscription with its signing `secret` (`whsec_…`), shown only
    * now. Not sent again after a failure in transit (a second call would create a second one).
    */
   async create(
@@ -42,7 +43,8 @@ export class Subscriptions extends Resource {
   }
 
   /**
-   * `PATCH /subscriptions/{id}`: a new url, event_types, filter (null: none) or enabled. The same
+   * `PATCH /subscriptions/{id}`: a new url, event_types, filter (null: none), transform (null:
+   * none) or enabled. The same
    * patch twice changes nothing more.
    */
   async update(
