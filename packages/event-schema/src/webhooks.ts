@@ -2,6 +2,7 @@ import * as v from 'valibot';
 import { SuccessEnvelope, Timestamp } from './envelope.ts';
 import { EventTypePattern } from './event-type-pattern.ts';
 import { JsonObject, JsonValue } from './json.ts';
+import { MAX_FILTER_BYTES, MAX_FILTER_DEPTH, MAX_TRANSFORM_CHARS } from './limits.ts';
 
 /**
  * Subscriptions and webhook deliveries: the API's shapes, the `delivery-queue` messages and the
@@ -28,17 +29,54 @@ const WebhookUrl = v.pipe(
   v.maxLength(2_048, 'must be at most 2048 characters'),
 );
 
+/**
+ * A subscription's filter: a JSON document of conditions over the event (`payload`, `metadata`,
+ * `type`, `source`, `subject`) with the operators `$eq $neq $gt $gte $lt $lte $in $nin $exist
+ * $regex $or $and` (docs/webhooks.md#filters). Only its shape is checked here; its operators and
+ * paths, and its limits ({@link MAX_FILTER_BYTES}, {@link MAX_FILTER_DEPTH}), are checked by the
+ * API when a subscription is created or changed (400 naming the operator or path).
+ */
+export const SubscriptionFilter = v.pipe(
+  JsonObject,
+  v.description(
+    'Conditions over the event (payload, metadata, type, source, subject) with $eq $neq $gt $gte $lt ' +
+      `$lte $in $nin $exist $regex $or $and; at most ${MAX_FILTER_BYTES} bytes as JSON and ` +
+      `${MAX_FILTER_DEPTH} levels deep. Only events it matches are delivered.`,
+  ),
+);
+export type SubscriptionFilter = v.InferOutput<typeof SubscriptionFilter>;
+
+/**
+ * A subscription's transformation: a JSONata expression over the webhook's body
+ * ({@link WebhookEvent}) whose result is delivered instead. Its syntax is checked by the API.
+ */
+export const SubscriptionTransform = v.pipe(
+  v.string('must be a string'),
+  v.minLength(1, 'must not be empty (null removes the transformation)'),
+  v.maxLength(MAX_TRANSFORM_CHARS, `must be at most ${MAX_TRANSFORM_CHARS} characters`),
+  v.description(
+    'A JSONata expression over the webhook body (WebhookEvent); its result, as JSON, is the body delivered and signed.',
+  ),
+);
+
 /** `POST /subscriptions`. The URL's rules depend on the environment and are checked by the route. */
 export const SubscriptionRequest = v.strictObject({
   url: WebhookUrl,
   event_types: v.optional(v.nullable(EventTypes)),
+  filter: v.optional(v.nullable(SubscriptionFilter)),
+  transform: v.optional(v.nullable(SubscriptionTransform)),
 });
 export type SubscriptionRequest = v.InferOutput<typeof SubscriptionRequest>;
 
-/** `PATCH /subscriptions/{id}`: any of url, event_types (null = every event) and enabled. */
+/**
+ * `PATCH /subscriptions/{id}`: any of url, event_types (null = every event), filter (null = none),
+ * transform (null = none) and enabled.
+ */
 export const SubscriptionPatch = v.strictObject({
   url: v.optional(WebhookUrl),
   event_types: v.optional(v.nullable(EventTypes)),
+  filter: v.optional(v.nullable(SubscriptionFilter)),
+  transform: v.optional(v.nullable(SubscriptionTransform)),
   enabled: v.optional(v.boolean('must be true or false')),
 });
 export type SubscriptionPatch = v.InferOutput<typeof SubscriptionPatch>;
@@ -57,6 +95,10 @@ export const Subscription = v.object({
   url: v.string(),
   /** null: every event. */
   event_types: v.nullable(v.array(v.string())),
+  /** Only events this matches are delivered; null: every event of its types. */
+  filter: v.nullable(JsonObject),
+  /** The JSONata expression whose result is delivered instead of the event; null: the event as it is. */
+  transform: v.nullable(v.string()),
   enabled: v.boolean(),
   /** Why it is disabled (`too many failed deliveries…`, `disabled by the API`), null while enabled. */
   disabled_reason: v.nullable(v.string()),

@@ -1,4 +1,5 @@
 import type { AttemptMessage, Delivery, DeliveryAttempt, DeliveryStatus } from '@triggers/event-schema';
+import { compileFilter, type EventFilter, type FilterInput } from '@triggers/webhooks';
 import { signingPreviousSecrets } from './subscriptions.ts';
 import type { StoreWrite } from './write.ts';
 
@@ -20,7 +21,8 @@ export const typeMatchesSql = (type: string, pattern: string) =>
      THEN substr(${type}, 1, length(${pattern}) - 1) = substr(${pattern}, 1, length(${pattern}) - 1)
      ELSE ${type} = ${pattern} END)`;
 
-// One delivery per (stored event of the key, enabled subscription of the key whose types match).
+// One delivery per (stored event of the key, enabled subscription of the key whose types match,
+// and whose filter, if it has one, matched the event: ?4 lists those pairs as 'event_id subscription_id').
 // A delivery that exists already is only reported again while it has never been attempted, so
 // that its attempt is queued again if queueing it failed last time; one that was attempted,
 // delivered or failed is left alone: a replayed event is not delivered twice.
@@ -33,15 +35,72 @@ JOIN subscriptions AS s ON s.api_key_id = e.api_key_id AND s.enabled = 1
 WHERE e.api_key_id = ?1 AND e.event_id IN (SELECT value FROM json_each(?2)) AND e.status = 'delivered'
   AND (s.event_types IS NULL OR EXISTS (
     SELECT 1 FROM json_each(s.event_types) AS t WHERE ${typeMatchesSql('e.type', 't.value')}))
+  AND (s.filter IS NULL OR e.event_id || ' ' || s.id IN (SELECT value FROM json_each(?4)))
 ON CONFLICT (api_key_id, event_id, subscription_id) DO UPDATE SET id = deliveries.id
 WHERE deliveries.status = 'pending' AND deliveries.round = 1 AND deliveries.attempts = 0
 RETURNING id`;
 
+// The (event, subscription) pairs of FAN_OUT whose subscription has a filter, with what the filter
+// reads of the event: the candidates that JavaScript (filter.ts of @triggers/webhooks) decides.
+const FILTERED_CANDIDATES = `SELECT e.event_id, s.id AS subscription_id, s.filter,
+       e.type, e.source, e.subject, e.payload, e.metadata
+FROM events AS e
+JOIN subscriptions AS s ON s.api_key_id = e.api_key_id AND s.enabled = 1 AND s.filter IS NOT NULL
+WHERE e.api_key_id = ?1 AND e.event_id IN (SELECT value FROM json_each(?2)) AND e.status = 'delivered'
+  AND (s.event_types IS NULL OR EXISTS (
+    SELECT 1 FROM json_each(s.event_types) AS t WHERE ${typeMatchesSql('e.type', 't.value')}))`;
+
+interface FilteredCandidate extends EventColumns {
+  event_id: string;
+  subscription_id: string;
+  filter: string;
+}
+
+/** The filter of a stored subscription; one that no longer compiles (it was checked when stored) matches nothing. */
+function storedFilter(text: string): EventFilter {
+  try {
+    return compileFilter(JSON.parse(text));
+  } catch {
+    return () => false;
+  }
+}
+
+/**
+ * The candidate pairs whose subscription's filter matches the event, as 'event_id subscription_id'.
+ * Each filter is compiled once, each event's JSON parsed once.
+ */
+function filterMatches(candidates: readonly FilteredCandidate[]): string[] {
+  const filters = new Map<string, EventFilter>();
+  const inputs = new Map<string, FilterInput>();
+  return candidates.flatMap((c) => {
+    let filter = filters.get(c.subscription_id);
+    if (filter === undefined) {
+      filter = storedFilter(c.filter);
+      filters.set(c.subscription_id, filter);
+    }
+    let input = inputs.get(c.event_id);
+    if (input === undefined) {
+      input = {
+        type: c.type,
+        source: c.source,
+        subject: c.subject,
+        payload: JSON.parse(c.payload),
+        metadata: c.metadata === null ? null : JSON.parse(c.metadata),
+      };
+      inputs.set(c.event_id, input);
+    }
+    return filter(input) ? [`${c.event_id} ${c.subscription_id}`] : [];
+  });
+}
+
 /**
  * Creates the deliveries of some stored events of one key (a `FanOutMessage`): one per enabled
- * subscription of the key whose `event_types` match the event's type. Answers the first attempt
- * of each delivery created, and of each one created before but never attempted, to queue.
- * One statement; at most `eventIds.length` × `MAX_SUBSCRIPTIONS_PER_KEY` rows.
+ * subscription of the key whose `event_types` match the event's type and whose `filter` (if any)
+ * matches the event. Answers the first attempt of each delivery created, and of each one created
+ * before but never attempted, to queue. Two statements: the filtered candidates are read and
+ * decided in JavaScript, then one INSERT creates every delivery; in a tenant's object nothing runs
+ * between them (no I/O: its SQL is synchronous), and a subscription changed in between only sees
+ * its new filter decide at the next fan-out. At most `eventIds.length` × `MAX_SUBSCRIPTIONS_PER_KEY` rows.
  */
 export async function fanOut(
   db: D1Database,
@@ -50,9 +109,14 @@ export async function fanOut(
   now: Date,
 ): Promise<AttemptMessage[]> {
   if (eventIds.length === 0) return [];
+  const ids = JSON.stringify(eventIds);
+  const { results: candidates } = await db
+    .prepare(FILTERED_CANDIDATES)
+    .bind(apiKeyId, ids)
+    .all<FilteredCandidate>();
   const { results } = await db
     .prepare(FAN_OUT)
-    .bind(apiKeyId, JSON.stringify(eventIds), now.toISOString())
+    .bind(apiKeyId, ids, now.toISOString(), JSON.stringify(filterMatches(candidates)))
     .all<{ id: string }>();
   return results.map(({ id }) => ({ api_key_id: apiKeyId, delivery_id: id, round: 1, attempt: 1 }));
 }
@@ -95,6 +159,8 @@ export interface DeliveryWork extends DeliveryState {
     enabled: boolean;
     /** Every secret that signs now: the current one first, then those rotated out within their overlap. */
     secrets: string[];
+    /** The JSONata expression whose result is delivered instead of the event, or null. */
+    transform: string | null;
   } | null;
   /** null when the event is no longer stored (retention keeps it while a delivery is pending: a bug, or a hand edit). */
   event: ({ event_id: string } & EventColumns) | null;
@@ -117,6 +183,7 @@ interface WorkRow extends DeliveryState, Partial<EventColumns> {
   sub_enabled: number | null;
   secret: string | null;
   previous_secrets: string | null;
+  transform: string | null;
 }
 
 /** The delivery a queue message names, with its event and subscription, or null. */
@@ -129,7 +196,7 @@ export async function loadDeliveryWork(
     .prepare(
       `SELECT d.api_key_id, d.id, d.event_id, d.status, d.round, d.attempts, d.next_attempt_at,
               s.id AS sub_id, s.url AS sub_url, s.enabled AS sub_enabled, s.secret, s.previous_secrets,
-              e.rowid AS stored, e.type, e.source, e.subject, e.received_at, e.payload, e.metadata
+              s.transform, e.rowid AS stored, e.type, e.source, e.subject, e.received_at, e.payload, e.metadata
        FROM deliveries AS d
        LEFT JOIN events AS e ON e.event_id = d.event_id AND e.api_key_id = d.api_key_id
        LEFT JOIN subscriptions AS s ON s.api_key_id = d.api_key_id AND s.id = d.subscription_id
@@ -154,6 +221,7 @@ export async function loadDeliveryWork(
             url: row.sub_url ?? '',
             enabled: row.sub_enabled === 1,
             secrets: [row.secret ?? '', ...signingPreviousSecrets(row.previous_secrets, now)],
+            transform: row.transform,
           },
     event:
       row.stored === null

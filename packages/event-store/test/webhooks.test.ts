@@ -1,5 +1,13 @@
-import { type AttemptMessage, MAX_SUBSCRIPTIONS_PER_KEY, type QueuedEvent } from '@triggers/event-schema';
+import {
+  type AttemptMessage,
+  type JsonObject,
+  MAX_SUBSCRIPTIONS_PER_KEY,
+  matchesEventTypes,
+  type QueuedEvent,
+} from '@triggers/event-schema';
 import { queuedEvent } from '@triggers/test-support/queued-event';
+import { compileFilter } from '@triggers/webhooks';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   type AttemptResult,
@@ -24,7 +32,7 @@ const NOW = new Date('2026-12-01T10:00:00.000Z');
 const tenant = () => `key_${crypto.randomUUID().slice(0, 8)}`;
 let n = 0;
 
-async function subscribe(apiKeyId: string, eventTypes: string[] | null) {
+async function subscribe(apiKeyId: string, eventTypes: string[] | null, filter: JsonObject | null = null) {
   const row = await createSubscription(
     db,
     {
@@ -33,6 +41,7 @@ async function subscribe(apiKeyId: string, eventTypes: string[] | null) {
       url: 'https://hooks.example.com/',
       eventTypes,
       secret: 'whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0',
+      filter,
     },
     NOW,
     MAX_SUBSCRIPTIONS_PER_KEY,
@@ -111,6 +120,99 @@ describe('fan-out', () => {
     expect(await recordAttempt(db, attempt(first, sub.id, {}), NOW)).toBe(true);
     expect(await store([event])).toEqual([]);
     expect(await listDeliveries(db, { apiKeyId: a, eventId: event.event_id })).toHaveLength(1);
+  });
+});
+
+describe('fan-out with filters', () => {
+  it('creates a delivery only for the events whose nested payload field the filter matches', async () => {
+    const a = tenant();
+    const big = await subscribe(a, ['order.*'], { payload: { order: { total: { $gte: 100 } } } });
+    const all = await subscribe(a, ['order.*']);
+    const events = [150, 99, 100].map((total) =>
+      queuedEvent({ api_key_id: a, type: 'order.created', payload: { order: { total } } }),
+    );
+    const missing = queuedEvent({ api_key_id: a, type: 'order.created', payload: { order: {} } });
+    const messages = await store([...events, missing]);
+    expect(messages).toHaveLength(4 + 2);
+    const subscribers = async (e: QueuedEvent) =>
+      (await listDeliveries(db, { apiKeyId: a, eventId: e.event_id })).map((d) => d.subscription_id).sort();
+    const [e150, e99, e100] = events as [QueuedEvent, QueuedEvent, QueuedEvent];
+    expect(await subscribers(e150)).toEqual([big.id, all.id].sort());
+    expect(await subscribers(e100)).toEqual([big.id, all.id].sort());
+    expect(await subscribers(e99)).toEqual([all.id]);
+    expect(await subscribers(missing)).toEqual([all.id]);
+  });
+
+  it('shows the filter as stored, and a changed or removed filter decides the next fan-out', async () => {
+    const a = tenant();
+    const filter = { 'payload.region': { $in: ['eu', 'uk'] } };
+    const sub = await subscribe(a, null, filter);
+    expect(toSubscription(sub).filter).toEqual(filter);
+    const us = queuedEvent({ api_key_id: a, payload: { region: 'us' } });
+    expect(await store([us])).toEqual([]);
+
+    const changed = await updateSubscription(
+      db,
+      { apiKeyId: a, id: sub.id },
+      { filter: { 'payload.region': 'us' } },
+      NOW,
+    );
+    expect(changed && toSubscription(changed).filter).toEqual({ 'payload.region': 'us' });
+    expect(await store([queuedEvent({ api_key_id: a, payload: { region: 'us' } })])).toHaveLength(1);
+
+    const removed = await updateSubscription(db, { apiKeyId: a, id: sub.id }, { filter: null }, NOW);
+    expect(removed && toSubscription(removed).filter).toBeNull();
+    expect(await store([queuedEvent({ api_key_id: a, payload: { region: 'mars' } })])).toHaveLength(1);
+    // Another change leaves the filter alone.
+    const kept = await updateSubscription(
+      db,
+      { apiKeyId: a, id: sub.id },
+      { url: 'https://h.example.com/' },
+      NOW,
+    );
+    expect(kept?.filter).toBeNull();
+  });
+
+  it('creates a delivery for exactly the pairs whose types and filter match, as the filter module says (generated)', async () => {
+    const scalar = fc.oneof(fc.integer({ min: 0, max: 3 }), fc.constantFrom('x', 'y'));
+    const payload = fc.record({ n: scalar, tags: fc.array(scalar, { maxLength: 3 }) }, { requiredKeys: [] });
+    const filter: fc.Arbitrary<JsonObject | null> = fc.oneof(
+      fc.constant(null),
+      scalar.map((v) => ({ 'payload.n': v })),
+      scalar.map((v) => ({ payload: { n: { $gt: v } } })),
+      fc.array(scalar, { maxLength: 2 }).map((vs) => ({ 'payload.tags': { $in: vs } })),
+      scalar.map(
+        (v): JsonObject => ({ $or: [{ 'payload.n': { $neq: v } }, { 'payload.tags': { $exist: false } }] }),
+      ),
+    );
+    const types = fc.constantFrom<string[] | null>(null, ['a.*'], ['b']);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.constantFrom('a.x', 'b'), payload), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.tuple(types, filter), { minLength: 1, maxLength: 4 }),
+        async (eventSpecs, subSpecs) => {
+          const key = tenant();
+          const subs = [];
+          for (const [eventTypes, f] of subSpecs) subs.push(await subscribe(key, eventTypes, f));
+          const events = eventSpecs.map(([type, p]) => queuedEvent({ api_key_id: key, type, payload: p }));
+          await store(events);
+          for (const [e, event] of events.entries()) {
+            const [type, p] = eventSpecs[e] as [string, JsonObject];
+            const input = { type, source: '', subject: null, payload: p, metadata: event.metadata };
+            const expected = subs
+              .filter((_, i) => {
+                const [eventTypes, f] = subSpecs[i] as [string[] | null, JsonObject | null];
+                return matchesEventTypes(eventTypes, type) && (f === null || compileFilter(f)(input));
+              })
+              .map((s) => s.id)
+              .sort();
+            const created = await listDeliveries(db, { apiKeyId: key, eventId: event.event_id });
+            expect(created.map((d) => d.subscription_id).sort()).toEqual(expected);
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
   });
 });
 

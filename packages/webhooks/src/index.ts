@@ -1,2 +1,4 @@
+export * from './filter.ts';
 export * from './schedule.ts';
+export * from './transform.ts';
 export * from './url.ts';

@@ -1,12 +1,12 @@
 import { type AttemptMessage, DeliveryQueueMessage, type WebhookEvent } from '@triggers/event-schema';
 import { type DeliveryWork, tenantStore } from '@triggers/event-store';
 import { describeError, type Logger, type LogLevel } from '@triggers/log';
-import { webhookUrlProblem } from '@triggers/webhooks';
+import { runTransform, webhookUrlProblem } from '@triggers/webhooks';
 import * as v from 'valibot';
 import type { ConsumerEnv } from '../env.ts';
 import { queueRetryDelaySeconds } from '../queue-retry.ts';
 import { type Settings, settingsOf } from '../settings.ts';
-import { attemptDelivery } from './attempt.ts';
+import { type AttemptOutcome, attemptDelivery } from './attempt.ts';
 import { fanOutEvents } from './fan-out.ts';
 import { attemptDelaySeconds } from './schedule.ts';
 import { webhookHeaders } from './sign.ts';
@@ -72,9 +72,9 @@ export function nextStep(
   return { kind: 'attempt', subscription: sub, event: work.event };
 }
 
-/** The body every subscriber receives: the event, as JSON. */
-export function webhookBody(event: NonNullable<DeliveryWork['event']>): string {
-  const body: WebhookEvent = {
+/** The webhook every subscriber receives unless its subscription transforms it: the event. */
+export function webhookEvent(event: NonNullable<DeliveryWork['event']>): WebhookEvent {
+  return {
     event_id: event.event_id,
     type: event.type,
     source: event.source,
@@ -83,8 +83,32 @@ export function webhookBody(event: NonNullable<DeliveryWork['event']>): string {
     payload: JSON.parse(event.payload),
     metadata: event.metadata === null ? null : JSON.parse(event.metadata),
   };
-  return JSON.stringify(body);
 }
+
+/**
+ * The body of an attempt: the event as JSON, or what the subscription's transformation makes of
+ * it (run again on every attempt, so a corrected expression serves the next one). A
+ * transformation that fails answers its error (with JSONata's or our code) instead.
+ */
+export async function webhookBody(
+  event: NonNullable<DeliveryWork['event']>,
+  transform: string | null,
+): Promise<{ body: string } | { error: string; code: string }> {
+  const body = webhookEvent(event);
+  if (transform === null) return { body: JSON.stringify(body) };
+  const result = await runTransform(transform, body);
+  return 'body' in result ? result : { code: result.code, error: `transformation failed: ${result.error}` };
+}
+
+/** The outcome of an attempt whose body could not be made: recorded, retried on the schedule like any failure. */
+const notSent = (error: string): AttemptOutcome => ({
+  ok: false,
+  httpStatus: null,
+  error,
+  latencyMs: 0,
+  excerpt: null,
+  retryAfterSeconds: undefined,
+});
 
 /** Everything the dispatcher works with. */
 interface Dispatcher {
@@ -129,12 +153,20 @@ async function dispatchAttempt(message: Message<unknown>, job: AttemptMessage, d
   }
 
   const { subscription: sub, event } = step;
-  const body = webhookBody(event);
-  const headers = await webhookHeaders(sub.secrets, job.delivery_id, new Date(now), body);
-  const outcome = await attemptDelivery(
-    { url: sub.url, headers, body, timeoutMs: settings.delivery.timeoutMs },
-    clock,
-  );
+  // The signature covers the body as delivered: the transformed one when there is a transformation.
+  const made = await webhookBody(event, sub.transform);
+  const outcome =
+    'error' in made
+      ? notSent(made.error)
+      : await attemptDelivery(
+          {
+            url: sub.url,
+            headers: await webhookHeaders(sub.secrets, job.delivery_id, new Date(now), made.body),
+            body: made.body,
+            timeoutMs: settings.delivery.timeoutMs,
+          },
+          clock,
+        );
   const ended = now + outcome.latencyMs;
   const delay = outcome.ok
     ? undefined
@@ -162,7 +194,8 @@ async function dispatchAttempt(message: Message<unknown>, job: AttemptMessage, d
     ...ids,
     subscription_id: sub.id,
     http_status: outcome.httpStatus ?? undefined,
-    error: outcome.error ?? undefined,
+    // A transformation's message can quote the event's data: the log keeps only its code.
+    error: 'error' in made ? `transformation failed (${made.code})` : (outcome.error ?? undefined),
     latency_ms: outcome.latencyMs,
     status,
     next_in_s: delay,

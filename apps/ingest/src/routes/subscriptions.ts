@@ -1,4 +1,5 @@
 import {
+  type JsonObject,
   MAX_SIGNING_SECRETS,
   MAX_SUBSCRIPTIONS_PER_KEY,
   SECRET_ROTATION_OVERLAP_SECONDS,
@@ -12,19 +13,26 @@ import {
   type SubscriptionWithSecret,
 } from '@triggers/event-schema';
 import { type SubscriptionRow, toSubscription } from '@triggers/event-store';
-import { DEFAULT_ATTEMPT_SCHEDULE, webhookUrlProblem } from '@triggers/webhooks';
+import {
+  DEFAULT_ATTEMPT_SCHEDULE,
+  FilterError,
+  transformProblem,
+  translateFilter,
+  webhookUrlProblem,
+} from '@triggers/webhooks';
 import * as v from 'valibot';
 import type { AuthedRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
 import { JSON_BODY_ERRORS, readJsonBody } from '../lib/body.ts';
 import { decodeSubscriptionCursor, encodeSubscriptionCursor } from '../lib/cursor.ts';
+import { echo } from '../lib/echo.ts';
 import { ApiError } from '../lib/errors.ts';
 import type { RouteSpec } from '../lib/openapi.ts';
 import { readParameter, SUBSCRIPTION_ID } from '../lib/parameters.ts';
 import { limitParameter, once, queryOf, queryParameters, unknownParameter } from '../lib/query.ts';
 import { json, ok } from '../lib/responses.ts';
 import { fromStore, keyStore } from '../lib/stored-events.ts';
-import { validate } from '../lib/validate.ts';
+import { invalid, validate } from '../lib/validate.ts';
 
 /**
  * Everything about `/subscriptions`: a key's webhook endpoints (docs/webhooks.md). Another key's
@@ -32,7 +40,7 @@ import { validate } from '../lib/validate.ts';
  * its handler.
  */
 
-/** The largest subscription body: a URL and a list of types. */
+/** The largest subscription body: a URL, a list of types, a filter and a transformation. */
 const MAX_SUBSCRIPTION_BYTES = 64 * 1024;
 
 /** What the routes reading a subscription body can answer: a bad URL is a VALIDATION_ERROR. */
@@ -69,6 +77,37 @@ function checkUrl(url: string, env: IngestEnv): string {
   });
 }
 
+/** What {@link checkFilter} allows, for the specs of the routes that take a filter. */
+const FILTER_RULES =
+  'A filter (docs/webhooks.md#filters) is checked here: an unknown operator ($where, $expr and $function ' +
+  'included), a path that names no field of the event, an operand of the wrong kind or a filter past its ' +
+  'limits is 400 VALIDATION_ERROR at its path (filter.payload.total.$gtx).';
+
+/** 400 at the filter's offending path unless the store's fan-out can evaluate it (@triggers/webhooks). */
+function checkFilter(filter: JsonObject | null | undefined): void {
+  if (filter === undefined || filter === null) return;
+  try {
+    translateFilter(filter);
+  } catch (err) {
+    if (!(err instanceof FilterError)) throw err;
+    // The path names the client's own keys: cut like any echo.
+    throw invalid([{ path: echo(err.path === '' ? 'filter' : `filter.${err.path}`), message: err.reason }]);
+  }
+}
+
+/** What {@link checkTransform} allows, for the specs of the routes that take a transform. */
+const TRANSFORM_RULES =
+  'A transform is a JSONata expression over the webhook body (docs/webhooks.md#transformations); one that ' +
+  'does not parse is 400 VALIDATION_ERROR at transform. Its result, as JSON, is delivered and signed.';
+
+/** 400 at `transform` unless it parses as JSONata (how it runs on an event is the attempt's business). */
+function checkTransform(transform: string | null | undefined): void {
+  if (transform === undefined || transform === null) return;
+  const problem = transformProblem(transform);
+  if (problem !== undefined)
+    throw invalid([{ path: 'transform', message: `is not JSONata: ${echo(problem)}` }]);
+}
+
 const subscriptionKey = (request: AuthedRequest) => ({
   apiKeyId: request.apiKey.id,
   id: readParameter(request, SUBSCRIPTION_ID),
@@ -91,6 +130,7 @@ export const createSubscriptionRoute: RouteSpec = {
   summary: 'Subscribe a webhook URL to this key’s events',
   description:
     'event_types lists exact types and prefix patterns (order.*); leave it out (or null) for every event. ' +
+    `filter narrows them to the events it matches. ${FILTER_RULES} ${TRANSFORM_RULES} ` +
     'Answers 201 with the signing secret (whsec_…), shown in full only here and on rotate-secret. ' +
     `Deliveries are retried after ${DEFAULT_ATTEMPT_SCHEDULE.join(', ')} seconds by default. ${URL_RULES} ` +
     `A key has at most ${MAX_SUBSCRIPTIONS_PER_KEY} subscriptions: one more is 409 LIMIT_REACHED.`,
@@ -106,6 +146,8 @@ async function postSubscription(request: AuthedRequest, env: IngestEnv): Promise
   const { value } = await readJsonBody(request, MAX_SUBSCRIPTION_BYTES);
   const input = validate(SubscriptionRequest, value);
   const url = checkUrl(input.url, env);
+  checkFilter(input.filter);
+  checkTransform(input.transform);
   const row = await fromStore(() =>
     keyStore(request, env).createSubscription(
       {
@@ -113,6 +155,8 @@ async function postSubscription(request: AuthedRequest, env: IngestEnv): Promise
         id: `sub_${randomHex(12)}`,
         url,
         eventTypes: input.event_types ?? null,
+        filter: input.filter ?? null,
+        transform: input.transform ?? null,
         secret: newSecret(),
       },
       new Date(),
@@ -202,8 +246,10 @@ export const updateSubscriptionRoute: RouteSpec = {
   method: 'PATCH',
   path: '/subscriptions/:subscription_id',
   operationId: 'updateSubscription',
-  summary: 'Change a subscription’s url, event_types or enabled',
-  description: `Enabling clears disabled_reason and the failure count. ${URL_RULES}`,
+  summary: 'Change a subscription’s url, event_types, filter, transform or enabled',
+  description:
+    'Enabling clears disabled_reason and the failure count. filter or transform null removes it. ' +
+    `${URL_RULES} ${FILTER_RULES} ${TRANSFORM_RULES}`,
   authenticated: true,
   parameters: [SUBSCRIPTION_ID],
   body: SubscriptionPatch,
@@ -212,18 +258,22 @@ export const updateSubscriptionRoute: RouteSpec = {
   handler: patchSubscription,
 };
 
-/** event_types `null` means every event. */
+/** event_types `null` means every event; filter or transform `null` removes it. */
 async function patchSubscription(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const key = subscriptionKey(request);
   const { value } = await readJsonBody(request, MAX_SUBSCRIPTION_BYTES);
   const patch = validate(SubscriptionPatch, value);
   if (patch.url !== undefined) checkUrl(patch.url, env);
+  checkFilter(patch.filter);
+  checkTransform(patch.transform);
   const row = await fromStore(() =>
     keyStore(request, env).updateSubscription(
       key,
       {
         ...(patch.url === undefined ? {} : { url: patch.url }),
         ...(patch.event_types === undefined ? {} : { eventTypes: patch.event_types }),
+        ...(patch.filter === undefined ? {} : { filter: patch.filter }),
+        ...(patch.transform === undefined ? {} : { transform: patch.transform }),
         ...(patch.enabled === undefined ? {} : { enabled: patch.enabled }),
       },
       new Date(),

@@ -16,7 +16,9 @@ import { type Call, once, path, type RequestOptions, Resource, safe } from '../t
 export class Subscriptions extends Resource {
   /**
    * `POST /subscriptions`: subscribes a webhook URL to this key's events (`event_types` absent:
-   * every event). Resolves to the subscription with its signing `secret` (`whsec_…`), shown only
+   * every event; `filter`: only the events it matches, e.g. `{ 'payload.total': { $gte: 100 } }`;
+   * an unknown operator or path is a 400 `VALIDATION_ERROR` at its path; `transform`: a JSONata
+   * expression whose result is the body delivered). Resolves to the subscription with its signing `secret` (`whsec_…`), shown only
    * now. Not sent again after a failure in transit (a second call would create a second one).
    */
   async create(
@@ -40,7 +42,11 @@ export class Subscriptions extends Resource {
     return (await this.transport.request(call, SubscriptionDetails)).data;
   }
 
-  /** `PATCH /subscriptions/{id}`: a new url, event_types or enabled. The same patch twice changes nothing more. */
+  /**
+   * `PATCH /subscriptions/{id}`: a new url, event_types, filter (null: none), transform (null:
+   * none) or enabled. The same
+   * patch twice changes nothing more.
+   */
   async update(
     subscriptionId: string,
     patch: SubscriptionPatch,
