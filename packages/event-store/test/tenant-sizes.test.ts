@@ -139,7 +139,7 @@ describe('the tenant register in D1', () => {
 
 describe('the tenant stores’ schema', () => {
   it('leaves out the D1-only migration: no tenant_sizes table in a tenant’s object', async () => {
-    expect(MIGRATIONS.map((m) => m.name)).not.toContain('0008_tenant_sizes.d1.sql');
+    expect(MIGRATIONS.map((m) => m.name)).not.toContain('0009_tenant_sizes.d1.sql');
     const store = tenantStore(env.TENANTS, 'key_no_register');
     await store.storeCounts();
     const stub = env.TENANTS.get(env.TENANTS.idFromName('key_no_register'));
