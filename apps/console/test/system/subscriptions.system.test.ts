@@ -33,7 +33,7 @@ let shownSecret = '';
 let eventId = '';
 
 beforeAll(async () => {
-  [working, flaky, down] = await Promise.all([
+  [working, down, flaky] = await Promise.all([
     startReceiver({ respond: () => ({ status: 200, body: 'thanks from the receiver' }) }),
     startReceiver({
       respond: () => (recovered ? { status: 200, body: 'back' } : { status: 500, body: 'down' }),
