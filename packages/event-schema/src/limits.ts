@@ -112,3 +112,18 @@ export const MAX_TRANSFORM_STEPS = 100_000;
 
 /** The largest body a `transform` may produce, as JSON (UTF-8 bytes); a larger one fails its attempt. */
 export const MAX_TRANSFORM_OUTPUT_BYTES = 256_000;
+
+/** Stored events `POST /subscriptions/test` tries when it is given none and no `limit`. */
+export const DEFAULT_TEST_EVENTS = 10;
+
+/** Most events one `POST /subscriptions/test` tries, stored or given. */
+export const MAX_TEST_EVENTS = 50;
+
+/**
+ * Most bytes of events one `POST /subscriptions/test` tries: its whole body when it is given
+ * events, the stored events' payloads and metadata when it reads them (fewer events then).
+ */
+export const MAX_TEST_EVENTS_BYTES = 1_000_000;
+
+/** Most failed deliveries one `POST /subscriptions/{id}/recover` starts again; its `limit` when not given is 100. */
+export const MAX_RECOVER_LIMIT = 1_000;

@@ -1,8 +1,20 @@
 import * as v from 'valibot';
 import { SuccessEnvelope, Timestamp } from './envelope.ts';
+import { bodyMessage } from './event.ts';
 import { EventTypePattern } from './event-type-pattern.ts';
+import { EventSource, EventSubject, EventType } from './identity.ts';
+import { TimeBound } from './inbox.ts';
 import { JsonObject, JsonValue } from './json.ts';
-import { MAX_FILTER_BYTES, MAX_FILTER_DEPTH, MAX_TRANSFORM_CHARS } from './limits.ts';
+import {
+  DEFAULT_REPLAY_LIMIT,
+  DEFAULT_TEST_EVENTS,
+  MAX_FILTER_BYTES,
+  MAX_FILTER_DEPTH,
+  MAX_RECOVER_LIMIT,
+  MAX_TEST_EVENTS,
+  MAX_TEST_EVENTS_BYTES,
+  MAX_TRANSFORM_CHARS,
+} from './limits.ts';
 
 /**
  * Subscriptions and webhook deliveries: the API's shapes, the `delivery-queue` messages and the
@@ -209,3 +221,128 @@ export const WebhookEvent = v.object({
   metadata: v.nullable(JsonObject),
 });
 export type WebhookEvent = v.InferOutput<typeof WebhookEvent>;
+
+// --- Trying a subscription, recovering its deliveries --------------------------------------------
+
+/**
+ * An event given to the tester instead of stored ones: a payload, and whatever else the test
+ * needs. Absent fields are what a `POST /events` without them stores: type `triggers.event`,
+ * source `/api-keys/<key id>`, no subject or metadata; a new event_id and the time of the test.
+ */
+export const TestEvent = v.strictObject(
+  {
+    payload: JsonValue,
+    metadata: v.optional(v.nullable(JsonObject)),
+    type: v.optional(EventType),
+    source: v.optional(EventSource),
+    subject: v.optional(v.nullable(EventSubject)),
+  },
+  bodyMessage,
+);
+export type TestEvent = v.InferOutput<typeof TestEvent>;
+
+/** Which events to try: the ones given, or the key's latest `limit` stored ones. */
+const testSample = {
+  events: v.optional(
+    v.pipe(
+      v.array(TestEvent, 'must be an array of events'),
+      v.minLength(1, 'must hold at least one event (leave it out to try stored ones)'),
+      v.maxLength(MAX_TEST_EVENTS, `must hold at most ${MAX_TEST_EVENTS} events`),
+      v.description(
+        `Events to try, at most ${MAX_TEST_EVENTS} (and ${MAX_TEST_EVENTS_BYTES} bytes of body); ` +
+          'leave it out to try the latest stored ones.',
+      ),
+    ),
+  ),
+  limit: v.optional(
+    v.pipe(
+      v.number('must be a number'),
+      v.integer('must be a whole number'),
+      v.minValue(1, 'must be at least 1'),
+      v.maxValue(MAX_TEST_EVENTS, `must be at most ${MAX_TEST_EVENTS}`),
+      v.description(
+        `How many of the key's latest stored events to try when no events are given; ${DEFAULT_TEST_EVENTS} when not given.`,
+      ),
+    ),
+  ),
+};
+
+/**
+ * Body of `POST /subscriptions/test`: a draft subscription's event_types, filter and
+ * transformation (each optional, as on create), tried on `events` or on the key's latest stored
+ * ones. Nothing is stored and nothing is delivered.
+ */
+export const SubscriptionTestRequest = v.strictObject(
+  {
+    event_types: v.optional(v.nullable(EventTypes)),
+    filter: v.optional(v.nullable(SubscriptionFilter)),
+    transform: v.optional(v.nullable(SubscriptionTransform)),
+    ...testSample,
+  },
+  bodyMessage,
+);
+export type SubscriptionTestRequest = v.InferOutput<typeof SubscriptionTestRequest>;
+
+/** Body of `POST /subscriptions/{id}/test`: the subscription's own rules, tried on these events (optional). */
+export const SubscriptionTestSample = v.strictObject(testSample, bodyMessage);
+export type SubscriptionTestSample = v.InferOutput<typeof SubscriptionTestSample>;
+
+/** One event tried: whether it would be delivered, and the body it would carry (or why none). */
+export const TestedEvent = v.object({
+  /** The event as the subscription sees it: what it is delivered as without a transformation. */
+  event: WebhookEvent,
+  matched: v.boolean(),
+  /** What stopped it (`event_types`, then `filter`), null when it matched. */
+  excluded_by: v.nullable(v.picklist(['event_types', 'filter'])),
+  /** The body it would be delivered with (the transformation's result), null when none. */
+  body: v.nullable(JsonValue),
+  /** Why a matched event would have no body: the transformation failed on it (as the attempt's log says). */
+  error: v.nullable(v.string()),
+});
+export type TestedEvent = v.InferOutput<typeof TestedEvent>;
+
+/** What `POST /subscriptions/test` and `/subscriptions/{id}/test` answer, in the events' order (stored: newest first). */
+export const SubscriptionTestResult = SuccessEnvelope(
+  v.object({
+    /** `stored`: the key's latest stored events; `given`: the request's. */
+    events_from: v.picklist(['stored', 'given']),
+    matched: v.pipe(v.number(), v.integer(), v.minValue(0)),
+    results: v.array(TestedEvent),
+  }),
+);
+export type SubscriptionTestResult = v.InferOutput<typeof SubscriptionTestResult>;
+
+/**
+ * Body of `POST /subscriptions/{id}/recover`: start again every failed delivery of the
+ * subscription created in `[since, until)`, oldest first, at most `limit`. (That `since` comes
+ * before `until` is checked by the API.)
+ */
+export const RecoverRequest = v.strictObject(
+  {
+    since: v.pipe(TimeBound, v.description('Only deliveries created at or after this instant.')),
+    until: v.optional(v.pipe(TimeBound, v.description('Only deliveries created before this instant.'))),
+    limit: v.optional(
+      v.pipe(
+        v.number('must be a number'),
+        v.integer('must be a whole number'),
+        v.minValue(1, 'must be at least 1'),
+        v.maxValue(MAX_RECOVER_LIMIT, `must be at most ${MAX_RECOVER_LIMIT}`),
+        v.description(`Most deliveries to start again; ${DEFAULT_REPLAY_LIMIT} when not given.`),
+      ),
+      DEFAULT_REPLAY_LIMIT,
+    ),
+  },
+  bodyMessage,
+);
+export type RecoverRequest = v.InferOutput<typeof RecoverRequest>;
+
+/** What `POST /subscriptions/{id}/recover` answers: the deliveries started again, and how many failed ones the window still holds. */
+export const RecoverResult = SuccessEnvelope(
+  v.object({
+    recovered: v.pipe(v.number(), v.integer(), v.minValue(0)),
+    delivery_ids: v.array(v.string()),
+    /** Failed deliveries left in the window past `limit`: call again to take them. */
+    remaining: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  }),
+);
+export type RecoverResult = v.InferOutput<typeof RecoverResult>;

@@ -328,30 +328,29 @@ export async function recordAttempt(db: D1Database, r: AttemptResult, now: Date)
  * Moves a `pending` delivery of `round` (with no attempt yet when `unattempted`) to `failed`
  * with `reason`; does nothing otherwise.
  */
-async function failPending(
+function failPending(
   db: D1Database,
   key: { apiKeyId: string; deliveryId: string; round: number },
   reason: string,
   now: Date,
   unattempted: boolean,
-): Promise<void> {
-  await db
+): D1PreparedStatement {
+  return db
     .prepare(
       `UPDATE deliveries SET status = 'failed', last_error = ?4, next_attempt_at = NULL, updated_at = ?5
        WHERE api_key_id = ?1 AND id = ?2 AND round = ?3 AND status = 'pending'${unattempted ? ' AND attempts = 0' : ''}`,
     )
-    .bind(key.apiKeyId, key.deliveryId, key.round, reason, now.toISOString())
-    .run();
+    .bind(key.apiKeyId, key.deliveryId, key.round, reason, now.toISOString());
 }
 
 /** Ends a delivery without an attempt (its subscription was deleted or disabled meanwhile). */
-export function abandonDelivery(
+export async function abandonDelivery(
   db: D1Database,
   key: { apiKeyId: string; deliveryId: string; round: number },
   reason: string,
   now: Date,
 ): Promise<void> {
-  return failPending(db, key, reason, now, false);
+  await failPending(db, key, reason, now, false).run();
 }
 
 interface DeliveryRow extends Omit<Delivery, 'attempt_log'> {
@@ -398,8 +397,15 @@ export async function listDeliveries(
 }
 
 /**
- * Starts a new round of attempts for a `failed` delivery (a manual retry): `pending`, round + 1,
- * no attempts. Answers the message to queue, or null when the delivery is not failed (or not the key's).
+ * What starting a new round does to a `failed` delivery (a manual retry, a recovery): `pending`,
+ * round + 1, no attempts yet, due now (`?4`). Only a statement that also requires
+ * `status = 'failed'` may use it, so of two callers at once only one starts the round.
+ */
+const NEW_ROUND = `status = 'pending', round = round + 1, attempts = 0, next_attempt_at = ?4, updated_at = ?4`;
+
+/**
+ * Starts a new round of attempts for a `failed` delivery (a manual retry). Answers the message to
+ * queue, or null when the delivery is not failed (or not the key's).
  */
 export async function restartDelivery(
   db: D1Database,
@@ -408,8 +414,7 @@ export async function restartDelivery(
 ): Promise<AttemptMessage | null> {
   const row = await db
     .prepare(
-      `UPDATE deliveries SET status = 'pending', round = round + 1, attempts = 0, next_attempt_at = ?4,
-         updated_at = ?4
+      `UPDATE deliveries SET ${NEW_ROUND}
        WHERE api_key_id = ?1 AND event_id = ?2 AND id = ?3 AND status = 'failed'
        RETURNING round`,
     )
@@ -419,13 +424,89 @@ export async function restartDelivery(
   return { api_key_id: key.apiKeyId, delivery_id: key.deliveryId, round: row.round, attempt: 1 };
 }
 
-/** Undoes {@link restartDelivery} when its message could not be queued: back to `failed`. */
-export function unrestartDelivery(
+/** Which failed deliveries of one subscription to start again: created in `[since, until)`, oldest first. */
+export interface RecoverQuery {
+  apiKeyId: string;
+  subscriptionId: string;
+  since: string;
+  until?: string;
+  limit: number;
+}
+
+/** What a recovery found: no such subscription, a disabled one (nothing moved), or the rounds started. */
+export type Recovery =
+  | { subscription: 'not_found' | 'disabled' }
+  | { subscription: 'enabled'; messages: AttemptMessage[]; remaining: number };
+
+/**
+ * Starts a new round for up to `limit` failed deliveries of one enabled subscription created in
+ * `[since, until)`, oldest first (`POST /subscriptions/{id}/recover`): the move of a manual retry
+ * ({@link NEW_ROUND}), for many. Answers the first attempt of each to queue, and how many failed
+ * ones the window still holds. One transaction: the subscription's state, the move (only while it
+ * is enabled, and only rows still failed: a second recovery at once takes none of them), the count.
+ */
+export async function restartFailedDeliveries(
   db: D1Database,
-  message: AttemptMessage,
+  query: RecoverQuery,
+  now: Date,
+): Promise<Recovery> {
+  const window = `api_key_id = ?1 AND subscription_id = ?2 AND status = 'failed'
+    AND created_at >= ?3 AND (?5 IS NULL OR created_at < ?5)`;
+  const params = [query.apiKeyId, query.subscriptionId, query.since, now.toISOString(), query.until ?? null];
+  const [state, moved, left] = await db.batch([
+    db
+      .prepare('SELECT enabled FROM subscriptions WHERE api_key_id = ?1 AND id = ?2')
+      .bind(query.apiKeyId, query.subscriptionId),
+    db
+      .prepare(
+        `UPDATE deliveries SET ${NEW_ROUND}
+         WHERE api_key_id = ?1 AND status = 'failed' AND id IN (
+           SELECT id FROM deliveries WHERE ${window} ORDER BY created_at, id LIMIT ?6)
+           AND EXISTS (SELECT 1 FROM subscriptions WHERE api_key_id = ?1 AND id = ?2 AND enabled = 1)
+         RETURNING id, round, created_at`,
+      )
+      .bind(...params, query.limit),
+    db.prepare(`SELECT count(*) AS remaining FROM deliveries WHERE ${window}`).bind(...params),
+  ]);
+  const sub = state?.results[0] as { enabled: number } | undefined;
+  if (sub === undefined) return { subscription: 'not_found' };
+  if (sub.enabled !== 1) return { subscription: 'disabled' };
+  const rows = (moved?.results ?? []) as { id: string; round: number; created_at: string }[];
+  rows.sort((a, b) =>
+    a.created_at === b.created_at ? (a.id < b.id ? -1 : 1) : a.created_at < b.created_at ? -1 : 1,
+  );
+  return {
+    subscription: 'enabled',
+    messages: rows.map(({ id, round }) => ({
+      api_key_id: query.apiKeyId,
+      delivery_id: id,
+      round,
+      attempt: 1,
+    })),
+    remaining: (left?.results[0] as { remaining: number } | undefined)?.remaining ?? 0,
+  };
+}
+
+/**
+ * Undoes {@link restartDelivery} or {@link restartFailedDeliveries} for the messages that could
+ * not be queued: back to `failed` with `reason`, each only while its new round has no attempt.
+ */
+export async function unrestartDeliveries(
+  db: D1Database,
+  messages: readonly AttemptMessage[],
   reason: string,
   now: Date,
 ): Promise<void> {
-  const key = { apiKeyId: message.api_key_id, deliveryId: message.delivery_id, round: message.round };
-  return failPending(db, key, reason, now, true);
+  if (messages.length === 0) return;
+  await db.batch(
+    messages.map((m) =>
+      failPending(
+        db,
+        { apiKeyId: m.api_key_id, deliveryId: m.delivery_id, round: m.round },
+        reason,
+        now,
+        true,
+      ),
+    ),
+  );
 }

@@ -13,8 +13,9 @@ import {
   loadDeliveryWork,
   recordAttempt,
   restartDelivery,
+  restartFailedDeliveries,
   subscribedKeys,
-  unrestartDelivery,
+  unrestartDeliveries,
 } from './deliveries.ts';
 import { importRows } from './import-rows.ts';
 import { listEvents } from './list.ts';
@@ -109,7 +110,8 @@ export const TENANT_OPS = {
   abandonDelivery,
   listDeliveries,
   restartDelivery,
-  unrestartDelivery,
+  restartFailedDeliveries,
+  unrestartDeliveries,
   writeEvents,
   storeCounts,
   importRows,

@@ -20,9 +20,11 @@ import {
   loadDeliveryWork,
   recordAttempt,
   restartDelivery,
+  restartFailedDeliveries,
   rotateSubscriptionSecret,
   storeDelivered,
   toSubscription,
+  unrestartDeliveries,
   updateSubscription,
 } from '../src/index.ts';
 import { storeDb } from './backends.ts';
@@ -271,6 +273,93 @@ describe('the delivery state machine', () => {
     expect(await restartDelivery(db, { ...key, apiKeyId: tenant() }, NOW)).toBeNull();
     expect(await restartDelivery(db, key, NOW)).toEqual({ ...m, round: 2, attempt: 1 });
     expect(await restartDelivery(db, key, NOW)).toBeNull(); // pending again
+  });
+
+  it('recovers exactly the failed deliveries of one subscription created in [since, until), oldest first, once', async () => {
+    const a = tenant();
+    const sub = await subscribe(a, null);
+    const other = await subscribe(a, null);
+    const at = (minutes: number) => new Date(NOW.getTime() + minutes * 60_000);
+    // Deliveries created at minutes 0..4 (fanned out then), one event each.
+    const made: AttemptMessage[][] = [];
+    for (let minute = 0; minute < 5; minute++) {
+      const event = queuedEvent({ api_key_id: a });
+      await commit(db, [storeDelivered(db, [{ event, attempts: 1 }], NOW)]);
+      made.push(await fanOut(db, a, [event.event_id], at(minute)));
+    }
+    const ofSub = async (minute: number) => {
+      for (const m of made[minute] ?? []) {
+        const work = await loadDeliveryWork(db, m, NOW);
+        if (work?.subscription?.id === sub.id) return m;
+      }
+      throw new Error('no delivery');
+    };
+    // Failed: minutes 0, 1, 2, 4 of sub, and minute 1 of the other subscription; minute 3 succeeded.
+    for (const minute of [0, 1, 2, 3, 4]) {
+      const m = await ofSub(minute);
+      await recordAttempt(
+        db,
+        attempt(m, sub.id, { status: minute === 3 ? 'succeeded' : 'failed', disableAfter: 100 }),
+        at(minute),
+      );
+    }
+    for (const m of made[1] ?? []) {
+      if (m.delivery_id !== (await ofSub(1)).delivery_id)
+        await recordAttempt(db, attempt(m, other.id, { status: 'failed', disableAfter: 100 }), at(1));
+    }
+    const query = {
+      apiKeyId: a,
+      subscriptionId: sub.id,
+      since: at(1).toISOString(),
+      until: at(4).toISOString(),
+    };
+
+    const first = await restartFailedDeliveries(db, { ...query, limit: 1 }, at(10));
+    expect(first).toEqual({
+      subscription: 'enabled',
+      messages: [{ api_key_id: a, delivery_id: (await ofSub(1)).delivery_id, round: 2, attempt: 1 }],
+      remaining: 1,
+    });
+    const second = await restartFailedDeliveries(db, { ...query, limit: 10 }, at(10));
+    expect(second).toEqual({
+      subscription: 'enabled',
+      messages: [{ api_key_id: a, delivery_id: (await ofSub(2)).delivery_id, round: 2, attempt: 1 }],
+      remaining: 0,
+    });
+    // Again while they are pending: nothing; minutes 0 and 4 (outside) and the other subscription's stay failed.
+    expect(await restartFailedDeliveries(db, { ...query, limit: 10 }, at(10))).toEqual({
+      subscription: 'enabled',
+      messages: [],
+      remaining: 0,
+    });
+    for (const m of [await ofSub(0), await ofSub(4)]) {
+      expect((await loadDeliveryWork(db, m, NOW))?.status).toBe('failed');
+    }
+    // Unqueued: back to failed, and recovered again by the next call.
+    await unrestartDeliveries(
+      db,
+      second.subscription === 'enabled' ? second.messages : [],
+      'not queued',
+      at(11),
+    );
+    expect((await loadDeliveryWork(db, await ofSub(2), NOW))?.status).toBe('failed');
+    expect(await restartFailedDeliveries(db, { ...query, limit: 10 }, at(12))).toMatchObject({
+      messages: [{ delivery_id: (await ofSub(2)).delivery_id, round: 3 }],
+    });
+  });
+
+  it('recovers nothing for another key’s subscription or a disabled one', async () => {
+    const a = tenant();
+    const sub = await subscribe(a, null);
+    const [m] = (await store([queuedEvent({ api_key_id: a })])) as [AttemptMessage];
+    await recordAttempt(db, attempt(m, sub.id, { status: 'failed' }), NOW);
+    const query = { apiKeyId: a, subscriptionId: sub.id, since: NOW.toISOString(), limit: 10 };
+    expect(await restartFailedDeliveries(db, { ...query, apiKeyId: tenant() }, NOW)).toEqual({
+      subscription: 'not_found',
+    });
+    await updateSubscription(db, { apiKeyId: a, id: sub.id }, { enabled: false }, NOW);
+    expect(await restartFailedDeliveries(db, query, NOW)).toEqual({ subscription: 'disabled' });
+    expect((await loadDeliveryWork(db, m, NOW))?.status).toBe('failed');
   });
 });
 

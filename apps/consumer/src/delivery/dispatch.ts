@@ -1,7 +1,7 @@
 import { type AttemptMessage, DeliveryQueueMessage, type WebhookEvent } from '@triggers/event-schema';
 import { type DeliveryWork, tenantStore } from '@triggers/event-store';
 import { describeError, type Logger, type LogLevel } from '@triggers/log';
-import { runTransform, webhookUrlProblem } from '@triggers/webhooks';
+import { webhookBody, webhookUrlProblem } from '@triggers/webhooks';
 import * as v from 'valibot';
 import type { ConsumerEnv } from '../env.ts';
 import { queueRetryDelaySeconds } from '../queue-retry.ts';
@@ -85,21 +85,6 @@ export function webhookEvent(event: NonNullable<DeliveryWork['event']>): Webhook
   };
 }
 
-/**
- * The body of an attempt: the event as JSON, or what the subscription's transformation makes of
- * it (run again on every attempt, so a corrected expression serves the next one). A
- * transformation that fails answers its error (with JSONata's or our code) instead.
- */
-export async function webhookBody(
-  event: NonNullable<DeliveryWork['event']>,
-  transform: string | null,
-): Promise<{ body: string } | { error: string; code: string }> {
-  const body = webhookEvent(event);
-  if (transform === null) return { body: JSON.stringify(body) };
-  const result = await runTransform(transform, body);
-  return 'body' in result ? result : { code: result.code, error: `transformation failed: ${result.error}` };
-}
-
 /** The outcome of an attempt whose body could not be made: recorded, retried on the schedule like any failure. */
 const notSent = (error: string): AttemptOutcome => ({
   ok: false,
@@ -153,8 +138,9 @@ async function dispatchAttempt(message: Message<unknown>, job: AttemptMessage, d
   }
 
   const { subscription: sub, event } = step;
-  // The signature covers the body as delivered: the transformed one when there is a transformation.
-  const made = await webhookBody(event, sub.transform);
+  // The signature covers the body as delivered: the transformed one when there is a transformation
+  // (run again on every attempt, so a corrected expression serves the next one).
+  const made = await webhookBody(webhookEvent(event), sub.transform);
   const outcome =
     'error' in made
       ? notSent(made.error)

@@ -2,15 +2,30 @@ import type {
   Subscription,
   SubscriptionPatch,
   SubscriptionRequest,
+  SubscriptionTestRequest,
+  SubscriptionTestSample,
   SubscriptionWithSecret,
 } from '@triggers/event-schema';
 import {
+  type RecoverRequest,
+  RecoverResult,
   SubscriptionCreated,
   SubscriptionDeleted,
   SubscriptionDetails,
   SubscriptionList,
+  SubscriptionTestResult,
 } from '@triggers/event-schema';
+import type * as v from 'valibot';
 import { type Call, once, path, type RequestOptions, Resource, safe } from '../transport.ts';
+
+/** What `subscriptions.test` and `testStored` resolve to: each event tried, and whether it matched. */
+export type SubscriptionTested = SubscriptionTestResult['data'];
+
+/** What `subscriptions.recover` takes: the body of `POST /subscriptions/{id}/recover` (`since` required). */
+export type RecoverOptions = v.InferInput<typeof RecoverRequest>;
+
+/** What `subscriptions.recover` resolves to: the deliveries started again, and how many failed ones remain. */
+export type Recovered = RecoverResult['data'];
 
 /** `/subscriptions`: the webhook URLs this key's events are delivered to, and their secrets. */
 export class Subscriptions extends Resource {
@@ -79,5 +94,57 @@ export class Subscriptions extends Resource {
       ...once(options),
     };
     return (await this.transport.request(call, SubscriptionCreated)).data;
+  }
+
+  /**
+   * `POST /subscriptions/test`: tries `event_types`, `filter` and `transform` (each optional) on
+   * `events`, or on this key's latest `limit` stored events (10 by default, at most 50), and
+   * resolves to whether each would be delivered and the body it would carry. Nothing is stored
+   * or sent, so it is sent again after a failure in transit. A bad filter or transform is a 400
+   * `VALIDATION_ERROR` at its path.
+   */
+  async test(trial: SubscriptionTestRequest, options: RequestOptions = {}): Promise<SubscriptionTested> {
+    const call: Call = {
+      method: 'POST',
+      path: '/subscriptions/test',
+      body: JSON.stringify(trial),
+      ...safe(options),
+    };
+    return (await this.transport.request(call, SubscriptionTestResult)).data;
+  }
+
+  /** `POST /subscriptions/{id}/test`: {@link test} with the subscription's own rules. */
+  async testStored(
+    subscriptionId: string,
+    sample: SubscriptionTestSample = {},
+    options: RequestOptions = {},
+  ): Promise<SubscriptionTested> {
+    const call: Call = {
+      method: 'POST',
+      path: path`/subscriptions/${subscriptionId}/test`,
+      body: JSON.stringify(sample),
+      ...safe(options),
+    };
+    return (await this.transport.request(call, SubscriptionTestResult)).data;
+  }
+
+  /**
+   * `POST /subscriptions/{id}/recover`: starts a new round for every failed delivery of the
+   * subscription created in `[since, until)`, oldest first, at most `limit` (100 by default);
+   * `remaining` says how many are left for another call. 409 `INVALID_STATE` while it is
+   * disabled. Not sent again after a failure in transit, as a second call may take others.
+   */
+  async recover(
+    subscriptionId: string,
+    recovery: RecoverOptions,
+    options: RequestOptions = {},
+  ): Promise<Recovered> {
+    const call: Call = {
+      method: 'POST',
+      path: path`/subscriptions/${subscriptionId}/recover`,
+      body: JSON.stringify(recovery),
+      ...once(options),
+    };
+    return (await this.transport.request(call, RecoverResult)).data;
   }
 }
