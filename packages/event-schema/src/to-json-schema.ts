@@ -17,6 +17,7 @@ import { uriReference } from './identity.ts';
 import { EventDetails, INSTANT_PATTERN, InboxPage, ReplayRequest, ReplayResult, TimeBound } from './inbox.ts';
 import { JsonObject, JsonValue } from './json.ts';
 import { MAX_JSON_DEPTH } from './limits.ts';
+import { DeliveryExhaustedPayload, SubscriptionDisabledPayload } from './operational.ts';
 import { WebhookEvent } from './webhooks.ts';
 
 /** The command that regenerates `json-schema/`, named wherever a stale file is reported. */
@@ -102,6 +103,16 @@ export const JSON_SCHEMAS: Record<string, Published> = {
     schema: WebhookEvent,
     typeMode: 'output',
     title: 'The body of every webhook a subscription receives',
+  },
+  'subscription-disabled-payload': {
+    schema: SubscriptionDisabledPayload,
+    typeMode: 'output',
+    title: 'The payload of a triggers.subscription.disabled event',
+  },
+  'delivery-exhausted-payload': {
+    schema: DeliveryExhaustedPayload,
+    typeMode: 'output',
+    title: 'The payload of a triggers.delivery.exhausted event',
   },
 };
 

@@ -8,6 +8,7 @@
 import { ackEvent } from './ack.ts';
 import {
   abandonDelivery,
+  deliveryEnded,
   fanOut,
   listDeliveries,
   loadDeliveryWork,
@@ -107,6 +108,7 @@ export const TENANT_OPS = {
   loadDeliveryWork,
   recordAttempt,
   abandonDelivery,
+  deliveryEnded,
   listDeliveries,
   restartDelivery,
   unrestartDelivery,
