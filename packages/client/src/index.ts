@@ -3,10 +3,12 @@ export type {
   BatchItemResult,
   CloudEventJson,
   Delivery,
+  DeliveryExhaustedPayload,
   EventRequest,
   EventStatus,
   InboxEvent,
   Subscription,
+  SubscriptionDisabledPayload,
   SubscriptionWithSecret,
 } from '@triggers/event-schema';
 export type { Deliveries } from './api/deliveries.ts';
