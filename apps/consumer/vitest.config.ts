@@ -28,7 +28,8 @@ export default defineConfig(async () => {
           // The optional archive bucket, local R2 (tests without it pass ARCHIVE: undefined).
           r2Buckets: ['ARCHIVE'],
           // Producers to two shards of event-queue, for the test that sends through both (the
-          // Worker itself only consumes them); their batches close at once, as event-dlq's.
+          // Worker itself sends only operational events, to the first); their batches close at
+          // once, as event-dlq's.
           queueProducers: {
             EVENT_QUEUE: { queueName: 'event-queue' },
             EVENT_QUEUE_1: { queueName: 'event-queue-1' },

@@ -3,12 +3,17 @@ export type {
   BatchItemResult,
   CloudEventJson,
   Delivery,
+  DeliveryExhaustedPayload,
   EventRequest,
   EventStatus,
   InboxEvent,
   Subscription,
+<<<<<<< HEAD
   SubscriptionTestRequest,
   SubscriptionTestSample,
+=======
+  SubscriptionDisabledPayload,
+>>>>>>> s27-opevents
   SubscriptionWithSecret,
   TestedEvent,
 } from '@triggers/event-schema';

@@ -17,6 +17,7 @@ import { uriReference } from './identity.ts';
 import { EventDetails, INSTANT_PATTERN, InboxPage, ReplayRequest, ReplayResult, TimeBound } from './inbox.ts';
 import { JsonObject, JsonValue } from './json.ts';
 import { MAX_JSON_DEPTH } from './limits.ts';
+import { DeliveryExhaustedPayload, SubscriptionDisabledPayload } from './operational.ts';
 import {
   RecoverRequest,
   RecoverResult,
@@ -128,6 +129,16 @@ export const JSON_SCHEMAS: Record<string, Published> = {
     schema: RecoverResult,
     typeMode: 'output',
     title: 'Answer of POST /subscriptions/{id}/recover',
+  },
+  'subscription-disabled-payload': {
+    schema: SubscriptionDisabledPayload,
+    typeMode: 'output',
+    title: 'The payload of a triggers.subscription.disabled event',
+  },
+  'delivery-exhausted-payload': {
+    schema: DeliveryExhaustedPayload,
+    typeMode: 'output',
+    title: 'The payload of a triggers.delivery.exhausted event',
   },
 };
 

@@ -1,4 +1,12 @@
-import type { AttemptMessage, Delivery, DeliveryAttempt, DeliveryStatus } from '@triggers/event-schema';
+import {
+  type AttemptMessage,
+  type Delivery,
+  type DeliveryAttempt,
+  type DeliveryExhaustedPayload,
+  type DeliveryStatus,
+  type SubscriptionDisabledPayload,
+  TRIGGERS_SOURCE,
+} from '@triggers/event-schema';
 import { compileFilter, type EventFilter, type FilterInput } from '@triggers/webhooks';
 import { signingPreviousSecrets } from './subscriptions.ts';
 import type { StoreWrite } from './write.ts';
@@ -21,6 +29,11 @@ export const typeMatchesSql = (type: string, pattern: string) =>
      THEN substr(${type}, 1, length(${pattern}) - 1) = substr(${pattern}, 1, length(${pattern}) - 1)
      ELSE ${type} = ${pattern} END)`;
 
+// An operational event (operational.ts of @triggers/event-schema) is never delivered to the
+// subscription it is about, its subject: a subscriber failing to receive is not told so by the
+// same webhook. Its own condition, apart from the rest of FAN_OUT.
+const NOT_ABOUT_ITSELF = `NOT (e.source = '${TRIGGERS_SOURCE}' AND e.subject IS s.id)`;
+
 // One delivery per (stored event of the key, enabled subscription of the key whose types match,
 // and whose filter, if it has one, matched the event: ?4 lists those pairs as 'event_id subscription_id').
 // A delivery that exists already is only reported again while it has never been attempted, so
@@ -36,6 +49,7 @@ WHERE e.api_key_id = ?1 AND e.event_id IN (SELECT value FROM json_each(?2)) AND 
   AND (s.event_types IS NULL OR EXISTS (
     SELECT 1 FROM json_each(s.event_types) AS t WHERE ${typeMatchesSql('e.type', 't.value')}))
   AND (s.filter IS NULL OR e.event_id || ' ' || s.id IN (SELECT value FROM json_each(?4)))
+  AND ${NOT_ABOUT_ITSELF}
 ON CONFLICT (api_key_id, event_id, subscription_id) DO UPDATE SET id = deliveries.id
 WHERE deliveries.status = 'pending' AND deliveries.round = 1 AND deliveries.attempts = 0
 RETURNING id`;
@@ -313,6 +327,8 @@ export async function recordAttempt(db: D1Database, r: AttemptResult, now: Date)
              enabled = CASE WHEN ?4 = 'failed' AND consecutive_failures + 1 >= ?5 THEN 0 ELSE enabled END,
              disabled_reason = CASE WHEN ?4 = 'failed' AND consecutive_failures + 1 >= ?5 AND enabled = 1
                THEN 'disabled after ' || CAST(?5 AS INTEGER) || ' failed deliveries in a row' ELSE disabled_reason END,
+             disabled_at = CASE WHEN ?4 = 'failed' AND consecutive_failures + 1 >= ?5 AND enabled = 1
+               THEN ?6 ELSE disabled_at END,
              updated_at = ?6
            WHERE api_key_id = ?1 AND id = ?2 AND EXISTS (
              SELECT 1 FROM deliveries WHERE api_key_id = ?1 AND id = ?3 AND status = ?4 AND updated_at = ?6)`,
@@ -322,6 +338,73 @@ export async function recordAttempt(db: D1Database, r: AttemptResult, now: Date)
   }
   const results = await db.batch(statements);
   return (results[1]?.results.length ?? 0) > 0;
+}
+
+/** What a delivery that ended failed gives its tenant to know (operational events' payloads). */
+export interface DeliveryEnded {
+  exhausted: DeliveryExhaustedPayload;
+  /** When this delivery's failure is what disabled its subscription; null otherwise. */
+  disabled: SubscriptionDisabledPayload | null;
+}
+
+interface EndedRow {
+  event_id: string;
+  subscription_id: string;
+  url: string;
+  attempts: number;
+  last_error: string | null;
+  updated_at: string;
+  sub_url: string | null;
+  disabled_reason: string | null;
+  consecutive_failures: number | null;
+  disabled_by_it: number | null;
+}
+
+/**
+ * A delivery that ended `failed` in `round` after `attempt` attempts (its schedule's last), as its
+ * operational events tell it, or null when it did not (or no longer does: retried by hand, say).
+ * Read from the store alone, so a dispatcher that failed to send them, and runs again, finds the
+ * same facts. The subscription was disabled by this delivery when its `disabled_at` is the
+ * delivery's own end: {@link recordAttempt} stamps both in one transaction.
+ */
+export async function deliveryEnded(
+  db: D1Database,
+  key: { apiKeyId: string; deliveryId: string; round: number; attempt: number },
+): Promise<DeliveryEnded | null> {
+  const row = await db
+    .prepare(
+      `SELECT d.event_id, d.subscription_id, d.url, d.attempts, d.last_error, d.updated_at,
+              s.url AS sub_url, s.disabled_reason, s.consecutive_failures,
+              s.enabled = 0 AND s.disabled_at = d.updated_at AS disabled_by_it
+       FROM deliveries AS d
+       LEFT JOIN subscriptions AS s ON s.api_key_id = d.api_key_id AND s.id = d.subscription_id
+       WHERE d.api_key_id = ?1 AND d.id = ?2 AND d.round = ?3 AND d.attempts = ?4 AND d.status = 'failed'`,
+    )
+    .bind(key.apiKeyId, key.deliveryId, key.round, key.attempt)
+    .first<EndedRow>();
+  if (row === null) return null;
+  const delivery = {
+    delivery_id: key.deliveryId,
+    event_id: row.event_id,
+    round: key.round,
+    attempts: row.attempts,
+    last_error: row.last_error,
+    failed_at: row.updated_at,
+  };
+  return {
+    exhausted: { subscription_id: row.subscription_id, url: row.url, ...delivery },
+    disabled:
+      row.disabled_by_it === 1
+        ? {
+            subscription_id: row.subscription_id,
+            url: row.sub_url ?? row.url,
+            reason: row.disabled_reason ?? 'disabled',
+            consecutive_failures: row.consecutive_failures ?? 1,
+            disabled_at: row.updated_at,
+            last_delivery: delivery,
+          }
+        : null,
+  };
 }
 
 /**

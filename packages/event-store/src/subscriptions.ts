@@ -183,6 +183,7 @@ export function updateSubscription(
          disabled_reason = CASE WHEN ?6 = 1 THEN NULL
                                 WHEN ?6 = 0 AND enabled = 1 THEN 'disabled through the API'
                                 ELSE disabled_reason END,
+         disabled_at = CASE WHEN ?6 = 1 THEN NULL WHEN ?6 = 0 AND enabled = 1 THEN ?7 ELSE disabled_at END,
          consecutive_failures = CASE WHEN ?6 = 1 THEN 0 ELSE consecutive_failures END,
          filter = CASE WHEN ?8 = 1 THEN ?9 ELSE filter END,
          transform = CASE WHEN ?10 = 1 THEN ?11 ELSE transform END,

@@ -8,6 +8,7 @@
 import { ackEvent } from './ack.ts';
 import {
   abandonDelivery,
+  deliveryEnded,
   fanOut,
   listDeliveries,
   loadDeliveryWork,
@@ -108,6 +109,7 @@ export const TENANT_OPS = {
   loadDeliveryWork,
   recordAttempt,
   abandonDelivery,
+  deliveryEnded,
   listDeliveries,
   restartDelivery,
   restartFailedDeliveries,

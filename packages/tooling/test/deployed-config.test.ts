@@ -16,6 +16,8 @@ import {
   EVENT_DLQ,
   EVENT_DLQ_BINDING,
   EVENT_DLQ_CONSUMER,
+  EVENT_QUEUE,
+  EVENT_QUEUE_BINDING,
   EVENT_QUEUE_BINDINGS,
   EVENT_QUEUE_CONSUMER,
   EVENT_QUEUES,
@@ -69,13 +71,14 @@ describe('the apps’ wrangler.toml files agree with queues.ts', () => {
     expect(consumerOf(DELIVERY_QUEUE)).toEqual(asToml(DELIVERY_QUEUE_CONSUMER));
   });
 
-  it('consumer consumes exactly the shards of event-queue, event-dlq and delivery-queue and produces to event-dlq and delivery-queue', () => {
+  it('consumer consumes exactly the shards of event-queue, event-dlq and delivery-queue and produces to delivery-queue, event-dlq and event-queue (operational events)', () => {
     const { queues } = wranglerConfig('consumer');
     expect(queues?.consumers?.map((c) => c.queue).sort()).toEqual(
       [DELIVERY_QUEUE, EVENT_DLQ, ...EVENT_QUEUES].sort(),
     );
     expect(queues?.producers).toEqual([
       { binding: DELIVERY_QUEUE_BINDING, queue: DELIVERY_QUEUE },
+      { binding: EVENT_QUEUE_BINDING, queue: EVENT_QUEUE },
       { binding: EVENT_DLQ_BINDING, queue: EVENT_DLQ },
     ]);
   });

@@ -8,6 +8,7 @@ import { queueRetryDelaySeconds } from '../queue-retry.ts';
 import { type Settings, settingsOf } from '../settings.ts';
 import { type AttemptOutcome, attemptDelivery } from './attempt.ts';
 import { fanOutEvents } from './fan-out.ts';
+import { operationalEvents } from './operational.ts';
 import { attemptDelaySeconds } from './schedule.ts';
 import { webhookHeaders } from './sign.ts';
 
@@ -31,6 +32,8 @@ export type Step =
   | { kind: 'skip'; reason: string; level: LogLevel }
   /** The attempt was recorded but its successor never queued (the send failed): queue it now. */
   | { kind: 'queue_next'; delaySeconds: number }
+  /** The attempt ended the delivery failed, but its operational events may never have been sent: send them. */
+  | { kind: 'announce' }
   /** End the delivery `failed` without attempting it. */
   | { kind: 'abandon'; reason: string; level: LogLevel }
   /** Make the attempt. */
@@ -52,6 +55,9 @@ export function nextStep(
 ): Step {
   if (work === null)
     return { kind: 'skip', reason: 'no such delivery (purged with its event)', level: 'warn' };
+  if (redelivered && work.status === 'failed' && work.round === job.round && work.attempts === job.attempt) {
+    return { kind: 'announce' };
+  }
   if (work.status !== 'pending') return { kind: 'skip', reason: `already ${work.status}`, level: 'debug' };
   if (work.round !== job.round) return { kind: 'skip', reason: `round ${job.round} is over`, level: 'debug' };
   if (work.attempts === job.attempt) {
@@ -127,6 +133,9 @@ async function dispatchAttempt(message: Message<unknown>, job: AttemptMessage, d
         { delaySeconds: step.delaySeconds },
       );
       return message.ack();
+    case 'announce':
+      await announceEnded(job, d);
+      return message.ack();
     case 'abandon': {
       const key = { apiKeyId: job.api_key_id, deliveryId: job.delivery_id, round: job.round };
       await store.abandonDelivery(key, `not attempted: ${step.reason}`, new Date(now));
@@ -189,7 +198,31 @@ async function dispatchAttempt(message: Message<unknown>, job: AttemptMessage, d
   if (moved && delay !== undefined) {
     await env.DELIVERY_QUEUE.send({ ...job, attempt: job.attempt + 1 }, { delaySeconds: delay });
   }
+  // Before the ack: should the send fail, the message comes back as `announce` (operational.ts).
+  if (moved && status === 'failed') await announceEnded(job, d);
   message.ack();
+}
+
+/**
+ * Sends the operational events of the delivery `job` ended failed, as the store tells it; nothing
+ * when it no longer ended so. Throws when the store or the queue fails.
+ */
+async function announceEnded(job: AttemptMessage, { env, log }: Dispatcher): Promise<void> {
+  const store = tenantStore(env.TENANTS, job.api_key_id);
+  const ended = await store.deliveryEnded({
+    apiKeyId: job.api_key_id,
+    deliveryId: job.delivery_id,
+    round: job.round,
+    attempt: job.attempt,
+  });
+  if (ended === null) return;
+  const events = await operationalEvents(job.api_key_id, ended);
+  await env.EVENT_QUEUE.sendBatch(events.map((body) => ({ body })));
+  log.log('info', 'operational events sent', {
+    delivery_id: job.delivery_id,
+    subscription_id: ended.exhausted.subscription_id,
+    events: events.map((e) => `${e.type} ${e.event_id}`).join(', '),
+  });
 }
 
 /**
