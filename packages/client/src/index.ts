@@ -8,12 +8,9 @@ export type {
   EventStatus,
   InboxEvent,
   Subscription,
-<<<<<<< HEAD
+  SubscriptionDisabledPayload,
   SubscriptionTestRequest,
   SubscriptionTestSample,
-=======
-  SubscriptionDisabledPayload,
->>>>>>> s27-opevents
   SubscriptionWithSecret,
   TestedEvent,
 } from '@triggers/event-schema';
