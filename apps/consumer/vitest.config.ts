@@ -1,4 +1,5 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
+import { EVENT_QUEUE_CONSUMER, EVENT_QUEUES } from '@triggers/event-schema';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -8,8 +9,8 @@ import { defineConfig } from 'vitest/config';
  * them) and its queues, real and local. `service_binding_extra_handlers` lets a test call the
  * Worker's `queue` handler through `exports.default.queue()`, which reports acks and retries with
  * their delays.
- * The DLQ's batch timeout is shortened here, not in wrangler.toml, so that what the handler
- * sends to `event-dlq` is recorded within a test.
+ * The batch timeouts of the DLQ and of event-queue's shards are shortened here, not in
+ * wrangler.toml, so that what reaches those queues is handled within a test.
  */
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(
@@ -26,7 +27,28 @@ export default defineConfig(async () => {
           bindings: { TEST_MIGRATIONS: migrations, ENVIRONMENT: 'development' },
           // The optional archive bucket, local R2 (tests without it pass ARCHIVE: undefined).
           r2Buckets: ['ARCHIVE'],
-          queueConsumers: { 'event-dlq': { maxBatchTimeout: 0.05 } },
+          // Producers to two shards of event-queue, for the test that sends through both (the
+          // Worker itself sends only operational events, to the first); their batches close at
+          // once, as event-dlq's.
+          queueProducers: {
+            EVENT_QUEUE: { queueName: 'event-queue' },
+            EVENT_QUEUE_1: { queueName: 'event-queue-1' },
+          },
+          queueConsumers: {
+            'event-dlq': { maxBatchTimeout: 0.05 },
+            // Each entry replaces wrangler.toml's for its queue: the other settings as deployed.
+            ...Object.fromEntries(
+              EVENT_QUEUES.map((queue) => [
+                queue,
+                {
+                  maxBatchSize: EVENT_QUEUE_CONSUMER.maxBatchSize,
+                  maxBatchTimeout: 0.05,
+                  maxRetries: EVENT_QUEUE_CONSUMER.maxRetries,
+                  deadLetterQueue: EVENT_QUEUE_CONSUMER.deadLetterQueue,
+                },
+              ]),
+            ),
+          },
         },
       }),
     ],

@@ -1,13 +1,15 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
+import { EVENT_QUEUES } from '@triggers/event-schema';
 import { environments, wranglerConfig } from '@triggers/tooling/wrangler-config';
 import { defineConfig } from 'vitest/config';
 
 /**
- * A stand-in consumer of the real local `event-queue`: it copies every event it receives to the
- * `QUEUE_SPY` KV namespace (key = event_id) with the message that carried it (its id, and how many
- * events it packed: 1 for a bare event) and acks it, so tests can see what actually went through
- * the queue, and in how many messages. It is test wiring, not a mock: the messages really crossed
- * the queue.
+ * A stand-in consumer of the real local `event-queue` and its shards: it copies every event it
+ * receives to the `QUEUE_SPY` KV namespace (key = event_id) with the message that carried it (its
+ * queue, its id, and how many events it packed: 1 for a bare event) and how many copies of the
+ * event have come through so far, and acks it, so tests can see what actually went through the
+ * queues, and in how many messages. It is test wiring, not a mock: the messages really crossed the
+ * queues.
  */
 const queueSpy = /* js */ `
 export default {
@@ -15,7 +17,15 @@ export default {
     for (const message of batch.messages) {
       const events = Array.isArray(message.body.events) ? message.body.events : [message.body];
       for (const event of events) {
-        const seen = { body: event, attempts: message.attempts, message_id: message.id, packed: events.length };
+        const before = await env.QUEUE_SPY.get(event.event_id, 'json');
+        const seen = {
+          body: event,
+          queue: batch.queue,
+          attempts: message.attempts,
+          message_id: message.id,
+          packed: events.length,
+          copies: (before?.copies ?? 0) + 1,
+        };
         await env.QUEUE_SPY.put(event.event_id, JSON.stringify(seen));
       }
       message.ack();
@@ -88,7 +98,9 @@ export default defineConfig(async () => ({
             script: queueSpy,
             compatibilityDate: '2026-11-01',
             kvNamespaces: { QUEUE_SPY: 'queue-spy' },
-            queueConsumers: { 'event-queue': { maxBatchTimeout: 0.05 } },
+            queueConsumers: Object.fromEntries(
+              EVENT_QUEUES.map((queue) => [queue, { maxBatchTimeout: 0.05 }]),
+            ),
           },
         ],
       },

@@ -99,7 +99,8 @@ export async function sendDeadLetters(
 /**
  * The dead letter a message of `event-dlq` carries. Either one this Worker sent, or a message
  * Cloudflare moved there from `event-queue` after its last retry: that one is the bare body, so
- * its attempts are all of them, and its reason is whatever its last attempt recorded.
+ * its attempts are all of them, and its reason is whatever its last attempt recorded. Its queue
+ * is recorded as `event-queue` whichever shard it came from: a moved message does not say.
  */
 export function readDeadLetter(message: Message<unknown>): DeadLetter {
   const sent = v.safeParse(DeadLetter, message.body);

@@ -1,4 +1,4 @@
-import type { DeliveryQueueMessage } from '@triggers/event-schema';
+import type { DeliveryQueueMessage, QueuedEvent } from '@triggers/event-schema';
 import type { DeadLetter } from './dead-letter.ts';
 
 /**
@@ -9,6 +9,7 @@ import type { DeadLetter } from './dead-letter.ts';
 export type ConsumerEnv = Omit<
   Env,
   | 'EVENT_DLQ'
+  | 'EVENT_QUEUE'
   | 'DELIVERY_QUEUE'
   | 'LOG_LEVEL'
   | 'ENVIRONMENT'
@@ -20,6 +21,8 @@ export type ConsumerEnv = Omit<
   | 'DELIVERY_DISABLE_AFTER'
 > & {
   EVENT_DLQ: Queue<DeadLetter>;
+  /** Operational events only (delivery/operational.ts): the consumer stores what ingest queues. */
+  EVENT_QUEUE: Queue<QueuedEvent>;
   DELIVERY_QUEUE: Queue<DeliveryQueueMessage>;
   LOG_LEVEL: string;
   ENVIRONMENT: string;

@@ -1,5 +1,5 @@
 import { env } from 'cloudflare:workers';
-import { DELIVERY_QUEUE, EVENT_DLQ, EVENT_QUEUE } from '@triggers/event-schema';
+import { DELIVERY_QUEUE, EVENT_DLQ, isEventQueue } from '@triggers/event-schema';
 import { faultsFor } from '@triggers/faults';
 import { createLogger, parseLogLevel } from '@triggers/log';
 import { processDeliveryBatch } from './delivery/dispatch.ts';
@@ -21,12 +21,13 @@ settingsOf(env);
 export { TenantStore } from './tenant-store.ts';
 
 export default {
-  // Three queues, three kinds of message (QueuedEvent, a DLQ message, DeliveryQueueMessage):
-  // each handler validates its bodies, so they arrive as `unknown`. A message packing several
-  // events (PackedEvents) reaches event-queue's and event-dlq's handlers as its events (packed.ts).
+  // Three kinds of queue, three kinds of message (QueuedEvent, a DLQ message,
+  // DeliveryQueueMessage): each handler validates its bodies, so they arrive as `unknown`. Every
+  // shard of event-queue (EVENT_QUEUES) is read the same way. A message packing several events
+  // (PackedEvents) reaches event-queue's and event-dlq's handlers as its events (packed.ts).
   async queue(batch, env) {
     const log = createLogger({}, parseLogLevel(env.LOG_LEVEL));
-    if (batch.queue === EVENT_QUEUE) {
+    if (isEventQueue(batch.queue)) {
       failBatchIfAsked(batch, env, log);
       return handleUnpacked(batch, (events) => processEventBatch(events, env, log));
     }

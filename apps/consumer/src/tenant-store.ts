@@ -1,5 +1,11 @@
-import { holdsExpirable, TenantStore as StoreObject, type TenantOp } from '@triggers/event-store';
-import { createLogger, type Logger, parseLogLevel } from '@triggers/log';
+import {
+  countEvents,
+  holdsExpirable,
+  reportTenantSize,
+  TenantStore as StoreObject,
+  type TenantOp,
+} from '@triggers/event-store';
+import { createLogger, describeError, type Logger, parseLogLevel } from '@triggers/log';
 import type { ConsumerEnv } from './env.ts';
 import { retainTenant, warnIfNearlyFull } from './retention.ts';
 
@@ -7,8 +13,12 @@ import { retainTenant, warnIfNearlyFull } from './retention.ts';
 export const RETENTION_INTERVAL_MS = 3_600_000;
 /** How soon a run that stopped at its bound (more to purge) goes on. */
 export const RETENTION_CATCH_UP_MS = 60_000;
-/** How often at most a store checks its size after a write. */
+/** How often at most a store checks its size after a write, and reports it to the tenant register. */
 export const STORE_WATCH_INTERVAL_MS = 60_000;
+/** How often at most a store counts its events for the register: a count reads every row. */
+export const EVENT_COUNT_INTERVAL_MS = 3_600_000;
+/** Where a store keeps its last count (its own key-value storage, emptied by an erase). */
+const LAST_COUNT = 'tenant_sizes.last_count';
 
 /** The operations that only read: every other one arms the retention alarm. */
 const READS: ReadonlySet<TenantOp> = new Set<TenantOp>([
@@ -38,6 +48,11 @@ const logger = (env: ConsumerEnv, tenant: string | null): Logger =>
  * - The store's size: past `STORE_WARN_BYTES` a write logs `event store nearly full`, at most once
  *   per {@link STORE_WATCH_INTERVAL_MS} per object, so the alarm keeps ringing while events arrive,
  *   between retention runs.
+ * - The same watch reports the size to D1's tenant register (`tenant_sizes`, what
+ *   `pnpm tenants:list` shows), with the event count, counted at most once per
+ *   {@link EVENT_COUNT_INTERVAL_MS} (kept in the object's storage, so an evicted object does not
+ *   count again). A report that fails is logged (`tenant size not reported`), never thrown: the
+ *   write it follows has committed.
  */
 export class TenantStore extends StoreObject<ConsumerEnv> {
   /** When this object may next check its size after a write (ms since the epoch). */
@@ -48,10 +63,31 @@ export class TenantStore extends StoreObject<ConsumerEnv> {
     const now = Date.now();
     if (now >= this.#nextWatchAt) {
       this.#nextWatchAt = now + STORE_WATCH_INTERVAL_MS;
-      warnIfNearlyFull(this.env, logger(this.env, this.tenant()), this.ctx.storage.sql.databaseSize);
+      const log = logger(this.env, this.tenant());
+      const bytes = this.ctx.storage.sql.databaseSize;
+      warnIfNearlyFull(this.env, log, bytes);
+      await this.#report(bytes, log, now);
     }
     if ((await this.ctx.storage.getAlarm()) === null) {
       await this.ctx.storage.setAlarm(now + RETENTION_INTERVAL_MS);
+    }
+  }
+
+  /** Reports the store's size and event count to the tenant register; logs a failure. */
+  async #report(bytes: number, log: Logger, now: number): Promise<void> {
+    const tenant = this.tenant();
+    if (tenant === null) return;
+    try {
+      const kv = this.ctx.storage.kv;
+      let last = kv.get<{ events: number; counted_at: number }>(LAST_COUNT);
+      if (last === undefined || now - last.counted_at >= EVENT_COUNT_INTERVAL_MS) {
+        last = { events: await countEvents(this.db), counted_at: now };
+        kv.put(LAST_COUNT, last);
+      }
+      const report = { apiKeyId: tenant, bytes, events: last.events, countedAt: new Date(last.counted_at) };
+      await reportTenantSize(this.env.DB, report, new Date(now));
+    } catch (err) {
+      log.log('warn', 'tenant size not reported', { error: describeError(err) });
     }
   }
 

@@ -48,8 +48,11 @@ interface Setup {
   attempt: AttemptMessage;
 }
 
-/** A key subscribed at `${RECEIVER}/<token>/<behaviour>`, one stored event, its delivery fanned out. */
-async function deliveryTo(behaviour: string, url?: string): Promise<Setup> {
+/**
+ * A key subscribed at `${RECEIVER}/<token>/<behaviour>` (with `transform`, if given), one stored
+ * event, its delivery fanned out.
+ */
+async function deliveryTo(behaviour: string, url?: string, transform?: string): Promise<Setup> {
   const apiKeyId = `key_${crypto.randomUUID()}`;
   const token = crypto.randomUUID();
   const store = storeOf(apiKeyId);
@@ -60,11 +63,16 @@ async function deliveryTo(behaviour: string, url?: string): Promise<Setup> {
       url: url ?? `${RECEIVER}/${token}/${behaviour}`,
       eventTypes: null,
       secret: SECRET,
+      transform: transform ?? null,
     },
     new Date(),
     MAX_SUBSCRIPTIONS_PER_KEY,
   );
-  const e = event({ api_key_id: apiKeyId, type: 'order.created' });
+  const e = event({
+    api_key_id: apiKeyId,
+    type: 'order.created',
+    payload: { order: { id: 'o-7', total: 150 } },
+  });
   await store.writeEvents({ delivered: [{ event: e, attempts: 1 }] }, new Date());
   const [attempt] = await store.fanOut(apiKeyId, [e.event_id], new Date());
   if (attempt === undefined) throw new Error('no delivery fanned out');
@@ -198,6 +206,80 @@ describe('an attempt', () => {
       last_error: 'timeout: no answer within 300 ms',
       attempt_log: [expect.objectContaining({ http_status: null })],
     });
+  });
+});
+
+describe('a transformation', () => {
+  it('delivers what the expression makes of the event, signed over that body, with the usual headers', async () => {
+    const s = await deliveryTo(
+      'status/204',
+      undefined,
+      '{"order": payload.order.id, "kind": type, "id": event_id}',
+    );
+    const { result, ids } = await dispatch([s.attempt]);
+    expect(result.explicitAcks).toEqual(ids);
+    const [hook] = await received(s.token);
+    expect(JSON.parse(hook?.body ?? '')).toEqual({ order: 'o-7', kind: 'order.created', id: s.eventId });
+    expect(new Webhook(SECRET).verify(hook?.body ?? '', hook?.headers ?? {})).toEqual({
+      order: 'o-7',
+      kind: 'order.created',
+      id: s.eventId,
+    });
+    expect(hook?.headers['webhook-id']).toBe(s.attempt.delivery_id);
+    expect(hook?.headers['content-type']).toBe('application/json');
+    expect(await deliveryOf(s)).toMatchObject({ status: 'succeeded', attempts: 1 });
+  });
+
+  it('fails only its own attempt when the expression fails: its message in the attempts log, the next attempt queued, the batch acked', async () => {
+    const failing = await deliveryTo('status/204', undefined, '$number(payload.order.id)');
+    const endless = await deliveryTo('status/204', undefined, '($f := function($x) { $f($x + 1) }; $f(0))');
+    const plain = await deliveryTo('status/204');
+    const { result, sent, ids } = await dispatch([failing.attempt, endless.attempt, plain.attempt], {
+      DELIVERY_SCHEDULE: '100,1000',
+    });
+    expect(result.explicitAcks.sort()).toEqual([...ids].sort());
+    expect(result.retryMessages).toEqual([]);
+    // No request for either failing one; the plain one delivered.
+    expect(await received(failing.token)).toEqual([]);
+    expect(await received(endless.token)).toEqual([]);
+    expect(await received(plain.token)).toHaveLength(1);
+    expect(await deliveryOf(plain)).toMatchObject({ status: 'succeeded' });
+    const failed = await deliveryOf(failing);
+    expect(failed).toMatchObject({ status: 'pending', attempts: 1 });
+    expect(failed.attempt_log).toEqual([
+      expect.objectContaining({
+        attempt: 1,
+        http_status: null,
+        error: expect.stringMatching(/^transformation failed: D3030 at \d+: /),
+      }),
+    ]);
+    expect(failed.last_error).toBe(failed.attempt_log[0]?.error);
+    expect((await deliveryOf(endless)).attempt_log[0]?.error).toMatch(
+      /^transformation failed: (T_STEPS|D1011)/,
+    );
+    // Each failing delivery's next attempt is queued on the schedule, like any failed attempt.
+    expect(
+      sent.map((m) => m.body).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    ).toEqual(
+      [
+        { ...failing.attempt, attempt: 2 },
+        { ...endless.attempt, attempt: 2 },
+      ].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    );
+  });
+
+  it('uses the expression as it is at each attempt: a corrected one serves the next', async () => {
+    const s = await deliveryTo('status/204', undefined, '$number(payload.order.id)');
+    await dispatch([s.attempt], { DELIVERY_SCHEDULE: '100' });
+    await storeOf(s.apiKeyId).updateSubscription(
+      { apiKeyId: s.apiKeyId, id: (await deliveryOf(s)).subscription_id },
+      { transform: '{"total": payload.order.total}' },
+      new Date(),
+    );
+    await dispatch([{ ...s.attempt, attempt: 2 }], { DELIVERY_SCHEDULE: '100' });
+    const [hook] = await received(s.token);
+    expect(JSON.parse(hook?.body ?? '')).toEqual({ total: 150 });
+    expect((await deliveryOf(s)).status).toBe('succeeded');
   });
 });
 

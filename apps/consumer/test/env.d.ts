@@ -3,5 +3,8 @@ declare namespace Cloudflare {
   interface Env {
     /** The optional archive bucket (src/archive.ts), a local R2 bucket in tests. */
     ARCHIVE: R2Bucket;
+    /** Producers to two shards of event-queue, which this Worker consumes (vitest.config.ts). */
+    EVENT_QUEUE: Queue;
+    EVENT_QUEUE_1: Queue;
   }
 }

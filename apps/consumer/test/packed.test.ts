@@ -1,10 +1,18 @@
 import { env } from 'cloudflare:workers';
-import { MAX_QUEUE_ATTEMPTS, type PackedEvents, type QueuedEvent } from '@triggers/event-schema';
+import {
+  EVENT_QUEUE_CONSUMER,
+  jsonBytes,
+  MAX_BATCH_EVENTS,
+  MAX_PACKED_MESSAGE_BYTES,
+  MAX_QUEUE_ATTEMPTS,
+  type PackedEvents,
+  type QueuedEvent,
+} from '@triggers/event-schema';
 import { getDeadLetter } from '@triggers/event-store';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DLQ_ROUTING_REASON, PROCESSING_ERROR_REASON } from '../src/event-batch.ts';
 import { partId } from '../src/packed.ts';
-import { deliver, event, failStoreOf, message, row, rowWhen } from './queue.ts';
+import { deliver, event, failStoreOf, message, row, rowWhen, storeOf } from './queue.ts';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -130,5 +138,34 @@ describe('event-queue: a packed message (several events of one batch request)', 
     const again = await deliver(QUEUE, [{ ...packed, attempts: 2 }]);
     expect(again.explicitAcks).toEqual([packed.id]);
     for (const e of events) expect(await row(e)).toMatchObject({ status: 'delivered', attempts: 2 });
+  });
+});
+
+/**
+ * The largest batch event-queue can deliver: 100 messages, each a pack of 100 events filling it
+ * (12 MB of events in all), of one tenant. Its share is written in one call of its store, unbounded
+ * (docs/scaling.md#events-per-consumer-batch says why no bound is needed): this proves it fits the
+ * store's limits and one invocation. How long it takes is measured there, not asserted here.
+ */
+describe('event-queue: the largest batch', () => {
+  it(`stores ${EVENT_QUEUE_CONSUMER.maxBatchSize} full packs of ${MAX_BATCH_EVENTS} events of one tenant in one invocation and acks every message`, async () => {
+    const apiKeyId = `key_${crypto.randomUUID()}`;
+    const bare = jsonBytes(event({ api_key_id: apiKeyId, payload: { text: '' } }));
+    // Each event as large as lets 100 of them fill a pack; a little room for ids of other lengths.
+    const text = 'x'.repeat(Math.floor(MAX_PACKED_MESSAGE_BYTES / MAX_BATCH_EVENTS) - bare - 20);
+    const packs = Array.from({ length: EVENT_QUEUE_CONSUMER.maxBatchSize }, () =>
+      pack(
+        Array.from({ length: MAX_BATCH_EVENTS }, () => event({ api_key_id: apiKeyId, payload: { text } })),
+      ),
+    );
+    for (const p of packs) expect(jsonBytes(p)).toBeGreaterThan(0.95 * MAX_PACKED_MESSAGE_BYTES);
+    for (const p of packs) expect(jsonBytes(p)).toBeLessThanOrEqual(MAX_PACKED_MESSAGE_BYTES);
+
+    const messages = packs.map((p) => message(p));
+    const result = await deliver(QUEUE, messages);
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks.sort()).toEqual(messages.map((m) => m.id).sort());
+    const counts = await storeOf(apiKeyId).storeCounts();
+    expect(counts.events).toBe(EVENT_QUEUE_CONSUMER.maxBatchSize * MAX_BATCH_EVENTS);
   });
 });

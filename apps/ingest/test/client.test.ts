@@ -311,6 +311,9 @@ describe('the client and the route list', () => {
       () => client.subscriptions.get(subscriptionId),
       () => client.subscriptions.update(subscriptionId, { enabled: true }),
       () => client.subscriptions.rotateSecret(subscriptionId),
+      () => client.subscriptions.test({}),
+      () => client.subscriptions.testStored(subscriptionId),
+      () => client.subscriptions.recover(subscriptionId, { since: '2026-12-01T00:00:00Z' }),
       () => client.subscriptions.delete(subscriptionId),
     ];
     for (const call of calls) await call().catch(() => {});

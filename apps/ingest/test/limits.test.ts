@@ -128,6 +128,12 @@ describe('budgets of expensive routes', () => {
         'inbox_pages_per_key',
         LIMITS.inbox_pages_per_key.period,
       );
+      // The subscription tester reads a page of events too: the same budget.
+      await expectLimited(
+        await post('/subscriptions/test', key, {}),
+        'inbox_pages_per_key',
+        LIMITS.inbox_pages_per_key.period,
+      );
       expect((await post('/events', key, { payload: {} })).status).toBe(200);
     },
     WINDOW_WAIT_MS + 30_000,
@@ -141,6 +147,11 @@ describe('budgets of expensive routes', () => {
     await expectLimited(await send('POST', '/dlq/replay', key), 'replays_per_key', period);
     await expectLimited(
       await send('POST', `/inbox/${crypto.randomUUID()}/retry`, key),
+      'replays_per_key',
+      period,
+    );
+    await expectLimited(
+      await post(`/subscriptions/sub_${'0'.repeat(24)}/recover`, key, { since: '2026-12-01T00:00:00Z' }),
       'replays_per_key',
       period,
     );

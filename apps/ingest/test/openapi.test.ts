@@ -86,7 +86,10 @@ describe('GET /openapi.json', () => {
       'POST /inbox/{event_id}/ack',
       'POST /inbox/{event_id}/retry',
       'POST /subscriptions',
+      'POST /subscriptions/test',
+      'POST /subscriptions/{subscription_id}/recover',
       'POST /subscriptions/{subscription_id}/rotate-secret',
+      'POST /subscriptions/{subscription_id}/test',
     ]);
   });
 

@@ -1,6 +1,14 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { DAY_TABLES_SQL, dayOf, dayTable, tenantStore } from '@triggers/event-store';
+import {
+  commit,
+  DAY_TABLES_SQL,
+  dayOf,
+  dayTable,
+  reportTenantSize,
+  storeDelivered,
+  tenantStore,
+} from '@triggers/event-store';
 import { queuedEvent } from '@triggers/test-support/queued-event';
 import { describe, expect, it } from 'vitest';
 import { call, expectError, newApiKey } from './support/ingest.ts';
@@ -104,6 +112,19 @@ async function verify(): Promise<Verified> {
   return ((await response.json()) as { data: Verified }).data;
 }
 
+type TenantsPage = {
+  tenants: { api_key_id: string; bytes: number; events: number; counted_at: string; updated_at: string }[];
+  totals: { tenants: number; bytes: number; events: number };
+  next_cursor: string | null;
+};
+
+/** One page of GET /operator/tenants with the operator token. */
+async function tenantsPage(query = ''): Promise<TenantsPage> {
+  const response = await call(`/operator/tenants?${query}`, { headers: operator });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { data: TenantsPage }).data;
+}
+
 describe('operator routes', () => {
   it('answer 401 without the operator token, a tenant API key included, and are not in the OpenAPI document', async () => {
     const key = await newApiKey();
@@ -114,6 +135,12 @@ describe('operator routes', () => {
       'UNAUTHORIZED',
     );
     await expectError(await call('/operator/migrate/verify'), 401, 'UNAUTHORIZED');
+    await expectError(await call('/operator/tenants'), 401, 'UNAUTHORIZED');
+    await expectError(
+      await call('/operator/tenants', { headers: { authorization: `Bearer ${key.key}` } }),
+      401,
+      'UNAUTHORIZED',
+    );
     await expectError(await post(`/operator/tenants/${key.id}/erase`, undefined, {}), 401, 'UNAUTHORIZED');
     const doc = (await (await call('/openapi.json')).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths).filter((path) => path.startsWith('/operator'))).toEqual([]);
@@ -193,17 +220,24 @@ describe('operator routes', () => {
     await expectError(await post('/operator/migrate', { limit: 5000 }), 400, 'VALIDATION_ERROR');
   });
 
-  it("erases a tenant's store whole and its rows in the old store, answering what each held, and leaves other tenants alone", async () => {
+  it("erases a tenant's store whole, its rows in the old store and its row of the tenant register, answering what each held, and leaves other tenants alone", async () => {
     const a = await seedOldStore(2, true);
     const b = await seedOldStore(1);
     await migrateAll(500);
+    await reportTenantSize(env.DB, { apiKeyId: a.tenant, bytes: 4096, events: 2, countedAt: NOW }, NOW);
+    await reportTenantSize(env.DB, { apiKeyId: b.tenant, bytes: 4096, events: 1, countedAt: NOW }, NOW);
     const response = await post(`/operator/tenants/${a.tenant}/erase`);
     expect(response.status).toBe(200);
     expect(((await response.json()) as { data: unknown }).data).toEqual({
       tenant: a.tenant,
       erased: { events: 2, subscriptions: 1, deliveries: 1 },
       erased_from_d1: { events: 2, subscriptions: 1, deliveries: 1, delivery_attempts: 2 },
+      erased_from_register: true,
     });
+    // Its row of the tenant register is gone, the other tenant's is not.
+    const listed = (await tenantsPage('limit=1000')).tenants.map((t) => t.api_key_id);
+    expect(listed).toContain(b.tenant);
+    expect(listed).not.toContain(a.tenant);
     // Nothing left in the old store either, so migrating again does not bring it back.
     await migrateAll(500);
     expect(await tenantStore(env.TENANTS, a.tenant).storeCounts()).toEqual({
@@ -213,5 +247,59 @@ describe('operator routes', () => {
     });
     expect((await tenantStore(env.TENANTS, b.tenant).storeCounts()).events).toBe(1);
     await expectError(await post('/operator/tenants/bad%20id/erase'), 400, 'VALIDATION_ERROR');
+  });
+});
+
+describe('GET /operator/tenants, the tenant register', () => {
+  it('lists the tenants largest store first, page by page, with the totals of all tenants', async () => {
+    await env.DB.exec('DELETE FROM tenant_sizes');
+    const sizes = [8192, 65536, 4096, 8192, 12288];
+    const tenants = sizes.map((_, i) => `key_register${i}`);
+    for (const [i, tenant] of tenants.entries())
+      await reportTenantSize(
+        env.DB,
+        { apiKeyId: tenant, bytes: sizes[i] ?? 0, events: 10, countedAt: NOW },
+        NOW,
+      );
+    const listed: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page: TenantsPage = await tenantsPage(`limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(page.totals).toEqual({ tenants: 5, bytes: 98304, events: 50 });
+      listed.push(...page.tenants.map((t) => t.api_key_id));
+      cursor = page.next_cursor;
+      pages++;
+    } while (cursor !== null);
+    expect(pages).toBe(3);
+    // By size, ties by id.
+    expect(listed).toEqual([
+      'key_register1',
+      'key_register4',
+      'key_register0',
+      'key_register3',
+      'key_register2',
+    ]);
+    const [largest] = (await tenantsPage('limit=1')).tenants;
+    expect(largest).toEqual({
+      api_key_id: 'key_register1',
+      bytes: 65536,
+      events: 10,
+      counted_at: NOW.toISOString(),
+      updated_at: NOW.toISOString(),
+    });
+  });
+
+  it('refuses a cursor it did not issue, a limit out of range and an unknown parameter with 400', async () => {
+    const get = (query: string) => call(`/operator/tenants?${query}`, { headers: operator });
+    await expectError(await get('cursor=not-a-cursor'), 400, 'VALIDATION_ERROR');
+    await expectError(await get('limit=0'), 400, 'VALIDATION_ERROR');
+    await expectError(await get('limit=1001'), 400, 'VALIDATION_ERROR');
+    await expectError(await get('order=asc'), 400, 'VALIDATION_ERROR');
+    await expectError(
+      await call('/operator/tenants', { method: 'POST', headers: operator }),
+      405,
+      'METHOD_NOT_ALLOWED',
+    );
   });
 });

@@ -6,6 +6,9 @@
 import { env } from 'cloudflare:workers';
 import {
   type EventDetails,
+  MAX_BATCH_EVENTS,
+  MAX_PACKED_MESSAGE_BYTES,
+  PackedEvents,
   QUEUE_PLATFORM_OVERHEAD_BYTES,
   QueuedEvent,
   type ReplayResult,
@@ -21,6 +24,7 @@ import {
   newApiKey,
   post,
   queued,
+  receivedFromQueue,
   send,
   type TestKey,
   workerFetch,
@@ -196,18 +200,30 @@ describe('POST /dlq/replay', () => {
     expect(((await response.json()) as ReplayResult).data.replayed).toBe(2);
   });
 
-  it(`sends in sendBatch calls of at most ${SEND_BATCH_MAX_MESSAGES} messages and ${SEND_BATCH_LIMIT_BYTES} bytes`, async () => {
+  it(`re-enqueues every event exactly once, packed into as few messages as fit, in sendBatch calls of at most ${SEND_BATCH_MAX_MESSAGES} messages and ${SEND_BATCH_LIMIT_BYTES} bytes`, async () => {
     const key = await newApiKey();
-    const small = receivedInOrder(key.id, 150);
-    const large = receivedInOrder(key.id, 5, { payload: { text: 'x'.repeat(100_000) } });
+    // 150 small events, then (received last, so replayed last) 5 too large to share a message.
+    const text = 'x'.repeat(MAX_PACKED_MESSAGE_BYTES);
+    const received = receivedInOrder(key.id, 155);
+    const small = received.slice(0, 150);
+    const large = received.slice(150).map((e) => ({ ...e, payload: { text } }));
     await store('failed', [...small, ...large]);
     const sendBatch = watchSendBatch();
 
     const result = await replay(key, { limit: 1000 });
     expect(result.replayed).toBe(155);
     expect(new Set(result.event_ids)).toEqual(new Set([...small, ...large].map((e) => e.event_id)));
+
+    const seen = await Promise.all([...small, ...large].map((e) => receivedFromQueue(e.event_id)));
+    expect(seen.every((s) => s.copies === 1)).toBe(true);
+    // The small events share messages, as many to one as a message takes; a large one travels alone.
+    const smallMessages = new Set(seen.slice(0, small.length).map((s) => s.message_id));
+    expect(smallMessages.size).toBe(Math.ceil(small.length / MAX_BATCH_EVENTS));
+    expect(seen.slice(small.length).map((s) => s.packed)).toEqual(large.map(() => 1));
+    expect(seen.at(-1)?.body.payload).toEqual({ text });
+
     const calls = sendBatch.mock.calls.map(([messages]) => [...messages]);
-    expect(calls.length).toBeGreaterThanOrEqual(4);
+    expect(calls.flat()).toHaveLength(smallMessages.size + large.length);
     for (const messages of calls) {
       expect(messages.length).toBeLessThanOrEqual(SEND_BATCH_MAX_MESSAGES);
       const bytes = messages.reduce(
@@ -217,23 +233,39 @@ describe('POST /dlq/replay', () => {
       );
       expect(bytes).toBeLessThanOrEqual(SEND_BATCH_LIMIT_BYTES);
     }
-    expect((await queued(String(large.at(-1)?.event_id))).payload).toEqual({ text: 'x'.repeat(100_000) });
   });
 
   it('answers 503 when the queue fails part-way: what was sent stays pending, the rest is failed again and replays next time', async () => {
     const key = await newApiKey();
-    const events = await store('failed', receivedInOrder(key.id, 130));
-    failSendBatchFrom(2);
+    // Events of 30 KB: a few to a message and a few messages to a sendBatch call, so that 20 of
+    // them take several calls, and the second fails.
+    const events = await store(
+      'failed',
+      receivedInOrder(key.id, 20, { payload: { text: 'x'.repeat(30_000) } }),
+    );
+    const sendBatch = failSendBatchFrom(2);
     const response = await post('/dlq/replay', key, { limit: 1000 });
     const { error } = await expectError(response, 503, 'SERVICE_UNAVAILABLE');
-    expect(error.message).toContain('100 of the 130 events were re-enqueued');
+    const [firstCall] = sendBatch.mock.calls.map(([messages]) => [...messages]);
+    const queued = (firstCall ?? []).reduce(
+      (sum, m) => sum + (v.is(PackedEvents, m.body) ? m.body.events.length : 1),
+      0,
+    );
+    expect(queued).toBeGreaterThan(1);
+    expect(queued).toBeLessThan(events.length);
+    expect(error.message).toContain(`${queued} of the ${events.length} events were re-enqueued`);
 
     const statuses = await Promise.all(events.map(async (e) => (await rowOf(e))?.status));
-    expect(statuses.slice(0, 100).every((s) => s === 'pending')).toBe(true);
-    expect(statuses.slice(100).every((s) => s === 'failed')).toBe(true);
+    expect(statuses.slice(0, queued).every((s) => s === 'pending')).toBe(true);
+    expect(statuses.slice(queued).every((s) => s === 'failed')).toBe(true);
+    for (const event of events.slice(0, queued))
+      expect((await receivedFromQueue(event.event_id)).copies).toBe(1);
 
     vi.restoreAllMocks();
-    expect(await replay(key)).toEqual({ replayed: 30, event_ids: events.slice(100).map((e) => e.event_id) });
+    expect(await replay(key, { limit: 1000 })).toEqual({
+      replayed: events.length - queued,
+      event_ids: events.slice(queued).map((e) => e.event_id),
+    });
   });
 
   it.each([

@@ -4,7 +4,7 @@
  * consumer: apps/consumer/test/delivery.test.ts, packages/system-tests/test/webhooks.test.ts.
  */
 import { createClient, TriggersError } from '@triggers/client';
-import { MAX_SIGNING_SECRETS, MAX_SUBSCRIPTIONS_PER_KEY } from '@triggers/event-schema';
+import { type JsonObject, MAX_SIGNING_SECRETS, MAX_SUBSCRIPTIONS_PER_KEY } from '@triggers/event-schema';
 import { queuedEvent } from '@triggers/test-support/queued-event';
 import { describe, expect, it } from 'vitest';
 import { BASE_URL, expectError, newApiKey, post, send, type TestKey, workerFetch } from './support/ingest.ts';
@@ -87,6 +87,72 @@ describe('subscriptions', () => {
       status: 400,
       issues: [expect.objectContaining({ path: 'event_types.0' })],
     });
+  });
+
+  it('stores a filter and shows it back; PATCH replaces it, and null removes it', async () => {
+    const { a } = await clients();
+    const filter = { payload: { order: { total: { $gte: 100 } } }, 'metadata.channel': { $in: ['web'] } };
+    const created = await a.subscriptions.create({ url: LOCAL_URL, filter });
+    expect(created.filter).toEqual(filter);
+    expect((await a.subscriptions.get(created.id)).filter).toEqual(filter);
+    const replaced = await a.subscriptions.update(created.id, { filter: { type: { $regex: '^order\\.' } } });
+    expect(replaced.filter).toEqual({ type: { $regex: '^order\\.' } });
+    expect((await a.subscriptions.update(created.id, { enabled: true })).filter).toEqual(replaced.filter);
+    expect((await a.subscriptions.update(created.id, { filter: null })).filter).toBeNull();
+    expect((await a.subscriptions.create({ url: LOCAL_URL })).filter).toBeNull();
+  });
+
+  it('refuses a filter with an unknown operator, one that runs code, or a path outside the event: 400 at its path', async () => {
+    const { a } = await clients();
+    const { id } = await a.subscriptions.create({ url: LOCAL_URL });
+    const refused: [JsonObject, string][] = [
+      [{ $where: 'this.payload.x == 1' }, 'filter.$where'],
+      [{ $expr: { $eq: ['$payload.a', 1] } }, 'filter.$expr'],
+      [{ payload: { total: { $function: {} } } }, 'filter.payload.total.$function'],
+      [{ 'payload.total': { $gtx: 1 } }, 'filter.payload.total.$gtx'],
+      [{ 'body.total': 1 }, 'filter.body.total'],
+      [{ 'payload.n': { $regex: '(' } }, 'filter.payload.n.$regex'],
+    ];
+    for (const [filter, path] of refused) {
+      for (const call of [
+        () => a.subscriptions.create({ url: LOCAL_URL, filter }),
+        () => a.subscriptions.update(id, { filter }),
+      ]) {
+        expect(await refusal(call()), JSON.stringify(filter)).toMatchObject({
+          status: 400,
+          code: 'VALIDATION_ERROR',
+          issues: [expect.objectContaining({ path })],
+        });
+      }
+    }
+    // Not an object at all: the schema's own message.
+    expect(
+      await refusal(
+        a.subscriptions.create({ url: LOCAL_URL, filter: [] as unknown as Record<string, never> }),
+      ),
+    ).toMatchObject({ status: 400, issues: [expect.objectContaining({ path: 'filter' })] });
+    expect((await a.subscriptions.get(id)).filter).toBeNull();
+  });
+
+  it('stores a transform and shows it back; refuses one that is not JSONata with 400 at transform', async () => {
+    const { a } = await clients();
+    const transform = '{"order": payload.order.id, "kind": type}';
+    const created = await a.subscriptions.create({ url: LOCAL_URL, transform });
+    expect(created.transform).toBe(transform);
+    expect((await a.subscriptions.get(created.id)).transform).toBe(transform);
+    for (const call of [
+      () => a.subscriptions.create({ url: LOCAL_URL, transform: '{"order": payload.order.id' }),
+      () => a.subscriptions.update(created.id, { transform: 'payload.(' }),
+      () => a.subscriptions.update(created.id, { transform: '' }),
+    ]) {
+      expect(await refusal(call())).toMatchObject({
+        status: 400,
+        code: 'VALIDATION_ERROR',
+        issues: [expect.objectContaining({ path: 'transform' })],
+      });
+    }
+    expect((await a.subscriptions.get(created.id)).transform).toBe(transform);
+    expect((await a.subscriptions.update(created.id, { transform: null })).transform).toBeNull();
   });
 
   it('answers another key 404 on every subscription and delivery route', async () => {

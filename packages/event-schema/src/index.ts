@@ -7,6 +7,8 @@ export * from './identity.ts';
 export * from './inbox.ts';
 export * from './json.ts';
 export * from './limits.ts';
+export * from './name-based-uuid.ts';
+export * from './operational.ts';
 export * from './queues.ts';
 export * from './retry-after.ts';
 export * from './stats.ts';

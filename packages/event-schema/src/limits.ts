@@ -91,3 +91,39 @@ export const MAX_SUBSCRIPTIONS_PER_KEY = 100;
  * rotations within their overlap (24 h). A rotation past it answers `409 LIMIT_REACHED`.
  */
 export const MAX_SIGNING_SECRETS = 10;
+
+/**
+ * The largest subscription `filter`, as JSON text (UTF-8 bytes): room for dozens of conditions,
+ * small enough that evaluating every subscription's filter against a fan-out's events stays cheap.
+ */
+export const MAX_FILTER_BYTES = 8_000;
+
+/** Deepest nesting of a subscription `filter` (objects and arrays, `$or`/`$and` included). */
+export const MAX_FILTER_DEPTH = 10;
+
+/** Longest subscription `transform` (a JSONata expression), in characters. */
+export const MAX_TRANSFORM_CHARS = 8_000;
+
+/**
+ * Most evaluation steps one run of a `transform` may take before it fails its attempt: the bound
+ * on its time that holds in Workers, whose clock does not move while code runs.
+ */
+export const MAX_TRANSFORM_STEPS = 100_000;
+
+/** The largest body a `transform` may produce, as JSON (UTF-8 bytes); a larger one fails its attempt. */
+export const MAX_TRANSFORM_OUTPUT_BYTES = 256_000;
+
+/** Stored events `POST /subscriptions/test` tries when it is given none and no `limit`. */
+export const DEFAULT_TEST_EVENTS = 10;
+
+/** Most events one `POST /subscriptions/test` tries, stored or given. */
+export const MAX_TEST_EVENTS = 50;
+
+/**
+ * Most bytes of events one `POST /subscriptions/test` tries: its whole body when it is given
+ * events, the stored events' payloads and metadata when it reads them (fewer events then).
+ */
+export const MAX_TEST_EVENTS_BYTES = 1_000_000;
+
+/** Most failed deliveries one `POST /subscriptions/{id}/recover` starts again; its `limit` when not given is 100. */
+export const MAX_RECOVER_LIMIT = 1_000;

@@ -8,10 +8,30 @@ export const EVENT_DLQ = 'event-dlq';
 
 /** The ingest Worker's producer binding to `event-queue`. */
 export const EVENT_QUEUE_BINDING = 'EVENT_QUEUE';
+
+/**
+ * The shards of `event-queue`, shard `i` at index `i`: `event-queue` itself, then the extra queues
+ * that carry single events past one queue's 5,000 messages/s. The ingest Worker sends to the first
+ * `EVENT_QUEUE_SHARDS` of them (its var, 1 by default); the consumer Worker reads them all, each
+ * with {@link EVENT_QUEUE_CONSUMER}'s settings. Both Workers declare every one (docs/scaling.md).
+ */
+export const EVENT_QUEUES = [EVENT_QUEUE, 'event-queue-1', 'event-queue-2', 'event-queue-3'] as const;
+/** The ingest Worker's producer binding of each shard, in {@link EVENT_QUEUES}' order. */
+export const EVENT_QUEUE_BINDINGS = [
+  EVENT_QUEUE_BINDING,
+  'EVENT_QUEUE_1',
+  'EVENT_QUEUE_2',
+  'EVENT_QUEUE_3',
+] as const;
+/** A producer binding of an `event-queue` shard. */
+export type EventQueueBinding = (typeof EVENT_QUEUE_BINDINGS)[number];
+
+/** Whether `queue` is `event-queue` or one of its shards: every one is read the same way. */
+export const isEventQueue = (queue: string): boolean => (EVENT_QUEUES as readonly string[]).includes(queue);
 /** The consumer Worker's producer binding to `event-dlq`, for dead-lettering a message directly. */
 export const EVENT_DLQ_BINDING = 'EVENT_DLQ';
 
-/** How the consumer Worker reads `event-queue`. */
+/** How the consumer Worker reads `event-queue`, and each of its shards ({@link EVENT_QUEUES}) alike. */
 export const EVENT_QUEUE_CONSUMER = {
   queue: EVENT_QUEUE,
   /** Messages per batch. */

@@ -17,7 +17,14 @@ import { uriReference } from './identity.ts';
 import { EventDetails, INSTANT_PATTERN, InboxPage, ReplayRequest, ReplayResult, TimeBound } from './inbox.ts';
 import { JsonObject, JsonValue } from './json.ts';
 import { MAX_JSON_DEPTH } from './limits.ts';
-import { WebhookEvent } from './webhooks.ts';
+import { DeliveryExhaustedPayload, SubscriptionDisabledPayload } from './operational.ts';
+import {
+  RecoverRequest,
+  RecoverResult,
+  SubscriptionTestRequest,
+  SubscriptionTestResult,
+  WebhookEvent,
+} from './webhooks.ts';
 
 /** The command that regenerates `json-schema/`, named wherever a stale file is reported. */
 export const GEN_JSON_SCHEMA_COMMAND = 'pnpm --filter @triggers/event-schema gen:json-schema';
@@ -102,6 +109,36 @@ export const JSON_SCHEMAS: Record<string, Published> = {
     schema: WebhookEvent,
     typeMode: 'output',
     title: 'The body of every webhook a subscription receives',
+  },
+  'subscription-test-request': {
+    schema: SubscriptionTestRequest,
+    typeMode: 'input',
+    title: 'Body of POST /subscriptions/test',
+  },
+  'subscription-test-result': {
+    schema: SubscriptionTestResult,
+    typeMode: 'output',
+    title: 'Answer of POST /subscriptions/test and POST /subscriptions/{id}/test',
+  },
+  'recover-request': {
+    schema: RecoverRequest,
+    typeMode: 'input',
+    title: 'Body of POST /subscriptions/{id}/recover',
+  },
+  'recover-result': {
+    schema: RecoverResult,
+    typeMode: 'output',
+    title: 'Answer of POST /subscriptions/{id}/recover',
+  },
+  'subscription-disabled-payload': {
+    schema: SubscriptionDisabledPayload,
+    typeMode: 'output',
+    title: 'The payload of a triggers.subscription.disabled event',
+  },
+  'delivery-exhausted-payload': {
+    schema: DeliveryExhaustedPayload,
+    typeMode: 'output',
+    title: 'The payload of a triggers.delivery.exhausted event',
   },
 };
 

@@ -97,3 +97,10 @@ describe('docs/architecture.md queue settings table', () => {
     }
   });
 });
+
+describe('docs/webhooks.md operational event types table', () => {
+  it('lists every operational event type once, and no other', () => {
+    const rows = tableAfterMarker(doc('webhooks.md'), 'operational-event-types');
+    expect(rows.map((row) => row.type).sort()).toEqual([...schema.OPERATIONAL_EVENT_TYPES].sort());
+  });
+});

@@ -1,4 +1,13 @@
-import type { AttemptMessage, Delivery, DeliveryAttempt, DeliveryStatus } from '@triggers/event-schema';
+import {
+  type AttemptMessage,
+  type Delivery,
+  type DeliveryAttempt,
+  type DeliveryExhaustedPayload,
+  type DeliveryStatus,
+  type SubscriptionDisabledPayload,
+  TRIGGERS_SOURCE,
+} from '@triggers/event-schema';
+import { compileFilter, type EventFilter, type FilterInput } from '@triggers/webhooks';
 import { signingPreviousSecrets } from './subscriptions.ts';
 import type { StoreWrite } from './write.ts';
 
@@ -20,7 +29,13 @@ export const typeMatchesSql = (type: string, pattern: string) =>
      THEN substr(${type}, 1, length(${pattern}) - 1) = substr(${pattern}, 1, length(${pattern}) - 1)
      ELSE ${type} = ${pattern} END)`;
 
-// One delivery per (stored event of the key, enabled subscription of the key whose types match).
+// An operational event (operational.ts of @triggers/event-schema) is never delivered to the
+// subscription it is about, its subject: a subscriber failing to receive is not told so by the
+// same webhook. Its own condition, apart from the rest of FAN_OUT.
+const NOT_ABOUT_ITSELF = `NOT (e.source = '${TRIGGERS_SOURCE}' AND e.subject IS s.id)`;
+
+// One delivery per (stored event of the key, enabled subscription of the key whose types match,
+// and whose filter, if it has one, matched the event: ?4 lists those pairs as 'event_id subscription_id').
 // A delivery that exists already is only reported again while it has never been attempted, so
 // that its attempt is queued again if queueing it failed last time; one that was attempted,
 // delivered or failed is left alone: a replayed event is not delivered twice.
@@ -33,15 +48,73 @@ JOIN subscriptions AS s ON s.api_key_id = e.api_key_id AND s.enabled = 1
 WHERE e.api_key_id = ?1 AND e.event_id IN (SELECT value FROM json_each(?2)) AND e.status = 'delivered'
   AND (s.event_types IS NULL OR EXISTS (
     SELECT 1 FROM json_each(s.event_types) AS t WHERE ${typeMatchesSql('e.type', 't.value')}))
+  AND (s.filter IS NULL OR e.event_id || ' ' || s.id IN (SELECT value FROM json_each(?4)))
+  AND ${NOT_ABOUT_ITSELF}
 ON CONFLICT (api_key_id, event_id, subscription_id) DO UPDATE SET id = deliveries.id
 WHERE deliveries.status = 'pending' AND deliveries.round = 1 AND deliveries.attempts = 0
 RETURNING id`;
 
+// The (event, subscription) pairs of FAN_OUT whose subscription has a filter, with what the filter
+// reads of the event: the candidates that JavaScript (filter.ts of @triggers/webhooks) decides.
+const FILTERED_CANDIDATES = `SELECT e.event_id, s.id AS subscription_id, s.filter,
+       e.type, e.source, e.subject, e.payload, e.metadata
+FROM events AS e
+JOIN subscriptions AS s ON s.api_key_id = e.api_key_id AND s.enabled = 1 AND s.filter IS NOT NULL
+WHERE e.api_key_id = ?1 AND e.event_id IN (SELECT value FROM json_each(?2)) AND e.status = 'delivered'
+  AND (s.event_types IS NULL OR EXISTS (
+    SELECT 1 FROM json_each(s.event_types) AS t WHERE ${typeMatchesSql('e.type', 't.value')}))`;
+
+interface FilteredCandidate extends EventColumns {
+  event_id: string;
+  subscription_id: string;
+  filter: string;
+}
+
+/** The filter of a stored subscription; one that no longer compiles (it was checked when stored) matches nothing. */
+function storedFilter(text: string): EventFilter {
+  try {
+    return compileFilter(JSON.parse(text));
+  } catch {
+    return () => false;
+  }
+}
+
+/**
+ * The candidate pairs whose subscription's filter matches the event, as 'event_id subscription_id'.
+ * Each filter is compiled once, each event's JSON parsed once.
+ */
+function filterMatches(candidates: readonly FilteredCandidate[]): string[] {
+  const filters = new Map<string, EventFilter>();
+  const inputs = new Map<string, FilterInput>();
+  return candidates.flatMap((c) => {
+    let filter = filters.get(c.subscription_id);
+    if (filter === undefined) {
+      filter = storedFilter(c.filter);
+      filters.set(c.subscription_id, filter);
+    }
+    let input = inputs.get(c.event_id);
+    if (input === undefined) {
+      input = {
+        type: c.type,
+        source: c.source,
+        subject: c.subject,
+        payload: JSON.parse(c.payload),
+        metadata: c.metadata === null ? null : JSON.parse(c.metadata),
+      };
+      inputs.set(c.event_id, input);
+    }
+    return filter(input) ? [`${c.event_id} ${c.subscription_id}`] : [];
+  });
+}
+
 /**
  * Creates the deliveries of some stored events of one key (a `FanOutMessage`): one per enabled
- * subscription of the key whose `event_types` match the event's type. Answers the first attempt
- * of each delivery created, and of each one created before but never attempted, to queue.
- * One statement; at most `eventIds.length` × `MAX_SUBSCRIPTIONS_PER_KEY` rows.
+ * subscription of the key whose `event_types` match the event's type and whose `filter` (if any)
+ * matches the event. Answers the first attempt of each delivery created, and of each one created
+ * before but never attempted, to queue. Two statements: the filtered candidates are read and
+ * decided in JavaScript, then one INSERT creates every delivery; in a tenant's object nothing runs
+ * between them (no I/O: its SQL is synchronous), and a subscription changed in between only sees
+ * its new filter decide at the next fan-out. At most `eventIds.length` × `MAX_SUBSCRIPTIONS_PER_KEY` rows.
  */
 export async function fanOut(
   db: D1Database,
@@ -50,9 +123,14 @@ export async function fanOut(
   now: Date,
 ): Promise<AttemptMessage[]> {
   if (eventIds.length === 0) return [];
+  const ids = JSON.stringify(eventIds);
+  const { results: candidates } = await db
+    .prepare(FILTERED_CANDIDATES)
+    .bind(apiKeyId, ids)
+    .all<FilteredCandidate>();
   const { results } = await db
     .prepare(FAN_OUT)
-    .bind(apiKeyId, JSON.stringify(eventIds), now.toISOString())
+    .bind(apiKeyId, ids, now.toISOString(), JSON.stringify(filterMatches(candidates)))
     .all<{ id: string }>();
   return results.map(({ id }) => ({ api_key_id: apiKeyId, delivery_id: id, round: 1, attempt: 1 }));
 }
@@ -95,6 +173,8 @@ export interface DeliveryWork extends DeliveryState {
     enabled: boolean;
     /** Every secret that signs now: the current one first, then those rotated out within their overlap. */
     secrets: string[];
+    /** The JSONata expression whose result is delivered instead of the event, or null. */
+    transform: string | null;
   } | null;
   /** null when the event is no longer stored (retention keeps it while a delivery is pending: a bug, or a hand edit). */
   event: ({ event_id: string } & EventColumns) | null;
@@ -117,6 +197,7 @@ interface WorkRow extends DeliveryState, Partial<EventColumns> {
   sub_enabled: number | null;
   secret: string | null;
   previous_secrets: string | null;
+  transform: string | null;
 }
 
 /** The delivery a queue message names, with its event and subscription, or null. */
@@ -129,7 +210,7 @@ export async function loadDeliveryWork(
     .prepare(
       `SELECT d.api_key_id, d.id, d.event_id, d.status, d.round, d.attempts, d.next_attempt_at,
               s.id AS sub_id, s.url AS sub_url, s.enabled AS sub_enabled, s.secret, s.previous_secrets,
-              e.event_id AS stored, e.type, e.source, e.subject, e.received_at, e.payload, e.metadata
+              s.transform, e.event_id AS stored, e.type, e.source, e.subject, e.received_at, e.payload, e.metadata
        FROM deliveries AS d
        -- The event by id through the events view: an index probe per table (partitions.ts), as a
        -- join on the view would read it whole.
@@ -157,6 +238,7 @@ export async function loadDeliveryWork(
             url: row.sub_url ?? '',
             enabled: row.sub_enabled === 1,
             secrets: [row.secret ?? '', ...signingPreviousSecrets(row.previous_secrets, now)],
+            transform: row.transform,
           },
     event:
       row.stored === null
@@ -248,6 +330,8 @@ export async function recordAttempt(db: D1Database, r: AttemptResult, now: Date)
              enabled = CASE WHEN ?4 = 'failed' AND consecutive_failures + 1 >= ?5 THEN 0 ELSE enabled END,
              disabled_reason = CASE WHEN ?4 = 'failed' AND consecutive_failures + 1 >= ?5 AND enabled = 1
                THEN 'disabled after ' || CAST(?5 AS INTEGER) || ' failed deliveries in a row' ELSE disabled_reason END,
+             disabled_at = CASE WHEN ?4 = 'failed' AND consecutive_failures + 1 >= ?5 AND enabled = 1
+               THEN ?6 ELSE disabled_at END,
              updated_at = ?6
            WHERE api_key_id = ?1 AND id = ?2 AND EXISTS (
              SELECT 1 FROM deliveries WHERE api_key_id = ?1 AND id = ?3 AND status = ?4 AND updated_at = ?6)`,
@@ -259,34 +343,100 @@ export async function recordAttempt(db: D1Database, r: AttemptResult, now: Date)
   return (results[1]?.results.length ?? 0) > 0;
 }
 
+/** What a delivery that ended failed gives its tenant to know (operational events' payloads). */
+export interface DeliveryEnded {
+  exhausted: DeliveryExhaustedPayload;
+  /** When this delivery's failure is what disabled its subscription; null otherwise. */
+  disabled: SubscriptionDisabledPayload | null;
+}
+
+interface EndedRow {
+  event_id: string;
+  subscription_id: string;
+  url: string;
+  attempts: number;
+  last_error: string | null;
+  updated_at: string;
+  sub_url: string | null;
+  disabled_reason: string | null;
+  consecutive_failures: number | null;
+  disabled_by_it: number | null;
+}
+
+/**
+ * A delivery that ended `failed` in `round` after `attempt` attempts (its schedule's last), as its
+ * operational events tell it, or null when it did not (or no longer does: retried by hand, say).
+ * Read from the store alone, so a dispatcher that failed to send them, and runs again, finds the
+ * same facts. The subscription was disabled by this delivery when its `disabled_at` is the
+ * delivery's own end: {@link recordAttempt} stamps both in one transaction.
+ */
+export async function deliveryEnded(
+  db: D1Database,
+  key: { apiKeyId: string; deliveryId: string; round: number; attempt: number },
+): Promise<DeliveryEnded | null> {
+  const row = await db
+    .prepare(
+      `SELECT d.event_id, d.subscription_id, d.url, d.attempts, d.last_error, d.updated_at,
+              s.url AS sub_url, s.disabled_reason, s.consecutive_failures,
+              s.enabled = 0 AND s.disabled_at = d.updated_at AS disabled_by_it
+       FROM deliveries AS d
+       LEFT JOIN subscriptions AS s ON s.api_key_id = d.api_key_id AND s.id = d.subscription_id
+       WHERE d.api_key_id = ?1 AND d.id = ?2 AND d.round = ?3 AND d.attempts = ?4 AND d.status = 'failed'`,
+    )
+    .bind(key.apiKeyId, key.deliveryId, key.round, key.attempt)
+    .first<EndedRow>();
+  if (row === null) return null;
+  const delivery = {
+    delivery_id: key.deliveryId,
+    event_id: row.event_id,
+    round: key.round,
+    attempts: row.attempts,
+    last_error: row.last_error,
+    failed_at: row.updated_at,
+  };
+  return {
+    exhausted: { subscription_id: row.subscription_id, url: row.url, ...delivery },
+    disabled:
+      row.disabled_by_it === 1
+        ? {
+            subscription_id: row.subscription_id,
+            url: row.sub_url ?? row.url,
+            reason: row.disabled_reason ?? 'disabled',
+            consecutive_failures: row.consecutive_failures ?? 1,
+            disabled_at: row.updated_at,
+            last_delivery: delivery,
+          }
+        : null,
+  };
+}
+
 /**
  * Moves a `pending` delivery of `round` (with no attempt yet when `unattempted`) to `failed`
  * with `reason`; does nothing otherwise.
  */
-async function failPending(
+function failPending(
   db: D1Database,
   key: { apiKeyId: string; deliveryId: string; round: number },
   reason: string,
   now: Date,
   unattempted: boolean,
-): Promise<void> {
-  await db
+): D1PreparedStatement {
+  return db
     .prepare(
       `UPDATE deliveries SET status = 'failed', last_error = ?4, next_attempt_at = NULL, updated_at = ?5
        WHERE api_key_id = ?1 AND id = ?2 AND round = ?3 AND status = 'pending'${unattempted ? ' AND attempts = 0' : ''}`,
     )
-    .bind(key.apiKeyId, key.deliveryId, key.round, reason, now.toISOString())
-    .run();
+    .bind(key.apiKeyId, key.deliveryId, key.round, reason, now.toISOString());
 }
 
 /** Ends a delivery without an attempt (its subscription was deleted or disabled meanwhile). */
-export function abandonDelivery(
+export async function abandonDelivery(
   db: D1Database,
   key: { apiKeyId: string; deliveryId: string; round: number },
   reason: string,
   now: Date,
 ): Promise<void> {
-  return failPending(db, key, reason, now, false);
+  await failPending(db, key, reason, now, false).run();
 }
 
 interface DeliveryRow extends Omit<Delivery, 'attempt_log'> {
@@ -333,8 +483,15 @@ export async function listDeliveries(
 }
 
 /**
- * Starts a new round of attempts for a `failed` delivery (a manual retry): `pending`, round + 1,
- * no attempts. Answers the message to queue, or null when the delivery is not failed (or not the key's).
+ * What starting a new round does to a `failed` delivery (a manual retry, a recovery): `pending`,
+ * round + 1, no attempts yet, due now (`?4`). Only a statement that also requires
+ * `status = 'failed'` may use it, so of two callers at once only one starts the round.
+ */
+const NEW_ROUND = `status = 'pending', round = round + 1, attempts = 0, next_attempt_at = ?4, updated_at = ?4`;
+
+/**
+ * Starts a new round of attempts for a `failed` delivery (a manual retry). Answers the message to
+ * queue, or null when the delivery is not failed (or not the key's).
  */
 export async function restartDelivery(
   db: D1Database,
@@ -343,8 +500,7 @@ export async function restartDelivery(
 ): Promise<AttemptMessage | null> {
   const row = await db
     .prepare(
-      `UPDATE deliveries SET status = 'pending', round = round + 1, attempts = 0, next_attempt_at = ?4,
-         updated_at = ?4
+      `UPDATE deliveries SET ${NEW_ROUND}
        WHERE api_key_id = ?1 AND event_id = ?2 AND id = ?3 AND status = 'failed'
        RETURNING round`,
     )
@@ -354,13 +510,89 @@ export async function restartDelivery(
   return { api_key_id: key.apiKeyId, delivery_id: key.deliveryId, round: row.round, attempt: 1 };
 }
 
-/** Undoes {@link restartDelivery} when its message could not be queued: back to `failed`. */
-export function unrestartDelivery(
+/** Which failed deliveries of one subscription to start again: created in `[since, until)`, oldest first. */
+export interface RecoverQuery {
+  apiKeyId: string;
+  subscriptionId: string;
+  since: string;
+  until?: string;
+  limit: number;
+}
+
+/** What a recovery found: no such subscription, a disabled one (nothing moved), or the rounds started. */
+export type Recovery =
+  | { subscription: 'not_found' | 'disabled' }
+  | { subscription: 'enabled'; messages: AttemptMessage[]; remaining: number };
+
+/**
+ * Starts a new round for up to `limit` failed deliveries of one enabled subscription created in
+ * `[since, until)`, oldest first (`POST /subscriptions/{id}/recover`): the move of a manual retry
+ * ({@link NEW_ROUND}), for many. Answers the first attempt of each to queue, and how many failed
+ * ones the window still holds. One transaction: the subscription's state, the move (only while it
+ * is enabled, and only rows still failed: a second recovery at once takes none of them), the count.
+ */
+export async function restartFailedDeliveries(
   db: D1Database,
-  message: AttemptMessage,
+  query: RecoverQuery,
+  now: Date,
+): Promise<Recovery> {
+  const window = `api_key_id = ?1 AND subscription_id = ?2 AND status = 'failed'
+    AND created_at >= ?3 AND (?5 IS NULL OR created_at < ?5)`;
+  const params = [query.apiKeyId, query.subscriptionId, query.since, now.toISOString(), query.until ?? null];
+  const [state, moved, left] = await db.batch([
+    db
+      .prepare('SELECT enabled FROM subscriptions WHERE api_key_id = ?1 AND id = ?2')
+      .bind(query.apiKeyId, query.subscriptionId),
+    db
+      .prepare(
+        `UPDATE deliveries SET ${NEW_ROUND}
+         WHERE api_key_id = ?1 AND status = 'failed' AND id IN (
+           SELECT id FROM deliveries WHERE ${window} ORDER BY created_at, id LIMIT ?6)
+           AND EXISTS (SELECT 1 FROM subscriptions WHERE api_key_id = ?1 AND id = ?2 AND enabled = 1)
+         RETURNING id, round, created_at`,
+      )
+      .bind(...params, query.limit),
+    db.prepare(`SELECT count(*) AS remaining FROM deliveries WHERE ${window}`).bind(...params),
+  ]);
+  const sub = state?.results[0] as { enabled: number } | undefined;
+  if (sub === undefined) return { subscription: 'not_found' };
+  if (sub.enabled !== 1) return { subscription: 'disabled' };
+  const rows = (moved?.results ?? []) as { id: string; round: number; created_at: string }[];
+  rows.sort((a, b) =>
+    a.created_at === b.created_at ? (a.id < b.id ? -1 : 1) : a.created_at < b.created_at ? -1 : 1,
+  );
+  return {
+    subscription: 'enabled',
+    messages: rows.map(({ id, round }) => ({
+      api_key_id: query.apiKeyId,
+      delivery_id: id,
+      round,
+      attempt: 1,
+    })),
+    remaining: (left?.results[0] as { remaining: number } | undefined)?.remaining ?? 0,
+  };
+}
+
+/**
+ * Undoes {@link restartDelivery} or {@link restartFailedDeliveries} for the messages that could
+ * not be queued: back to `failed` with `reason`, each only while its new round has no attempt.
+ */
+export async function unrestartDeliveries(
+  db: D1Database,
+  messages: readonly AttemptMessage[],
   reason: string,
   now: Date,
 ): Promise<void> {
-  const key = { apiKeyId: message.api_key_id, deliveryId: message.delivery_id, round: message.round };
-  return failPending(db, key, reason, now, true);
+  if (messages.length === 0) return;
+  await db.batch(
+    messages.map((m) =>
+      failPending(
+        db,
+        { apiKeyId: m.api_key_id, deliveryId: m.delivery_id, round: m.round },
+        reason,
+        now,
+        true,
+      ),
+    ),
+  );
 }

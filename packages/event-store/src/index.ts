@@ -15,5 +15,6 @@ export * from './stats.ts';
 export * from './status.ts';
 export * from './subscriptions.ts';
 export * from './tenant-ops.ts';
+export * from './tenant-sizes.ts';
 export * from './tenant-store.ts';
 export * from './write.ts';

@@ -8,5 +8,13 @@ export const MIGRATIONS: readonly { name: string; sql: string }[] = [
   {
     "name": "0002_retention_progress.sql",
     "sql": "-- Retention archives an expired day in rounds before it drops the day's table (src/retention.ts):\n-- how far it got, per day, so that a run that stops part-way goes on where it stopped and no\n-- event is archived twice. A day's row goes with its table.\nCREATE TABLE retention_progress (\n  day TEXT PRIMARY KEY NOT NULL,\n  received_at TEXT NOT NULL,\n  event_id TEXT NOT NULL\n) STRICT;\n"
+  },
+  {
+    "name": "0003_subscription_filters.sql",
+    "sql": "-- Filters and transformations on subscriptions (issue 22). filter is the subscription's filter\n-- document as the API took it (a JSON object, Convoy's dialect: @triggers/webhooks filter.ts),\n-- NULL for none: fan-out creates a delivery only for the events it matches. transform is a JSONata\n-- expression whose result is the body delivered instead of the event, NULL for none. Both are\n-- checked by the API before they are stored.\nALTER TABLE subscriptions ADD COLUMN filter TEXT CHECK (filter IS NULL OR json_type(filter) = 'object');\nALTER TABLE subscriptions ADD COLUMN transform TEXT;\n"
+  },
+  {
+    "name": "0004_subscription_disabled_at.sql",
+    "sql": "-- When a subscription was disabled (by its failures or through the API), NULL while enabled\n-- (issue 22, operational events). A disable for failing is stamped with the time of the delivery\n-- that caused it, in the same transaction, so the dispatcher can tell, from what is stored, that\n-- this delivery disabled it and announce it once (apps/consumer/src/delivery/operational.ts).\nALTER TABLE subscriptions ADD COLUMN disabled_at TEXT CHECK (disabled_at IS NULL OR enabled = 0);\n"
   }
 ];

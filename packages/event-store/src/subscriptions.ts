@@ -1,4 +1,4 @@
-import type { Subscription } from '@triggers/event-schema';
+import type { JsonObject, Subscription } from '@triggers/event-schema';
 
 /**
  * A tenant's webhook subscriptions (table `subscriptions`, migration 0005). Every statement is
@@ -26,6 +26,10 @@ export interface SubscriptionRow {
    * signs until its `expires_at`), or NULL when there are none (migration 0007).
    */
   previous_secrets: string | null;
+  /** The filter document as JSON text, NULL for none (migration 0008). */
+  filter: string | null;
+  /** The JSONata expression of the transformation, NULL for none (migration 0008). */
+  transform: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -54,6 +58,8 @@ export function toSubscription(row: SubscriptionRow): Subscription {
     id: row.id,
     url: row.url,
     event_types: row.event_types === null ? null : (JSON.parse(row.event_types) as string[]),
+    filter: row.filter === null ? null : (JSON.parse(row.filter) as JsonObject),
+    transform: row.transform,
     enabled: row.enabled === 1,
     disabled_reason: row.disabled_reason,
     consecutive_failures: row.consecutive_failures,
@@ -70,6 +76,19 @@ export function toSubscription(row: SubscriptionRow): Subscription {
 
 const SELECT = 'SELECT * FROM subscriptions WHERE api_key_id = ?1 AND id = ?2';
 
+/** What a new subscription is made of. `filter` and `transform` were checked by the caller (@triggers/webhooks). */
+export interface NewSubscription {
+  apiKeyId: string;
+  id: string;
+  url: string;
+  eventTypes: string[] | null;
+  secret: string;
+  /** null or absent: every event of its types. */
+  filter?: JsonObject | null;
+  /** null or absent: the event is delivered as it is. */
+  transform?: string | null;
+}
+
 /**
  * Creates a subscription, unless the key already has `max` of them: answers null then. The count
  * and the insert are one statement, so two requests at once cannot both pass the last place.
@@ -77,14 +96,14 @@ const SELECT = 'SELECT * FROM subscriptions WHERE api_key_id = ?1 AND id = ?2';
  */
 export async function createSubscription(
   db: D1Database,
-  input: { apiKeyId: string; id: string; url: string; eventTypes: string[] | null; secret: string },
+  input: NewSubscription,
   now: Date,
   max: number,
 ): Promise<SubscriptionRow | null> {
   return db
     .prepare(
-      `INSERT INTO subscriptions (api_key_id, id, url, event_types, secret, created_at, updated_at)
-       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?6
+      `INSERT INTO subscriptions (api_key_id, id, url, event_types, secret, filter, transform, created_at, updated_at)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?8, ?9, ?6, ?6
        WHERE (SELECT count(*) FROM subscriptions WHERE api_key_id = ?1) < ?7
        RETURNING *`,
     )
@@ -96,6 +115,8 @@ export async function createSubscription(
       input.secret,
       now.toISOString(),
       max,
+      input.filter == null ? null : JSON.stringify(input.filter),
+      input.transform ?? null,
     )
     .first<SubscriptionRow>();
 }
@@ -135,6 +156,10 @@ export interface SubscriptionChanges {
   url?: string;
   /** null: every event. */
   eventTypes?: string[] | null;
+  /** null: no filter. */
+  filter?: JsonObject | null;
+  /** null: no transformation. */
+  transform?: string | null;
   enabled?: boolean;
 }
 
@@ -158,7 +183,10 @@ export function updateSubscription(
          disabled_reason = CASE WHEN ?6 = 1 THEN NULL
                                 WHEN ?6 = 0 AND enabled = 1 THEN 'disabled through the API'
                                 ELSE disabled_reason END,
+         disabled_at = CASE WHEN ?6 = 1 THEN NULL WHEN ?6 = 0 AND enabled = 1 THEN ?7 ELSE disabled_at END,
          consecutive_failures = CASE WHEN ?6 = 1 THEN 0 ELSE consecutive_failures END,
+         filter = CASE WHEN ?8 = 1 THEN ?9 ELSE filter END,
+         transform = CASE WHEN ?10 = 1 THEN ?11 ELSE transform END,
          updated_at = ?7
        WHERE api_key_id = ?1 AND id = ?2 RETURNING *`,
     )
@@ -170,6 +198,10 @@ export function updateSubscription(
       changes.eventTypes ? JSON.stringify(changes.eventTypes) : null,
       enabled,
       now.toISOString(),
+      changes.filter === undefined ? 0 : 1,
+      changes.filter ? JSON.stringify(changes.filter) : null,
+      changes.transform === undefined ? 0 : 1,
+      changes.transform ?? null,
     )
     .first<SubscriptionRow>();
 }

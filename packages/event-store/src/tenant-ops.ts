@@ -8,13 +8,15 @@
 import { ackEvent } from './ack.ts';
 import {
   abandonDelivery,
+  deliveryEnded,
   fanOut,
   listDeliveries,
   loadDeliveryWork,
   recordAttempt,
   restartDelivery,
+  restartFailedDeliveries,
   subscribedKeys,
-  unrestartDelivery,
+  unrestartDeliveries,
 } from './deliveries.ts';
 import { importRows } from './import-rows.ts';
 import { listEvents } from './list.ts';
@@ -107,9 +109,11 @@ export const TENANT_OPS = {
   loadDeliveryWork,
   recordAttempt,
   abandonDelivery,
+  deliveryEnded,
   listDeliveries,
   restartDelivery,
-  unrestartDelivery,
+  restartFailedDeliveries,
+  unrestartDeliveries,
   writeEvents,
   storeCounts,
   importRows,

@@ -50,14 +50,23 @@ export class UnknownOp extends Error {
 const SHARED_LAYOUT = '0007_signing_secrets.sql';
 /** The store migration whose tables such an object holds already. */
 const BASELINE = '0001_tenant_store.sql';
+/**
+ * D1 migrations such an object may have applied to itself after 0007, each with the store
+ * migration that makes the same change: recorded as applied with the baseline, never run twice.
+ */
+const SHARED_LAYOUT_EQUIVALENTS: Readonly<Record<string, string>> = {
+  '0008_subscription_filters.sql': '0003_subscription_filters.sql',
+  '0010_subscription_disabled_at.sql': '0004_subscription_disabled_at.sql',
+};
 
 /**
  * Moves an object of the layout before the day partitions (one `events` table, made by the D1
  * migrations; only local and dev objects have it) to the partitioned one, in place: its rows go
  * to their day tables, `events` and the unused `dead_letters` are dropped, and the baseline
- * migration, whose tables it holds already, is recorded as applied.
+ * migration, whose tables it holds already, is recorded as applied, with the store migrations
+ * of the later D1 ones it applied.
  */
-function partitionSharedLayout(sql: SqlStorage): void {
+function partitionSharedLayout(sql: SqlStorage, applied: ReadonlySet<string>): void {
   const legacy = sql
     .exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'")
     .toArray().length;
@@ -79,11 +88,12 @@ function partitionSharedLayout(sql: SqlStorage): void {
     sql.exec('DROP TABLE events');
   }
   sql.exec('DROP TABLE IF EXISTS dead_letters');
-  sql.exec(
-    'INSERT INTO store_migrations (name, applied_at) VALUES (?, ?)',
-    BASELINE,
-    new Date().toISOString(),
-  );
+  const held = Object.entries(SHARED_LAYOUT_EQUIVALENTS)
+    .filter(([d1]) => applied.has(d1))
+    .map(([, store]) => store);
+  for (const name of [BASELINE, ...held]) {
+    sql.exec('INSERT INTO store_migrations (name, applied_at) VALUES (?, ?)', name, new Date().toISOString());
+  }
 }
 
 /**
@@ -104,7 +114,7 @@ export function migrateStore(storage: DurableObjectStorage): number {
     );
   const before = applied();
   if (before.has(SHARED_LAYOUT) && !before.has(BASELINE)) {
-    storage.transactionSync(() => partitionSharedLayout(sql));
+    storage.transactionSync(() => partitionSharedLayout(sql, before));
   }
   const done = applied();
   let count = 0;

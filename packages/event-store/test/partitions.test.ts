@@ -371,9 +371,14 @@ describe('an object of the layout before the day partitions', () => {
           idempotency_conflicts INTEGER NOT NULL DEFAULT 0)`);
         sql.exec('DROP TABLE retention_progress');
         sql.exec('DELETE FROM store_migrations');
-        sql.exec(
-          "INSERT INTO store_migrations VALUES ('0007_signing_secrets.sql', '2026-12-01T00:00:00.000Z')",
-        );
+        // What such an object recorded: the D1 migrations but the D1-only register's.
+        for (const name of [
+          '0007_signing_secrets.sql',
+          '0008_subscription_filters.sql',
+          '0010_subscription_disabled_at.sql',
+        ]) {
+          sql.exec('INSERT INTO store_migrations VALUES (?, ?)', name, '2026-12-01T00:00:00.000Z');
+        }
         for (const [i, day] of ['2026-12-01', '2026-12-01', '2026-12-03'].entries()) {
           sql.exec(
             `INSERT INTO events (event_id, api_key_id, payload, status, attempts, received_at, created_at, updated_at, correlation_id, source)

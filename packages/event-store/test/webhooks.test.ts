@@ -1,5 +1,13 @@
-import { type AttemptMessage, MAX_SUBSCRIPTIONS_PER_KEY, type QueuedEvent } from '@triggers/event-schema';
+import {
+  type AttemptMessage,
+  type JsonObject,
+  MAX_SUBSCRIPTIONS_PER_KEY,
+  matchesEventTypes,
+  type QueuedEvent,
+} from '@triggers/event-schema';
 import { queuedEvent } from '@triggers/test-support/queued-event';
+import { compileFilter } from '@triggers/webhooks';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   type AttemptResult,
@@ -14,9 +22,11 @@ import {
   loadDeliveryWork,
   recordAttempt,
   restartDelivery,
+  restartFailedDeliveries,
   rotateSubscriptionSecret,
   storeDelivered,
   toSubscription,
+  unrestartDeliveries,
   updateSubscription,
 } from '../src/index.ts';
 import { storeDb } from './backends.ts';
@@ -26,7 +36,7 @@ const NOW = new Date('2026-12-01T10:00:00.000Z');
 const tenant = () => `key_${crypto.randomUUID().slice(0, 8)}`;
 let n = 0;
 
-async function subscribe(apiKeyId: string, eventTypes: string[] | null) {
+async function subscribe(apiKeyId: string, eventTypes: string[] | null, filter: JsonObject | null = null) {
   const row = await createSubscription(
     db,
     {
@@ -35,6 +45,7 @@ async function subscribe(apiKeyId: string, eventTypes: string[] | null) {
       url: 'https://hooks.example.com/',
       eventTypes,
       secret: 'whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0',
+      filter,
     },
     NOW,
     MAX_SUBSCRIPTIONS_PER_KEY,
@@ -116,6 +127,99 @@ describe('fan-out', () => {
   });
 });
 
+describe('fan-out with filters', () => {
+  it('creates a delivery only for the events whose nested payload field the filter matches', async () => {
+    const a = tenant();
+    const big = await subscribe(a, ['order.*'], { payload: { order: { total: { $gte: 100 } } } });
+    const all = await subscribe(a, ['order.*']);
+    const events = [150, 99, 100].map((total) =>
+      queuedEvent({ api_key_id: a, type: 'order.created', payload: { order: { total } } }),
+    );
+    const missing = queuedEvent({ api_key_id: a, type: 'order.created', payload: { order: {} } });
+    const messages = await store([...events, missing]);
+    expect(messages).toHaveLength(4 + 2);
+    const subscribers = async (e: QueuedEvent) =>
+      (await listDeliveries(db, { apiKeyId: a, eventId: e.event_id })).map((d) => d.subscription_id).sort();
+    const [e150, e99, e100] = events as [QueuedEvent, QueuedEvent, QueuedEvent];
+    expect(await subscribers(e150)).toEqual([big.id, all.id].sort());
+    expect(await subscribers(e100)).toEqual([big.id, all.id].sort());
+    expect(await subscribers(e99)).toEqual([all.id]);
+    expect(await subscribers(missing)).toEqual([all.id]);
+  });
+
+  it('shows the filter as stored, and a changed or removed filter decides the next fan-out', async () => {
+    const a = tenant();
+    const filter = { 'payload.region': { $in: ['eu', 'uk'] } };
+    const sub = await subscribe(a, null, filter);
+    expect(toSubscription(sub).filter).toEqual(filter);
+    const us = queuedEvent({ api_key_id: a, payload: { region: 'us' } });
+    expect(await store([us])).toEqual([]);
+
+    const changed = await updateSubscription(
+      db,
+      { apiKeyId: a, id: sub.id },
+      { filter: { 'payload.region': 'us' } },
+      NOW,
+    );
+    expect(changed && toSubscription(changed).filter).toEqual({ 'payload.region': 'us' });
+    expect(await store([queuedEvent({ api_key_id: a, payload: { region: 'us' } })])).toHaveLength(1);
+
+    const removed = await updateSubscription(db, { apiKeyId: a, id: sub.id }, { filter: null }, NOW);
+    expect(removed && toSubscription(removed).filter).toBeNull();
+    expect(await store([queuedEvent({ api_key_id: a, payload: { region: 'mars' } })])).toHaveLength(1);
+    // Another change leaves the filter alone.
+    const kept = await updateSubscription(
+      db,
+      { apiKeyId: a, id: sub.id },
+      { url: 'https://h.example.com/' },
+      NOW,
+    );
+    expect(kept?.filter).toBeNull();
+  });
+
+  it('creates a delivery for exactly the pairs whose types and filter match, as the filter module says (generated)', async () => {
+    const scalar = fc.oneof(fc.integer({ min: 0, max: 3 }), fc.constantFrom('x', 'y'));
+    const payload = fc.record({ n: scalar, tags: fc.array(scalar, { maxLength: 3 }) }, { requiredKeys: [] });
+    const filter: fc.Arbitrary<JsonObject | null> = fc.oneof(
+      fc.constant(null),
+      scalar.map((v) => ({ 'payload.n': v })),
+      scalar.map((v) => ({ payload: { n: { $gt: v } } })),
+      fc.array(scalar, { maxLength: 2 }).map((vs) => ({ 'payload.tags': { $in: vs } })),
+      scalar.map(
+        (v): JsonObject => ({ $or: [{ 'payload.n': { $neq: v } }, { 'payload.tags': { $exist: false } }] }),
+      ),
+    );
+    const types = fc.constantFrom<string[] | null>(null, ['a.*'], ['b']);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.constantFrom('a.x', 'b'), payload), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.tuple(types, filter), { minLength: 1, maxLength: 4 }),
+        async (eventSpecs, subSpecs) => {
+          const key = tenant();
+          const subs = [];
+          for (const [eventTypes, f] of subSpecs) subs.push(await subscribe(key, eventTypes, f));
+          const events = eventSpecs.map(([type, p]) => queuedEvent({ api_key_id: key, type, payload: p }));
+          await store(events);
+          for (const [e, event] of events.entries()) {
+            const [type, p] = eventSpecs[e] as [string, JsonObject];
+            const input = { type, source: '', subject: null, payload: p, metadata: event.metadata };
+            const expected = subs
+              .filter((_, i) => {
+                const [eventTypes, f] = subSpecs[i] as [string[] | null, JsonObject | null];
+                return matchesEventTypes(eventTypes, type) && (f === null || compileFilter(f)(input));
+              })
+              .map((s) => s.id)
+              .sort();
+            const created = await listDeliveries(db, { apiKeyId: key, eventId: event.event_id });
+            expect(created.map((d) => d.subscription_id).sort()).toEqual(expected);
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+});
+
 describe('the delivery state machine', () => {
   it('records an attempt once: a duplicate message changes nothing', async () => {
     const a = tenant();
@@ -171,6 +275,93 @@ describe('the delivery state machine', () => {
     expect(await restartDelivery(db, { ...key, apiKeyId: tenant() }, NOW)).toBeNull();
     expect(await restartDelivery(db, key, NOW)).toEqual({ ...m, round: 2, attempt: 1 });
     expect(await restartDelivery(db, key, NOW)).toBeNull(); // pending again
+  });
+
+  it('recovers exactly the failed deliveries of one subscription created in [since, until), oldest first, once', async () => {
+    const a = tenant();
+    const sub = await subscribe(a, null);
+    const other = await subscribe(a, null);
+    const at = (minutes: number) => new Date(NOW.getTime() + minutes * 60_000);
+    // Deliveries created at minutes 0..4 (fanned out then), one event each.
+    const made: AttemptMessage[][] = [];
+    for (let minute = 0; minute < 5; minute++) {
+      const event = queuedEvent({ api_key_id: a });
+      await commit(db, [storeDelivered(db, [{ event, attempts: 1 }], NOW)]);
+      made.push(await fanOut(db, a, [event.event_id], at(minute)));
+    }
+    const ofSub = async (minute: number) => {
+      for (const m of made[minute] ?? []) {
+        const work = await loadDeliveryWork(db, m, NOW);
+        if (work?.subscription?.id === sub.id) return m;
+      }
+      throw new Error('no delivery');
+    };
+    // Failed: minutes 0, 1, 2, 4 of sub, and minute 1 of the other subscription; minute 3 succeeded.
+    for (const minute of [0, 1, 2, 3, 4]) {
+      const m = await ofSub(minute);
+      await recordAttempt(
+        db,
+        attempt(m, sub.id, { status: minute === 3 ? 'succeeded' : 'failed', disableAfter: 100 }),
+        at(minute),
+      );
+    }
+    for (const m of made[1] ?? []) {
+      if (m.delivery_id !== (await ofSub(1)).delivery_id)
+        await recordAttempt(db, attempt(m, other.id, { status: 'failed', disableAfter: 100 }), at(1));
+    }
+    const query = {
+      apiKeyId: a,
+      subscriptionId: sub.id,
+      since: at(1).toISOString(),
+      until: at(4).toISOString(),
+    };
+
+    const first = await restartFailedDeliveries(db, { ...query, limit: 1 }, at(10));
+    expect(first).toEqual({
+      subscription: 'enabled',
+      messages: [{ api_key_id: a, delivery_id: (await ofSub(1)).delivery_id, round: 2, attempt: 1 }],
+      remaining: 1,
+    });
+    const second = await restartFailedDeliveries(db, { ...query, limit: 10 }, at(10));
+    expect(second).toEqual({
+      subscription: 'enabled',
+      messages: [{ api_key_id: a, delivery_id: (await ofSub(2)).delivery_id, round: 2, attempt: 1 }],
+      remaining: 0,
+    });
+    // Again while they are pending: nothing; minutes 0 and 4 (outside) and the other subscription's stay failed.
+    expect(await restartFailedDeliveries(db, { ...query, limit: 10 }, at(10))).toEqual({
+      subscription: 'enabled',
+      messages: [],
+      remaining: 0,
+    });
+    for (const m of [await ofSub(0), await ofSub(4)]) {
+      expect((await loadDeliveryWork(db, m, NOW))?.status).toBe('failed');
+    }
+    // Unqueued: back to failed, and recovered again by the next call.
+    await unrestartDeliveries(
+      db,
+      second.subscription === 'enabled' ? second.messages : [],
+      'not queued',
+      at(11),
+    );
+    expect((await loadDeliveryWork(db, await ofSub(2), NOW))?.status).toBe('failed');
+    expect(await restartFailedDeliveries(db, { ...query, limit: 10 }, at(12))).toMatchObject({
+      messages: [{ delivery_id: (await ofSub(2)).delivery_id, round: 3 }],
+    });
+  });
+
+  it('recovers nothing for another key’s subscription or a disabled one', async () => {
+    const a = tenant();
+    const sub = await subscribe(a, null);
+    const [m] = (await store([queuedEvent({ api_key_id: a })])) as [AttemptMessage];
+    await recordAttempt(db, attempt(m, sub.id, { status: 'failed' }), NOW);
+    const query = { apiKeyId: a, subscriptionId: sub.id, since: NOW.toISOString(), limit: 10 };
+    expect(await restartFailedDeliveries(db, { ...query, apiKeyId: tenant() }, NOW)).toEqual({
+      subscription: 'not_found',
+    });
+    await updateSubscription(db, { apiKeyId: a, id: sub.id }, { enabled: false }, NOW);
+    expect(await restartFailedDeliveries(db, query, NOW)).toEqual({ subscription: 'disabled' });
+    expect((await loadDeliveryWork(db, m, NOW))?.status).toBe('failed');
   });
 });
 

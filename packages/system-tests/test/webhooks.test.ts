@@ -73,11 +73,16 @@ interface Sub {
   secret: string;
 }
 
-async function subscribe(url: string, eventTypes?: string[], key: 'a' | 'b' = 'a'): Promise<Sub> {
+async function subscribe(
+  url: string,
+  eventTypes?: string[],
+  key: 'a' | 'b' = 'a',
+  extra: Record<string, unknown> = {},
+): Promise<Sub> {
   const { status, body } = await api(
     'POST',
     '/subscriptions',
-    { url, ...(eventTypes ? { event_types: eventTypes } : {}) },
+    { url, ...(eventTypes ? { event_types: eventTypes } : {}), ...extra },
     key,
   );
   expect(status, JSON.stringify(body)).toBe(201);
@@ -267,6 +272,94 @@ describe('delivery', () => {
     expect(hook.headers['webhook-signature']?.split(' ')).toHaveLength(2);
     expect(() => verifyWebhook(sub.secret, hook)).not.toThrow();
     expect(() => verifyWebhook(fresh, hook)).not.toThrow();
+  });
+});
+
+describe('filters', () => {
+  it('delivers only the events whose nested payload field the filter matches', async () => {
+    const filtered = await receiver();
+    const unfiltered = await receiver();
+    const filter = { payload: { order: { total: { $gte: 100 } } } };
+    const big = await subscribe(filtered.url, ['filtered.*'], 'a', { filter });
+    const all = await subscribe(unfiltered.url, ['filtered.*']);
+    const events = [
+      await sendEvent('filtered.order', { order: { total: 150 } }),
+      await sendEvent('filtered.order', { order: { total: 99 } }),
+      await sendEvent('filtered.order', { order: { total: '150' } }), // a string is not a number
+      await sendEvent('filtered.order', { order: {} }),
+      await sendEvent('filtered.order', { order: { total: 100, lines: [1, 2] } }),
+    ];
+    // The unfiltered subscription's delivery of each event done: the fan-out that would have
+    // created the filtered one's ran (one statement creates both).
+    for (const eventId of events) await deliveryWhen(eventId, all, 'succeeded');
+    const [first, , , , last] = events as [string, string, string, string, string];
+    await deliveryWhen(first, big, 'succeeded');
+    await deliveryWhen(last, big, 'succeeded');
+    for (const eventId of events) {
+      const { body } = await api('GET', `/events/${eventId}/deliveries`);
+      const mine = body.data.deliveries.filter((d) => d.subscription_id === big.id);
+      expect(mine, eventId).toHaveLength(eventId === first || eventId === last ? 1 : 0);
+    }
+    expect(
+      filtered.received.map((hook) => v.parse(WebhookEvent, verifyWebhook(big.secret, hook)).event_id).sort(),
+    ).toEqual([first, last].sort());
+    expect(unfiltered.received).toHaveLength(events.length);
+  });
+
+  it('refuses a filter with an operator that runs code: 400 naming it', async () => {
+    const { status, body } = await api('POST', '/subscriptions', {
+      url: 'http://127.0.0.1:9/',
+      filter: { $where: 'this.payload.total > 1' },
+    });
+    expect(status).toBe(400);
+    expect(body.error.details.issues[0]?.path).toBe('filter.$where');
+  });
+});
+
+describe('transformations', () => {
+  it('delivers what the expression makes of the event, signed over it so that standardwebhooks verifies it', async () => {
+    const hooks = await receiver();
+    const transform =
+      '{"order": payload.order.id, "total": payload.order.total, "kind": type, "id": event_id}';
+    const sub = await subscribe(hooks.url, ['shaped.*'], 'a', { transform });
+    const eventId = await sendEvent('shaped.order', {
+      order: { id: 'o-42', total: 99.5, secret: 'kept out' },
+    });
+    await deliveryWhen(eventId, sub, 'succeeded');
+    const [hook] = hooks.received as [Received];
+    const expected = { order: 'o-42', total: 99.5, kind: 'shaped.order', id: eventId };
+    expect(verifyWebhook(sub.secret, hook)).toEqual(expected);
+    expect(JSON.parse(hook.body)).toEqual(expected);
+    expect(hook.headers['content-type']).toBe('application/json');
+  });
+
+  it('a failing expression fails only its attempts, each with its message in the attempts log; a corrected one delivers on a manual retry', async () => {
+    const failingHooks = await receiver();
+    const plainHooks = await receiver();
+    const failing = await subscribe(failingHooks.url, ['broken.*'], 'a', {
+      transform: '$number(payload.order.id)',
+    });
+    const plain = await subscribe(plainHooks.url, ['broken.*']);
+    const eventId = await sendEvent('broken.order', { order: { id: 'o-1' } });
+    await deliveryWhen(eventId, plain, 'succeeded');
+    const failed = await deliveryWhen(eventId, failing, 'failed');
+    expect(failed.attempt_log).toHaveLength(SCHEDULE.length + 1);
+    for (const attempt of failed.attempt_log) {
+      expect(attempt).toMatchObject({
+        http_status: null,
+        error: expect.stringMatching(/^transformation failed: D3030 at \d+: /),
+      });
+    }
+    expect(failingHooks.received).toEqual([]);
+    expect(plainHooks.received).toHaveLength(1);
+
+    const fixed = await api('PATCH', `/subscriptions/${failing.id}`, {
+      transform: '{"order": payload.order.id}',
+    });
+    expect(fixed.status).toBe(200);
+    expect((await api('POST', `/events/${eventId}/deliveries/${failed.id}/retry`)).status).toBe(200);
+    await deliveryWhen(eventId, failing, 'succeeded');
+    expect(verifyWebhook(failing.secret, failingHooks.received[0] as Received)).toEqual({ order: 'o-1' });
   });
 });
 

@@ -1,6 +1,6 @@
 // @ts-check
-// Shared by the operator commands (`pnpm store:migrate`, `pnpm tenant:erase`): which ingest Worker
-// they call and with which token, and one call of an `/operator/...` route.
+// Shared by the operator commands (`pnpm store:migrate`, `pnpm tenant:erase`, `pnpm tenants:list`):
+// which ingest Worker they call and with which token, and one call of an `/operator/...` route.
 import { ingestDevVars, readDevVar } from './local.mjs';
 
 /**

@@ -70,10 +70,23 @@ export function configVariant(configPath, dir, edit) {
 }
 
 /**
- * Batch timeouts for harnesses: the real 30 s would make every test wait 30 s.
+ * Batch timeouts for harnesses: the real 30 s would make every test wait 30 s. The shards of
+ * event-queue (`event-queue-1` …) take event-queue's ({@link harnessBatchTimeout}).
  * @type {Readonly<Record<string, number>>}
  */
 export const HARNESS_BATCH_TIMEOUT_SECONDS = { 'event-queue': 1, 'event-dlq': 0.5, 'delivery-queue': 0.2 };
+
+/**
+ * The harness's batch timeout for `queue`: {@link HARNESS_BATCH_TIMEOUT_SECONDS}, a shard of
+ * event-queue (`event-queue-<n>`) as event-queue.
+ * @param {string} queue
+ * @returns {number}
+ */
+export function harnessBatchTimeout(queue) {
+  const timeout = HARNESS_BATCH_TIMEOUT_SECONDS[queue.replace(/^(event-queue)-\d+$/, '$1')];
+  if (timeout === undefined) throw new Error(`no harness batch timeout for queue ${queue}`);
+  return timeout;
+}
 
 /**
  * Workers running under one `wrangler dev`.
@@ -337,7 +350,7 @@ export async function startSystem({
       const variant = configVariant(consumerConfig, dir, (config) => {
         config.vars = { ...config.vars, ...DEV_VARS, ...vars };
         for (const entry of config.queues?.consumers ?? [])
-          entry.max_batch_timeout = HARNESS_BATCH_TIMEOUT_SECONDS[entry.queue];
+          entry.max_batch_timeout = harnessBatchTimeout(entry.queue);
       });
       configs.push(variant);
     }

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // @ts-check
-// Erases one tenant's store whole (its events, subscriptions, deliveries and attempts), and its
-// rows still in the old D1 tables (which `pnpm store:migrate` would bring back), through the
-// ingest Worker's `POST /operator/tenants/{id}/erase`, and prints what each held:
+// Erases one tenant's store whole (its events, subscriptions, deliveries and attempts), its rows
+// still in the old D1 tables (which `pnpm store:migrate` would bring back) and its row of the
+// tenant register (`pnpm tenants:list`), through the ingest Worker's
+// `POST /operator/tenants/{id}/erase`, and prints what each held:
 //
 //   pnpm tenant:erase key_abc                               # pnpm dev's Workers
 //   pnpm tenant:erase key_abc --url https://ingest.example  # deployed; OPERATOR_TOKEN=... in the environment
@@ -45,6 +46,7 @@ try {
       .join(', ');
   console.log(`Erased the store of ${answer.tenant}; it held ${list(answer.erased)}.`);
   console.log(`Deleted its rows from the old D1 tables: ${list(answer.erased_from_d1)}.`);
+  if (answer.erased_from_register) console.log('Removed it from the tenant register (pnpm tenants:list).');
 } catch (err) {
   console.error(err instanceof Error ? err.message : err);
   process.exit(1);

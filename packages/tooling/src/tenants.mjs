@@ -40,10 +40,16 @@ export const TENANT_TABLES = /** @type {const} */ ([
 ]);
 
 /**
+ * How long a statement waits for the running object's write lock before SQLite answers "database
+ * is locked": the object holds it for the length of one of its transactions, never for long.
+ */
+const BUSY_TIMEOUT_MS = 15_000;
+
+/**
  * @param {string} file
  * @returns {DatabaseSync}
  */
-const openReadOnly = (file) => new DatabaseSync(file, { readOnly: true });
+const openReadOnly = (file) => new DatabaseSync(file, { readOnly: true, timeout: BUSY_TIMEOUT_MS });
 
 /** node:sqlite answers rows without a prototype; callers compare plain objects. */
 const plain = (/** @type {Record<string, unknown>} */ row) => ({ ...row });
@@ -150,7 +156,7 @@ export function queryTenantStores(statements, options = {}) {
 export function tenantExec(tenant, sql, options = {}) {
   const file = tenantObjects(options).get(tenant);
   if (file === undefined) throw new Error(`tenant ${tenant} has no store object yet`);
-  const db = new DatabaseSync(file);
+  const db = new DatabaseSync(file, { timeout: BUSY_TIMEOUT_MS });
   try {
     db.exec(sql);
   } finally {

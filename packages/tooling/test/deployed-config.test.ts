@@ -18,7 +18,9 @@ import {
   EVENT_DLQ_CONSUMER,
   EVENT_QUEUE,
   EVENT_QUEUE_BINDING,
+  EVENT_QUEUE_BINDINGS,
   EVENT_QUEUE_CONSUMER,
+  EVENT_QUEUES,
 } from '@triggers/event-schema';
 import { afterAll, describe, expect, it } from 'vitest';
 import { consumerConfig, ingestConfig, wrangler } from '../src/local.mjs';
@@ -45,18 +47,21 @@ function asToml(settings: {
 }
 
 describe('the apps’ wrangler.toml files agree with queues.ts', () => {
-  it('ingest produces to event-queue through EVENT_QUEUE, to delivery-queue (manual retries), and consumes nothing', () => {
+  it('ingest produces to every shard of event-queue through its binding, to delivery-queue (manual retries), and consumes nothing', () => {
     const { queues } = wranglerConfig('ingest');
     expect(queues?.producers).toEqual([
-      { binding: EVENT_QUEUE_BINDING, queue: EVENT_QUEUE },
+      ...EVENT_QUEUES.map((queue, shard) => ({ binding: EVENT_QUEUE_BINDINGS[shard], queue })),
       { binding: DELIVERY_QUEUE_BINDING, queue: DELIVERY_QUEUE },
     ]);
     expect(queues?.consumers).toBeUndefined();
   });
 
-  it('consumer reads event-queue with the batch size, timeout, retries and DLQ of EVENT_QUEUE_CONSUMER', () => {
-    expect(consumerOf(EVENT_QUEUE)).toEqual(asToml(EVENT_QUEUE_CONSUMER));
-  });
+  it.each(EVENT_QUEUES)(
+    'consumer reads %s with the batch size, timeout, retries and DLQ of EVENT_QUEUE_CONSUMER',
+    (queue) => {
+      expect(consumerOf(queue)).toEqual(asToml({ ...EVENT_QUEUE_CONSUMER, queue }));
+    },
+  );
 
   it('consumer reads event-dlq as EVENT_DLQ_CONSUMER says, with no queue behind it', () => {
     expect(consumerOf(EVENT_DLQ)).toEqual(asToml(EVENT_DLQ_CONSUMER));
@@ -66,13 +71,14 @@ describe('the apps’ wrangler.toml files agree with queues.ts', () => {
     expect(consumerOf(DELIVERY_QUEUE)).toEqual(asToml(DELIVERY_QUEUE_CONSUMER));
   });
 
-  it('consumer consumes exactly the three queues and produces to event-dlq and delivery-queue', () => {
+  it('consumer consumes exactly the shards of event-queue, event-dlq and delivery-queue and produces to delivery-queue, event-dlq and event-queue (operational events)', () => {
     const { queues } = wranglerConfig('consumer');
     expect(queues?.consumers?.map((c) => c.queue).sort()).toEqual(
-      [DELIVERY_QUEUE, EVENT_DLQ, EVENT_QUEUE].sort(),
+      [DELIVERY_QUEUE, EVENT_DLQ, ...EVENT_QUEUES].sort(),
     );
     expect(queues?.producers).toEqual([
       { binding: DELIVERY_QUEUE_BINDING, queue: DELIVERY_QUEUE },
+      { binding: EVENT_QUEUE_BINDING, queue: EVENT_QUEUE },
       { binding: EVENT_DLQ_BINDING, queue: EVENT_DLQ },
     ]);
   });
@@ -102,6 +108,23 @@ describe('apps/ingest/wrangler.toml rate limit', () => {
       expect(section.vars?.RATE_LIMIT_REQUESTS).toBe(binding?.simple.limit);
       expect(section.vars?.RATE_LIMIT_PERIOD_SECONDS).toBe(binding?.simple.period);
       expect([10, 60]).toContain(binding?.simple.period);
+    },
+  );
+});
+
+/**
+ * The ingest Worker refuses to start when EVENT_QUEUE_SHARDS asks for a shard it has no binding for
+ * (src/lib/event-queues.ts); this finds the mistake before a deploy, in every environment.
+ */
+describe('apps/ingest/wrangler.toml event-queue shards', () => {
+  it.each(environments(wranglerConfig('ingest')))(
+    '%s: EVENT_QUEUE_SHARDS is 1 to the number of shards, each with its producer binding',
+    (_name, section) => {
+      const shards = section.vars?.EVENT_QUEUE_SHARDS;
+      expect(EVENT_QUEUES.map((_, shard) => shard + 1)).toContain(shards);
+      const bound = section.queues?.producers?.map(({ binding, queue }) => `${binding} → ${queue}`);
+      for (let shard = 0; shard < Number(shards); shard++)
+        expect(bound).toContain(`${EVENT_QUEUE_BINDINGS[shard]} → ${EVENT_QUEUES[shard]}`);
     },
   );
 });

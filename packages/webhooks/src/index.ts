@@ -1,2 +1,5 @@
+export * from './filter.ts';
 export * from './schedule.ts';
+export * from './transform.ts';
+export * from './try.ts';
 export * from './url.ts';

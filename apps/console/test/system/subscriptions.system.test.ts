@@ -23,6 +23,9 @@ let browser: Browser;
 let working: Receiver;
 /** Answers 500 to the whole first round, 200 afterwards. */
 let flaky: Receiver;
+/** Answers 500 until `recovered` is set (an endpoint's outage), 200 afterwards. */
+let down: Receiver;
+let recovered = false;
 let workingUrl = '';
 let flakyUrl = '';
 /** The secret the console showed when the working receiver's subscription was created. */
@@ -30,8 +33,11 @@ let shownSecret = '';
 let eventId = '';
 
 beforeAll(async () => {
-  [working, flaky] = await Promise.all([
+  [working, down, flaky] = await Promise.all([
     startReceiver({ respond: () => ({ status: 200, body: 'thanks from the receiver' }) }),
+    startReceiver({
+      respond: () => (recovered ? { status: 200, body: 'back' } : { status: 500, body: 'down' }),
+    }),
     startReceiver({
       respond: (_, index) =>
         index < ATTEMPTS_PER_ROUND ? { status: 500, body: 'not yet' } : { status: 200, body: 'ok now' },
@@ -48,7 +54,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await Promise.all([working?.stop(), flaky?.stop()]);
+  await Promise.all([working?.stop(), flaky?.stop(), down?.stop()]);
 });
 
 /** The list's row of the subscription to `url`. */
@@ -253,6 +259,96 @@ describe('subscriptions in the console', () => {
     await page.getByText(`Deleted the subscription to ${flakyUrl}.`, { exact: false }).waitFor();
     expect(await focused(page)).toBe('Your subscriptions');
     expect(await row(page, workingUrl).count()).toBe(1);
+  });
+
+  it('tries a filter and a transformation live on the latest stored event while they are typed, before creating', async () => {
+    const { page } = browser;
+    const summary = page.getByTestId('trial-summary');
+    const filter = page.getByLabel('Filter (optional)');
+    const transform = page.getByLabel('Transformation (optional)');
+    const item = page.locator(`.trial-results li[data-event-id="${eventId}"]`);
+    // Without rules, the one event this key sent would be delivered as it is.
+    await expect
+      .poll(() => summary.textContent(), { timeout: SETTLE_MS })
+      .toBe('1 of your latest 1 events would be delivered.');
+    await filter.fill('{"payload.from": "browser"}');
+    await transform.fill('{"from": payload.from, "kind": type}');
+    await expect
+      .poll(() => item.getByRole('region', { name: `Body for ${eventId.slice(0, 8)}` }).textContent())
+      .toBe(JSON.stringify({ from: 'browser', kind: 'triggers.event' }, null, 2));
+    expect(await item.textContent()).toContain('Delivered');
+
+    await filter.fill('{"payload.from": "someone else"}');
+    await expect.poll(() => summary.textContent()).toBe('0 of your latest 1 events would be delivered.');
+    expect(await item.textContent()).toContain('left out by its filter');
+
+    // The API's refusal of an unknown operator shows under the filter, naming where it is.
+    await filter.fill('{"payload.from": {"$gtx": 1}}');
+    await expect
+      .poll(() => page.locator('#subscription-filter-problem').textContent())
+      .toMatch(/^The filter at payload\.from\.\$gtx is not an operator of a condition/);
+    expect(await filter.getAttribute('aria-invalid')).toBe('true');
+    expect(await summary.textContent()).toBe('Fix the rules above to try them.');
+    await filter.fill('{"payload.from": ');
+    await expect
+      .poll(() => page.locator('#subscription-filter-problem').textContent())
+      .toBe('The filter is not JSON yet.');
+    // A transformation failing on the event: the error it would be delivered with, in JSONata's words.
+    await filter.fill('');
+    await transform.fill('$number(payload.from)');
+    await expect
+      .poll(() => item.locator('.field-error').textContent())
+      .toMatch(/^transformation failed: D3030/);
+    expect(await violationsInBothSchemes(page)).toEqual({});
+    await browser.screenshot('subscriptions-try-it');
+    await transform.fill('');
+  });
+
+  it('recovers a subscription’s failed deliveries since a time from the list, once each', async () => {
+    const { page } = browser;
+    const downUrl = `${down.url}/hook`;
+    await page.getByLabel('Endpoint URL').fill(downUrl);
+    await page.getByRole('button', { name: 'Create subscription' }).click();
+    await page.getByRole('button', { name: 'I have stored it: hide the secret' }).click();
+    await row(page, downUrl).waitFor();
+    const failedId = await sendTestEvent(page, '');
+    await expect
+      .poll(() => page.getByTestId('follow-state').getAttribute('data-status'), { timeout: SETTLE_MS })
+      .toBe('delivered');
+    await page.getByRole('link', { name: failedId.slice(0, 8) }).click();
+    await expect
+      .poll(() => delivery(page, downUrl).getByTestId('delivery-status').textContent(), {
+        timeout: SETTLE_MS,
+      })
+      .toBe('Failed');
+    expect(down.received).toHaveLength(ATTEMPTS_PER_ROUND);
+
+    recovered = true;
+    await openView(page, 'Subscriptions');
+    await row(page, downUrl)
+      .getByRole('button', { name: `Recover failed deliveries to ${downUrl}` })
+      .click();
+    const dialog = page.getByRole('dialog', { name: 'Recover failed deliveries?' });
+    await dialog.waitFor();
+    // Since a day ago by default.
+    const since = Date.parse(await dialog.getByLabel('Failed since').inputValue());
+    expect(Math.abs(since - (Date.now() - 86_400_000))).toBeLessThan(120_000);
+    expect(await violationsInBothSchemes(page)).toEqual({});
+    await dialog.getByRole('button', { name: 'Recover deliveries' }).click();
+    await page
+      .getByText(`Recovering 1 failed delivery to ${downUrl}: each starts a new round of attempts now.`)
+      .waitFor();
+    await down.waitFor(ATTEMPTS_PER_ROUND + 1, SETTLE_MS);
+    const body = JSON.parse(down.received[ATTEMPTS_PER_ROUND]?.body ?? '{}');
+    expect(body.event_id).toBe(failedId);
+
+    // Again: nothing failed is left in the window, and nothing is sent twice.
+    await row(page, downUrl)
+      .getByRole('button', { name: `Recover failed deliveries to ${downUrl}` })
+      .click();
+    await dialog.getByRole('button', { name: 'Recover deliveries' }).click();
+    await page.getByText(`No failed deliveries to ${downUrl} since then.`).waitFor();
+    expect(down.received).toHaveLength(ATTEMPTS_PER_ROUND + 1);
   });
 
   it('fits a phone screen: the list scrolls inside its own region, the page does not', async () => {

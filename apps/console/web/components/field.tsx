@@ -3,7 +3,7 @@ import type { ComponentChildren, Ref } from 'preact';
 /**
  * A labelled text input with a hint and, when the API refused its value, the problem under it:
  * marked `aria-invalid` and described by the hint and the problem, so a screen reader reads both
- * when the field takes focus.
+ * when the field takes focus. With `rows`, a multi-line text area (JSON, an expression).
  */
 export function TextField({
   id,
@@ -16,6 +16,7 @@ export function TextField({
   inputMode = 'text',
   required = false,
   inputRef,
+  rows,
 }: {
   id: string;
   name: string;
@@ -28,26 +29,34 @@ export function TextField({
   inputMode?: 'text' | 'url';
   required?: boolean;
   inputRef?: Ref<HTMLInputElement>;
+  rows?: number;
 }) {
+  const shared = {
+    id,
+    name,
+    required,
+    spellcheck: false,
+    value,
+    'aria-invalid': problem !== undefined,
+    'aria-describedby': problem === undefined ? `${id}-hint` : `${id}-hint ${id}-problem`,
+  };
   return (
     <>
       <label for={id}>{label}</label>
       <p class="hint" id={`${id}-hint`}>
         {hint}
       </p>
-      <input
-        id={id}
-        ref={inputRef}
-        name={name}
-        inputMode={inputMode}
-        required={required}
-        autocomplete="off"
-        spellcheck={false}
-        value={value}
-        aria-invalid={problem !== undefined}
-        aria-describedby={problem === undefined ? `${id}-hint` : `${id}-hint ${id}-problem`}
-        onInput={(e) => onValue(e.currentTarget.value)}
-      />
+      {rows === undefined ? (
+        <input
+          {...shared}
+          ref={inputRef}
+          inputMode={inputMode}
+          autocomplete="off"
+          onInput={(e) => onValue(e.currentTarget.value)}
+        />
+      ) : (
+        <textarea {...shared} rows={rows} onInput={(e) => onValue(e.currentTarget.value)} />
+      )}
       {problem !== undefined && (
         <p class="field-error" id={`${id}-problem`}>
           {problem}

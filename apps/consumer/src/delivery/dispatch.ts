@@ -1,13 +1,14 @@
 import { type AttemptMessage, DeliveryQueueMessage, type WebhookEvent } from '@triggers/event-schema';
 import { type DeliveryWork, tenantStore } from '@triggers/event-store';
 import { describeError, type Logger, type LogLevel } from '@triggers/log';
-import { webhookUrlProblem } from '@triggers/webhooks';
+import { webhookBody, webhookUrlProblem } from '@triggers/webhooks';
 import * as v from 'valibot';
 import type { ConsumerEnv } from '../env.ts';
 import { queueRetryDelaySeconds } from '../queue-retry.ts';
 import { type Settings, settingsOf } from '../settings.ts';
-import { attemptDelivery } from './attempt.ts';
+import { type AttemptOutcome, attemptDelivery } from './attempt.ts';
 import { fanOutEvents } from './fan-out.ts';
+import { operationalEvents } from './operational.ts';
 import { attemptDelaySeconds } from './schedule.ts';
 import { webhookHeaders } from './sign.ts';
 
@@ -31,6 +32,8 @@ export type Step =
   | { kind: 'skip'; reason: string; level: LogLevel }
   /** The attempt was recorded but its successor never queued (the send failed): queue it now. */
   | { kind: 'queue_next'; delaySeconds: number }
+  /** The attempt ended the delivery failed, but its operational events may never have been sent: send them. */
+  | { kind: 'announce' }
   /** End the delivery `failed` without attempting it. */
   | { kind: 'abandon'; reason: string; level: LogLevel }
   /** Make the attempt. */
@@ -52,6 +55,9 @@ export function nextStep(
 ): Step {
   if (work === null)
     return { kind: 'skip', reason: 'no such delivery (purged with its event)', level: 'warn' };
+  if (redelivered && work.status === 'failed' && work.round === job.round && work.attempts === job.attempt) {
+    return { kind: 'announce' };
+  }
   if (work.status !== 'pending') return { kind: 'skip', reason: `already ${work.status}`, level: 'debug' };
   if (work.round !== job.round) return { kind: 'skip', reason: `round ${job.round} is over`, level: 'debug' };
   if (work.attempts === job.attempt) {
@@ -72,9 +78,9 @@ export function nextStep(
   return { kind: 'attempt', subscription: sub, event: work.event };
 }
 
-/** The body every subscriber receives: the event, as JSON. */
-export function webhookBody(event: NonNullable<DeliveryWork['event']>): string {
-  const body: WebhookEvent = {
+/** The webhook every subscriber receives unless its subscription transforms it: the event. */
+export function webhookEvent(event: NonNullable<DeliveryWork['event']>): WebhookEvent {
+  return {
     event_id: event.event_id,
     type: event.type,
     source: event.source,
@@ -83,8 +89,17 @@ export function webhookBody(event: NonNullable<DeliveryWork['event']>): string {
     payload: JSON.parse(event.payload),
     metadata: event.metadata === null ? null : JSON.parse(event.metadata),
   };
-  return JSON.stringify(body);
 }
+
+/** The outcome of an attempt whose body could not be made: recorded, retried on the schedule like any failure. */
+const notSent = (error: string): AttemptOutcome => ({
+  ok: false,
+  httpStatus: null,
+  error,
+  latencyMs: 0,
+  excerpt: null,
+  retryAfterSeconds: undefined,
+});
 
 /** Everything the dispatcher works with. */
 interface Dispatcher {
@@ -118,6 +133,9 @@ async function dispatchAttempt(message: Message<unknown>, job: AttemptMessage, d
         { delaySeconds: step.delaySeconds },
       );
       return message.ack();
+    case 'announce':
+      await announceEnded(job, d);
+      return message.ack();
     case 'abandon': {
       const key = { apiKeyId: job.api_key_id, deliveryId: job.delivery_id, round: job.round };
       await store.abandonDelivery(key, `not attempted: ${step.reason}`, new Date(now));
@@ -129,12 +147,21 @@ async function dispatchAttempt(message: Message<unknown>, job: AttemptMessage, d
   }
 
   const { subscription: sub, event } = step;
-  const body = webhookBody(event);
-  const headers = await webhookHeaders(sub.secrets, job.delivery_id, new Date(now), body);
-  const outcome = await attemptDelivery(
-    { url: sub.url, headers, body, timeoutMs: settings.delivery.timeoutMs },
-    clock,
-  );
+  // The signature covers the body as delivered: the transformed one when there is a transformation
+  // (run again on every attempt, so a corrected expression serves the next one).
+  const made = await webhookBody(webhookEvent(event), sub.transform);
+  const outcome =
+    'error' in made
+      ? notSent(made.error)
+      : await attemptDelivery(
+          {
+            url: sub.url,
+            headers: await webhookHeaders(sub.secrets, job.delivery_id, new Date(now), made.body),
+            body: made.body,
+            timeoutMs: settings.delivery.timeoutMs,
+          },
+          clock,
+        );
   const ended = now + outcome.latencyMs;
   const delay = outcome.ok
     ? undefined
@@ -162,7 +189,8 @@ async function dispatchAttempt(message: Message<unknown>, job: AttemptMessage, d
     ...ids,
     subscription_id: sub.id,
     http_status: outcome.httpStatus ?? undefined,
-    error: outcome.error ?? undefined,
+    // A transformation's message can quote the event's data: the log keeps only its code.
+    error: 'error' in made ? `transformation failed (${made.code})` : (outcome.error ?? undefined),
     latency_ms: outcome.latencyMs,
     status,
     next_in_s: delay,
@@ -170,7 +198,31 @@ async function dispatchAttempt(message: Message<unknown>, job: AttemptMessage, d
   if (moved && delay !== undefined) {
     await env.DELIVERY_QUEUE.send({ ...job, attempt: job.attempt + 1 }, { delaySeconds: delay });
   }
+  // Before the ack: should the send fail, the message comes back as `announce` (operational.ts).
+  if (moved && status === 'failed') await announceEnded(job, d);
   message.ack();
+}
+
+/**
+ * Sends the operational events of the delivery `job` ended failed, as the store tells it; nothing
+ * when it no longer ended so. Throws when the store or the queue fails.
+ */
+async function announceEnded(job: AttemptMessage, { env, log }: Dispatcher): Promise<void> {
+  const store = tenantStore(env.TENANTS, job.api_key_id);
+  const ended = await store.deliveryEnded({
+    apiKeyId: job.api_key_id,
+    deliveryId: job.delivery_id,
+    round: job.round,
+    attempt: job.attempt,
+  });
+  if (ended === null) return;
+  const events = await operationalEvents(job.api_key_id, ended);
+  await env.EVENT_QUEUE.sendBatch(events.map((body) => ({ body })));
+  log.log('info', 'operational events sent', {
+    delivery_id: job.delivery_id,
+    subscription_id: ended.exhausted.subscription_id,
+    events: events.map((e) => `${e.type} ${e.event_id}`).join(', '),
+  });
 }
 
 /**

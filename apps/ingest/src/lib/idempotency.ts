@@ -1,6 +1,4 @@
-import type { IdempotencyKey } from '@triggers/event-schema';
-
-const encoder = new TextEncoder();
+import { type IdempotencyKey, nameBasedUuid } from '@triggers/event-schema';
 
 /**
  * The `event_id` of an event sent with an idempotency key: a UUID v8 (RFC 9562, the name-based
@@ -24,14 +22,4 @@ export async function idempotentEventId(apiKeyId: string, key: IdempotencyKey): 
 export async function cloudEventId(apiKeyId: string, source: string, id: string): Promise<string> {
   // A CloudEvent id may hold any character, newlines included: JSON keeps the parts apart.
   return nameBasedUuid(JSON.stringify(['cloudevent/v1', apiKeyId, source, id]));
-}
-
-/** A UUID v8 (RFC 9562, the name-based layout of its appendix B.2) from SHA-256 of `name`. */
-async function nameBasedUuid(name: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', encoder.encode(name));
-  const bytes = new Uint8Array(digest, 0, 16);
-  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x80; // version 8
-  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80; // variant 10 (RFC 9562)
-  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

@@ -1,6 +1,8 @@
-import type { EventQueueMessage, QueuedEvent, SizedEvent } from '@triggers/event-schema';
+import type { QueuedEvent, SizedEvent } from '@triggers/event-schema';
 import { jsonBytes, MAX_QUEUED_EVENT_BYTES, packEvents, sendBatchChunks } from '@triggers/event-schema';
+import type { IngestEnv } from '../env.ts';
 import { ApiError, serviceUnavailable } from './errors.ts';
+import { eventQueueFor } from './event-queues.ts';
 
 export type { SizedEvent };
 
@@ -29,55 +31,46 @@ export function sized(event: QueuedEvent): SizedEvent {
 }
 
 /**
- * Puts one event on the queue and resolves once the queue has persisted it. Any failure of
- * `send` (queue full, rate limited, unavailable) becomes 503 with `Retry-After`.
+ * Puts one event on its shard of the queue (lib/event-queues.ts) and resolves once the queue has
+ * persisted it. Any failure of `send` (queue full, rate limited, unavailable) becomes 503 with
+ * `Retry-After`.
  */
-export async function enqueue(
-  queue: Queue<EventQueueMessage>,
-  { event }: SizedEvent,
-  delaySeconds?: number,
-): Promise<void> {
+export async function enqueue(env: IngestEnv, { event }: SizedEvent, delaySeconds?: number): Promise<void> {
   try {
-    await queue.send(event, { contentType: 'json', ...(delaySeconds ? { delaySeconds } : {}) });
+    await eventQueueFor(env, event.event_id).send(event, {
+      contentType: 'json',
+      ...(delaySeconds ? { delaySeconds } : {}),
+    });
   } catch (err) {
     throw serviceUnavailable('The event could not be queued and was not accepted. Retry later.', err);
   }
 }
 
-/** How far {@link sendChunks} got: events `[0, queued)` are on the queue; `error` stopped the rest. */
-export interface ChunkedSend {
+/** How far {@link sendPacked} got: events `[0, queued)` are on the queue; `error` stopped the rest. */
+export interface PackedSend {
   queued: number;
   error?: unknown;
 }
 
-/** How {@link sendChunks} sends. */
-export interface SendOptions {
-  delaySeconds?: number;
-  /**
-   * Several events to a message (`packEvents`), since the queue counts and bills messages: a
-   * batch request's events. Otherwise one message per event.
-   */
-  packed?: boolean;
-}
-
 /**
- * Puts events on the queue, in order, in as few `sendBatch()` calls as its limits allow, one
- * after the other, and resolves once every one has been persisted or a call failed. Several calls
- * cannot be atomic: it never throws, and says how many events (a prefix, in whole messages) are
- * on the queue.
+ * Puts events on the queue, in order, packed into as few messages as fit (`packEvents`: the queue
+ * counts and bills messages; a lone event travels bare), in as few `sendBatch()` calls as its
+ * limits allow, one after the other, each to the shard of its first event. Resolves once every
+ * one has been persisted or a call failed. Several calls cannot be atomic: it never throws, and
+ * says how many events (a prefix, in whole messages) are on the queue. How a batch request's and
+ * a replay's events travel, both.
  */
-export async function sendChunks(
-  queue: Queue<EventQueueMessage>,
+export async function sendPacked(
+  env: IngestEnv,
   events: readonly SizedEvent[],
-  { delaySeconds, packed = false }: SendOptions = {},
-): Promise<ChunkedSend> {
-  const messages = packed
-    ? packEvents(events)
-    : events.map((item) => ({ body: item.event, bytes: item.bytes, events: [item] }));
+  delaySeconds?: number,
+): Promise<PackedSend> {
   let queued = 0;
-  for (const call of sendBatchChunks(messages, (message) => message.bytes)) {
+  for (const call of sendBatchChunks(packEvents(events), (message) => message.bytes)) {
+    const first = call[0]?.events[0];
+    if (first === undefined) continue;
     try {
-      await queue.sendBatch(
+      await eventQueueFor(env, first.event.event_id).sendBatch(
         call.map(({ body }) => ({
           body,
           contentType: 'json' as const,
@@ -93,18 +86,17 @@ export async function sendChunks(
 }
 
 /**
- * Puts a batch request's events on the queue, packed into as few messages as fit
- * ({@link sendChunks}). When a call fails, the events of the calls before it are already on the
- * queue. That is answered with 503 for the whole batch, saying how many may already be queued; a
- * retry is safe for events sent with an idempotency key, since they keep their `event_id` and are
- * stored once.
+ * Puts a batch request's events on the queue ({@link sendPacked}). When a call fails, the events
+ * of the calls before it are already on the queue. That is answered with 503 for the whole batch,
+ * saying how many may already be queued; a retry is safe for events sent with an idempotency key,
+ * since they keep their `event_id` and are stored once.
  */
 export async function enqueueBatch(
-  queue: Queue<EventQueueMessage>,
+  env: IngestEnv,
   events: readonly SizedEvent[],
   delaySeconds?: number,
 ): Promise<void> {
-  const { queued, error } = await sendChunks(queue, events, { delaySeconds, packed: true });
+  const { queued, error } = await sendPacked(env, events, delaySeconds);
   if (error === undefined) return;
   const already = queued === 0 ? 'None of them was queued' : `${queued} of them may already be queued`;
   throw serviceUnavailable(

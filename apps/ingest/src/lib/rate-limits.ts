@@ -41,7 +41,7 @@ export const LIMITS = {
   inbox_pages_per_key: {
     binding: 'INBOX_LIMITER',
     per: 'API key',
-    counts: 'GET /inbox pages',
+    counts: 'GET /inbox pages and POST /subscriptions/test and /subscriptions/{subscription_id}/test calls',
     limit: 100,
     period: 10,
     unit: 1,
@@ -50,7 +50,8 @@ export const LIMITS = {
     binding: 'REPLAY_LIMITER',
     per: 'API key',
     counts:
-      'POST /dlq/replay, POST /inbox/{event_id}/retry and POST /events/{event_id}/deliveries/{delivery_id}/retry calls',
+      'POST /dlq/replay, POST /inbox/{event_id}/retry, POST /events/{event_id}/deliveries/{delivery_id}/retry ' +
+      'and POST /subscriptions/{subscription_id}/recover calls',
     limit: 60,
     period: 60,
     unit: 1,

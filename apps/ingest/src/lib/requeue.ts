@@ -4,17 +4,18 @@ import { describeError } from '@triggers/log';
 import type { AuthedRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
 import { serviceUnavailable } from './errors.ts';
-import { measured, type SizedEvent, sendChunks } from './queue.ts';
+import { measured, type SizedEvent, sendPacked } from './queue.ts';
 import { keyStore } from './stored-events.ts';
 
 /**
- * The fresh queue message of a replayed event: what the consumer stores, exactly as it was first
- * sent (same event_id, payload, metadata, identity, CloudEvent attributes, tenant and received time), carrying the replay request's
- * correlation id and no debug marker: the rehearsal was the first life's, and a
- * `processing_error` event replayed with its marker would only fail again. Should the request's
- * (longer) correlation id push a message over the queue's limit, it keeps its original one.
+ * The replayed event as it goes back on the queue: what the consumer stores, exactly as it was
+ * first sent (same event_id, payload, metadata, identity, CloudEvent attributes, tenant and
+ * received time), carrying the replay request's correlation id and no debug marker: the rehearsal
+ * was the first life's, and a `processing_error` event replayed with its marker would only fail
+ * again. Should the request's (longer) correlation id push the event over the queue's limit, it
+ * keeps its original one.
  */
-function replayMessage(stored: StoredEvent, correlationId: string): SizedEvent {
+function replayed(stored: StoredEvent, correlationId: string): SizedEvent {
   const message = (correlation_id: string): QueuedEvent => ({
     event_id: stored.event_id,
     payload: stored.payload,
@@ -32,16 +33,17 @@ function replayMessage(stored: StoredEvent, correlationId: string): SizedEvent {
 }
 
 /**
- * Sends the messages of events a replay has just moved to `pending` (`before`: the rows as they
- * were). Whatever is not on the queue when a send fails is put back to `failed` as it was, so no
- * row waits in `pending` for a message that does not exist, and the answer is 503.
+ * Sends the events a replay has just moved to `pending` (`before`: the rows as they were), packed
+ * as a batch request's are ({@link sendPacked}). Whatever is not on the queue when a send fails
+ * is put back to `failed` as it was, so no row waits in `pending` for a message that does not
+ * exist, and the answer is 503.
  */
 export async function requeue(request: AuthedRequest, env: IngestEnv, before: StoredEvent[]): Promise<void> {
   let sent: { queued: number; error?: unknown };
   try {
-    sent = await sendChunks(
-      env.EVENT_QUEUE,
-      before.map((event) => replayMessage(event, request.correlationId)),
+    sent = await sendPacked(
+      env,
+      before.map((event) => replayed(event, request.correlationId)),
     );
   } catch (error) {
     sent = { queued: 0, error };

@@ -19,13 +19,13 @@ import {
   MAX_BATCH_EVENTS,
   MAX_EVENT_BYTES,
 } from '@triggers/event-schema';
-import { describeError } from '@triggers/log';
 import * as v from 'valibot';
 import type { AuthedRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
+import { queueFirstAttempts } from '../lib/attempts.ts';
 import { JSON_BODY_ERRORS, JSON_MEDIA_TYPE, mediaTypeOf, readJsonBody } from '../lib/body.ts';
 import { fromBinary, fromStructured, toStructured } from '../lib/cloudevents.ts';
-import { ApiError, serviceUnavailable } from '../lib/errors.ts';
+import { ApiError } from '../lib/errors.ts';
 import type { RouteSpec } from '../lib/openapi.ts';
 import {
   CE_HEADERS,
@@ -102,7 +102,7 @@ async function postEvent(request: AuthedRequest, env: IngestEnv): Promise<Respon
   rejectIfDebugRequested(submission);
   const item = await buildEvent(submission, input);
   request.eventId = item.event.event_id;
-  await enqueue(env.EVENT_QUEUE, item, submission.delaySeconds);
+  await enqueue(env, item, submission.delaySeconds);
 
   return ok<EventAccepted['data']>({
     event_id: item.event.event_id,
@@ -233,7 +233,7 @@ async function postEventBatch(request: AuthedRequest, env: IngestEnv): Promise<R
     );
   }
   await chargeEvents(request, env, ready.length);
-  await enqueueBatch(env.EVENT_QUEUE, ready, submission.delaySeconds);
+  await enqueueBatch(env, ready, submission.delaySeconds);
 
   return ok<BatchAccepted['data']>({
     accepted: ready.length,
@@ -342,14 +342,13 @@ async function retryDelivery(request: AuthedRequest, env: IngestEnv): Promise<Re
       `Only a failed delivery can be retried; this one is ${existing.status}.`,
     );
   }
-  try {
-    await env.DELIVERY_QUEUE.send(message);
-  } catch (err) {
-    await store
-      .unrestartDelivery(message, `manual retry not queued: ${describeError(err)}`, new Date())
-      .catch(() => {});
-    throw serviceUnavailable('The retry could not be queued; the delivery stays failed. Retry later.', err);
-  }
+  await queueFirstAttempts(
+    request,
+    env,
+    store,
+    [message],
+    'The retry could not be queued; the delivery stays failed. Retry later.',
+  );
   const [delivery] = await fromStore(() => store.listDeliveries(key));
   return ok<Delivery | undefined>(delivery);
 }

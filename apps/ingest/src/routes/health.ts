@@ -3,6 +3,7 @@ import { storeSize } from '@triggers/event-store';
 import type { IngestRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
 import { type ApiError, serviceUnavailable } from '../lib/errors.ts';
+import { eventQueues } from '../lib/event-queues.ts';
 import type { RouteSpec } from '../lib/openapi.ts';
 import { isOperator } from '../lib/operator.ts';
 import { ok } from '../lib/responses.ts';
@@ -31,17 +32,19 @@ class CachedCheck<T> {
 const bindingsCheck = new CachedCheck<true>();
 const storeCheck = new CachedCheck<StoreHealth>();
 
-/** Reads a key from `AUTH_KV` to prove the key store answers, and checks the queue binding. */
+/** Reads a key from `AUTH_KV` to prove the key store answers, and checks the queue bindings. */
 async function checkBindings(env: IngestEnv): Promise<Check> {
   try {
     await env.AUTH_KV.get('health:probe');
   } catch (err) {
     return { ok: false, error: serviceUnavailable('The API key store (AUTH_KV) does not answer.', err) };
   }
-  if (typeof env.EVENT_QUEUE?.send !== 'function') {
+  try {
+    eventQueues(env);
+  } catch (err) {
     return {
       ok: false,
-      error: serviceUnavailable('The event queue binding (EVENT_QUEUE) is not configured.'),
+      error: serviceUnavailable('The event queue bindings (EVENT_QUEUE_SHARDS) are not configured.', err),
     };
   }
   return { ok: true, value: true };

@@ -16,7 +16,10 @@ import {
   deleteSubscriptionRoute,
   getSubscriptionRoute,
   listSubscriptionsRoute,
+  recoverSubscriptionRoute,
   rotateSubscriptionSecretRoute,
+  testStoredSubscriptionRoute,
+  testSubscriptionRoute,
   updateSubscriptionRoute,
 } from './subscriptions.ts';
 
@@ -47,9 +50,14 @@ export const ROUTES: readonly RouteSpec[] = [
   retryDeliveryRoute,
   createSubscriptionRoute,
   listSubscriptionsRoute,
+  // Before getSubscriptionRoute: /subscriptions/:subscription_id also matches /subscriptions/test,
+  // whose POST would then be a 405.
+  testSubscriptionRoute,
   getSubscriptionRoute,
   updateSubscriptionRoute,
   deleteSubscriptionRoute,
   rotateSubscriptionSecretRoute,
+  testStoredSubscriptionRoute,
+  recoverSubscriptionRoute,
   getOpenApiRoute(() => ROUTES),
 ];

@@ -1,8 +1,10 @@
 import {
   deleteOldTenantRows,
+  deleteTenantSize,
   type ImportedCounts,
   type ImportRow,
   type ImportRows,
+  listTenantSizes,
   type OldStoreCounts,
   oldStoreTenants,
   readOldEventPage,
@@ -17,6 +19,7 @@ import { readOptionalJsonBody } from '../lib/body.ts';
 import { decodeCursorFields, encodeCursorFields } from '../lib/cursor.ts';
 import { ApiError } from '../lib/errors.ts';
 import { isOperator } from '../lib/operator.ts';
+import { limitParameter, once, queryOf, unknownParameter } from '../lib/query.ts';
 import { ok } from '../lib/responses.ts';
 import { validate } from '../lib/validate.ts';
 import { methodNotAllowed } from './fallback.ts';
@@ -37,8 +40,10 @@ import { methodNotAllowed } from './fallback.ts';
  * - `GET /operator/migrate/verify?after=&limit=`: per tenant of the old store, its counts there and
  *   in its tenant store; a tenant whose store holds fewer rows of a table is listed in
  *   `mismatches`. Pages through the tenants (`next_after`).
- * - `POST /operator/tenants/{id}/erase`: erases the tenant's store whole, and its rows still in the
- *   old D1 tables; answers what each held.
+ * - `GET /operator/tenants?limit=&cursor=`: the tenant register (D1's `tenant_sizes`, as the
+ *   stores last reported), largest store first, a page at a time, with the totals of all tenants.
+ * - `POST /operator/tenants/{id}/erase`: erases the tenant's store whole, its rows still in the
+ *   old D1 tables and its row of the register; answers what each held.
  */
 
 /** Rows of events read per page unless the request says: a page is one D1 read and one import per tenant. */
@@ -66,6 +71,17 @@ function decodeCursor(cursor: string | undefined): Position {
   if (cursor === undefined) return { table: 'events', after: null };
   return decodeCursorFields(cursor, Position, 'cursor');
 }
+
+/** Tenants per page of `GET /operator/tenants` unless `limit` says, and at most. */
+export const TENANTS_PAGE = 100;
+export const MAX_TENANTS_PAGE = 1000;
+
+const TenantsQuery = v.strictObject(
+  { limit: v.optional(limitParameter(MAX_TENANTS_PAGE)), cursor: v.optional(once(v.string())) },
+  unknownParameter,
+);
+/** A page's position: the (bytes, api_key_id) of the last tenant listed. */
+const TenantsCursor = v.tuple([v.pipe(v.number(), v.integer(), v.minValue(0)), v.string()]);
 
 const TenantId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be an API key id'));
 
@@ -149,16 +165,31 @@ async function verify(request: IngestRequest, env: IngestEnv): Promise<Response>
   });
 }
 
+/** A page of the tenant register, largest stores first, with the register's totals. */
+async function tenants(request: IngestRequest, env: IngestEnv): Promise<Response> {
+  const query = validate(TenantsQuery, queryOf(request), 'query');
+  const after =
+    query.cursor === undefined ? undefined : decodeCursorFields(query.cursor, TenantsCursor, 'cursor');
+  const page = await listTenantSizes(env.DB, { after, limit: query.limit ?? TENANTS_PAGE });
+  return ok({
+    tenants: page.tenants,
+    totals: page.totals,
+    next_cursor: page.next === null ? null : encodeCursorFields(page.next),
+  });
+}
+
 /**
- * Erases one tenant's store whole, and the tenant's rows still in the old D1 tables, which a later
- * migration would otherwise bring back.
+ * Erases one tenant's store whole, the tenant's rows still in the old D1 tables, which a later
+ * migration would otherwise bring back, and its row of the tenant register. A store written again
+ * afterwards (a key not revoked) reports anew.
  */
 async function erase(request: IngestRequest, env: IngestEnv): Promise<Response> {
   const tenant = validate(TenantId, request.params.id, 'id');
   const erased = await tenantStore(env.TENANTS, tenant).erase();
   const fromD1 = await deleteOldTenantRows(env.DB, tenant);
+  const registered = await deleteTenantSize(env.DB, tenant);
   request.log.log('warn', 'tenant store erased', { tenant, ...erased });
-  return ok({ tenant, erased, erased_from_d1: fromD1 });
+  return ok({ tenant, erased, erased_from_d1: fromD1, erased_from_register: registered });
 }
 
 /** 401 for anyone without the operator token, before anything else is read. */
@@ -173,6 +204,7 @@ async function withOperator(request: IngestRequest, env: IngestEnv): Promise<voi
 const OPERATOR_ROUTES = [
   ['POST', '/operator/migrate', migrate],
   ['GET', '/operator/migrate/verify', verify],
+  ['GET', '/operator/tenants', tenants],
   ['POST', '/operator/tenants/:id/erase', erase],
 ] as const;
 

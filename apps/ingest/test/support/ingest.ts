@@ -72,14 +72,17 @@ export function send(method: 'GET' | 'POST', path: string, key: TestKey): Promis
 }
 
 /**
- * What the queue-spy consumer (vitest.config.ts) received for one event: the event, and the
- * message that carried it (its id, attempts, and how many events it packed: 1 when bare).
+ * What the queue-spy consumer (vitest.config.ts) received for one event: the event, the message
+ * that carried it (its queue, id, attempts, and how many events it packed: 1 when bare), and how
+ * many copies of the event came through the queues.
  */
 export interface Received {
   body: QueuedEvent;
+  queue: string;
   attempts: number;
   message_id: string;
   packed: number;
+  copies: number;
 }
 
 /** What the queue-spy consumer received for `eventId`, waiting for the batch to be delivered. */

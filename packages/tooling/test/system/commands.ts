@@ -12,6 +12,7 @@ const bins = {
   retention: join(import.meta.dirname, '..', '..', 'src', 'retention.mjs'),
   'store-migrate': join(import.meta.dirname, '..', '..', 'src', 'store-migrate.mjs'),
   'tenant-erase': join(import.meta.dirname, '..', '..', 'src', 'tenant-erase.mjs'),
+  'tenants-list': join(import.meta.dirname, '..', '..', 'src', 'tenants-list.mjs'),
 };
 
 export interface CommandResult {

@@ -1,5 +1,5 @@
 /**
- * `pnpm store:migrate`, `pnpm tenant:erase` and `pnpm events:list` against both real Workers under
+ * `pnpm store:migrate`, `pnpm tenant:erase`, `pnpm tenants:list` and `pnpm events:list` against both real Workers under
  * `wrangler dev` (startSystem): the old shared store seeded in the real local D1, moved by the
  * ingest Worker's operator routes into the consumer's TenantStore objects, read back from their
  * SQLite files (tenants.mjs).
@@ -76,6 +76,22 @@ describe('the operator commands against both Workers under wrangler dev', () => 
     expect(result.stdout).not.toContain('evt_key_beta_1');
   });
 
+  it('pnpm tenants:list lists the tenant register the stores reported to while they were written, with the totals', () => {
+    const result = runCommand('tenants-list', ['--url', system.url, '--limit', '1'], operator());
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(
+      /^Tenants: 2; bytes: \d+; events: [1-5] \(as each store last reported\)\.$/m,
+    );
+    expect(result.stdout).toMatch(/^api_key_id\s+bytes\s+events\s+counted_at\s+updated_at$/m);
+    expect(result.stdout).toMatch(/^key_(alpha|beta)\s+\d+\s+\d+\s+\S+Z\s+\S+Z$/m);
+    const next = /--cursor (\S+)$/m.exec(result.stdout)?.[1] ?? '';
+    const rest = runCommand('tenants-list', ['--url', system.url, '--cursor', next], operator());
+    expect(rest.status, rest.stderr).toBe(0);
+    expect(rest.stdout).not.toContain('More:');
+    const listed = [result.stdout, rest.stdout].flatMap((out) => out.match(/^key_\w+/gm) ?? []);
+    expect(listed.sort()).toEqual(['key_alpha', 'key_beta']);
+  });
+
   it('stops with exit 1 when a tenant store refuses writes (a trigger set by tenantInsertFault), and a rerun moves the rest', () => {
     const endFault = system.tenantInsertFault('key_beta', 'store_fault', {
       message: 'injected fault',
@@ -93,7 +109,7 @@ describe('the operator commands against both Workers under wrangler dev', () => 
     expect(count('key_beta', 'events')).toBe(3);
   });
 
-  it('pnpm tenant:erase empties that tenant’s store and its old D1 rows, prints what they held, and leaves the others alone', () => {
+  it('pnpm tenant:erase empties that tenant’s store, its old D1 rows and its row of the tenant register, prints what they held, and leaves the others alone', () => {
     const result = runCommand('tenant-erase', ['key_alpha', '--url', system.url], operator());
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toContain(
@@ -102,6 +118,10 @@ describe('the operator commands against both Workers under wrangler dev', () => 
     expect(result.stdout).toContain(
       'Deleted its rows from the old D1 tables: 3 events, 1 subscriptions, 1 deliveries, 1 delivery_attempts.',
     );
+    expect(result.stdout).toContain('Removed it from the tenant register (pnpm tenants:list).');
+    const listed = runCommand('tenants-list', ['--url', system.url], operator());
+    expect(listed.stdout).toMatch(/^Tenants: 1;/);
+    expect(listed.stdout).not.toContain('key_alpha');
     expect(count('key_alpha', 'events')).toBe(0);
     expect(count('key_alpha', 'subscriptions')).toBe(0);
     expect(count('key_beta', 'events')).toBe(3);

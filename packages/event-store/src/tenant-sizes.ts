@@ -1,0 +1,104 @@
+/**
+ * The tenant register: D1's `tenant_sizes` (migration 0008, D1 only), one row per tenant with
+ * its store's size and event count, as the store reported them. What an operator reads to see
+ * every tenant at once (GET /operator/tenants, `pnpm tenants:list`); no request path reads it.
+ *
+ * - Bounded: one row per tenant, replaced by each report ({@link reportTenantSize}), removed when
+ *   the tenant is erased ({@link deleteTenantSize}).
+ * - The sizes come from the stores themselves (apps/consumer's size watch): a row is as old as its
+ *   `updated_at`, its count as old as its `counted_at`.
+ * - Listing sorts the whole table, without an index on size: an index would cost a row written on
+ *   every report, where a listing is rare (docs/scaling.md#what-stays-global).
+ */
+import * as v from 'valibot';
+
+/** One tenant's row of the register. */
+export const TenantSize = v.object({
+  api_key_id: v.string(),
+  bytes: v.number(),
+  events: v.number(),
+  counted_at: v.string(),
+  updated_at: v.string(),
+});
+export type TenantSize = v.InferOutput<typeof TenantSize>;
+
+/** What a store reports: its size now, and its event count as of `countedAt`. */
+export interface SizeReport {
+  apiKeyId: string;
+  bytes: number;
+  events: number;
+  countedAt: Date;
+}
+
+/** Where a page of the register starts: after this (bytes, api_key_id), largest first. */
+export type TenantSizeCursor = [bytes: number, apiKeyId: string];
+
+/** A page of the register, largest stores first, with the totals of the whole register. */
+export interface TenantSizePage {
+  tenants: TenantSize[];
+  totals: { tenants: number; bytes: number; events: number };
+  /** The cursor of the page's last row when more may follow, else null. */
+  next: TenantSizeCursor | null;
+}
+
+/** Records a store's report: its tenant's row, inserted or replaced (one row per tenant). */
+export async function reportTenantSize(db: D1Database, report: SizeReport, now: Date): Promise<void> {
+  await db
+    .prepare(
+      `INSERT INTO tenant_sizes (api_key_id, bytes, events, counted_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+       ON CONFLICT (api_key_id) DO UPDATE SET bytes = excluded.bytes, events = excluded.events,
+         counted_at = excluded.counted_at, updated_at = excluded.updated_at`,
+    )
+    .bind(report.apiKeyId, report.bytes, report.events, report.countedAt.toISOString(), now.toISOString())
+    .run();
+}
+
+const Totals = v.object({ tenants: v.number(), bytes: v.number(), events: v.number() });
+
+/**
+ * Up to `limit` tenants after `after` (from the largest when absent), by size then id, and the
+ * register's totals, in one round trip. A store that reports between two pages may move past the
+ * cursor: a listing is a view of moving sizes, not a snapshot.
+ */
+export async function listTenantSizes(
+  db: D1Database,
+  query: { after?: TenantSizeCursor; limit: number },
+): Promise<TenantSizePage> {
+  const [bytes, id] = query.after ?? [null, null];
+  const [page, totals] = await db.batch([
+    db
+      .prepare(
+        `SELECT api_key_id, bytes, events, counted_at, updated_at FROM tenant_sizes
+         WHERE ?1 IS NULL OR bytes < ?1 OR (bytes = ?1 AND api_key_id > ?2)
+         ORDER BY bytes DESC, api_key_id LIMIT ?3`,
+      )
+      .bind(bytes, id, query.limit + 1),
+    db.prepare(
+      `SELECT count(*) AS tenants, coalesce(sum(bytes), 0) AS bytes, coalesce(sum(events), 0) AS events
+       FROM tenant_sizes`,
+    ),
+  ]);
+  const rows = v.parse(v.array(TenantSize), page?.results ?? []);
+  const tenants = rows.slice(0, query.limit);
+  const last = tenants.at(-1);
+  return {
+    tenants,
+    totals: v.parse(Totals, totals?.results[0]),
+    next: rows.length > query.limit && last ? [last.bytes, last.api_key_id] : null,
+  };
+}
+
+/** Removes a tenant's row (`pnpm tenant:erase`); answers whether there was one. */
+export async function deleteTenantSize(db: D1Database, apiKeyId: string): Promise<boolean> {
+  const { meta } = await db.prepare('DELETE FROM tenant_sizes WHERE api_key_id = ?1').bind(apiKeyId).run();
+  return meta.changes > 0;
+}
+
+/**
+ * The events a tenant's store holds, for its report: reads every row of `events` (a count is not
+ * kept), so the store counts far less often than it reports its size.
+ */
+export async function countEvents(db: D1Database): Promise<number> {
+  const row = await db.prepare('SELECT count(*) AS n FROM events').first<{ n: number }>();
+  return row?.n ?? 0;
+}
