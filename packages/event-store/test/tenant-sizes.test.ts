@@ -149,7 +149,7 @@ describe('the tenant stores’ schema', () => {
         .toArray()
         .map((r) => r.name),
     );
-    expect(tables).toContain('events');
+    expect(tables).toContain('kept_events');
     expect(tables).not.toContain('tenant_sizes');
   });
 });
