@@ -298,8 +298,17 @@ export const TestedEvent = v.object({
   body: v.nullable(JsonValue),
   /** Why a matched event would have no body: the transformation failed on it (as the attempt's log says). */
   error: v.nullable(v.string()),
-});
-export type TestedEvent = v.InferOutput<typeof TestedEvent>;
+  // Declared by what it checks, as CloudEvent is: valibot's own type for an object holding both
+  // WebhookEvent and recursive JSON made TypeScript stop at TS2589 in the published .d.ts.
+}) as v.GenericSchema<unknown, TestedEvent, v.BaseIssue<unknown>>;
+/** {@link TestedEvent}'s type, written out (see there). */
+export interface TestedEvent {
+  event: WebhookEvent;
+  matched: boolean;
+  excluded_by: 'event_types' | 'filter' | null;
+  body: JsonValue | null;
+  error: string | null;
+}
 
 /** What `POST /subscriptions/test` and `/subscriptions/{id}/test` answer, in the events' order (stored: newest first). */
 export const SubscriptionTestResult = SuccessEnvelope(
