@@ -8,6 +8,11 @@ import { Time } from './time.tsx';
 
 /** While a delivery is pending, how often the list is read again. */
 const PENDING_REFRESH_MS = 2_000;
+/**
+ * How long after the event last changed its deliveries may still be created: fan-out runs on the
+ * delivery queue, a moment after the event is stored. The list is read again until then too.
+ */
+const FAN_OUT_WINDOW_MS = 30_000;
 
 /** The manual retry, offered once the API lists it. */
 export const RETRY_DELIVERY = 'POST /events/{event_id}/deliveries/{delivery_id}/retry';
@@ -22,8 +27,8 @@ const result = (attempt: DeliveryAttempt) =>
  * An event's webhook deliveries (`GET /events/{event_id}/deliveries`): each with its status,
  * subscription URL and every attempt (time, HTTP status or error, latency, response excerpt),
  * and "Retry delivery" for a failed one when the API offers it. Read again every 2 s while one is
- * pending, and whenever `version` (the event's `updated_at`) changes: deliveries are created when
- * the event is stored.
+ * pending or the event changed less than 30 s ago (its deliveries are created by fan-out, just
+ * after it is stored), and whenever `version` (the event's `updated_at`) changes.
  */
 export function Deliveries({
   apiKey,
@@ -40,7 +45,9 @@ export function Deliveries({
   const loaded = useLoad(
     async (signal) => {
       const deliveries = await api(apiKey).deliveries.list(eventId, { signal });
-      setRefreshMs(deliveries.some((d) => d.status === 'pending') ? PENDING_REFRESH_MS : undefined);
+      const fanningOut = Date.now() - Date.parse(version) < FAN_OUT_WINDOW_MS;
+      const pending = deliveries.some((d) => d.status === 'pending');
+      setRefreshMs(pending || fanningOut ? PENDING_REFRESH_MS : undefined);
       return deliveries;
     },
     [apiKey, eventId, version],
