@@ -2,7 +2,7 @@
 // What the consumer has stored, read straight from a system's local state, whichever layout the
 // tree under test has: the events of every tenant in one D1 database (before issue 21), or each
 // tenant's events in its own SQLite-backed Durable Object (`TenantStore`, hosted by the consumer).
-// Every SQLite file under the state that holds an `events` table counts, so a tree in the middle
+// Every SQLite file under the state that holds an `events` table or view counts, so a tree in the middle
 // of the move (old tables still in D1, new ones in the objects) is read whole: an event stored in
 // both would show as duplicated.
 import { existsSync, readdirSync } from 'node:fs';
@@ -28,7 +28,7 @@ export function storeFiles(state) {
 }
 
 /**
- * `read(db)` over every store file that has an `events` table, read-only.
+ * `read(db)` over every store file that has an `events` table or view, read-only.
  * @template T
  * @param {string} state
  * @param {(db: DatabaseSync) => T} read
@@ -39,7 +39,10 @@ function eachEventsTable(state, read) {
   for (const file of storeFiles(state)) {
     const db = new DatabaseSync(file, { readOnly: true });
     try {
-      const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").get();
+      // A table before the day partitions, a view over the day tables since.
+      const table = db
+        .prepare("SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = 'events'")
+        .get();
       if (table) results.push(read(db));
     } finally {
       db.close();
@@ -48,8 +51,7 @@ function eachEventsTable(state, read) {
   return results;
 }
 
-// `status != 'pending'`: the consumer has written the event (delivered, or failed after its
-// attempts); both read through the (api_key_id, status, ...) index, not the payloads.
+// Not `pending`: the consumer has written the event (delivered, or failed after its attempts).
 const SETTLED = "status IN ('delivered', 'failed')";
 
 /**
