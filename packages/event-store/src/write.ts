@@ -147,13 +147,23 @@ RETURNING event_id AS key`;
  * the event received on a neighbouring day (an idempotency key's retry, within the dedup
  * window), or a row retention kept. Only a `pending` row of the same tenant changes.
  */
-function updateElsewhere(outcome: Outcome, table: string): string {
+function updateElsewhere(outcome: Outcome, table: string, idsParam: number): string {
   return `UPDATE ${table} AS t SET ${outcome.updateSet},
   attempts = max(t.attempts, e.value ->> '$.attempts'), updated_at = ?2
 FROM json_each(?1) AS e
 WHERE t.event_id = e.value ->> '$.event_id' AND t.api_key_id = e.value ->> '$.api_key_id' AND t.status = 'pending'
+  AND ${holdsAny(table, idsParam)}
 RETURNING event_id AS key`;
 }
+
+/**
+ * True when `table` holds one of the event ids of `?idsParam` (a JSON array of the ids alone).
+ * It names no table of the statement's own FROM, so SQLite tests it once, before it expands the
+ * statement's array of whole events: a table that holds none of them (a neighbouring day, most
+ * of the time) costs a probe per id, not a parse of every event's JSON.
+ */
+const holdsAny = (table: string, idsParam: number) =>
+  `EXISTS (SELECT 1 FROM json_each(?${idsParam}) AS i JOIN ${table} AS x ON x.event_id = i.value)`;
 
 const RECORD_UNREADABLE = `INSERT INTO dead_letters
   (message_id, queue, reason, attempts, body, body_encoding, enqueued_at, created_at)
@@ -172,10 +182,12 @@ RETURNING message_id AS key`;
  */
 const countConflicts = (
   table: string,
+  idsParam: number,
 ) => `UPDATE ${table} AS t SET idempotency_conflicts = idempotency_conflicts + 1
 FROM json_each(?1) AS e
 WHERE t.event_id = e.value ->> '$.event_id' AND t.api_key_id = e.value ->> '$.api_key_id'
-  AND (t.payload IS NOT e.value ->> '$.payload' OR t.metadata IS NOT e.value ->> '$.metadata')`;
+  AND (t.payload IS NOT e.value ->> '$.payload' OR t.metadata IS NOT e.value ->> '$.metadata')
+  AND ${holdsAny(table, idsParam)}`;
 
 /** One element of the JSON array the event statements expand. */
 function eventElement({ event, attempts }: EventAttempt, error: string | null) {
@@ -206,6 +218,39 @@ function statements(db: D1Database, sql: string, elements: unknown[], ...params:
 }
 
 type Element = ReturnType<typeof eventElement>;
+
+/** A group's events as the JSON arrays its statements bind, each with its event ids alone. */
+interface BoundArray {
+  text: string;
+  ids: string;
+}
+
+/**
+ * `elements` as {@link BoundArray}s of at most {@link MAX_JSON_PARAM_BYTES}: serialized once for
+ * all the statements of their group, not once per statement.
+ */
+function boundArrays(elements: Element[]): BoundArray[] {
+  return jsonChunks(elements, { maxBytes: MAX_JSON_PARAM_BYTES }).map((array) => ({
+    text: array.text,
+    ids: JSON.stringify(elements.slice(array.offset, array.offset + array.count).map((e) => e.event_id)),
+  }));
+}
+
+/**
+ * One statement per array: `sql` bound to the array, then `params`. A function is the SQL of a
+ * statement guarded by {@link holdsAny}, made for the parameter after `params`, bound to the
+ * array's event ids.
+ */
+function boundStatements(
+  db: D1Database,
+  arrays: BoundArray[],
+  sqlOf: string | ((idsParam: number) => string),
+  params: string[],
+): D1PreparedStatement[] {
+  if (typeof sqlOf === 'string') return arrays.map((a) => db.prepare(sqlOf).bind(a.text, ...params));
+  const sql = sqlOf(params.length + 2);
+  return arrays.map((a) => db.prepare(sql).bind(a.text, ...params, a.ids));
+}
 
 /** `elements` by the day of their `received_at`. */
 function byDay(elements: Element[]): Map<string, Element[]> {
@@ -244,12 +289,14 @@ function writeDays(
     const table = dayTable(day);
     const elsewhere = neighbours(day);
     days.push(addDays(day, -1), day, addDays(day, 1));
+    const arrays = boundArrays(group);
     if (conflicts) {
-      for (const t of [table, ...elsewhere]) out.push(...statements(db, countConflicts(t), group).statements);
+      for (const t of [table, ...elsewhere])
+        out.push(...boundStatements(db, arrays, (n) => countConflicts(t, n), []));
     }
     for (const t of elsewhere)
-      out.push(...statements(db, updateElsewhere(outcome, t), group, ...params).statements);
-    out.push(...statements(db, upsertDay(outcome, table, elsewhere), group, ...params).statements);
+      out.push(...boundStatements(db, arrays, (n) => updateElsewhere(outcome, t, n), params));
+    out.push(...boundStatements(db, arrays, upsertDay(outcome, table, elsewhere), params));
   }
   return { statements: out, days };
 }
