@@ -15,7 +15,8 @@
  * cannot backtrack catastrophically there, whichever string it meets. It is conservative: a
  * pattern whose ways never overlap (`([a-z]+\.)+`) is refused all the same, because telling
  * overlap apart is the hard part of ReDoS analysis (see the libraries that try, and their
- * seconds-long checks); such a pattern is rewritten with bounded quantifiers (`{1,64}`).
+ * seconds-long checks); such a pattern is rewritten without the quantifier inside the repetition
+ * (`[a-z.]+`).
  *
  * A string longer than {@link REGEX_CHECKED_LENGTH} is matched only while the same bound, for
  * its length, stays within {@link MAX_REGEX_PATHS} ({@link BoundedRegExp.longest}): a pattern
