@@ -155,6 +155,62 @@ describe('subscriptions', () => {
     expect((await a.subscriptions.update(created.id, { transform: null })).transform).toBeNull();
   });
 
+  it('refuses a filter $regex or a transform regular expression that could backtrack catastrophically, and a $pad past the output bound, saying why; accepts common ones', async () => {
+    const { a } = await clients();
+    const safe = await a.subscriptions.create({
+      url: LOCAL_URL,
+      filter: {
+        type: { $regex: '^order\\.(created|paid)$' },
+        'payload.phone': { $regex: '[0-9]{3}-[0-9]{4}' },
+      },
+      transform: '{"kind": $match(type, /^order\\.(created|paid)$/).groups[0]}',
+    });
+    expect(safe.filter).toEqual({
+      type: { $regex: '^order\\.(created|paid)$' },
+      'payload.phone': { $regex: '[0-9]{3}-[0-9]{4}' },
+    });
+    for (const call of [
+      () => a.subscriptions.create({ url: LOCAL_URL, filter: { 'payload.name': { $regex: '(a+)+$' } } }),
+      () => a.subscriptions.update(safe.id, { filter: { 'payload.name': { $regex: '(a|aa)+$' } } }),
+    ]) {
+      expect(await refusal(call())).toMatchObject({
+        status: 400,
+        code: 'VALIDATION_ERROR',
+        issues: [
+          {
+            path: 'filter.payload.name.$regex',
+            message: expect.stringMatching(/^could backtrack catastrophically: .*nested quantifiers/),
+          },
+        ],
+      });
+    }
+    expect(
+      await refusal(a.subscriptions.update(safe.id, { transform: '$replace(subject, /(\\w|\\d)+$/, "")' })),
+    ).toMatchObject({
+      status: 400,
+      issues: [
+        {
+          path: 'transform',
+          message: expect.stringMatching(
+            /^has a regular expression that could backtrack catastrophically: .*: \/\(\\w\|\\d\)\+\$\/$/s,
+          ),
+        },
+      ],
+    });
+    expect(
+      await refusal(a.subscriptions.update(safe.id, { transform: '$pad("", 100000000)' })),
+    ).toMatchObject({
+      status: 400,
+      issues: [
+        { path: 'transform', message: expect.stringMatching(/^pads to a width over 256000 characters/) },
+      ],
+    });
+    expect(await a.subscriptions.get(safe.id)).toMatchObject({
+      filter: safe.filter,
+      transform: safe.transform,
+    });
+  });
+
   it('answers another key 404 on every subscription and delivery route', async () => {
     const { a, b } = await clients();
     const { id } = await a.subscriptions.create({ url: LOCAL_URL });

@@ -147,6 +147,19 @@ describe('fan-out with filters', () => {
     expect(await subscribers(missing)).toEqual([all.id]);
   });
 
+  it('a filter stored with a $regex that could backtrack catastrophically (before the API refused one) matches no event; the key’s other subscriptions get theirs', async () => {
+    const a = tenant();
+    // The store takes a filter as the API hands it; this one the API refuses today.
+    const unsafe = await subscribe(a, null, { 'payload.name': { $regex: '(a+)+$' } });
+    const safe = await subscribe(a, null, { 'payload.name': { $regex: '^a+$' } });
+    // The unsafe pattern would match this name in JavaScript: only the backstop keeps it out.
+    const event = queuedEvent({ api_key_id: a, payload: { name: 'aaaa' } });
+    expect(await store([event])).toHaveLength(1);
+    const deliveries = await listDeliveries(db, { apiKeyId: a, eventId: event.event_id });
+    expect(deliveries.map((d) => d.subscription_id)).toEqual([safe.id]);
+    expect(deliveries.some((d) => d.subscription_id === unsafe.id)).toBe(false);
+  });
+
   it('shows the filter as stored, and a changed or removed filter decides the next fan-out', async () => {
     const a = tenant();
     const filter = { 'payload.region': { $in: ['eu', 'uk'] } };

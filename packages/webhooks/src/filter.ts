@@ -11,9 +11,10 @@ import {
   $ne,
   $nin,
   $or,
-  $regex,
+  createEqualsOperation,
   createQueryTester,
 } from 'sift';
+import { BoundedRegExp, regexProblem } from './regex.ts';
 
 /**
  * Subscription filters (docs/webhooks.md#filters): what a filter document may say, and whether an
@@ -44,6 +45,22 @@ const CONDITION_OPERATORS: Readonly<Record<string, string>> = {
 };
 /** The operators that combine filter documents. */
 const GROUP_OPERATORS = ['$or', '$and'] as const;
+
+/**
+ * `$regex` as sift's own (a string field that the pattern matches), through a
+ * {@link BoundedRegExp}: a pattern {@link regexProblem} refuses never runs, and a string longer
+ * than the pattern's bound allows does not match (docs/webhooks.md#regular-expressions).
+ */
+const $regex = (
+  pattern: string,
+  ownerQuery: unknown,
+  options: Parameters<typeof createEqualsOperation>[2],
+) => {
+  const regex = new BoundedRegExp(pattern);
+  const test = (value: unknown) =>
+    typeof value === 'string' && value.length <= regex.longest && regex.test(value);
+  return createEqualsOperation(test, ownerQuery, options);
+};
 
 /** The only operations sift is given: nothing that runs code. */
 const OPERATIONS = { $eq, $ne, $gt, $gte, $lt, $lte, $in, $nin, $exists, $regex, $or, $and };
@@ -115,14 +132,12 @@ function operand(op: string, value: unknown, path: string): unknown {
     case '$exist':
       if (typeof value === 'boolean') return value;
       throw new FilterError(path, 'must be true or false');
-    case '$regex':
+    case '$regex': {
       if (typeof value !== 'string') throw new FilterError(path, 'must be a regular expression, as a string');
-      try {
-        new RegExp(value);
-      } catch {
-        throw new FilterError(path, 'is not a valid regular expression');
-      }
+      const problem = regexProblem(value);
+      if (problem !== undefined) throw new FilterError(path, problem);
       return value;
+    }
     default:
       throw new FilterError(
         path,
@@ -220,8 +235,10 @@ function document(doc: Query, path: string, prefix: string, out: Query): Query {
 /**
  * The sift query of a filter document, or a {@link FilterError} naming what is wrong and where:
  * an unknown operator (`$where`, `$expr`, `$function`, `$gtx`…), a path that names no field of the
- * event, an operand of the wrong kind, a filter over {@link MAX_FILTER_BYTES} bytes or
- * {@link MAX_FILTER_DEPTH} levels.
+ * event, an operand of the wrong kind, a `$regex` that {@link regexProblem} refuses (it could
+ * backtrack catastrophically), a filter over {@link MAX_FILTER_BYTES} bytes or
+ * {@link MAX_FILTER_DEPTH} levels. A stored filter is compiled through here too, so one stored
+ * under older rules is refused when it is evaluated.
  */
 export function translateFilter(filter: unknown): Query {
   if (!isPlainObject(filter)) throw new FilterError('', 'must be a JSON object');

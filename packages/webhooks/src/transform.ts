@@ -1,5 +1,6 @@
 import { MAX_TRANSFORM_OUTPUT_BYTES, MAX_TRANSFORM_STEPS } from '@triggers/event-schema';
 import jsonata from 'jsonata';
+import { BoundedRegExp, RegexRefused, regexProblem } from './regex.ts';
 
 /**
  * Subscription transformations (docs/webhooks.md#transformations): a JSONata expression over the
@@ -14,9 +15,17 @@ import jsonata from 'jsonata';
  * its `sequence` guard for ranges. Its `timeout` guard is set too, for runtimes whose clock moves.
  * The output is bounded twice: each step's string or array result by length, then the body by
  * {@link MAX_TRANSFORM_OUTPUT_BYTES} while it is serialized (a result that shares one object many
- * times is small in memory but not as JSON). One built-in call is not interrupted: a `$pad` to a
- * huge width or a regular expression that backtracks without end runs until the Worker's own CPU
- * and memory limits end the invocation.
+ * times is small in memory but not as JSON).
+ *
+ * One built-in call is not interrupted by any of these, so the calls that could run long or build
+ * far more than they are given are bounded before they start. A regular expression (a `/…/`
+ * literal, for `$match`, `$replace`, `$contains`, `$split`) is a {@link BoundedRegExp}: one that
+ * could backtrack catastrophically is refused when the subscription is saved and fails the run
+ * if it was stored before that rule, and one applied to a string longer than its bound allows
+ * fails the run. `$pad`, `$join` and `$string` are replaced by versions that fail before building
+ * a string over the output bound ({@link BOUNDED_BUILTINS}), and are the built-ins below it.
+ * `$replace` builds its result by concatenation, which V8 keeps as a rope of the pieces until the
+ * step's result is checked, so the output bound catches it without a copy.
  */
 
 /** How far one run may go; tests pass smaller ones. */
@@ -68,24 +77,138 @@ function describe(err: unknown): { code: string; message: string } {
   return { code, message: `${code}${at}: ${text}`.slice(0, 300) };
 }
 
-/** Why `expression` is not a JSONata expression (its parser's code, position and message), or undefined. */
-export function transformProblem(expression: string): string | undefined {
-  try {
-    jsonata(expression);
-    return undefined;
-  } catch (err) {
-    return describe(err).message;
+/** The nodes of a JSONata syntax tree, each once (its nodes are plain objects and arrays). */
+function* nodes(root: unknown): Generator<Record<string, unknown>> {
+  const seen = new Set<unknown>();
+  const stack = [root];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node !== 'object' || node === null || seen.has(node) || node instanceof RegExp) continue;
+    seen.add(node);
+    if (!Array.isArray(node)) yield node as Record<string, unknown>;
+    stack.push(...Object.values(node));
   }
 }
 
+/**
+ * Why an expression may not be a subscription's transformation: `reason` in our words, and
+ * `quote`, the part of the expression (or JSONata's message about it) that the reason is about,
+ * which a response cuts as it cuts any echo of the client's input.
+ */
+export interface TransformProblem {
+  reason: string;
+  quote?: string;
+}
+
+/** What in a parsed expression every run would refuse: an unsafe regex, a `$pad` to a literal width over `max`. */
+function treeProblem(ast: unknown, max: number): TransformProblem | undefined {
+  for (const node of nodes(ast)) {
+    if (node.type === 'regex' && node.value instanceof RegExp) {
+      const problem = regexProblem(node.value.source, node.value.flags);
+      if (problem !== undefined)
+        return { reason: `has a regular expression that ${problem}`, quote: `/${node.value.source}/` };
+    }
+    const procedure = node.procedure as { type?: unknown; value?: unknown } | undefined;
+    const width = (node.arguments as Array<{ type?: unknown; value?: unknown }> | undefined)?.[1];
+    if (
+      node.type === 'function' &&
+      procedure?.type === 'variable' &&
+      procedure.value === 'pad' &&
+      width?.type === 'number' &&
+      Math.abs(Number(width.value)) > max
+    )
+      return {
+        reason: `pads to a width over ${max} characters, the bound of a result ($pad at ${node.position})`,
+      };
+  }
+  return undefined;
+}
+
+/**
+ * Why `expression` may not be a subscription's transformation, or undefined: it is not JSONata
+ * (quoting its parser's code, position and message), or it holds what {@link runTransform} would
+ * refuse whatever the event: a regular expression that could backtrack catastrophically
+ * (`regexProblem`), or a `$pad` to a literal width over {@link MAX_TRANSFORM_OUTPUT_BYTES}.
+ */
+export function transformProblem(expression: string): TransformProblem | undefined {
+  let ast: unknown;
+  try {
+    ast = jsonata(expression).ast();
+  } catch (err) {
+    return { reason: 'is not JSONata', quote: describe(err).message };
+  }
+  return treeProblem(ast, MAX_TRANSFORM_OUTPUT_BYTES);
+}
+
+type Builtin = { implementation: (this: unknown, ...args: unknown[]) => unknown };
+let builtins: Promise<{ string: Builtin }> | undefined;
+/** JSONata's own built-ins that a bounded one calls, fetched once (by evaluating them). */
+const originals = () => (builtins ??= jsonata('{"string": $string}').evaluate(null));
+
+/** Counts code points, as JSONata's string functions do. */
+const codePoints = (text: string) => Array.from(text);
+
+/**
+ * The built-ins that can build a string far larger than their arguments in one call, bounded:
+ * each fails with `T_OUTPUT` before building a string over `max` characters, and returns what
+ * JSONata's own does below it (test/transform.test.ts compares them).
+ */
+function boundedBuiltins(max: number) {
+  const over = (what: string) =>
+    new TransformLimit('T_OUTPUT', `${what} would build a string over ${max} long`);
+  return {
+    // JSONata's own joins `width` copies of the pad string, then cuts: a long pad string makes
+    // that product huge. Here the copies stop at the width.
+    pad: {
+      signature: '<s-ns?:s>',
+      implementation(text: string | undefined, width: number, fill?: string) {
+        if (text === undefined) return undefined;
+        const target = Math.abs(Math.trunc(width));
+        if (target > max) throw over(`$pad to ${target}`);
+        const missing = target - codePoints(text).length;
+        if (!(missing > 0)) return text;
+        const unit = fill === undefined || fill === '' ? ' ' : fill;
+        const copies = Math.ceil(missing / codePoints(unit).length);
+        const padding = codePoints(unit.repeat(copies)).slice(0, missing).join('');
+        return width > 0 ? text + padding : padding + text;
+      },
+    },
+    join: {
+      signature: '<a<s>s?:s>',
+      implementation(strings: string[] | undefined, separator = '') {
+        if (strings === undefined) return undefined;
+        let length = Math.max(0, strings.length - 1) * separator.length;
+        for (const s of strings) length += s.length;
+        if (length > max) throw over(`$join of ${strings.length} strings`);
+        return strings.join(separator);
+      },
+    },
+    // JSON of a value that shares one object many times is far larger than the value.
+    string: {
+      signature: '<x-b?:s>',
+      async implementation(this: unknown, value: unknown, prettify?: boolean) {
+        if (typeof value === 'object' && value !== null) boundedJson(value, max, prettify ? 2 : 0);
+        return (await originals()).string.implementation.call(this, value, prettify);
+      },
+    },
+  };
+}
+
+/** The built-ins {@link runTransform} replaces with bounded versions. */
+export const BOUNDED_BUILTINS = ['$pad', '$join', '$string'] as const;
+
 /** `value` as JSON, or a {@link TransformLimit} once it passes `max` bytes (counted as it is written). */
-function boundedJson(value: unknown, max: number): string | undefined {
+function boundedJson(value: unknown, max: number, space = 0): string | undefined {
   let budget = max;
-  const text = JSON.stringify(value, (key, v) => {
-    budget -= key.length + (typeof v === 'string' ? v.length : 4);
-    if (budget < 0) throw new TransformLimit('T_OUTPUT', `the result is over ${max} bytes as JSON`);
-    return v;
-  });
+  const text = JSON.stringify(
+    value,
+    (key, v) => {
+      budget -= key.length + (typeof v === 'string' ? v.length : 4);
+      if (budget < 0) throw new TransformLimit('T_OUTPUT', `the result is over ${max} bytes as JSON`);
+      return v;
+    },
+    space,
+  );
   if (text !== undefined && new TextEncoder().encode(text).byteLength > max)
     throw new TransformLimit('T_OUTPUT', `the result is over ${max} bytes as JSON`);
   return text;
@@ -106,7 +229,11 @@ export async function runTransform(
       stack: limits.depth,
       sequence: limits.sequence,
       timeout: limits.timeoutMs,
+      // Its types name RegExp's constructor; a subclass is one.
+      RegexEngine: BoundedRegExp as unknown as RegExpConstructor,
     });
+    for (const [name, { implementation, signature }] of Object.entries(boundedBuiltins(limits.outputBytes)))
+      compiled.registerFunction(name, implementation, signature);
     let steps = 0;
     // JSONata's hooks are bound under these symbols (its types say only strings are names).
     compiled.assign(entryHook as unknown as string, () => {
@@ -129,7 +256,9 @@ export async function runTransform(
     const { code, message } =
       err instanceof TransformLimit
         ? { code: err.code, message: `${err.code}: ${err.message}` }
-        : describe(err);
+        : err instanceof RegexRefused
+          ? { code: 'T_REGEX', message: `T_REGEX: ${err.message}`.slice(0, 300) }
+          : describe(err);
     return { code, error: message };
   }
 }

@@ -1,7 +1,14 @@
 import { jsonDepth, MAX_FILTER_BYTES, MAX_FILTER_DEPTH } from '@triggers/event-schema';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileFilter, FilterError, type FilterInput, translateFilter } from '../src/index.ts';
+import {
+  BoundedRegExp,
+  compileFilter,
+  FilterError,
+  type FilterInput,
+  REGEX_CHECKED_LENGTH,
+  translateFilter,
+} from '../src/index.ts';
 
 /**
  * Subscription filters: Convoy's dialect checked and translated by translateFilter, matched by
@@ -147,6 +154,44 @@ describe('filter validation', () => {
     expect(refusal({ payload: deep }).reason).toMatch(/nested more than/);
     const wide = { 'payload.x': { $in: Array.from({ length: MAX_FILTER_BYTES / 4 }, (_, i) => i) } };
     expect(refusal(wide).reason).toMatch(/bytes/);
+  });
+});
+
+describe('filter $regex bounds', () => {
+  it('accepts common $regex patterns and matches with them as JavaScript does', () => {
+    const types = { type: { $regex: '^order\\.(created|paid)$' } };
+    expect(matches(types, event({}, { type: 'order.created' }))).toBe(true);
+    expect(matches(types, event({}, { type: 'order.paid' }))).toBe(true);
+    expect(matches(types, event({}, { type: 'order.shipped' }))).toBe(false);
+    const phone = { 'payload.phone': { $regex: '[0-9]{3}-[0-9]{4}' } };
+    expect(matches(phone, event({ phone: 'call 555-0199 now' }))).toBe(true);
+    expect(matches(phone, event({ phone: '5550199' }))).toBe(false);
+    expect(matches(phone, event({ phone: 5550199 }))).toBe(false); // a number is not a string
+  });
+
+  it('refuses a $regex that could backtrack catastrophically or uses a backreference, at its path, saying why', () => {
+    for (const pattern of ['(a+)+$', '(a|aa)+$', 'a*a*a*b', '(\\w|\\d)+$']) {
+      const error = refusal({ $or: [{ 'payload.name': { $regex: pattern } }] });
+      expect(error.path, pattern).toBe('$or.0.payload.name.$regex');
+      expect(error.reason).toMatch(/^could backtrack catastrophically/);
+    }
+    expect(refusal({ subject: { $regex: '(a)\\1' } }).reason).toMatch(/backreference/);
+  });
+
+  it('compileFilter refuses a filter stored with an unsafe $regex before the rule, before it runs on any event', () => {
+    // The store's fan-out compiles stored filters with compileFilter and matches nothing with one
+    // it refuses (packages/event-store/test/webhooks.test.ts proves it in workerd).
+    expect(() => compileFilter({ 'payload.name': { $regex: '(a+)+$' } })).toThrow(FilterError);
+  });
+
+  it('a $regex does not match a string longer than its pattern’s bound allows, and matches it cut to that length', () => {
+    const pattern = '^\\w+@\\w+\\.com$'; // two unbounded quantifiers: a few thousand characters
+    const { longest } = new BoundedRegExp(pattern);
+    expect(longest).toBeGreaterThanOrEqual(REGEX_CHECKED_LENGTH);
+    const email = (length: number) => `${'a'.repeat(length - 'a@b.com'.length)}a@b.com`;
+    const filter = { 'payload.email': { $regex: pattern } };
+    expect(matches(filter, event({ email: email(longest) }))).toBe(true);
+    expect(matches(filter, event({ email: email(longest + 1) }))).toBe(false);
   });
 });
 

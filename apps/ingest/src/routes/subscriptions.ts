@@ -97,7 +97,8 @@ function checkUrl(url: string, env: IngestEnv): string {
 const FILTER_RULES =
   'A filter (docs/webhooks.md#filters) is checked here: an unknown operator ($where, $expr and $function ' +
   'included), a path that names no field of the event, an operand of the wrong kind or a filter past its ' +
-  'limits is 400 VALIDATION_ERROR at its path (filter.payload.total.$gtx).';
+  'limits, or a $regex that could backtrack catastrophically (docs/webhooks.md#regular-expressions), is ' +
+  '400 VALIDATION_ERROR at its path (filter.payload.total.$gtx).';
 
 /** 400 at the filter's offending path unless the store's fan-out can evaluate it (@triggers/webhooks). */
 function checkFilter(filter: JsonObject | null | undefined): void {
@@ -114,14 +115,19 @@ function checkFilter(filter: JsonObject | null | undefined): void {
 /** What {@link checkTransform} allows, for the specs of the routes that take a transform. */
 const TRANSFORM_RULES =
   'A transform is a JSONata expression over the webhook body (docs/webhooks.md#transformations); one that ' +
-  'does not parse is 400 VALIDATION_ERROR at transform. Its result, as JSON, is delivered and signed.';
+  'does not parse, holds a regular expression that could backtrack catastrophically, or pads to a literal ' +
+  'width past the output bound is 400 VALIDATION_ERROR at transform. Its result, as JSON, is delivered and signed.';
 
-/** 400 at `transform` unless it parses as JSONata (how it runs on an event is the attempt's business). */
+/**
+ * 400 at `transform` unless it parses as JSONata and holds nothing every run would refuse (how it
+ * runs on an event is the attempt's business).
+ */
 function checkTransform(transform: string | null | undefined): void {
   if (transform === undefined || transform === null) return;
   const problem = transformProblem(transform);
-  if (problem !== undefined)
-    throw invalid([{ path: 'transform', message: `is not JSONata: ${echo(problem)}` }]);
+  if (problem === undefined) return;
+  const { reason, quote } = problem;
+  throw invalid([{ path: 'transform', message: quote === undefined ? reason : `${reason}: ${echo(quote)}` }]);
 }
 
 const subscriptionKey = (request: AuthedRequest) => ({
