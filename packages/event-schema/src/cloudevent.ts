@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { isUriReference, uriReference } from './identity.ts';
+import { isUriReference, notReservedSource, uriReference } from './identity.ts';
 import { JsonValue } from './json.ts';
 import { MAX_BATCH_EVENTS } from './limits.ts';
 
@@ -94,39 +94,67 @@ const required =
 const nonEmpty = (name: string) =>
   v.pipe(v.string(required(`must be a string (${name})`)), v.minLength(1, 'must not be empty'));
 
+/** A CloudEvent's `source`: a non-empty URI-reference. */
+const sourceAttribute = v.pipe(
+  v.string(required('must be a string')),
+  v.minLength(1, 'must not be empty'),
+  uriReference,
+);
+
 /**
- * A CloudEvent in the JSON event format (structured mode): the required attributes
- * (`specversion`, `id`, `source`, `type`), the optional ones, `data` or `data_base64`, and any
- * extension attribute as a string, boolean or integer. Each problem is reported at the
- * attribute's name. (Attribute names and `data` with `data_base64` are checked by the ingest
- * Worker, which names the attribute in those cases too.)
+ * A CloudEvent in the JSON event format (structured mode) whose `source` is checked by `source`:
+ * the required attributes (`specversion`, `id`, `source`, `type`), the optional ones, `data` or
+ * `data_base64`, and any extension attribute as a string, boolean or integer. Each problem is
+ * reported at the attribute's name. (Attribute names and `data` with `data_base64` are checked by
+ * the ingest Worker, which names the attribute in those cases too.)
  */
-export const CloudEvent: v.GenericSchema<unknown, CloudEventJson, v.BaseIssue<unknown>> = v.objectWithRest(
-  {
-    specversion: v.literal('1.0', required('must be "1.0": this API speaks CloudEvents 1.0')),
-    id: nonEmpty('the event id'),
-    source: v.pipe(v.string(required('must be a string')), v.minLength(1, 'must not be empty'), uriReference),
-    type: nonEmpty('the event type'),
-    subject: v.optional(nonEmpty('the subject')),
-    time: v.optional(v.pipe(v.string('must be a string'), rfc3339)),
-    datacontenttype: v.optional(nonEmpty('a media type, e.g. application/xml')),
-    dataschema: v.optional(v.pipe(v.string('must be a string'), absoluteUri)),
-    data: v.optional(JsonValue),
-    data_base64: v.optional(
-      v.pipe(v.string('must be a string'), v.regex(BASE64, 'must be base64 (RFC 4648)')),
+const cloudEventWith = (source: v.GenericSchema<string, string>) =>
+  v.objectWithRest(
+    {
+      specversion: v.literal('1.0', required('must be "1.0": this API speaks CloudEvents 1.0')),
+      id: nonEmpty('the event id'),
+      source,
+      type: nonEmpty('the event type'),
+      subject: v.optional(nonEmpty('the subject')),
+      time: v.optional(v.pipe(v.string('must be a string'), rfc3339)),
+      datacontenttype: v.optional(nonEmpty('a media type, e.g. application/xml')),
+      dataschema: v.optional(v.pipe(v.string('must be a string'), absoluteUri)),
+      data: v.optional(JsonValue),
+      data_base64: v.optional(
+        v.pipe(v.string('must be a string'), v.regex(BASE64, 'must be base64 (RFC 4648)')),
+      ),
+    },
+    v.union(
+      [v.string(), v.boolean(), v.pipe(v.number(), v.integer())],
+      'must be a string, a boolean or an integer (an extension attribute)',
     ),
-  },
-  v.union(
-    [v.string(), v.boolean(), v.pipe(v.number(), v.integer())],
-    'must be a string, a boolean or an integer (an extension attribute)',
-  ),
-  // valibot reports a missing attribute with the object's message, at the attribute's path.
-  (issue) => (issue.received === 'undefined' ? 'is required' : 'must be a JSON object (a CloudEvent)'),
-  // Declared by what it checks, not by valibot's own type for it: with `data` (recursive JSON)
-  // beside the extensions' index signature, that type made TypeScript stop at TS2589 ("type
-  // instantiation is excessively deep") in the published .d.ts of any project checking libraries.
-) as v.GenericSchema<unknown, CloudEventJson, v.BaseIssue<unknown>>;
+    // valibot reports a missing attribute with the object's message, at the attribute's path.
+    (issue) => (issue.received === 'undefined' ? 'is required' : 'must be a JSON object (a CloudEvent)'),
+    // Declared by what it checks, not by valibot's own type for it: with `data` (recursive JSON)
+    // beside the extensions' index signature, that type made TypeScript stop at TS2589 ("type
+    // instantiation is excessively deep") in the published .d.ts of any project checking libraries.
+  ) as v.GenericSchema<unknown, CloudEventJson, v.BaseIssue<unknown>>;
+
+/**
+ * A CloudEvent in structured mode, from any source: what `GET /events/{event_id}` answers with
+ * `Accept: application/cloudevents+json`, Triggers' own events included.
+ */
+export const CloudEvent: v.GenericSchema<unknown, CloudEventJson, v.BaseIssue<unknown>> = cloudEventWith(
+  sourceAttribute,
+);
 export type CloudEvent = CloudEventJson;
+
+/**
+ * A CloudEvent a client sends (`POST /events` in structured or binary mode, each item of a
+ * CloudEvents batch): a {@link CloudEvent} whose `source` is not reserved for Triggers'
+ * own events (`notReservedSource`, identity.ts).
+ */
+export const CloudEventRequest: v.GenericSchema<
+  unknown,
+  CloudEventJson,
+  v.BaseIssue<unknown>
+> = cloudEventWith(v.pipe(sourceAttribute, notReservedSource));
+export type CloudEventRequest = CloudEventJson;
 
 /**
  * {@link CloudEvent} as code writes one: valibot's inferred type puts `data` under the extensions'
@@ -149,7 +177,7 @@ export interface CloudEventJson {
 
 /**
  * Body of `POST /events/batch` as `application/cloudevents-batch+json`: a JSON array of 1 to
- * {@link MAX_BATCH_EVENTS} structured CloudEvents, each checked on its own (as {@link CloudEvent}).
+ * {@link MAX_BATCH_EVENTS} structured CloudEvents, each checked on its own (as {@link CloudEventRequest}).
  */
 export const CloudEventBatch = v.pipe(
   v.array(v.unknown(), 'must be a JSON array of CloudEvents'),

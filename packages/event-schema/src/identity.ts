@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { MAX_IDENTITY_LENGTH } from './limits.ts';
+import { TRIGGERS_SOURCE } from './operational.ts';
 
 /**
  * What kind of event it is and who produced it: `type`, `source` and an optional `subject`, the
@@ -48,6 +49,35 @@ export const uriReference = v.check(
 /** Who produced the event: a non-empty URI-reference, e.g. `https://shop.example/orders` or `/orders`. */
 export const EventSource = v.pipe(bounded('the event source'), uriReference);
 export type EventSource = v.InferOutput<typeof EventSource>;
+
+/**
+ * The sources only Triggers sends from: {@link TRIGGERS_SOURCE}, the source of its operational
+ * events, and every reference under that path (`/triggers/…`, `/triggers?…`, `/triggers#…`), kept
+ * for whatever Triggers may send later. Compared as written, as sources are everywhere
+ * (`/Triggers` and `/api/triggers` are ordinary sources).
+ */
+export const RESERVED_SOURCE = new RegExp(`^${TRIGGERS_SOURCE}(?:[/?#]|$)`);
+
+/** Whether `source` is one only Triggers sends from ({@link RESERVED_SOURCE}). */
+export const isReservedSource = (source: string): boolean => RESERVED_SOURCE.test(source);
+
+/**
+ * The check that a client's event does not claim a reserved source, so that an event from
+ * `/triggers` is always Triggers' own (named so that JSON Schema can show it as a `not` pattern).
+ */
+export const notReservedSource = v.check(
+  (source: string) => !isReservedSource(source),
+  `is reserved for the events Triggers sends itself (${TRIGGERS_SOURCE} and anything under it): ` +
+    'name a source of your own, e.g. "/orders"',
+);
+
+/**
+ * The `source` a client may send an event from (`POST /events`, its batch, every CloudEvents
+ * mode): an {@link EventSource} that is not reserved. What is queued, stored and read back is an
+ * EventSource, so Triggers' own events pass everywhere else.
+ */
+export const ClientEventSource = v.pipe(EventSource, notReservedSource);
+export type ClientEventSource = v.InferOutput<typeof ClientEventSource>;
 
 /** What the event is about within its source, e.g. an order number. */
 export const EventSubject = bounded('the event subject');

@@ -9,7 +9,10 @@ import { Timestamp } from './envelope.ts';
  * payloads are below (and in `json-schema/`); docs/webhooks.md#operational-events is the guide.
  */
 
-/** The `source` of every operational event: Triggers itself. */
+/**
+ * The `source` of every operational event: Triggers itself. Reserved: no client may send an event
+ * from it or from under it (`isReservedSource`, identity.ts), so an event from it is always ours.
+ */
 export const TRIGGERS_SOURCE = '/triggers';
 
 /** A subscription was disabled because its deliveries kept failing. */

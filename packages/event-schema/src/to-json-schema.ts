@@ -13,11 +13,11 @@ import type * as v from 'valibot';
 import { absoluteUri, rfc3339 } from './cloudevent.ts';
 import { BatchAccepted, ErrorEnvelope, EventAccepted } from './envelope.ts';
 import { BatchRequest, EventRequest, PackedEvents, QueuedEvent } from './event.ts';
-import { uriReference } from './identity.ts';
+import { notReservedSource, RESERVED_SOURCE, uriReference } from './identity.ts';
 import { EventDetails, INSTANT_PATTERN, InboxPage, ReplayRequest, ReplayResult, TimeBound } from './inbox.ts';
 import { JsonObject, JsonValue } from './json.ts';
 import { MAX_JSON_DEPTH } from './limits.ts';
-import { DeliveryExhaustedPayload, SubscriptionDisabledPayload } from './operational.ts';
+import { DeliveryExhaustedPayload, SubscriptionDisabledPayload, TRIGGERS_SOURCE } from './operational.ts';
 import {
   RecoverRequest,
   RecoverResult,
@@ -62,6 +62,13 @@ export function jsonSchemaConversion(typeMode: 'input' | 'output'): ConversionCo
       if (valibotAction === uriReference) return { ...jsonSchema, format: 'uri-reference' };
       if (valibotAction === rfc3339) return { ...jsonSchema, format: 'date-time' };
       if (valibotAction === absoluteUri) return { ...jsonSchema, format: 'uri' };
+      if (valibotAction === notReservedSource) {
+        return {
+          ...jsonSchema,
+          not: { pattern: RESERVED_SOURCE.source },
+          description: `Not ${TRIGGERS_SOURCE} nor under it: reserved for the events Triggers sends itself.`,
+        };
+      }
       if (valibotAction === instantCheck) {
         return {
           ...jsonSchema,

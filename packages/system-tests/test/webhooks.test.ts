@@ -7,10 +7,14 @@
  */
 
 import {
+  DELIVERY_EXHAUSTED_TYPE,
   type Delivery,
+  DeliveryExhaustedPayload,
   type ErrorEnvelope,
+  type InboxEvent,
   type Subscription,
   type SubscriptionWithSecret,
+  TRIGGERS_SOURCE,
   WebhookEvent,
 } from '@triggers/event-schema';
 import type { System } from '@triggers/tooling/system';
@@ -30,13 +34,16 @@ import {
   WEBHOOK_TIMEOUT_MS as TIMEOUT_MS,
 } from '../src/shared-system.ts';
 
-let system: System<'a' | 'b'>;
+type Key = 'a' | 'b' | 'ops';
+let system: System<Key>;
 const receivers: Receiver[] = [];
 
 beforeAll(async () => {
   system = await suiteSystem({
     a: { mode: 'test', name: 'tenant a' },
     b: { mode: 'test', name: 'tenant b' },
+    // The operational events' own tenant: no other test's failures tell anything there.
+    ops: { mode: 'test', name: 'tenant ops' },
   });
 });
 
@@ -55,11 +62,12 @@ async function receiver(respond?: (request: Received, index: number) => Reply) {
  * reading a field its route does not have fails on the value, which is what it should do).
  */
 type Body = {
-  data: Delivery & SubscriptionWithSecret & { deliveries: Delivery[]; subscriptions: Subscription[] };
+  data: Delivery &
+    SubscriptionWithSecret & { deliveries: Delivery[]; subscriptions: Subscription[]; events: InboxEvent[] };
   error: ErrorEnvelope['error'] & { details: { issues: { path: string }[] } };
 };
 
-async function api(method: string, path: string, body?: unknown, key: 'a' | 'b' = 'a') {
+async function api(method: string, path: string, body?: unknown, key: Key = 'a') {
   const response = await fetch(`${system.url}${path}`, {
     method,
     headers: { authorization: `Bearer ${system.keys[key]}`, 'content-type': 'application/json' },
@@ -76,7 +84,7 @@ interface Sub {
 async function subscribe(
   url: string,
   eventTypes?: string[],
-  key: 'a' | 'b' = 'a',
+  key: Key = 'a',
   extra: Record<string, unknown> = {},
 ): Promise<Sub> {
   const { status, body } = await api(
@@ -89,7 +97,7 @@ async function subscribe(
   return body.data;
 }
 
-async function sendEvent(type: string, payload: object = {}, key: 'a' | 'b' = 'a'): Promise<string> {
+async function sendEvent(type: string, payload: object = {}, key: Key = 'a'): Promise<string> {
   const { status, body } = await api('POST', '/events', { type, payload }, key);
   expect(status).toBe(200);
   return body.data.event_id;
@@ -100,10 +108,11 @@ function deliveriesUntil(
   eventId: string,
   ok: (deliveries: Delivery[]) => boolean,
   timeoutMs = 30_000,
+  key: Key = 'a',
 ): Promise<Delivery[]> {
   return vi.waitFor(
     async () => {
-      const { status, body } = await api('GET', `/events/${eventId}/deliveries`);
+      const { status, body } = await api('GET', `/events/${eventId}/deliveries`, undefined, key);
       if (status !== 200 || !ok(body.data.deliveries)) throw new Error(`deliveries: ${JSON.stringify(body)}`);
       return body.data.deliveries;
     },
@@ -112,9 +121,12 @@ function deliveriesUntil(
 }
 
 /** The delivery of `eventId` to `sub` once it is `status`. */
-async function deliveryWhen(eventId: string, sub: Sub, status: string): Promise<Delivery> {
-  const deliveries = await deliveriesUntil(eventId, (d) =>
-    d.some((x) => x.subscription_id === sub.id && x.status === status),
+async function deliveryWhen(eventId: string, sub: Sub, status: string, key: Key = 'a'): Promise<Delivery> {
+  const deliveries = await deliveriesUntil(
+    eventId,
+    (d) => d.some((x) => x.subscription_id === sub.id && x.status === status),
+    30_000,
+    key,
   );
   return deliveries.find((x) => x.subscription_id === sub.id) as Delivery;
 }
@@ -456,6 +468,79 @@ describe('isolation from slow subscribers', () => {
       expect(delay).toBeLessThan(1_000 + 3 * TIMEOUT_MS);
     }
     await hanging.waitFor(1, 10_000);
+  });
+});
+
+describe('operational events', () => {
+  it('tells of a delivery that used up its attempts as triggers.delivery.exhausted: in the inbox, signed to a triggers.* subscription, never to the subscription it is about; a client cannot send one', async () => {
+    const failing = await receiver(() => ({ status: 500 }));
+    const watching = await receiver();
+    // Subscribed to every event, operational ones included: only the rule that an operational
+    // event never goes to the subscription it is about keeps this one from it.
+    const failingSub = await subscribe(failing.url, undefined, 'ops');
+    const watcher = await subscribe(watching.url, ['triggers.*'], 'ops');
+
+    // A forged one is refused before anything is queued (apps/ingest/test/reserved-source.test.ts
+    // covers every way in); had it been taken, the inbox below would hold two.
+    const forged = await api(
+      'POST',
+      '/events',
+      { type: DELIVERY_EXHAUSTED_TYPE, source: TRIGGERS_SOURCE, subject: failingSub.id, payload: {} },
+      'ops',
+    );
+    expect(forged.status).toBe(400);
+    expect(forged.body.error.details.issues.map((issue) => issue.path)).toEqual(['source']);
+
+    const eventId = await sendEvent('order.lost', { n: 1 }, 'ops');
+    const failed = await deliveryWhen(eventId, failingSub, 'failed', 'ops');
+    expect(failed.attempt_log).toHaveLength(SCHEDULE.length + 1);
+
+    const told = await vi.waitFor(
+      async () => {
+        const { body } = await api('GET', `/inbox?type=${DELIVERY_EXHAUSTED_TYPE}`, undefined, 'ops');
+        if (body.data.events.length === 0) throw new Error(`not in the inbox yet: ${JSON.stringify(body)}`);
+        return body.data.events;
+      },
+      { timeout: 30_000, interval: 250 },
+    );
+    expect(told).toHaveLength(1);
+    const [exhausted] = told as [InboxEvent];
+    expect(exhausted).toMatchObject({
+      type: DELIVERY_EXHAUSTED_TYPE,
+      source: TRIGGERS_SOURCE,
+      subject: failingSub.id,
+    });
+    expect(v.parse(DeliveryExhaustedPayload, exhausted.payload)).toMatchObject({
+      subscription_id: failingSub.id,
+      url: failing.url,
+      delivery_id: failed.id,
+      event_id: eventId,
+      round: 1,
+      attempts: SCHEDULE.length + 1,
+      last_error: 'HTTP 500',
+    });
+
+    // The fan-out creates every delivery of an event in one statement: once the watcher's is
+    // done, none to the failing subscription can appear later.
+    const deliveries = await deliveriesUntil(
+      exhausted.event_id,
+      (d) => d.some((x) => x.subscription_id === watcher.id && x.status === 'succeeded'),
+      30_000,
+      'ops',
+    );
+    expect(deliveries.map((d) => d.subscription_id)).toEqual([watcher.id]);
+    const [hook] = watching.received as [Received];
+    expect(watching.received).toHaveLength(1);
+    expect(v.parse(WebhookEvent, verifyWebhook(watcher.secret, hook))).toMatchObject({
+      event_id: exhausted.event_id,
+      type: DELIVERY_EXHAUSTED_TYPE,
+      source: TRIGGERS_SOURCE,
+      subject: failingSub.id,
+      payload: { delivery_id: failed.id, event_id: eventId },
+    });
+    expect(failing.received.map((r) => payloadOf(r).event_id)).toEqual(
+      Array(SCHEDULE.length + 1).fill(eventId),
+    );
   });
 });
 

@@ -1,8 +1,9 @@
 import {
   ATTRIBUTE_NAME,
-  CloudEvent,
+  type CloudEvent,
   type CloudEventAttributeValue,
   type CloudEventContext,
+  CloudEventRequest,
   type DataEncoding,
   type FieldIssue,
   isPlainObject,
@@ -119,7 +120,7 @@ export function fromStructured(value: unknown, root?: string): CloudEventContent
     issues.push({ path: joined(root, 'data_base64'), message: 'must not be given together with data' });
   }
   if (issues.length > 0) throw invalid(issues);
-  const event = validate(CloudEvent, value, root);
+  const event = validate(CloudEventRequest, value, root);
   if (event.data_base64 !== undefined) return content(event, event.data_base64, 'base64');
   if (event.data === undefined) return content(event, null, undefined);
   const text = typeof event.data === 'string' && !isJsonType(event.datacontenttype);
@@ -162,7 +163,7 @@ export async function fromBinary(request: Request): Promise<CloudEventContent> {
   const contentType = request.headers.get('content-type');
   if (contentType !== null) attributes.datacontenttype = contentType;
 
-  const result = v.safeParse(CloudEvent, attributes);
+  const result = v.safeParse(CloudEventRequest, attributes);
   if (!result.success) {
     throw invalid(
       result.issues.map((issue) => {

@@ -5,6 +5,7 @@ import {
   BatchItemResult,
   BatchRequest,
   CloudEvent,
+  CloudEventRequest,
   Delivery,
   DeliveryAttempt,
   ERROR_STATUS,
@@ -109,6 +110,7 @@ type RouteAccess =
 /** Every schema the document names, under the name it is given in `components.schemas`. */
 const SCHEMAS = {
   CloudEvent,
+  CloudEventRequest,
   JsonObject,
   JsonValue,
   IdempotencyKey,

@@ -8,6 +8,7 @@ import {
   CLOUDEVENTS_JSON,
   CloudEvent,
   CloudEventBatch,
+  CloudEventRequest,
   type Delivery,
   DeliveryDetails,
   DeliveryList,
@@ -78,7 +79,7 @@ export const sendEventRoute: RouteSpec = {
   parameters: [IDEMPOTENCY_KEY, CONTENT_ENCODING, DEBUG, ...CE_HEADERS],
   body: EventRequest,
   otherBodies: {
-    [CLOUDEVENTS_JSON]: CloudEvent,
+    [CLOUDEVENTS_JSON]: CloudEventRequest,
     'application/octet-stream': v.pipe(
       v.unknown(),
       v.description('Binary mode (with ce-specversion and the other ce- headers): the data, of any type.'),
@@ -178,7 +179,7 @@ export const sendEventBatchRoute: RouteSpec = {
   body: BatchRequest,
   otherBodies: {
     [CLOUDEVENTS_BATCH_JSON]: v.pipe(
-      v.array(CloudEvent),
+      v.array(CloudEventRequest),
       v.minLength(1),
       v.maxLength(MAX_BATCH_EVENTS),
       v.description('CloudEvents in structured form; the results are the same as for the JSON batch.'),
