@@ -53,7 +53,14 @@ function run(extra) {
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
-const install = () => run(['install', '--frozen-lockfile', '--prefer-offline', '--reporter=silent']);
+const install = () =>
+  run([
+    'install',
+    '--frozen-lockfile',
+    '--prefer-offline',
+    '--config.confirm-modules-purge=false',
+    '--reporter=silent',
+  ]);
 
 if (command === 'run' && args.length > 0) {
   install();
