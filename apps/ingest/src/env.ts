@@ -20,6 +20,7 @@ export type IngestEnv = Omit<
   | 'RATE_LIMIT_REQUESTS'
   | 'RATE_LIMIT_PERIOD_SECONDS'
   | 'STORE_WARN_BYTES'
+  | 'STORE_FULL_BYTES'
   | 'OPERATOR_TOKEN'
   | 'TENANTS'
 > & { [B in EventQueueBinding]: Queue<EventQueueMessage> } & {
@@ -29,6 +30,7 @@ export type IngestEnv = Omit<
   RATE_LIMIT_REQUESTS: number;
   RATE_LIMIT_PERIOD_SECONDS: number;
   STORE_WARN_BYTES: number;
+  STORE_FULL_BYTES: number;
   OPERATOR_TOKEN?: string;
   TENANTS: TenantNamespace;
 };

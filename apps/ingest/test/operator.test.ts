@@ -1,14 +1,6 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import {
-  commit,
-  DAY_TABLES_SQL,
-  dayOf,
-  dayTable,
-  reportTenantSize,
-  storeDelivered,
-  tenantStore,
-} from '@triggers/event-store';
+import { DAY_TABLES_SQL, dayOf, dayTable, reportTenantSize, tenantStore } from '@triggers/event-store';
 import { queuedEvent } from '@triggers/test-support/queued-event';
 import { describe, expect, it } from 'vitest';
 import { call, expectError, newApiKey } from './support/ingest.ts';

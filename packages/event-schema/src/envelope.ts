@@ -24,6 +24,8 @@ export const ERROR_STATUS = {
   RATE_LIMITED: 429,
   INTERNAL_ERROR: 500,
   SERVICE_UNAVAILABLE: 503,
+  /** The key's event store holds `STORE_FULL_BYTES`: new events are refused until retention makes room. */
+  STORE_FULL: 507,
 } as const;
 
 export const ErrorCode = v.picklist(Object.keys(ERROR_STATUS) as [keyof typeof ERROR_STATUS]);

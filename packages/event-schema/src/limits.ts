@@ -127,3 +127,10 @@ export const MAX_TEST_EVENTS_BYTES = 1_000_000;
 
 /** Most failed deliveries one `POST /subscriptions/{id}/recover` starts again; its `limit` when not given is 100. */
 export const MAX_RECOVER_LIMIT = 1_000;
+
+/**
+ * The most one tenant's store holds: a SQLite-backed Durable Object's limit (10 GB). Past it the
+ * object's writes fail, which is why the ingest Worker refuses new events a little before
+ * (`STORE_FULL_BYTES`, docs/scaling.md#capacity-as-built).
+ */
+export const STORE_OBJECT_LIMIT_BYTES = 10_000_000_000;

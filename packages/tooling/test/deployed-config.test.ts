@@ -21,6 +21,7 @@ import {
   EVENT_QUEUE_BINDINGS,
   EVENT_QUEUE_CONSUMER,
   EVENT_QUEUES,
+  STORE_OBJECT_LIMIT_BYTES,
 } from '@triggers/event-schema';
 import { afterAll, describe, expect, it } from 'vitest';
 import { consumerConfig, ingestConfig, wrangler } from '../src/local.mjs';
@@ -140,6 +141,23 @@ describe('the store warning threshold', () => {
       const consumer = environments(wranglerConfig('consumer')).find(([other]) => other === name)?.[1];
       expect(section.vars?.STORE_WARN_BYTES).toEqual(expect.any(Number));
       expect(section.vars?.STORE_WARN_BYTES).toBe(consumer?.vars?.STORE_WARN_BYTES);
+    },
+  );
+});
+
+/**
+ * The ingest Worker refuses new events of a tenant whose store holds STORE_FULL_BYTES: past the
+ * warning, so the warning comes first, and below the object's limit, so what is already on the
+ * queue still fits.
+ */
+describe('the store full threshold', () => {
+  it.each(environments(wranglerConfig('ingest')))(
+    '%s: STORE_FULL_BYTES lies between STORE_WARN_BYTES and the object limit',
+    (_name, section) => {
+      const full = section.vars?.STORE_FULL_BYTES;
+      expect(full).toEqual(expect.any(Number));
+      expect(full).toBeGreaterThan(Number(section.vars?.STORE_WARN_BYTES));
+      expect(full).toBeLessThan(STORE_OBJECT_LIMIT_BYTES);
     },
   );
 });

@@ -40,6 +40,7 @@ import {
 import { enqueue, enqueueBatch, type SizedEvent } from '../lib/queue.ts';
 import { chargeEvents } from '../lib/rate-limits.ts';
 import { ok } from '../lib/responses.ts';
+import { refuseIfStoreFull } from '../lib/store-room.ts';
 import {
   eventIdOf,
   eventNotFound,
@@ -63,6 +64,7 @@ const SEND_ERRORS = [
   'VALIDATION_ERROR',
   'SERVICE_UNAVAILABLE',
   'DEBUG_NOT_ALLOWED',
+  'STORE_FULL',
 ] as const;
 
 export const sendEventRoute: RouteSpec = {
@@ -97,12 +99,13 @@ export const sendEventRoute: RouteSpec = {
  * budget, charged before the body is read (`withRateLimit`): that budget bounds single events far
  * below the events budget, which only batches are charged to (lib/rate-limits.ts).
  */
-async function postEvent(request: AuthedRequest, env: IngestEnv): Promise<Response> {
+async function postEvent(request: AuthedRequest, env: IngestEnv, ctx: ExecutionContext): Promise<Response> {
   const submission = openSubmission(request);
   const input = await readEvent(request);
   rejectIfDebugRequested(submission);
   const item = await buildEvent(submission, input);
   request.eventId = item.event.event_id;
+  await refuseIfStoreFull(request, env, ctx);
   await enqueue(env, item, submission.delaySeconds);
 
   return ok<EventAccepted['data']>({
@@ -194,7 +197,11 @@ export const sendEventBatchRoute: RouteSpec = {
  * The valid items are queued together (several `sendBatch()` calls when the queue's limits need
  * it), and charged to the events budget once validated, before any is queued.
  */
-async function postEventBatch(request: AuthedRequest, env: IngestEnv): Promise<Response> {
+async function postEventBatch(
+  request: AuthedRequest,
+  env: IngestEnv,
+  ctx: ExecutionContext,
+): Promise<Response> {
   const submission = openSubmission(request);
   rejectIdempotencyKey(
     request,
@@ -233,6 +240,7 @@ async function postEventBatch(request: AuthedRequest, env: IngestEnv): Promise<R
       },
     );
   }
+  await refuseIfStoreFull(request, env, ctx);
   await chargeEvents(request, env, ready.length);
   await enqueueBatch(env, ready, submission.delaySeconds);
 
