@@ -2,12 +2,13 @@
  * `GET /stats` through the Worker's real fetch, over rows in the real local tenant stores: the overview
  * counts of the console, for the calling key only.
  */
+import { env } from 'cloudflare:workers';
 import { EventStats } from '@triggers/event-schema';
 import { queuedEvent } from '@triggers/test-support/queued-event';
 import * as v from 'valibot';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { call, expectError, newApiKey, send } from './support/ingest.ts';
-import { store, storesDown } from './support/store.ts';
+import { store, storeOf, storesDown } from './support/store.ts';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -46,6 +47,21 @@ describe('GET /stats', () => {
     });
     expect(data.last_day.buckets).toHaveLength(24);
     expect(data.last_delivered_at).toEqual(expect.any(String));
+  });
+
+  it('says how full the key’s own store is: its size now, and the size at which new events are refused', async () => {
+    const key = await newApiKey();
+    const before = v.parse(EventStats, await (await send('GET', '/stats', key)).json()).data.store;
+    await store(
+      'delivered',
+      Array.from({ length: 100 }, (_, n) =>
+        queuedEvent({ api_key_id: key.id, payload: { n, pad: 'x'.repeat(1000) } }),
+      ),
+    );
+    const after = v.parse(EventStats, await (await send('GET', '/stats', key)).json()).data.store;
+    expect(before.full_bytes).toBe(env.STORE_FULL_BYTES);
+    expect(after.size_bytes).toBe(await storeOf(key.id).size());
+    expect(after.size_bytes - before.size_bytes).toBeGreaterThan(100_000); // 100 events of over 1 KB
   });
 
   it('refuses a request without a valid key, with the 401 envelope', async () => {

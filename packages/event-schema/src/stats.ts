@@ -32,15 +32,29 @@ export const StatsWindow = v.object({
 });
 export type StatsWindow = v.InferOutput<typeof StatsWindow>;
 
-/** What `GET /stats` answers: the key's traffic over the last hour and the last day. */
-export const EventStats = SuccessEnvelope(
-  v.object({
-    /** 60 one-minute buckets, the current minute last. */
-    last_hour: StatsWindow,
-    /** 24 one-hour buckets, the current hour last. */
-    last_day: StatsWindow,
-    /** When the latest of the events received in `last_day` was stored (`delivered`), or null. */
-    last_delivered_at: v.nullable(Timestamp),
-  }),
-);
+/** The key's traffic over the last hour and the last day, as its store counts it. */
+export const EventCounts = v.object({
+  /** 60 one-minute buckets, the current minute last. */
+  last_hour: StatsWindow,
+  /** 24 one-hour buckets, the current hour last. */
+  last_day: StatsWindow,
+  /** When the latest of the events received in `last_day` was stored (`delivered`), or null. */
+  last_delivered_at: v.nullable(Timestamp),
+});
+export type EventCounts = v.InferOutput<typeof EventCounts>;
+
+/** How full the key's event store is: new events are refused (507 `STORE_FULL`) from `full_bytes` on. */
+export const StoreRoom = v.object({
+  size_bytes: v.pipe(Count, v.description("The size of the key's event store now, in bytes.")),
+  full_bytes: v.pipe(
+    Count,
+    v.description(
+      'The size at which POST /events and /events/batch answer 507 STORE_FULL until retention makes room.',
+    ),
+  ),
+});
+export type StoreRoom = v.InferOutput<typeof StoreRoom>;
+
+/** What `GET /stats` answers: the key's traffic over the last hour and the last day, and its store's room. */
+export const EventStats = SuccessEnvelope(v.object({ ...EventCounts.entries, store: StoreRoom }));
 export type EventStats = v.InferOutput<typeof EventStats>;

@@ -1,5 +1,5 @@
 import {
-  type EventStats,
+  type EventCounts,
   EventStatus,
   type StatsBucket,
   type StatsWindow,
@@ -79,8 +79,8 @@ function add(counts: StatusCounts, status: EventStatus, n: number): void {
   counts.received += n;
 }
 
-/** The stats of `apiKeyId`'s events as of `now`: see {@link EventStats}. */
-export async function eventStats(db: D1Database, apiKeyId: string, now: Date): Promise<EventStats['data']> {
+/** The counts of `apiKeyId`'s events as of `now`: see {@link EventCounts}. */
+export async function eventStats(db: D1Database, apiKeyId: string, now: Date): Promise<EventCounts> {
   const day = span(HOURS, now);
   const [hourRows, dayRows, latest] = await db.batch([
     countByBucket(db, apiKeyId, MINUTES, now),

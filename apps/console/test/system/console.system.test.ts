@@ -119,13 +119,15 @@ describe('the console in a browser', () => {
     await browser.screenshot('inbox');
   });
 
-  it('shows the overview counts and the last stored event', async () => {
+  it('shows the overview counts, the last stored event and how full the key’s store is', async () => {
     const { page } = browser;
     await openView(page, 'Overview');
     await expect
       .poll(() => page.locator('.count-delivered dd').first().textContent(), { timeout: 15_000 })
       .toBe('2');
     expect(await page.getByTestId('last-stored').textContent()).toMatch(/s ago|min ago/);
+    // The store holds two events: tens of kilobytes, of the 9 GB (STORE_FULL_BYTES) where sends stop.
+    expect(await page.getByTestId('store-room').textContent()).toMatch(/Event store: \d+(\.\d+)? KB of 9 GB/);
     await browser.screenshot('overview');
   });
 

@@ -33,7 +33,20 @@ function Counts({ title, window }: { title: string; window: StatsWindow }) {
   );
 }
 
-/** The key's traffic at a glance: counts for the hour and day, a chart, the last stored event. */
+const UNITS = ['bytes', 'KB', 'MB', 'GB', 'TB'] as const;
+
+/** `bytes` in the largest decimal unit it reaches: `139 KB`, `9 GB`. */
+export function formatBytes(bytes: number): string {
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < UNITS.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${Number(value.toPrecision(3))} ${UNITS[unit]}`;
+}
+
+/** The key's traffic at a glance: counts for the hour and day, a chart, the last stored event, its store's room. */
 export function Overview({ apiKey }: ViewProps) {
   const heading = useFocusOnMount<HTMLHeadingElement>();
   const [span, setSpan] = useState<'hour' | 'day'>('hour');
@@ -60,6 +73,10 @@ export function Overview({ apiKey }: ViewProps) {
             <strong>
               {data.last_delivered_at === null ? 'none in the last day' : ago(data.last_delivered_at, now)}
             </strong>
+          </p>
+          <p class="store-room" data-testid="store-room">
+            Event store: <strong>{formatBytes(data.store.size_bytes)}</strong> of{' '}
+            {formatBytes(data.store.full_bytes)}, where new events are refused until retention makes room
           </p>
           <div class="cards">
             <Counts title="Last hour" window={data.last_hour} />

@@ -11,11 +11,12 @@ export const getStatsRoute: RouteSpec = {
   method: 'GET',
   path: '/stats',
   operationId: 'getStats',
-  summary: 'Count this API key’s events over the last hour and day',
+  summary: 'Count this API key’s events over the last hour and day, and how full its store is',
   description:
     'Events received in the last hour (60 one-minute buckets) and the last day (24 one-hour buckets), ' +
     'each bucket and window counted by the status the events are in now, and when the latest of them was ' +
-    'stored. Counts only events the consumer has seen: one still waiting on the queue is not there yet.',
+    'stored. Counts only events the consumer has seen: one still waiting on the queue is not there yet. ' +
+    'Also the size of the key’s event store, and the size at which new events are refused (507 STORE_FULL).',
   authenticated: true,
   response: EventStats,
   errors: ['SERVICE_UNAVAILABLE'],
@@ -23,6 +24,12 @@ export const getStatsRoute: RouteSpec = {
 };
 
 async function getStats(request: AuthedRequest, env: IngestEnv): Promise<Response> {
-  const stats = await fromStore(() => keyStore(request, env).eventStats(request.apiKey.id, new Date()));
-  return ok<EventStats['data']>(stats);
+  const store = keyStore(request, env);
+  const [counts, size] = await fromStore(() =>
+    Promise.all([store.eventStats(request.apiKey.id, new Date()), store.size()]),
+  );
+  return ok<EventStats['data']>({
+    ...counts,
+    store: { size_bytes: size, full_bytes: Number(env.STORE_FULL_BYTES) },
+  });
 }
