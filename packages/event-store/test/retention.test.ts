@@ -465,6 +465,26 @@ describe('purgeExpired with an archive', () => {
     expect(result).toMatchObject({ complete: true, rounds: 3, delivered: 5 });
   });
 
+  it('keeps an event of kept_events acknowledged while the archive writes it', async () => {
+    const key = `key_${crypto.randomUUID()}`;
+    const failed = event(key, 40);
+    await commit(db, [recordFailed(db, [{ event: failed, attempts: 4, reason: 'x' }], daysAgo(40))]);
+    // Twenty days ago its day went, the failed event kept (not 30 days old yet).
+    await purgeExpired(db, daysAgo(20));
+    const eventKey = { apiKeyId: key, eventId: failed.event_id };
+    expect(await storedDays(db)).toEqual([]);
+
+    const handed: StoredEvent[] = [];
+    await purgeExpired(db, NOW, DEFAULT_RETENTION, async (read) => {
+      const ours = mine(key, read);
+      if (handed.length === 0 && ours.length > 0) await ackEvent(db, eventKey, NOW);
+      handed.push(...ours);
+      return read;
+    });
+    expect(handed.map((e) => e.event_id)).toEqual([failed.event_id]);
+    expect((await getEvent(db, eventKey))?.acked_at).toBe(NOW.toISOString());
+  });
+
   describe('late writes to a day it is archiving', () => {
     // One day 204 days old, its events a second apart; rounds of 2 rows, so a run of one round
     // leaves the day half archived, its progress mark on the second event.
