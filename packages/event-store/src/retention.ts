@@ -27,6 +27,24 @@
  * With an `archive` callback (the consumer's R2 archive), expired events are handed to it before
  * they go, at most `rowsPerStatement` and about `archiveBytesPerRound` of payload a round: an
  * archive that fails lets nothing go.
+ *
+ * Late writes. A day is archived in key order over rounds that may span runs hours apart, and
+ * writes still reach its table meanwhile (a delayed queue message, a dead letter recorded as
+ * `failed`, an ack, a replay): a row written behind the read would go with the day unarchived,
+ * or archived as it was before it changed. So, from its first round, the day's table has two
+ * triggers (`AFTER INSERT`, `AFTER UPDATE`) recording in `retention_late` every row written at or
+ * behind how far the read got (`retention_progress.read_*`, the day's end once the read reached
+ * it). Once the read is through, the day's rounds hand those rows to the archive as they are now
+ * (an event changed after its archive is archived again: the archive keeps its last state, the
+ * copy with the latest `updated_at`), survivors moving to kept_events as before; the day is
+ * dropped only in the turn that finds none left. Cheaper and surer than the alternatives: write
+ * times (`updated_at`) come from the consumer's clock, not the object's, and an import keeps old
+ * ones; a count of rows names none of them and misses updates; a rowid high-water mark misses
+ * updates and rowids come back after deletes. The triggers cost nothing until a day is archived,
+ * then a primary-key probe per write to that day (2 rows read), and a late write 3 rows written
+ * more (measured: a new event behind the read writes 6 rows, not 3). A run stays bounded: a
+ * round of late rows reads at most `rowsPerStatement` records and their rows, and the check
+ * before a drop reads the day's records (none when nothing came late).
  */
 import { storedDays } from './days.ts';
 import { addDays, dayStart, dayTable, EVENTS_VIEW, eventsViewSql, KEPT_EVENTS } from './partitions.ts';
@@ -61,8 +79,8 @@ export type ArchiveEvents = (events: StoredEvent[], round: number) => Promise<St
  * purges up to 5,000 deliveries and 5,000 attempts. Run every hour per tenant (the store's
  * alarm; every minute while it has more), that is 9 days an hour: a tenant's whole retention
  * window catches up in a few runs, whatever its traffic, since dropping a day costs the same at
- * any size. Archiving reads every event once before its day goes: 45,000 events a run, 540,000
- * an hour at the catch-up pace.
+ * any size. Archiving reads every event once before its day goes (one written behind its read,
+ * once more): 45,000 events a run, 540,000 an hour at the catch-up pace.
  */
 export const DEFAULT_RETENTION: RetentionPolicy = {
   deliveredDays: 7,
@@ -121,21 +139,64 @@ const KIND = "CASE WHEN status = 'failed' AND acked_at IS NULL THEN 'failed' ELS
 const PURGE_KEPT = `DELETE FROM ${KEPT_EVENTS} AS t WHERE event_id IN (
   SELECT t.event_id FROM ${KEPT_EVENTS} AS t WHERE ${EXPIRED} ORDER BY t.received_at LIMIT ?3)
   RETURNING ${KIND} AS kind`;
-// Archiving: the expired rows of `table` past (?3, ?4) in key order, at most ?5 rows and about ?6
-// characters of payload and metadata (a row is read when what precedes it is under ?6, so the
-// first always is), each with whether it expired. `candidates` is how many rows the LIMIT let
-// through: more than were read means the budget cut the round short.
-const SELECT_PAST = (table: string, onlyExpired: boolean) => `SELECT * FROM (
-  SELECT *, sum(size) OVER (ORDER BY received_at, event_id ROWS UNBOUNDED PRECEDING) - size AS before,
+// Archiving: the rows of `from` (events as `t`) matching `where` (past the position ?3, ?4), in
+// the order `order` (`inner` inside, naming the tables), at most ?5 rows and about ?6 characters
+// of payload and metadata (a row is read when what precedes it is under ?6, so the first always
+// is), each with whether it expired. `candidates` is how many rows the LIMIT let through: more
+// than were read means the budget cut the round short.
+const SELECT_WINDOW = (
+  from: string,
+  where: string,
+  order: string,
+  inner: string,
+  extra = '',
+) => `SELECT * FROM (
+  SELECT *, sum(size) OVER (ORDER BY ${order} ROWS UNBOUNDED PRECEDING) - size AS before,
          count(*) OVER () AS candidates
-  FROM (SELECT t.*, length(t.payload) + coalesce(length(t.metadata), 0) AS size, ${EXPIRED} AS expired
-        FROM ${table} AS t WHERE (t.received_at, t.event_id) > (?3, ?4)${onlyExpired ? ` AND ${EXPIRED}` : ''}
-        ORDER BY t.received_at, t.event_id LIMIT ?5))
+  FROM (SELECT ${extra}t.*, length(t.payload) + coalesce(length(t.metadata), 0) AS size, ${EXPIRED} AS expired
+        FROM ${from} WHERE ${where} ORDER BY ${inner} LIMIT ?5))
 WHERE before < ?6`;
-// What was archived from kept_events, unless a replay made it pending meanwhile or a manual retry
-// one of its deliveries; RETURNING tells which kind it was.
-const DELETE_ARCHIVED = `DELETE FROM ${KEPT_EVENTS} AS t WHERE event_id IN (SELECT value FROM json_each(?1))
-  AND t.status <> 'pending' AND ${NO_PENDING_DELIVERY}
+// The rows of `table` past (?3, ?4) in key order: all of a day being archived, only the expired
+// ones of kept_events.
+const SELECT_PAST = (table: string, onlyExpired: boolean) =>
+  SELECT_WINDOW(
+    `${table} AS t`,
+    `(t.received_at, t.event_id) > (?3, ?4)${onlyExpired ? ` AND ${EXPIRED}` : ''}`,
+    'received_at, event_id',
+    't.received_at, t.event_id',
+  );
+// The rows of day ?3's `table` written late (see the module's comment), past record ?4, in the
+// order they were written. A record whose row has gone (to kept_events) joins none.
+const SELECT_LATE = (table: string) =>
+  SELECT_WINDOW(
+    `retention_late AS l JOIN ${table} AS t ON t.event_id = l.event_id`,
+    'l.day = ?3 AND l.seq > ?4',
+    'seq',
+    'l.seq',
+    'l.seq AS seq, ',
+  );
+// Whether a row of day ?1's `table` written late waits for the archive.
+const LATE_WAITING = (table: string) => `SELECT EXISTS (SELECT 1 FROM retention_late AS l
+  JOIN ${table} AS t ON t.event_id = l.event_id WHERE l.day = ?1) AS waiting`;
+// The triggers of a day being archived: a row written at or behind how far the read got is
+// recorded, its earlier record replaced (a new seq). `day` is checked by dayTable.
+const LATE_TRIGGERS = (day: string) =>
+  ['insert', 'update'].map(
+    (
+      op,
+    ) => `CREATE TRIGGER IF NOT EXISTS ${dayTable(day)}_late_${op} AFTER ${op.toUpperCase()} ON ${dayTable(day)}
+  WHEN EXISTS (SELECT 1 FROM retention_progress AS p WHERE p.day = '${day}'
+    AND (NEW.received_at, NEW.event_id) <= (p.read_received_at, p.read_event_id))
+  BEGIN
+    DELETE FROM retention_late WHERE day = '${day}' AND event_id = NEW.event_id;
+    INSERT INTO retention_late (day, event_id) VALUES ('${day}', NEW.event_id);
+  END`,
+  );
+// What was archived from kept_events (?3), unless it no longer expired when the archive was done
+// (a replay made it pending meanwhile, a manual retry one of its deliveries, an ack changed it
+// lately): kept, it is archived again as it then is. RETURNING tells which kind it was.
+const DELETE_ARCHIVED = `DELETE FROM ${KEPT_EVENTS} AS t WHERE event_id IN (SELECT value FROM json_each(?3))
+  AND ${EXPIRED}
   RETURNING ${KIND} AS kind`;
 // After the events of the same round: a delivery goes in the round its event went, or later.
 const PURGE_DELIVERIES = `DELETE FROM deliveries WHERE rowid IN (
@@ -164,27 +225,33 @@ interface ReadRow {
   received_at: string;
   expired: number;
   candidates: number;
+  seq?: number;
 }
 
+type ReadEvent = StoredEvent & { expired: boolean };
+
+/** A position in key order: `(received_at, event_id)`. */
+type Key = [received_at: string, event_id: string];
+
 /**
- * One round's rows of `table` past `after` in key order, within the policy's bounds (all rows of
- * a day being archived, only expired ones of kept_events); `more` if some were left.
+ * One round's rows of `sql` ({@link SELECT_WINDOW}) past `position`, within the policy's bounds;
+ * `more` if some were left; `seqs`, with the rows, their late records' seq ({@link SELECT_LATE}).
  */
-async function readPast(
+async function readRows(
   db: D1Database,
-  table: string,
-  onlyExpired: boolean,
+  sql: string,
   cutoffs: Cutoffs,
-  after: [string, string],
+  position: [string, string | number],
   policy: RetentionPolicy,
-): Promise<{ rows: (StoredEvent & { expired: boolean })[]; more: boolean }> {
+): Promise<{ rows: ReadEvent[]; seqs: number[]; more: boolean }> {
   const { results } = await db
-    .prepare(SELECT_PAST(table, onlyExpired))
-    .bind(...cutoffs, ...after, policy.rowsPerStatement, policy.archiveBytesPerRound)
+    .prepare(sql)
+    .bind(...cutoffs, ...position, policy.rowsPerStatement, policy.archiveBytesPerRound)
     .all<ReadRow>();
   const candidates = results[0]?.candidates ?? 0;
   return {
     rows: results.map((row) => ({ ...toStoredEvent(row), expired: row.expired === 1 })),
+    seqs: results.map((row) => row.seq ?? 0),
     more: candidates > results.length || candidates >= policy.rowsPerStatement,
   };
 }
@@ -206,14 +273,20 @@ function settledPrefix<T extends { event_id: string; expired: boolean }>(
  * Drops the expired day `day` whole: what the policy still keeps moves to kept_events first
  * (pending events, failed ones not expired yet, any event with a pending delivery), then the
  * table goes, its cost independent of its rows. Answers the rows it let go by kind and the rows
- * it kept.
+ * it kept; when `archiving`, null instead while a row written late waits for the archive.
  */
 async function dropDay(
   db: D1Database,
   day: string,
   cutoffs: Cutoffs,
-): Promise<{ delivered: number; failed: number; kept: number }> {
+  archiving: boolean,
+): Promise<{ delivered: number; failed: number; kept: number } | null> {
   const table = dayTable(day);
+  // In the same turn as the drop: the object runs one event at a time and its SQLite calls
+  // never wait on I/O (sqlite-d1.ts), so no write comes between this check and the DROP.
+  if (archiving && (await db.prepare(LATE_WAITING(table)).bind(day).first<number>('waiting')) === 1) {
+    return null;
+  }
   const others = (await storedDays(db)).filter((d) => d !== day);
   const keep = db
     .prepare(`INSERT INTO ${KEPT_EVENTS} SELECT t.* FROM ${table} AS t WHERE NOT ${EXPIRED} RETURNING 1`)
@@ -231,6 +304,7 @@ async function dropDay(
     db.prepare(`DROP TABLE ${table}`),
     ...eventsViewSql(others).map((sql) => db.prepare(sql)),
     db.prepare('DELETE FROM retention_progress WHERE day = ?1').bind(day),
+    db.prepare('DELETE FROM retention_late WHERE day = ?1').bind(day),
   ]);
   const { failed = 0, n = 0 } = counted?.results[0] ?? {};
   return { delivered: n - failed, failed, kept: kept?.results.length ?? 0 };
@@ -244,9 +318,10 @@ async function dropDay(
  * deliveries and attempts. With `archive`, the day is first read in key order, a round at most
  * `rowsPerStatement` rows and about `archiveBytesPerRound` of payload, its expired events handed
  * to the archive with kept_events' (one call a round) and its survivors moved as the read passes
- * them (how far it got is kept in `retention_progress`); only once the whole day is archived is
- * it dropped, and kept_events' rows go once archived. If `archive` rejects, the run throws with
- * that round's events still stored.
+ * them (how far it got is kept in `retention_progress`), then its rows written behind the read
+ * meanwhile (module comment, "Late writes"); only once the whole day is archived, late rows and
+ * all, is it dropped, and kept_events' rows go once archived. If `archive` rejects, the run
+ * throws with that round's events still stored.
  */
 export async function purgeExpired(
   db: D1Database,
@@ -301,40 +376,29 @@ export async function purgeExpired(
       count(results);
       more ||= results.length >= limit;
     } else {
-      // One archive call a round: the day's expired events read so far, and kept_events' expired ones.
-      const progress =
-        day === undefined
-          ? null
-          : await db
-              .prepare('SELECT received_at, event_id FROM retention_progress WHERE day = ?1')
-              .bind(day)
-              .first<{ received_at: string; event_id: string }>();
-      const after: [string, string] = progress ? [progress.received_at, progress.event_id] : ['', ''];
-      const dayRead =
-        day === undefined
-          ? { rows: [], more: false }
-          : await readPast(db, dayTable(day), false, cutoffs, after, policy);
-      const keptRead = await readPast(db, KEPT_EVENTS, true, cutoffs, ['', ''], policy);
-      const handed = [...dayRead.rows.filter((row) => row.expired), ...keptRead.rows];
+      // One archive call a round: the day's expired events read so far (or written late), and
+      // kept_events' expired ones.
+      const dayRead = day === undefined ? null : await readDay(db, day, cutoffs, policy);
+      const keptRead = await readRows(db, SELECT_PAST(KEPT_EVENTS, true), cutoffs, ['', ''], policy);
+      const handed = [...(dayRead?.rows.filter((row) => row.expired) ?? []), ...keptRead.rows];
       const taken = handed.length > 0 ? await archive(handed, round) : [];
-      if (day !== undefined) {
-        const settled = settledPrefix(dayRead.rows, taken);
-        const last = settled.at(-1);
-        if (last !== undefined) result.kept += await passSurvivors(db, day, cutoffs, after, last, settled);
-        dayArchived = !dayRead.more && settled.length === dayRead.rows.length;
+      if (dayRead !== null) {
+        const settled = await dayRead.settle(taken);
+        result.kept += settled.kept;
+        dayArchived = settled.archived;
       }
       const keptIds = new Set(keptRead.rows.map((row) => row.event_id));
       const takenKept = taken.filter((e) => keptIds.has(e.event_id));
       const { results } = await db
         .prepare(DELETE_ARCHIVED)
-        .bind(JSON.stringify(takenKept.map((e) => e.event_id)))
+        .bind(...cutoffs, JSON.stringify(takenKept.map((e) => e.event_id)))
         .all<{ kind: string }>();
       count(results);
       more ||= keptRead.more || takenKept.length < keptRead.rows.length;
     }
     if (day !== undefined) {
-      if (dayArchived) {
-        const dropped = await dropDay(db, day, cutoffs);
+      const dropped = dayArchived ? await dropDay(db, day, cutoffs, archive !== undefined) : null;
+      if (dropped !== null) {
         result.delivered += dropped.delivered;
         result.failed += dropped.failed;
         result.kept += dropped.kept;
@@ -378,43 +442,150 @@ async function dropEmptyDays(db: D1Database, days: string[]): Promise<void> {
     db.prepare(`DROP VIEW IF EXISTS ${EVENTS_VIEW}`),
     ...days.map((day) => db.prepare(`DROP TABLE ${dayTable(day)}`)),
     ...eventsViewSql(others).map((sql) => db.prepare(sql)),
-    db
-      .prepare('DELETE FROM retention_progress WHERE day IN (SELECT value FROM json_each(?1))')
-      .bind(JSON.stringify(days)),
+    ...['retention_progress', 'retention_late'].map((table) =>
+      db
+        .prepare(`DELETE FROM ${table} WHERE day IN (SELECT value FROM json_each(?1))`)
+        .bind(JSON.stringify(days)),
+    ),
   ]);
 }
 
+/** One round of the archive on a day: the rows it read, and what to do once the archive took some. */
+interface DayRead {
+  rows: ReadEvent[];
+  /**
+   * After the archive took `taken` of the rows: moves the survivors it passed to kept_events and
+   * records how far it got. Answers the rows moved, and whether the day's read is through (it may
+   * go, unless a row written late waits: {@link dropDay} checks).
+   */
+  settle(taken: StoredEvent[]): Promise<{ kept: number; archived: boolean }>;
+}
+
 /**
- * Moves the survivors among the rows a round of the archive passed (`after` to `last`, in key
- * order) to kept_events, as the read judged them, and records how far it got: nothing it did not
- * archive is left behind to be dropped. Answers the rows moved.
+ * The archive's next round on the expired day `day`: its rows past the mark in key order (see
+ * the module's comment, "Late writes"), or once the read is through, its rows written behind it.
+ */
+async function readDay(
+  db: D1Database,
+  day: string,
+  cutoffs: Cutoffs,
+  policy: RetentionPolicy,
+): Promise<DayRead> {
+  const table = dayTable(day);
+  const progress = await db
+    .prepare(
+      'SELECT received_at, event_id, read_received_at, read_event_id FROM retention_progress WHERE day = ?1',
+    )
+    .bind(day)
+    .first<{ received_at: string; event_id: string; read_received_at: string; read_event_id: string }>();
+  const after: Key = progress ? [progress.received_at, progress.event_id] : ['', ''];
+  const read = await readRows(db, SELECT_PAST(table, false), cutoffs, after, policy);
+  const last = read.rows.at(-1);
+  if (last !== undefined) {
+    // In the turn of the read (no I/O between): from now on a write at or behind what it read is
+    // recorded; past the day's last row, any write. The records of the rows it read are done with.
+    const reached: Key = read.more ? [last.received_at, last.event_id] : [dayStart(addDays(day, 1)), ''];
+    const before: Key = progress ? [progress.read_received_at, progress.read_event_id] : ['', ''];
+    const readTo = keyOrder(before, reached) > 0 ? before : reached;
+    await db.batch([
+      ...LATE_TRIGGERS(day).map((sql) => db.prepare(sql)),
+      db
+        .prepare(
+          `INSERT INTO retention_progress (day, received_at, event_id, read_received_at, read_event_id)
+           VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (day) DO UPDATE
+           SET read_received_at = excluded.read_received_at, read_event_id = excluded.read_event_id`,
+        )
+        .bind(day, ...after, ...readTo),
+      db
+        .prepare(
+          'DELETE FROM retention_late WHERE day = ?1 AND event_id IN (SELECT value FROM json_each(?2))',
+        )
+        .bind(day, JSON.stringify(read.rows.map((row) => row.event_id))),
+    ]);
+    return {
+      rows: read.rows,
+      async settle(taken) {
+        const settled = settledPrefix(read.rows, taken);
+        const end = settled.at(-1);
+        const kept =
+          end === undefined
+            ? 0
+            : await passSurvivors(
+                db,
+                day,
+                cutoffs,
+                settled,
+                {
+                  sql: '(t.received_at, t.event_id) > (?4, ?5) AND (t.received_at, t.event_id) <= (?6, ?7)',
+                  params: [...after, end.received_at, end.event_id],
+                },
+                db
+                  .prepare('UPDATE retention_progress SET received_at = ?2, event_id = ?3 WHERE day = ?1')
+                  .bind(day, end.received_at, end.event_id),
+              );
+        return { kept, archived: !read.more && settled.length === read.rows.length };
+      },
+    };
+  }
+  const late = await readRows(db, SELECT_LATE(table), cutoffs, [day, 0], policy);
+  return {
+    rows: late.rows,
+    async settle(taken) {
+      const settled = settledPrefix(late.rows, taken);
+      const kept =
+        settled.length === 0
+          ? 0
+          : await passSurvivors(
+              db,
+              day,
+              cutoffs,
+              settled,
+              {
+                sql: 't.event_id IN (SELECT value FROM json_each(?4))',
+                params: [JSON.stringify(settled.map((row) => row.event_id))],
+              },
+              // By seq: a record a write made again meanwhile (a new seq) stays for the next round.
+              db
+                .prepare('DELETE FROM retention_late WHERE seq IN (SELECT value FROM json_each(?1))')
+                .bind(JSON.stringify(late.seqs.slice(0, settled.length))),
+            );
+      return { kept, archived: !late.more && settled.length === late.rows.length };
+    },
+  };
+}
+
+/** Negative, zero or positive as key `a` comes before, is, or comes after key `b`. */
+function keyOrder(a: Key, b: Key): number {
+  if (a[0] !== b[0]) return a[0] < b[0] ? -1 : 1;
+  return a[1] === b[1] ? 0 : a[1] < b[1] ? -1 : 1;
+}
+
+/**
+ * Moves the survivors among the rows `scope` (a condition on the day's table `t`, its parameters
+ * from ?4) of the rows a round of the archive passed (`settled`) to kept_events, as the read
+ * judged them or as they are now, then runs `progress` (how far it got), in one transaction:
+ * nothing it did not archive is left behind to be dropped. Answers the rows moved.
  */
 async function passSurvivors(
   db: D1Database,
   day: string,
   cutoffs: Cutoffs,
-  after: [string, string],
-  last: { received_at: string; event_id: string },
   settled: { event_id: string; expired: boolean }[],
+  scope: { sql: string; params: string[] },
+  progress: D1PreparedStatement,
 ): Promise<number> {
   const table = dayTable(day);
   const survivors = JSON.stringify(settled.filter((row) => !row.expired).map((row) => row.event_id));
-  const range = '(t.received_at, t.event_id) > (?3, ?4) AND (t.received_at, t.event_id) <= (?5, ?6)';
-  const survivor = `(t.event_id IN (SELECT value FROM json_each(?7)) OR NOT ${EXPIRED})`;
-  const bounds = [...cutoffs, ...after, last.received_at, last.event_id, survivors];
+  const survivor = `(t.event_id IN (SELECT value FROM json_each(?3)) OR NOT ${EXPIRED})`;
+  const bounds = [...cutoffs, survivors, ...scope.params];
   const [moved] = await db.batch([
     db
       .prepare(
-        `INSERT INTO ${KEPT_EVENTS} SELECT t.* FROM ${table} AS t WHERE ${range} AND ${survivor} RETURNING 1`,
+        `INSERT INTO ${KEPT_EVENTS} SELECT t.* FROM ${table} AS t WHERE ${scope.sql} AND ${survivor} RETURNING 1`,
       )
       .bind(...bounds),
-    db.prepare(`DELETE FROM ${table} AS t WHERE ${range} AND ${survivor}`).bind(...bounds),
-    db
-      .prepare(
-        `INSERT INTO retention_progress (day, received_at, event_id) VALUES (?1, ?2, ?3)
-         ON CONFLICT (day) DO UPDATE SET received_at = excluded.received_at, event_id = excluded.event_id`,
-      )
-      .bind(day, last.received_at, last.event_id),
+    db.prepare(`DELETE FROM ${table} AS t WHERE ${scope.sql} AND ${survivor}`).bind(...bounds),
+    progress,
   ]);
   return moved?.results.length ?? 0;
 }

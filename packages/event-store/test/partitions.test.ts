@@ -370,6 +370,7 @@ describe('an object of the layout before the day partitions', () => {
           type TEXT NOT NULL DEFAULT 'triggers.event', source TEXT NOT NULL DEFAULT '', subject TEXT, cloudevent TEXT,
           idempotency_conflicts INTEGER NOT NULL DEFAULT 0)`);
         sql.exec('DROP TABLE retention_progress');
+        sql.exec('DROP TABLE retention_late');
         sql.exec('DELETE FROM store_migrations');
         // What such an object recorded: the D1 migrations but the D1-only register's.
         for (const name of [

@@ -464,4 +464,138 @@ describe('purgeExpired with an archive', () => {
     expect(rounds).toEqual([2, 2, 1]);
     expect(result).toMatchObject({ complete: true, rounds: 3, delivered: 5 });
   });
+
+  it('keeps an event of kept_events acknowledged while the archive writes it', async () => {
+    const key = `key_${crypto.randomUUID()}`;
+    const failed = event(key, 40);
+    await commit(db, [recordFailed(db, [{ event: failed, attempts: 4, reason: 'x' }], daysAgo(40))]);
+    // Twenty days ago its day went, the failed event kept (not 30 days old yet).
+    await purgeExpired(db, daysAgo(20));
+    const eventKey = { apiKeyId: key, eventId: failed.event_id };
+    expect(await storedDays(db)).toEqual([]);
+
+    const handed: StoredEvent[] = [];
+    await purgeExpired(db, NOW, DEFAULT_RETENTION, async (read) => {
+      const ours = mine(key, read);
+      if (handed.length === 0 && ours.length > 0) await ackEvent(db, eventKey, NOW);
+      handed.push(...ours);
+      return read;
+    });
+    expect(handed.map((e) => e.event_id)).toEqual([failed.event_id]);
+    expect((await getEvent(db, eventKey))?.acked_at).toBe(NOW.toISOString());
+  });
+
+  describe('late writes to a day it is archiving', () => {
+    // One day 204 days old, its events a second apart; rounds of 2 rows, so a run of one round
+    // leaves the day half archived, its progress mark on the second event.
+    const DAY_START = Date.parse('2026-06-10T12:00:00.000Z');
+    const DAY = '20260610';
+    const at = (key: string, second: number) =>
+      queuedEvent({ api_key_id: key, timestamp: new Date(DAY_START + second * 1000).toISOString() });
+    const small = { ...DEFAULT_RETENTION, rowsPerStatement: 2 };
+    const stored = async (e: { event_id: string }, key: string) =>
+      getEvent(db, { apiKeyId: key, eventId: e.event_id });
+
+    async function halfArchived(key: string, handed: StoredEvent[]) {
+      const events = [0, 2, 4, 6].map((s) => at(key, s));
+      await commit(db, [
+        storeDelivered(
+          db,
+          events.map((e) => ({ event: e, attempts: 1 })),
+          daysAgo(204),
+        ),
+      ]);
+      const first = await purgeExpired(db, NOW, { ...small, maxRounds: 1 }, async (read) => {
+        handed.push(...mine(key, read));
+        return read;
+      });
+      expect(first.complete).toBe(false);
+      expect(handed).toHaveLength(2);
+      return events;
+    }
+    const finish = (key: string, handed: StoredEvent[]) =>
+      purgeExpired(db, NOW, small, async (read) => {
+        handed.push(...mine(key, read));
+        return read;
+      });
+
+    it('hands an expired event written behind the progress mark to the archive before the day is dropped', async () => {
+      const key = `key_${crypto.randomUUID()}`;
+      const handed: StoredEvent[] = [];
+      const events = await halfArchived(key, handed);
+      // A dead-lettered copy recorded late as failed, between the two events already archived.
+      const late = at(key, 1);
+      await commit(db, [recordFailed(db, [{ event: late, attempts: 4, reason: 'late' }], NOW)]);
+
+      expect(await finish(key, handed)).toMatchObject({ complete: true });
+      expect(await storedDays(db)).not.toContain(DAY);
+      expect(await stored(late, key)).toBeNull();
+      const ids = handed.map((e) => e.event_id);
+      expect(ids.sort()).toEqual([...events, late].map((e) => e.event_id).sort()); // each once
+      expect(handed.find((e) => e.event_id === late.event_id)).toMatchObject({ status: 'failed' });
+      // The day's records of late rows went with it.
+      expect(await db.prepare('SELECT count(*) AS n FROM retention_late').first('n')).toBe(0);
+    });
+
+    it('keeps an event written behind the progress mark that retention keeps, and drops the day', async () => {
+      const key = `key_${crypto.randomUUID()}`;
+      const handed: StoredEvent[] = [];
+      await halfArchived(key, handed);
+      const late = at(key, 1);
+      await commit(db, [recordRetry(db, [{ event: late, attempts: 1, error: 'late' }], NOW)]);
+
+      expect(await finish(key, handed)).toMatchObject({ complete: true, kept: 1 });
+      expect(await storedDays(db)).not.toContain(DAY);
+      expect((await stored(late, key))?.status).toBe('pending');
+      expect(handed.map((e) => e.event_id)).not.toContain(late.event_id);
+    });
+
+    it('hands an archived event again when it changed after its archive, as it left the store', async () => {
+      const key = `key_${crypto.randomUUID()}`;
+      const handed: StoredEvent[] = [];
+      const failed = at(key, -1);
+      await commit(db, [recordFailed(db, [{ event: failed, attempts: 4, reason: 'first' }], daysAgo(204))]);
+      await halfArchived(key, []);
+      // The failed event was archived in the first round; replayed, it failed again.
+      await replayEvent(db, { apiKeyId: key, eventId: failed.event_id }, NOW);
+      await commit(db, [recordFailed(db, [{ event: failed, attempts: 5, reason: 'again' }], NOW)]);
+
+      expect(await finish(key, handed)).toMatchObject({ complete: true });
+      expect(await storedDays(db)).not.toContain(DAY);
+      expect(await stored(failed, key)).toBeNull();
+      expect(handed.filter((e) => e.event_id === failed.event_id)).toMatchObject([
+        { status: 'failed', last_error: 'again' },
+      ]);
+    });
+
+    it('hands an event written while the archive writes the last round before the day is dropped', async () => {
+      const key = `key_${crypto.randomUUID()}`;
+      const events = [0, 2].map((s) => at(key, s));
+      await commit(db, [
+        storeDelivered(
+          db,
+          events.map((e) => ({ event: e, attempts: 1 })),
+          daysAgo(204),
+        ),
+      ]);
+      // Written while the archive writes the round that reads the day to its end: one behind
+      // the last event read, one after it.
+      const late = [at(key, 1), at(key, 9)];
+      const handed: StoredEvent[] = [];
+      const result = await purgeExpired(db, NOW, DEFAULT_RETENTION, async (read) => {
+        if (handed.length === 0) {
+          const dead = late.map((e) => ({ event: e, attempts: 4, reason: 'late' }));
+          await commit(db, [recordFailed(db, dead, NOW)]);
+        }
+        handed.push(...mine(key, read));
+        return read;
+      });
+
+      expect(result.complete).toBe(true);
+      expect(await storedDays(db)).not.toContain(DAY);
+      expect(handed.map((e) => e.event_id).sort()).toEqual(
+        [...events, ...late].map((e) => e.event_id).sort(),
+      );
+    });
+  });
 });
