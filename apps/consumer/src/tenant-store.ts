@@ -48,8 +48,8 @@ const logger = (env: ConsumerEnv, tenant: string | null): Logger =>
  * - The store's size: past `STORE_WARN_BYTES` a write logs `event store nearly full`, at most once
  *   per {@link STORE_WATCH_INTERVAL_MS} per object, so the alarm keeps ringing while events arrive,
  *   between retention runs.
- * - The same watch reports the size to D1's tenant register (`tenant_sizes`, what
- *   `pnpm tenants:list` shows), with the event count, counted at most once per
+ * - The same watch, and each retention run, report the size to D1's tenant register
+ *   (`tenant_sizes`, what `pnpm tenants:list` shows), with the event count, counted at most once per
  *   {@link EVENT_COUNT_INTERVAL_MS} (kept in the object's storage, so an evicted object does not
  *   count again). A report that fails is logged (`tenant size not reported`), never thrown: the
  *   write it follows has committed.
@@ -96,9 +96,10 @@ export class TenantStore extends StoreObject<ConsumerEnv> {
     const tenant = this.tenant();
     if (tenant === null) return; // never used, or erased: nothing to purge
     const now = new Date();
+    const log = logger(this.env, tenant);
     let next: number | null;
     try {
-      const result = await retainTenant(this.db, this.env, logger(this.env, tenant), now);
+      const result = await retainTenant(this.db, this.env, log, now);
       if (!result.complete) next = RETENTION_CATCH_UP_MS;
       else next = (await holdsExpirable(this.db)) ? RETENTION_INTERVAL_MS : null;
     } catch {
@@ -106,6 +107,9 @@ export class TenantStore extends StoreObject<ConsumerEnv> {
       // archive outage, and a store no longer written to would never be purged again.
       next = RETENTION_INTERVAL_MS;
     }
+    // What the run freed shows in the register now, not at the next write: a store whose sends
+    // are refused (STORE_FULL) is written to again only once it has room.
+    await this.#report(this.ctx.storage.sql.databaseSize, log, now.getTime());
     if (next !== null) await this.ctx.storage.setAlarm(now.getTime() + next);
   }
 }

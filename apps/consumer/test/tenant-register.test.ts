@@ -2,7 +2,7 @@
  * A tenant's store reports its size and event count to D1's tenant register (`tenant_sizes`)
  * from the size watch of its writes (src/tenant-store.ts): real store objects, real local D1.
  */
-import { runInDurableObject } from 'cloudflare:test';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import type { TenantSize } from '@triggers/event-store';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -64,6 +64,22 @@ describe('the tenant register, reported by each store', () => {
       events: 4,
       counted_at: new Date(start + EVENT_COUNT_INTERVAL_MS).toISOString(),
     });
+  });
+
+  it('holds the size a retention run left, without waiting for the next write', async () => {
+    const key = `key_${crypto.randomUUID()}`;
+    const old = new Date(Date.now() - 10 * 86_400_000).toISOString(); // past 7 days' retention
+    const events = Array.from({ length: 50 }, () =>
+      event({ api_key_id: key, timestamp: old, payload: { pad: 'x'.repeat(1000) } }),
+    );
+    await storeOf(key).writeEvents({ delivered: events.map((e) => ({ event: e, attempts: 1 })) }, new Date());
+    const written = await registered(key);
+    expect(written?.events).toBe(50);
+    expect(await runDurableObjectAlarm(stubOf(key))).toBe(true);
+    const retained = await registered(key);
+    expect(retained?.bytes).toBe(await sizeOf(key));
+    expect(retained?.bytes).toBeLessThan(written?.bytes ?? 0);
+    expect((retained?.updated_at ?? '') >= (written?.updated_at ?? '')).toBe(true);
   });
 
   it('stores the events when the report fails, and logs one line without payloads', async () => {
