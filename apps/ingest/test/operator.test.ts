@@ -105,7 +105,15 @@ async function verify(): Promise<Verified> {
 }
 
 type TenantsPage = {
-  tenants: { api_key_id: string; bytes: number; events: number; counted_at: string; updated_at: string }[];
+  tenants: {
+    api_key_id: string;
+    bytes: number;
+    events: number;
+    counted_at: string;
+    updated_at: string;
+    state: 'ok' | 'warning' | 'full';
+  }[];
+  thresholds: { warn_bytes: number; full_bytes: number };
   totals: { tenants: number; bytes: number; events: number };
   next_cursor: string | null;
 };
@@ -279,7 +287,23 @@ describe('GET /operator/tenants, the tenant register', () => {
       events: 10,
       counted_at: NOW.toISOString(),
       updated_at: NOW.toISOString(),
+      state: 'ok',
     });
+  });
+
+  it('says which stores are past STORE_WARN_BYTES and which are refused new events at STORE_FULL_BYTES', async () => {
+    await env.DB.exec('DELETE FROM tenant_sizes');
+    const { STORE_WARN_BYTES: warn, STORE_FULL_BYTES: full } = env;
+    const sizes = { key_full: full, key_warning: warn, key_ok: warn - 1 };
+    for (const [apiKeyId, bytes] of Object.entries(sizes))
+      await reportTenantSize(env.DB, { apiKeyId, bytes, events: 1, countedAt: NOW }, NOW);
+    const page = await tenantsPage();
+    expect(page.thresholds).toEqual({ warn_bytes: warn, full_bytes: full });
+    expect(page.tenants.map((t) => [t.api_key_id, t.state])).toEqual([
+      ['key_full', 'full'],
+      ['key_warning', 'warning'],
+      ['key_ok', 'ok'],
+    ]);
   });
 
   it('refuses a cursor it did not issue, a limit out of range and an unknown parameter with 400', async () => {

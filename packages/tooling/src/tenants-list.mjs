@@ -35,7 +35,9 @@ try {
   console.log(
     `Tenants: ${totals.tenants}; bytes: ${totals.bytes}; events: ${totals.events} (as each store last reported).`,
   );
-  const header = ['api_key_id', 'bytes', 'events', 'counted_at', 'updated_at'];
+  const { warn_bytes, full_bytes } = page.thresholds;
+  console.log(`state: warning from ${warn_bytes} bytes, full (new events refused) from ${full_bytes}.`);
+  const header = ['api_key_id', 'state', 'bytes', 'events', 'counted_at', 'updated_at'];
   /** @type {string[][]} */
   const rows = [
     header,

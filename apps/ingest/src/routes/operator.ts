@@ -41,7 +41,8 @@ import { methodNotAllowed } from './fallback.ts';
  *   in its tenant store; a tenant whose store holds fewer rows of a table is listed in
  *   `mismatches`. Pages through the tenants (`next_after`).
  * - `GET /operator/tenants?limit=&cursor=`: the tenant register (D1's `tenant_sizes`, as the
- *   stores last reported), largest store first, a page at a time, with the totals of all tenants.
+ *   stores last reported), largest store first, a page at a time, with the totals of all tenants
+ *   and each store's state against STORE_WARN_BYTES and STORE_FULL_BYTES.
  * - `POST /operator/tenants/{id}/erase`: erases the tenant's store whole, its rows still in the
  *   old D1 tables and its row of the register; answers what each held.
  */
@@ -171,8 +172,16 @@ async function tenants(request: IngestRequest, env: IngestEnv): Promise<Response
   const after =
     query.cursor === undefined ? undefined : decodeCursorFields(query.cursor, TenantsCursor, 'cursor');
   const page = await listTenantSizes(env.DB, { after, limit: query.limit ?? TENANTS_PAGE });
+  const warn = Number(env.STORE_WARN_BYTES);
+  const full = Number(env.STORE_FULL_BYTES);
   return ok({
-    tenants: page.tenants,
+    // Each store as it last reported: `full` is refused new events (STORE_FULL), `warning` past
+    // STORE_WARN_BYTES. The ingest Worker decides from the store's size now, not from this row.
+    tenants: page.tenants.map((t) => ({
+      ...t,
+      state: t.bytes >= full ? 'full' : t.bytes >= warn ? 'warning' : 'ok',
+    })),
+    thresholds: { warn_bytes: warn, full_bytes: full },
     totals: page.totals,
     next_cursor: page.next === null ? null : encodeCursorFields(page.next),
   });

@@ -76,14 +76,17 @@ describe('the operator commands against both Workers under wrangler dev', () => 
     expect(result.stdout).not.toContain('evt_key_beta_1');
   });
 
-  it('pnpm tenants:list lists the tenant register the stores reported to while they were written, with the totals', () => {
+  it("pnpm tenants:list lists the tenant register the stores reported to while they were written, each store's state, with the totals", () => {
     const result = runCommand('tenants-list', ['--url', system.url, '--limit', '1'], operator());
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toMatch(
       /^Tenants: 2; bytes: \d+; events: [1-5] \(as each store last reported\)\.$/m,
     );
-    expect(result.stdout).toMatch(/^api_key_id\s+bytes\s+events\s+counted_at\s+updated_at$/m);
-    expect(result.stdout).toMatch(/^key_(alpha|beta)\s+\d+\s+\d+\s+\S+Z\s+\S+Z$/m);
+    expect(result.stdout).toMatch(
+      /^state: warning from 8000000000 bytes, full \(new events refused\) from 9000000000\.$/m,
+    );
+    expect(result.stdout).toMatch(/^api_key_id\s+state\s+bytes\s+events\s+counted_at\s+updated_at$/m);
+    expect(result.stdout).toMatch(/^key_(alpha|beta)\s+ok\s+\d+\s+\d+\s+\S+Z\s+\S+Z$/m);
     const next = /--cursor (\S+)$/m.exec(result.stdout)?.[1] ?? '';
     const rest = runCommand('tenants-list', ['--url', system.url, '--cursor', next], operator());
     expect(rest.status, rest.stderr).toBe(0);
