@@ -257,7 +257,9 @@ function byDay(elements: Element[]): Map<string, Element[]> {
   const days = new Map<string, Element[]>();
   for (const element of elements) {
     const day = dayOf(element.received_at);
-    days.set(day, [...(days.get(day) ?? []), element]);
+    const group = days.get(day);
+    if (group) group.push(element);
+    else days.set(day, [element]);
   }
   return days;
 }
