@@ -18,6 +18,26 @@ const BATCH_BODY = {
   close: ']}',
 };
 
+describe('utf8Bytes', () => {
+  it('counts the UTF-8 bytes of ASCII, multi-byte characters and lone surrogates as the encoder writes them', () => {
+    const texts = [
+      '',
+      'plain ascii {"a":1}',
+      '\u007f',
+      'é',
+      '€uro',
+      '😀',
+      'a\ud800b',
+      '\udfff',
+      `${'x'.repeat(1000)}ü`,
+      '😀'.repeat(8192),
+      `${'€'.repeat(16_384)}x`,
+    ];
+    for (const text of texts) expect(utf8Bytes(text)).toBe(new TextEncoder().encode(text).byteLength);
+    expect(utf8Bytes('é€😀')).toBe(2 + 3 + 4);
+  });
+});
+
 describe('chunkBySize', () => {
   it('cuts after maxItems items and keeps every item in order', () => {
     const items = Array.from({ length: 250 }, (_, i) => i);

@@ -7,7 +7,7 @@ import { addDays, dayOf, dayTable, KEPT_EVENTS } from './partitions.ts';
  * queue batch changes goes to D1 in one round trip and one transaction.
  *
  * Each statement takes all its rows as one JSON array parameter and expands it with
- * `json_each`, so a batch needs one statement per table and outcome (more only when the array
+ * `json_each` ({@link EACH_EVENT} for events), so a batch needs one statement per table and outcome (more only when the array
  * outgrows {@link MAX_JSON_PARAM_BYTES}), never one per event, and binds 2 or 3 parameters
  * where D1 allows 100.
  */
@@ -79,7 +79,7 @@ interface Outcome {
   insertError: (table: string) => string;
   /** The SET of an upsert's conflict. */
   upsertSet: string;
-  /** The SET of an UPDATE of table `t` from `json_each(?1) AS e`. */
+  /** The SET of an UPDATE of table `t` from {@link EACH_EVENT}. */
   updateSet: string;
 }
 
@@ -110,6 +110,14 @@ const FAILED: Outcome = {
   updateSet: "status = 'failed', last_error = coalesce(e.value ->> '$.error', t.last_error, ?3)",
 };
 
+/**
+ * The events of `?1` (a JSON array), one row `e` each. `jsonb_each` makes `e.value` the element
+ * in SQLite's binary JSON, which each `->>` of a statement reads as it is; `json_each` rendered
+ * every element back to text, parsed again by its first `->>`. Measured with events of 1 KB:
+ * about 40 % less time in the upsert. What is read and stored is the same text either way.
+ */
+const EACH_EVENT = 'jsonb_each(?1) AS e';
+
 /** The event is in none of `tables` (each probed through its UNIQUE (event_id)). */
 const absentFrom = (tables: readonly string[]) =>
   tables
@@ -117,7 +125,7 @@ const absentFrom = (tables: readonly string[]) =>
     .join(' AND ');
 
 /**
- * `INSERT … SELECT … FROM json_each(?1) … ON CONFLICT DO UPDATE … WHERE status = 'pending'` into
+ * `INSERT … SELECT … FROM jsonb_each(?1) … ON CONFLICT DO UPDATE … WHERE status = 'pending'` into
  * the day's table: a new event gets a row, unless it is stored in one of `elsewhere` (the
  * neighbouring days and kept_events, which {@link updateElsewhere} changes); an existing one
  * changes only while it is `pending` (see status.ts). `?2` is the write time. RETURNING lists the
@@ -134,7 +142,7 @@ SELECT e.value ->> '$.received_at', e.value ->> '$.event_id', e.value ->> '$.api
        e.value ->> '$.metadata', '${outcome.status}', e.value ->> '$.attempts', ${outcome.insertError(table)},
        ?2, ?2, e.value ->> '$.correlation_id', e.value ->> '$.debug',
        e.value ->> '$.type', e.value ->> '$.source', e.value ->> '$.subject', e.value ->> '$.cloudevent'
-FROM json_each(?1) AS e
+FROM ${EACH_EVENT}
 WHERE ${absentFrom(elsewhere)}
 ON CONFLICT (event_id) DO UPDATE SET ${outcome.upsertSet},
   attempts = max(t.attempts, excluded.attempts), updated_at = excluded.updated_at
@@ -150,20 +158,22 @@ RETURNING event_id AS key`;
 function updateElsewhere(outcome: Outcome, table: string, idsParam: number): string {
   return `UPDATE ${table} AS t SET ${outcome.updateSet},
   attempts = max(t.attempts, e.value ->> '$.attempts'), updated_at = ?2
-FROM json_each(?1) AS e
+FROM ${eachEventIfHeld(table, idsParam)}
 WHERE t.event_id = e.value ->> '$.event_id' AND t.api_key_id = e.value ->> '$.api_key_id' AND t.status = 'pending'
-  AND ${holdsAny(table, idsParam)}
 RETURNING event_id AS key`;
 }
 
 /**
- * True when `table` holds one of the event ids of `?idsParam` (a JSON array of the ids alone).
- * It names no table of the statement's own FROM, so SQLite tests it once, before it expands the
- * statement's array of whole events: a table that holds none of them (a neighbouring day, most
- * of the time) costs a probe per id, not a parse of every event's JSON.
+ * {@link EACH_EVENT} when `table` holds one of the event ids of `?idsParam` (a JSON array of the
+ * ids alone), else no rows. The test names no table of the statement, so SQLite makes it once,
+ * before it expands anything: a table that holds none of the events (a neighbouring day, most of
+ * the time) costs a probe per id, not a parse of the array of whole events. (As a term of the
+ * WHERE clause, the test was made once too, but only after the array had been parsed: each of
+ * the seven guarded statements parsed all of it, together longer than the upsert itself.)
  */
-const holdsAny = (table: string, idsParam: number) =>
-  `EXISTS (SELECT 1 FROM json_each(?${idsParam}) AS i JOIN ${table} AS x ON x.event_id = i.value)`;
+const eachEventIfHeld = (table: string, idsParam: number) =>
+  `jsonb_each(CASE WHEN EXISTS (SELECT 1 FROM json_each(?${idsParam}) AS i JOIN ${table} AS x ON x.event_id = i.value)
+  THEN ?1 ELSE '[]' END) AS e`;
 
 const RECORD_UNREADABLE = `INSERT INTO dead_letters
   (message_id, queue, reason, attempts, body, body_encoding, enqueued_at, created_at)
@@ -184,10 +194,9 @@ const countConflicts = (
   table: string,
   idsParam: number,
 ) => `UPDATE ${table} AS t SET idempotency_conflicts = idempotency_conflicts + 1
-FROM json_each(?1) AS e
+FROM ${eachEventIfHeld(table, idsParam)}
 WHERE t.event_id = e.value ->> '$.event_id' AND t.api_key_id = e.value ->> '$.api_key_id'
-  AND (t.payload IS NOT e.value ->> '$.payload' OR t.metadata IS NOT e.value ->> '$.metadata')
-  AND ${holdsAny(table, idsParam)}`;
+  AND (t.payload IS NOT e.value ->> '$.payload' OR t.metadata IS NOT e.value ->> '$.metadata')`;
 
 /** One element of the JSON array the event statements expand. */
 function eventElement({ event, attempts }: EventAttempt, error: string | null) {
@@ -238,7 +247,7 @@ function boundArrays(elements: Element[]): BoundArray[] {
 
 /**
  * One statement per array: `sql` bound to the array, then `params`. A function is the SQL of a
- * statement guarded by {@link holdsAny}, made for the parameter after `params`, bound to the
+ * statement guarded by {@link eachEventIfHeld}, made for the parameter after `params`, bound to the
  * array's event ids.
  */
 function boundStatements(
@@ -257,7 +266,9 @@ function byDay(elements: Element[]): Map<string, Element[]> {
   const days = new Map<string, Element[]>();
   for (const element of elements) {
     const day = dayOf(element.received_at);
-    days.set(day, [...(days.get(day) ?? []), element]);
+    const group = days.get(day);
+    if (group) group.push(element);
+    else days.set(day, [element]);
   }
   return days;
 }
