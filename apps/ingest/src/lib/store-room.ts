@@ -22,7 +22,7 @@ import { keyStore } from './stored-events.ts';
 /** How long an isolate uses a store size before asking the store again. */
 export const STORE_SIZE_TTL_MS = 60_000;
 
-/** Tenants whose size an isolate keeps at most; the least recently asked go first. */
+/** Tenants whose size an isolate keeps at most; the one learned longest ago goes first. */
 export const STORE_SIZE_MAX_ENTRIES = 10_000;
 
 interface Known {
@@ -33,8 +33,12 @@ interface Known {
 /** Store sizes by tenant, as this isolate last learned them. */
 export class StoreSizes {
   readonly #known = new Map<string, Known>();
-  /** Questions in flight, so that an isolate asks a store once at a time. */
-  readonly #asking = new Map<string, Promise<number | null>>();
+  /**
+   * Tenants whose size is being asked again in the background, so that an isolate refreshes a
+   * store once at a time. A flag, not the promise: a request never awaits another request's I/O
+   * (the runtime ties each to its own request), so concurrent first sends each ask for themselves.
+   */
+  readonly #refreshing = new Set<string>();
 
   constructor(
     readonly ttlMs = STORE_SIZE_TTL_MS,
@@ -54,32 +58,28 @@ export class StoreSizes {
   ): Promise<number | null> {
     const known = this.#known.get(tenant);
     if (known === undefined) return this.#ask(tenant, ask, now);
-    if (now - known.askedAt >= this.ttlMs && !this.#asking.has(tenant)) {
-      waitUntil(this.#ask(tenant, ask, now));
+    if (now - known.askedAt >= this.ttlMs && !this.#refreshing.has(tenant)) {
+      this.#refreshing.add(tenant);
+      waitUntil(this.#ask(tenant, ask, now).finally(() => this.#refreshing.delete(tenant)));
     }
     return known.bytes;
   }
 
-  #ask(tenant: string, ask: () => Promise<number>, now: number): Promise<number | null> {
-    const inFlight = this.#asking.get(tenant);
-    if (inFlight !== undefined) return inFlight;
-    const asking = ask()
-      .then(
-        (bytes) => {
-          this.#known.delete(tenant);
-          if (this.#known.size >= this.maxEntries) {
-            const oldest = this.#known.keys().next().value;
-            if (oldest !== undefined) this.#known.delete(oldest);
-          }
-          this.#known.set(tenant, { bytes, askedAt: now });
-          return bytes;
-        },
-        // Not known now: the next send asks again (an unknown tenant) or uses the old size.
-        () => null,
-      )
-      .finally(() => this.#asking.delete(tenant));
-    this.#asking.set(tenant, asking);
-    return asking;
+  async #ask(tenant: string, ask: () => Promise<number>, now: number): Promise<number | null> {
+    let bytes: number;
+    try {
+      bytes = await ask();
+    } catch {
+      // Not known now: the next send asks again (an unknown tenant) or uses the old size.
+      return null;
+    }
+    this.#known.delete(tenant);
+    if (this.#known.size >= this.maxEntries) {
+      const oldest = this.#known.keys().next().value;
+      if (oldest !== undefined) this.#known.delete(oldest);
+    }
+    this.#known.set(tenant, { bytes, askedAt: now });
+    return bytes;
   }
 
   /** Tenants held. */
