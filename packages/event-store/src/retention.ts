@@ -502,54 +502,56 @@ async function readDay(
         )
         .bind(day, JSON.stringify(read.rows.map((row) => row.event_id))),
     ]);
-    return {
-      rows: read.rows,
-      async settle(taken) {
-        const settled = settledPrefix(read.rows, taken);
-        const end = settled.at(-1);
-        const kept =
-          end === undefined
-            ? 0
-            : await passSurvivors(
-                db,
-                day,
-                cutoffs,
-                settled,
-                {
-                  sql: '(t.received_at, t.event_id) > (?4, ?5) AND (t.received_at, t.event_id) <= (?6, ?7)',
-                  params: [...after, end.received_at, end.event_id],
-                },
-                db
-                  .prepare('UPDATE retention_progress SET received_at = ?2, event_id = ?3 WHERE day = ?1')
-                  .bind(day, end.received_at, end.event_id),
-              );
-        return { kept, archived: !read.more && settled.length === read.rows.length };
+    return settling(db, day, cutoffs, read, (_settled, end) => ({
+      scope: {
+        sql: '(t.received_at, t.event_id) > (?4, ?5) AND (t.received_at, t.event_id) <= (?6, ?7)',
+        params: [...after, end.received_at, end.event_id],
       },
-    };
+      progress: db
+        .prepare('UPDATE retention_progress SET received_at = ?2, event_id = ?3 WHERE day = ?1')
+        .bind(day, end.received_at, end.event_id),
+    }));
   }
   const late = await readRows(db, SELECT_LATE(table), cutoffs, [day, 0], policy);
+  return settling(db, day, cutoffs, late, (settled) => ({
+    scope: {
+      sql: 't.event_id IN (SELECT value FROM json_each(?4))',
+      params: [JSON.stringify(settled.map((row) => row.event_id))],
+    },
+    // By seq: a record a write made again meanwhile (a new seq) stays for the next round.
+    progress: db
+      .prepare('DELETE FROM retention_late WHERE seq IN (SELECT value FROM json_each(?1))')
+      .bind(JSON.stringify(late.seqs.slice(0, settled.length))),
+  }));
+}
+
+/**
+ * The {@link DayRead} of a round's `read`: once the archive took some rows, the survivors of the
+ * settled prefix (within `pass(…).scope`; `last` is its last row) move to kept_events, in one
+ * batch with `pass(…).progress`; nothing moves when none settled. The day's read is through when
+ * nothing was left and everything read settled.
+ */
+function settling(
+  db: D1Database,
+  day: string,
+  cutoffs: Cutoffs,
+  read: { rows: ReadEvent[]; more: boolean },
+  pass: (
+    settled: ReadEvent[],
+    last: ReadEvent,
+  ) => { scope: { sql: string; params: string[] }; progress: D1PreparedStatement },
+): DayRead {
   return {
-    rows: late.rows,
+    rows: read.rows,
     async settle(taken) {
-      const settled = settledPrefix(late.rows, taken);
-      const kept =
-        settled.length === 0
-          ? 0
-          : await passSurvivors(
-              db,
-              day,
-              cutoffs,
-              settled,
-              {
-                sql: 't.event_id IN (SELECT value FROM json_each(?4))',
-                params: [JSON.stringify(settled.map((row) => row.event_id))],
-              },
-              // By seq: a record a write made again meanwhile (a new seq) stays for the next round.
-              db
-                .prepare('DELETE FROM retention_late WHERE seq IN (SELECT value FROM json_each(?1))')
-                .bind(JSON.stringify(late.seqs.slice(0, settled.length))),
-            );
-      return { kept, archived: !late.more && settled.length === late.rows.length };
+      const settled = settledPrefix(read.rows, taken);
+      const last = settled.at(-1);
+      let kept = 0;
+      if (last !== undefined) {
+        const { scope, progress } = pass(settled, last);
+        kept = await passSurvivors(db, day, cutoffs, settled, scope, progress);
+      }
+      return { kept, archived: !read.more && settled.length === read.rows.length };
     },
   };
 }

@@ -7,9 +7,9 @@ import { addDays, dayOf, dayTable, KEPT_EVENTS } from './partitions.ts';
  * queue batch changes goes to D1 in one round trip and one transaction.
  *
  * Each statement takes all its rows as one JSON array parameter and expands it with
- * `json_each` ({@link EACH_EVENT} for events), so a batch needs one statement per table and outcome (more only when the array
- * outgrows {@link MAX_JSON_PARAM_BYTES}), never one per event, and binds 2 or 3 parameters
- * where D1 allows 100.
+ * `json_each` ({@link EACH_EVENT} for events), so a batch needs one statement per table and
+ * outcome (more only when the array outgrows {@link MAX_JSON_PARAM_BYTES}), never one per event,
+ * and binds 2 or 3 parameters where D1 allows 100.
  */
 export interface StoreWrite {
   readonly statements: readonly D1PreparedStatement[];

@@ -100,10 +100,10 @@ export async function refuseIfStoreFull(
   env: IngestEnv,
   ctx: ExecutionContext,
 ): Promise<void> {
-  const store = keyStore(request, env);
+  // The store's handle is made only when it is asked: most sends answer from memory.
   const bytes = await sizes.bytes(
     request.apiKey.id,
-    () => store.size(),
+    () => keyStore(request, env).size(),
     (promise) => ctx.waitUntil(promise),
   );
   if (bytes === null) {
