@@ -8,7 +8,7 @@
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import api from '../../../docs/api.md?raw';
-import { LIMITS } from '../src/lib/rate-limits.ts';
+import { EventLeases, LIMITS } from '../src/lib/rate-limits.ts';
 import {
   BASE_URL,
   expectError,
@@ -68,26 +68,39 @@ describe('key lookups per client address', () => {
 });
 
 describe('events per key', () => {
-  it('charges a single event to the request budget only (one limiter call) and a batch to the events budget, in units of 10', async () => {
+  it('charges a single event to the request budget only (one limiter call) and a batch to the events budget, buying 100 events a call and spending what the isolate bought first', async () => {
     const key = await newApiKey();
     // The first request caches the key; a lookup is charged to the address only when uncached.
     expect((await post('/events', key, { payload: {} })).status).toBe(200);
     const requests = vi.spyOn(env.RATE_LIMITER, 'limit'); // watches only
     const events = vi.spyOn(env.EVENT_LIMITER, 'limit');
     const lookups = vi.spyOn(env.ADDRESS_LIMITER, 'limit');
+    const calls = () => [requests, events, lookups].map((spy) => spy.mock.calls.length);
 
     expect((await post('/events', key, { payload: { single: true } })).status).toBe(200);
-    expect([requests, events, lookups].map((spy) => spy.mock.calls.length)).toEqual([1, 0, 0]);
+    expect(calls()).toEqual([1, 0, 0]);
 
+    // 25 events buy one unit of 100; the next 75 spend the rest of it without a call.
     expect((await post('/events/batch', key, { events: items(25) })).status).toBe(200);
-    expect([requests, events, lookups].map((spy) => spy.mock.calls.length)).toEqual([2, 3, 0]);
+    expect(calls()).toEqual([2, 1, 0]);
+    expect((await post('/events/batch', key, { events: items(75) })).status).toBe(200);
+    expect(calls()).toEqual([3, 1, 0]);
+    // 1 buys a unit (99 left); 100 spend those 99 and buy one more unit for the last event.
+    expect((await post('/events/batch', key, { events: items(1) })).status).toBe(200);
+    expect((await post('/events/batch', key, { events: items(100) })).status).toBe(200);
+    expect(calls()).toEqual([5, 3, 0]);
     expect(events.mock.calls.every(([options]) => options.key === key.id)).toBe(true);
+
+    // What one key bought is its own: another key's first batch buys for itself.
+    const other = await newApiKey();
+    expect((await post('/events/batch', other, { events: items(1) })).status).toBe(200);
+    expect(events.mock.calls.at(-1)?.[0].key).toBe(other.id);
   });
 
   it(
     'counts a batch of 100 as 100 events, refuses the batch past the budget whole, leaves other keys alone, and still takes single events',
     async () => {
-      // The test runtime's EVENT_LIMITER takes 120 calls of 10 events per 60 s (vitest.config.ts).
+      // The test runtime's EVENT_LIMITER takes 12 calls of 100 events per 60 s (vitest.config.ts).
       await inOneRateLimitWindow(60);
       const key = await newApiKey();
       const sendBatch = vi.spyOn(env.EVENT_QUEUE, 'sendBatch'); // watches only
@@ -108,6 +121,67 @@ describe('events per key', () => {
     },
     WINDOW_WAIT_MS + 30_000,
   );
+
+  it(
+    'keeps what a refused batch took from the events bought, so a smaller batch can still spend them',
+    async () => {
+      await inOneRateLimitWindow(60);
+      const key = await newApiKey();
+      // 11 full units, then 50 events that buy the 12th and last call of the window: 50 left.
+      for (let i = 0; i < 11; i++)
+        expect((await post('/events/batch', key, { events: items(100) })).status).toBe(200);
+      expect((await post('/events/batch', key, { events: items(50) })).status).toBe(200);
+      // 100 take the 50 left and need one more unit, which the limiter refuses: nothing is queued
+      // and the 50 go back.
+      const sendBatch = vi.spyOn(env.EVENT_QUEUE, 'sendBatch'); // watches only
+      await expectLimited(
+        await post('/events/batch', key, { events: items(100) }),
+        'events_per_key',
+        LIMITS.events_per_key.period,
+      );
+      expect(sendBatch).not.toHaveBeenCalled();
+      const events = vi.spyOn(env.EVENT_LIMITER, 'limit'); // watches only
+      expect((await post('/events/batch', key, { events: items(50) })).status).toBe(200);
+      expect(events).not.toHaveBeenCalled();
+      await expectLimited(
+        await post('/events/batch', key, { events: items(1) }),
+        'events_per_key',
+        LIMITS.events_per_key.period,
+      );
+    },
+    WINDOW_WAIT_MS + 30_000,
+  );
+});
+
+describe('the events an isolate bought', () => {
+  it('lasts the period from the last purchase, then is dropped', () => {
+    const leases = new EventLeases(100, 10_000, 10);
+    leases.bought('key_a', 1, 30, 0);
+    expect(leases.take('key_a', 50, 9_999)).toBe(50);
+    expect(leases.take('key_a', 50, 10_000)).toBe(0);
+    // A purchase carries what is left into a new period.
+    leases.bought('key_b', 1, 90, 0);
+    leases.bought('key_b', 1, 5, 9_000);
+    expect(leases.take('key_b', 1_000, 18_999)).toBe(105);
+  });
+
+  it('keeps at most its bound of keys, dropping the one that bought longest ago', () => {
+    const leases = new EventLeases(100, 10_000, 2);
+    leases.bought('key_a', 1, 0, 0);
+    leases.bought('key_b', 1, 0, 1);
+    leases.bought('key_c', 1, 0, 2);
+    expect(['key_a', 'key_b', 'key_c'].map((key) => leases.take(key, 100, 3))).toEqual([0, 100, 100]);
+  });
+
+  it('buys whole units for what the events taken leave short', () => {
+    const leases = new EventLeases(100, 10_000, 10);
+    expect([
+      leases.unitsFor(1, 0),
+      leases.unitsFor(100, 0),
+      leases.unitsFor(101, 0),
+      leases.unitsFor(100, 99),
+    ]).toEqual([1, 1, 2, 1]);
+  });
 });
 
 describe('budgets of expensive routes', () => {

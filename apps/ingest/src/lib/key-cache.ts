@@ -1,4 +1,5 @@
 import type { ApiKeyRecord } from '@triggers/api-keys';
+import { Expiring } from './expiring.ts';
 
 /**
  * How long an isolate reuses what AUTH_KV said about a key. KV itself serves reads from an edge
@@ -18,46 +19,6 @@ export const KEY_CACHE_MAX_ENTRIES = 10_000;
  * can never evict a real tenant's cached key (which would send its every request to AUTH_KV).
  */
 export const UNKNOWN_KEY_CACHE_MAX_ENTRIES = 1_000;
-
-interface Entry<T> {
-  value: T;
-  expiresAt: number;
-}
-
-/** A bounded map whose entries expire; the oldest entry is evicted first once it is full. */
-class Expiring<T> {
-  readonly #entries = new Map<string, Entry<T>>();
-
-  constructor(
-    readonly ttlMs: number,
-    readonly maxEntries: number,
-  ) {}
-
-  get(key: string, now: number): T | undefined {
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return undefined;
-    if (entry.expiresAt > now) return entry.value;
-    this.#entries.delete(key);
-    return undefined;
-  }
-
-  set(key: string, value: T, now: number): void {
-    this.#entries.delete(key);
-    if (this.#entries.size >= this.maxEntries) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#entries.delete(oldest);
-    }
-    this.#entries.set(key, { value, expiresAt: now + this.ttlMs });
-  }
-
-  delete(key: string): void {
-    this.#entries.delete(key);
-  }
-
-  get size(): number {
-    return this.#entries.size;
-  }
-}
 
 export interface KeyCacheOptions {
   ttlMs?: number;

@@ -2,6 +2,7 @@ import { describeError, type Logger } from '@triggers/log';
 import type { AuthedRequest } from '../context.ts';
 import type { IngestEnv } from '../env.ts';
 import { ApiError } from './errors.ts';
+import { Expiring } from './expiring.ts';
 
 /**
  * Every rate limit of the API, by the name a 429 gives it (`details.rate_limit`): who it counts
@@ -33,10 +34,10 @@ export const LIMITS = {
   events_per_key: {
     binding: 'EVENT_LIMITER',
     per: 'API key',
-    counts: 'events sent in batches: a batch of 100 is 100, charged in units of 10 rounded up',
+    counts: 'events sent in batches: a batch of 100 is 100, bought by each isolate in units of 100',
     limit: 50_000,
     period: 10,
-    unit: 10,
+    unit: 100,
   },
   inbox_pages_per_key: {
     binding: 'INBOX_LIMITER',
@@ -126,14 +127,82 @@ export async function chargeRequest(request: AuthedRequest, env: IngestEnv): Pro
   throw rateLimited('requests_per_key', limit, period, 'requests per API key');
 }
 
+/** Keys an isolate holds bought events for at most; the key that bought longest ago goes first. */
+export const EVENT_LEASE_MAX_KEYS = 10_000;
+
 /**
- * Charges the `count` events of a batch to the key's events budget: one binding call per started
- * unit of {@link LIMITS}.events_per_key.unit events, so a batch of 100 costs ten. Called once the
- * events are validated and before any is queued. A single event (`POST /events`) is not charged
+ * The events budget an isolate has bought and not yet spent, by key. The binding counts calls, so
+ * each call buys {@link LIMITS}.events_per_key.unit events at once: a batch spends what its key
+ * has left here and buys only what it lacks, in whole units. A batch of 100 makes one call; ten
+ * batches of 10 in one isolate make one between them. What is bought lasts the limit's period
+ * from the last purchase, then is dropped: at most one unit less one event per key and isolate
+ * goes unspent in a period, or is spent just after it. A ledger of numbers, changed only between
+ * awaits: no request waits on another's call.
+ */
+export class EventLeases {
+  readonly #left: Expiring<{ events: number }>;
+
+  constructor(
+    readonly unit: number = LIMITS.events_per_key.unit,
+    periodMs: number = LIMITS.events_per_key.period * 1000,
+    maxKeys: number = EVENT_LEASE_MAX_KEYS,
+  ) {
+    this.#left = new Expiring(periodMs, maxKeys);
+  }
+
+  /** Takes up to `count` bought events of `key`; answers how many it took. */
+  take(key: string, count: number, now: number): number {
+    const lease = this.#left.get(key, now);
+    if (lease === undefined) return 0;
+    const taken = Math.min(lease.events, count);
+    lease.events -= taken;
+    return taken;
+  }
+
+  /** Gives back events taken for a request that was refused, while they last. */
+  giveBack(key: string, events: number, now: number): void {
+    const lease = this.#left.get(key, now);
+    if (lease !== undefined) lease.events += events;
+  }
+
+  /** Records `units` bought for `key` of which `spent` events were spent at once. */
+  bought(key: string, units: number, spent: number, now: number): void {
+    const left = (this.#left.get(key, now)?.events ?? 0) + units * this.unit - spent;
+    this.#left.set(key, { events: left }, now);
+  }
+
+  /** Binding calls to buy what `count` events lack once `left` are taken. */
+  unitsFor(count: number, left: number): number {
+    return Math.ceil((count - left) / this.unit);
+  }
+}
+
+/** This isolate's bought events budget. */
+export const eventLeases = new EventLeases();
+
+/**
+ * Charges the `count` events of a batch to the key's events budget, spending first what this
+ * isolate has bought for the key ({@link EventLeases}) and buying the rest, one binding call per
+ * started unit. Called once the events are validated and before any is queued; a refused batch
+ * spends nothing it took from the isolate's lease. A single event (`POST /events`) is not charged
  * here: the request budget it has already spent bounds single events far below this one, so it
  * makes one limiter call, not two (docs/api.md, "Rate limits", says how far that lets a key go).
  */
-export function chargeEvents(request: AuthedRequest, env: IngestEnv, count: number): Promise<void> {
-  const units = Math.ceil(count / LIMITS.events_per_key.unit);
-  return charge(env, request.log, 'events_per_key', request.apiKey.id, units);
+export async function chargeEvents(
+  request: AuthedRequest,
+  env: IngestEnv,
+  count: number,
+  leases: EventLeases = eventLeases,
+): Promise<void> {
+  const key = request.apiKey.id;
+  const taken = leases.take(key, count, Date.now());
+  if (taken === count) return;
+  const units = leases.unitsFor(count, taken);
+  try {
+    await charge(env, request.log, 'events_per_key', key, units);
+  } catch (err) {
+    leases.giveBack(key, taken, Date.now());
+    throw err;
+  }
+  leases.bought(key, units, count - taken, Date.now());
 }
