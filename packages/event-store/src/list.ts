@@ -1,6 +1,6 @@
 import { type EventStatus, type EventTypeMatch, MAX_INBOX_PAGE_BYTES } from '@triggers/event-schema';
 import * as v from 'valibot';
-import { storedDays } from './days.ts';
+import { indexUnacked, storedDays } from './days.ts';
 import { addDays, dayOf, dayStart, dayTable, KEPT_EVENTS } from './partitions.ts';
 import { type StoredEvent, toStoredEvent } from './read.ts';
 
@@ -154,11 +154,13 @@ export interface PageRead {
  * Reads a page of `query` day by day (partitions.ts), in its order from the cursor's day (or
  * `to`'s, `from`'s, or the newest or oldest held), until the page is full: a day holds its table
  * and the rows of kept_events received that day. The next day is the nearest that has a table or
- * a kept row (one index probe of kept_events per day walked). Filters on status, type or source
- * read a day in key order until the page fills: their cost is the rows of the days walked.
+ * a kept row (one index probe of kept_events per day walked). The unacknowledged view reads its
+ * own index (days.ts, `indexUnacked`); filters on status, type or source read a day in key order
+ * until the page fills: their cost is the rows of the days walked.
  */
 export async function readPage(db: D1Database, query: EventQuery): Promise<PageRead> {
   const tables = await storedDays(db);
+  if (query.acked === false) await indexUnacked(db, tables);
   const held = new Set(tables);
   const desc = query.order === 'desc';
   const maxBytes = query.maxBytes ?? MAX_INBOX_PAGE_BYTES;

@@ -109,8 +109,8 @@ export const EVENT_COLUMNS = [
  * rowid table (a row of 1 KB of payload stays on its page; keyed WITHOUT ROWID it spilled to an
  * overflow page, 4.8 KB stored per 1 KB event, measured), its UNIQUE (event_id) index (lookups by
  * id, duplicates) and the index of the inbox order and cursor, `(received_at, event_id)`: 3 rows
- * written per new event. No index for the unacknowledged view: it reads the day in order and
- * skips acknowledged rows (docs/scaling.md, "Day partitions", weighs the two).
+ * written per new event. The unacknowledged view's index is not among them: only a store whose
+ * tenant reads that view has it ({@link unackedIndexSql}).
  */
 export function eventsTableSql(name: string): string[] {
   return [
@@ -118,6 +118,21 @@ export function eventsTableSql(name: string): string[] {
     `CREATE INDEX IF NOT EXISTS ${name}_by_received ON ${name} (received_at, event_id)`,
   ];
 }
+
+/**
+ * The index of the unacknowledged view (the inbox's default) on events table `name`: its
+ * `(received_at, event_id)` order, of the rows not acknowledged only, so a page of that view reads
+ * about the page however much of the window is acknowledged. It costs a row written when an
+ * unacknowledged event is stored and one when it is acknowledged, so a store has it only once its
+ * tenant has read that view (days.ts, `indexUnacked`): docs/scaling.md, "Day partitions".
+ */
+export function unackedIndexSql(name: string): string {
+  return `CREATE INDEX IF NOT EXISTS ${name}_unacked ON ${name} (received_at, event_id) WHERE acked_at IS NULL`;
+}
+
+/** The SQL listing the events tables that have the unacknowledged view's index. */
+export const UNACKED_INDEXED_SQL =
+  "SELECT tbl_name AS name FROM sqlite_master WHERE type = 'index' AND name GLOB '*_unacked'";
 
 /**
  * Terms one compound SELECT may have in a Durable Object's SQLite (measured: 5 pass, 6 fail with

@@ -55,12 +55,16 @@ async function tenant(outcomes: Outcome[], timestamp = (i: number) => at(i)) {
 
 const ids = (page: { events: { event_id: string }[] }) => page.events.map((e) => e.event_id);
 
-/** Every page of `query`, following `next` until it is null. */
-async function walk(query: EventQuery, between: (page: number) => Promise<void> = async () => {}) {
+/** Every page of `query` in `store`, following `next` until it is null. */
+async function walkIn(
+  store: D1Database,
+  query: EventQuery,
+  between: (page: number) => Promise<void> = async () => {},
+) {
   const seen: string[] = [];
   let after: EventCursor | undefined;
   for (let page = 0; page < 100; page++) {
-    const result = await listEvents(db, { ...query, ...(after ? { after } : {}) });
+    const result = await listEvents(store, { ...query, ...(after ? { after } : {}) });
     seen.push(...ids(result));
     if (result.next === null) return seen;
     after = result.next;
@@ -68,6 +72,9 @@ async function walk(query: EventQuery, between: (page: number) => Promise<void> 
   }
   throw new Error('the walk did not end');
 }
+
+/** Every page of `query` in the suite's store. */
+const walk = (query: EventQuery, between?: (page: number) => Promise<void>) => walkIn(db, query, between);
 
 describe('listEvents', () => {
   it('lists one key’s events newest first, or oldest first, and nobody else’s', async () => {
@@ -154,12 +161,11 @@ describe('listEvents', () => {
     expect(rest.next).toBeNull();
   });
 
-  it('reads a day of the default inbox view by a range of its (received_at, event_id) index and kept_events’, about the page’s rows', async () => {
+  it('reads a day of the inbox by a range of its (received_at, event_id) index and kept_events’, about the page’s rows', async () => {
     const { apiKeyId } = await tenant(['delivered']);
     const query = daySegment(
       {
         apiKeyId,
-        acked: false,
         order: 'desc',
         limit: 51,
         after: { received_at: at(5), event_id: crypto.randomUUID() },
@@ -179,8 +185,8 @@ describe('listEvents', () => {
     expect(plan).toContain('events_20261129_by_received');
     expect(plan).toContain('kept_events_by_received');
     expect(plan).not.toMatch(/SCAN (events_|kept_events)/);
-    // And what it costs: a page of 11 of a day of 200 unacknowledged events (a store of its own,
-    // one tenant as in production) reads about the page, not the day.
+    // And what it costs: a page of 11 of a day of 200 events (a store of its own, one tenant as
+    // in production) reads about the page, not the day.
     const own = storeDb();
     const key = `key_${crypto.randomUUID()}`;
     const events = Array.from({ length: 200 }, (_, i) => queuedEvent({ api_key_id: key, timestamp: at(i) }));
@@ -191,13 +197,7 @@ describe('listEvents', () => {
         NOW,
       ),
     ]);
-    const page = daySegment(
-      { apiKeyId: key, acked: false, order: 'desc', limit: 11 },
-      '20261129',
-      true,
-      11,
-      4_000_000,
-    );
+    const page = daySegment({ apiKeyId: key, order: 'desc', limit: 11 }, '20261129', true, 11, 4_000_000);
     const { results: rows, meta } = await own
       .prepare(page.text)
       .bind(...page.params)
@@ -205,6 +205,98 @@ describe('listEvents', () => {
     expect(rows).toHaveLength(11);
     // Measured: 91 (each step of the plan counts the page's rows again), for a day of 100 or 200.
     expect(meta.rows_read).toBeLessThan(events.length / 2);
+  });
+
+  it('reads the unacknowledged view (the default) by an index of its own, built by its first read, so a page of a day acknowledged but for a few reads about the page', async () => {
+    const own = storeDb();
+    const apiKeyId = `key_${crypto.randomUUID()}`;
+    const events = Array.from({ length: 200 }, (_, i) =>
+      queuedEvent({ api_key_id: apiKeyId, timestamp: at(i) }),
+    );
+    await commit(own, [
+      storeDelivered(
+        own,
+        events.map((event) => ({ event, attempts: 1 })),
+        NOW,
+      ),
+    ]);
+    // The tenant acknowledged all but the 5 oldest.
+    for (const { event_id: eventId } of events.slice(5)) await ackEvent(own, { apiKeyId, eventId }, NOW);
+    const unackedIndexes = async () =>
+      (
+        await own
+          .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND name GLOB '*_unacked' ORDER BY name",
+          )
+          .all<{ name: string }>()
+      ).results.map((r) => r.name);
+    const segment = daySegment(
+      { apiKeyId, acked: false, order: 'desc', limit: 3 },
+      '20261129',
+      true,
+      3,
+      4_000_000,
+    );
+    const read = async () => {
+      const { results, meta } = await own
+        .prepare(segment.text)
+        .bind(...segment.params)
+        .all<{ event_id: string }>();
+      return { ids: results.map((r) => r.event_id), rowsRead: meta.rows_read };
+    };
+    const newestUnacked = events
+      .slice(0, 5)
+      .map((e) => e.event_id)
+      .reverse()
+      .slice(0, 3);
+
+    // Until the tenant reads the view its store has no such index (nor pays a row per event for
+    // it), and a page walks the acknowledged rows to reach the few that are not.
+    expect(await unackedIndexes()).toEqual([]);
+    const before = await read();
+    expect(before.ids).toEqual(newestUnacked);
+    expect(before.rowsRead).toBeGreaterThan(195);
+
+    const page = await listEvents(own, { apiKeyId, acked: false, order: 'desc', limit: 3 });
+    expect(ids(page)).toEqual(newestUnacked);
+    // The day's table, its neighbours' (made with it) and kept_events.
+    expect(await unackedIndexes()).toEqual([
+      'events_20261128_unacked',
+      'events_20261129_unacked',
+      'events_20261130_unacked',
+      'kept_events_unacked',
+    ]);
+    const { results } = await own
+      .prepare(`EXPLAIN QUERY PLAN ${segment.text}`)
+      .bind(...segment.params)
+      .all<{ detail: string }>();
+    const plan = results.map((r) => r.detail).join('\n');
+    expect(plan).toContain('events_20261129_unacked');
+    expect(plan).toContain('kept_events_unacked');
+    // In the index's order (a range of it, or its end), never the table.
+    expect(plan).not.toMatch(/SCAN (events_\d+|kept_events)\b(?! USING INDEX)/);
+    const after = await read();
+    expect(after.ids).toEqual(newestUnacked);
+    // Measured: 27 (each step of the plan counts the page's rows again) against 200 before.
+    expect(after.rowsRead).toBeLessThan(40);
+
+    // Every page of the view, unchanged; and a day made later gets the index with its table.
+    expect(await walkIn(own, { apiKeyId, acked: false, order: 'asc', limit: 2 })).toEqual(
+      events.slice(0, 5).map((e) => e.event_id),
+    );
+    await commit(own, [
+      storeDelivered(
+        own,
+        [
+          {
+            event: queuedEvent({ api_key_id: apiKeyId, timestamp: '2026-12-01T08:00:00.000Z' }),
+            attempts: 1,
+          },
+        ],
+        NOW,
+      ),
+    ]);
+    expect(await unackedIndexes()).toContain('events_20261201_unacked');
   });
 });
 
