@@ -78,10 +78,19 @@ export function load({
   });
 }
 
+/** Digits after the decimal point of `value` as written (each figure is rounded where it is made). */
+const decimals = (value) => (Number.isInteger(value) ? 0 : (String(value).split('.')[1]?.length ?? 0));
+
+/**
+ * The median of `values`. Of an even number, the mean of the middle two, rounded to as many
+ * decimals as they have: of 3.05 and 3.06, 3.05 (the mean is 3.0549999999999997 in binary).
+ */
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  if (sorted.length % 2 === 1) return sorted[middle];
+  const [low, high] = [sorted[middle - 1], sorted[middle]];
+  return Number(((low + high) / 2).toFixed(Math.max(decimals(low), decimals(high))));
 };
 
 /** The median of each figure over repeated runs of one target (each figure on its own). */

@@ -166,6 +166,23 @@ async function profileUnderLoad({ system, floor, headers, body }) {
 const loadAtStart = Number(loadavg()[0].toFixed(1));
 const scratch = mkdtempSync(join(tmpdir(), 'triggers-bench-'));
 const running = [];
+
+/**
+ * Starts the durable floors' Worker (`floor/`: the single-event floor and the batch floor) on a
+ * fresh state of its own, with a private dev registry, as the system's: its queues never reach
+ * another wrangler dev's.
+ */
+async function startFloor() {
+  const dir = mkdtempSync(join(scratch, 'floor-'));
+  const persistTo = join(dir, 'state');
+  const floor = await startWorkers({
+    configs: [floorConfig],
+    persistTo,
+    env: { WRANGLER_REGISTRY_PATH: join(dir, 'registry') },
+    readyPath: '/',
+  });
+  return { ...floor, persistTo };
+}
 const result = {
   time: new Date().toISOString(),
   machine: {
@@ -201,6 +218,8 @@ try {
     settings.baseline = { ref, commit, chosen };
   }
   const batchSettings = {
+    // The batch durable floor is this tree's code.
+    floor: { commit: trees[0].commit, start: startFloor },
     reps: settings.repetitions,
     count: settings.e2e_batch_events,
     rateLimit: settings.rate_limit_per_key,
@@ -214,13 +233,7 @@ try {
     // Started together: each is its own wrangler dev, and starting takes most of a --short run.
     const started = await Promise.allSettled([
       startWorkers({ configs: [baselineConfig], persistTo: join(scratch, 'baseline'), readyPath: '/' }),
-      startWorkers({
-        configs: [floorConfig],
-        persistTo: join(scratch, 'floor'),
-        // A private dev registry, as the system's: its queue never reaches another wrangler dev's.
-        env: { WRANGLER_REGISTRY_PATH: join(scratch, 'floor-registry') },
-        readyPath: '/',
-      }),
+      startFloor(),
       startSystem({
         rateLimit: settings.rate_limit_per_key,
         keys: { bench: { mode: 'test', name: 'bench' }, e2e: { mode: 'test', name: 'bench e2e' } },
@@ -360,9 +373,14 @@ try {
       floor_runtime_peak_rss_bytes: memoryOf(floor),
       baseline_runtime_peak_rss_bytes: memoryOf(baseline),
     });
-    // --short with no baseline: the batch phase on this system, with a key (tenant) of its own.
+    // --short with no baseline: the batch phase on this system, with a key (tenant) of its own,
+    // and the batch floor on the floors' Worker the other phases ran on (its batch store is empty).
     if (trees.length === 1 && short) {
-      batchE2e = await compareEndToEnd({ ...batchSettings, trees: [{ ...trees[0], running: system }] });
+      batchE2e = await compareEndToEnd({
+        ...batchSettings,
+        trees: [{ ...trees[0], running: system }],
+        floor: { ...batchSettings.floor, running: floor },
+      });
     }
     profiles = values.profile ? await profileUnderLoad({ system, floor, headers, body }) : undefined;
     await system.stop();
