@@ -450,6 +450,9 @@ try {
   batchE2e ??= await compareEndToEnd({ ...batchSettings, trees });
   result.end_to_end_batch = batchE2e;
   for (const [name, runs] of Object.entries(batchE2e.runs)) {
+    if (runs.length !== settings.repetitions) {
+      problems.push(`end to end (batch), ${name}: ${runs.length} of ${settings.repetitions} repetitions ran`);
+    }
     for (const run of runs) {
       if (
         run.non2xx !== 0 ||
