@@ -9,6 +9,9 @@ export function quantile(sorted, q) {
 
 const round = (value) => Math.round(value * 10) / 10;
 
+/** autocannon's sampling interval, in milliseconds: how late after its last answer a run ends. */
+const SAMPLE_MS = 100;
+
 /**
  * Drives `url` with `connections` concurrent clients for `duration` seconds (or until `amount`
  * requests), printing a progress line every second. Latencies are collected per response so that
@@ -40,6 +43,9 @@ export function load({
         ...(amount ? { amount } : { duration }),
         requests: [{ method, headers, body, ...(onResponse ? { onResponse } : {}) }],
         timeout: 30,
+        // autocannon ends a run (and calls back) on its sampling tick only, 1 s by default: a run
+        // of `amount` requests would count up to a second with none in flight.
+        sampleInt: SAMPLE_MS,
       },
       (err, result) => {
         clearInterval(ticker);

@@ -6,7 +6,7 @@
 //   pnpm bench --short         a few seconds per phase: proves the harness and its correctness checks
 //   pnpm bench --events 50000  events of the end-to-end batch phase (default 100,000; 1,000 with --short)
 //   pnpm bench --single-events 5000   events of the end-to-end single-event phase (default 20,000)
-//   pnpm bench --e2e-only      only the end-to-end batch phase, this tree against the baseline tree
+//   pnpm bench --e2e-only      only the end-to-end batch phase: this tree, the baseline tree, the batch floor
 //   pnpm bench --baseline-ref <git ref>   the previous design to compare end to end with (default:
 //                              the merge base with main, or HEAD^1 on main; none with --short
 //                              unless given; `none`: no baseline)
