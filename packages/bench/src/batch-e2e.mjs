@@ -5,7 +5,7 @@
 import { cpuMs } from './cpu.mjs';
 import { load } from './load.mjs';
 import { peakRss, runtimePids } from './proc.mjs';
-import { countSettled, layoutOf, storedRows } from './stored.mjs';
+import { countFloorStored, countSettled, floorRows, layoutOf, storedRows } from './stored.mjs';
 
 /**
  * A `POST /events/batch` body of `size` events of `bytes` bytes each (as `POST /events` bodies).
@@ -19,18 +19,63 @@ export function batchBody(size, bytes) {
 }
 
 /**
- * Sends `count` events to `system` as key `key` (whose id is `apiKeyId`: a tenant with no events
- * yet), waits until every accepted one is stored, and counts lost and duplicated events. Throws
- * when `stallMs` pass with no event stored and some still missing.
+ * What the phase drives and reads: where to POST the batches (`url`, with `headers`), the
+ * processes serving it (`server`: its `wrangler dev`), and how many of the run's events are
+ * stored, their rows and what holds them (the report's "store"), read from its local state.
+ * @typedef {{
+ *   url: string,
+ *   headers: Record<string, string>,
+ *   server: { pid: number },
+ *   countStored: () => number,
+ *   rows: () => { event_id: string, status?: string }[],
+ *   layout: () => string,
+ * }} BatchTarget
+ */
+
+/**
+ * A started system of a tree under test (`url`, `pid` of its `wrangler dev`, `persistTo` its
+ * state) as a {@link BatchTarget}: `POST /events/batch` as key `key`, whose id is `apiKeyId` (a
+ * tenant with no events yet); an event counts once settled (delivered or failed).
+ * @param {{ url: string, pid: number, persistTo: string }} system
+ * @param {string} key
+ * @param {string} apiKeyId
+ * @returns {BatchTarget}
+ */
+export const systemTarget = (system, key, apiKeyId) => ({
+  url: `${system.url}/events/batch`,
+  headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+  server: system,
+  countStored: () => countSettled(system.persistTo, apiKeyId),
+  rows: () => storedRows(system.persistTo, apiKeyId),
+  layout: () => layoutOf(system.persistTo),
+});
+
+/**
+ * The batch durable floor (packages/bench/floor, `POST /batch`) started with its state in
+ * `persistTo`, as a {@link BatchTarget}.
+ * @param {{ url: string, pid: number }} floor
+ * @param {string} persistTo
+ * @returns {BatchTarget}
+ */
+export const floorTarget = (floor, persistTo) => ({
+  url: `${floor.url}/batch`,
+  headers: { 'content-type': 'application/json' },
+  server: floor,
+  countStored: () => countFloorStored(persistTo),
+  rows: () => floorRows(persistTo),
+  layout: () => 'floor object',
+});
+
+/**
+ * Sends `count` events to `target` (whose store holds none yet), waits until every accepted one
+ * is stored, and counts lost and duplicated events. Throws when `stallMs` pass with no event
+ * stored and some still missing.
  *
- * `system` is a started system of the tree under test (`url`, `pid` of its `wrangler dev`,
- * `persistTo` its state); CPU is the utime + stime of its workerd processes (both Workers, the
- * local queue and store run there) from the first send until all are stored, per stored event.
+ * CPU is the utime + stime of the target's workerd processes (its Workers, the local queue and
+ * store run there) from the first send until all are stored, per stored event.
  *
  * @param {{
- *   system: { url: string, pid: number, persistTo: string },
- *   key: string,
- *   apiKeyId: string,
+ *   target: BatchTarget,
  *   count: number,
  *   batchSize?: number,
  *   connections?: number,
@@ -40,42 +85,43 @@ export function batchBody(size, bytes) {
  * }} options
  */
 export async function batchEndToEnd({
-  system,
-  key,
-  apiKeyId,
+  target,
   count,
   batchSize = 100,
   connections = 8,
   eventBytes = 1024,
   stallMs = 120_000,
-  pollMs = 500,
+  pollMs = 200,
 }) {
   if (count % batchSize !== 0) throw new Error(`--events must be a multiple of ${batchSize}, got ${count}`);
   /** @type {string[]} */
   const accepted = [];
-  const before = cpuMs(system);
+  const before = cpuMs(target.server);
   const started = Date.now();
+  // When the last answer came: the load run itself ends up to a sampling interval later.
+  let lastAnswerAt = started;
   const sending = await load({
     label: 'end to end, POST /events/batch',
-    url: `${system.url}/events/batch`,
+    url: target.url,
     method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    headers: target.headers,
     body: batchBody(batchSize, eventBytes),
     connections,
     amount: count / batchSize,
     onResponse: (/** @type {number} */ status, /** @type {string} */ responseBody) => {
+      lastAnswerAt = Date.now();
       if (status !== 200) return;
       for (const item of JSON.parse(responseBody).data.results) {
         if (item.status === 'accepted') accepted.push(item.event_id);
       }
     },
   });
-  const sentAt = Date.now();
+  const sentAt = lastAnswerAt;
 
   let settled = 0;
   let progressAt = sentAt;
   for (;;) {
-    const now = countSettled(system.persistTo, apiKeyId);
+    const now = target.countStored();
     if (now !== settled) {
       settled = now;
       progressAt = Date.now();
@@ -91,10 +137,10 @@ export async function batchEndToEnd({
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
   const doneAt = Date.now();
-  const after = cpuMs(system);
+  const after = cpuMs(target.server);
   process.stderr.write('\n');
 
-  const rows = storedRows(system.persistTo, apiKeyId);
+  const rows = target.rows();
   const acceptedIds = new Set(accepted);
   /** @type {Map<string, number>} */
   const seen = new Map();
@@ -109,7 +155,7 @@ export async function batchEndToEnd({
   const seconds = (doneAt - started) / 1000;
   const runtimeCpu = after.runtime - before.runtime;
   return {
-    layout: layoutOf(system.persistTo),
+    layout: target.layout(),
     sent: count,
     requests: sending.requests,
     batch_size: batchSize,
@@ -128,6 +174,6 @@ export async function batchEndToEnd({
     total_cpu_ms_per_event: Number(((after.total - before.total) / Math.max(1, stored)).toFixed(3)),
     // VmHWM of the workerd processes: since the system started, so the phase's peak when it runs
     // on a system of its own (as every A/B repetition does).
-    peak_rss_bytes: runtimePids(system.pid).reduce((sum, pid) => sum + peakRss(pid), 0),
+    peak_rss_bytes: runtimePids(target.server.pid).reduce((sum, pid) => sum + peakRss(pid), 0),
   };
 }

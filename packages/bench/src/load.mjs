@@ -9,6 +9,9 @@ export function quantile(sorted, q) {
 
 const round = (value) => Math.round(value * 10) / 10;
 
+/** autocannon's sampling interval, in milliseconds: how late after its last answer a run ends. */
+const SAMPLE_MS = 100;
+
 /**
  * Drives `url` with `connections` concurrent clients for `duration` seconds (or until `amount`
  * requests), printing a progress line every second. Latencies are collected per response so that
@@ -40,6 +43,9 @@ export function load({
         ...(amount ? { amount } : { duration }),
         requests: [{ method, headers, body, ...(onResponse ? { onResponse } : {}) }],
         timeout: 30,
+        // autocannon ends a run (and calls back) on its sampling tick only, 1 s by default: a run
+        // of `amount` requests would count up to a second with none in flight.
+        sampleInt: SAMPLE_MS,
       },
       (err, result) => {
         clearInterval(ticker);
@@ -78,10 +84,19 @@ export function load({
   });
 }
 
+/** Digits after the decimal point of `value` as written (each figure is rounded where it is made). */
+const decimals = (value) => (Number.isInteger(value) ? 0 : (String(value).split('.')[1]?.length ?? 0));
+
+/**
+ * The median of `values`. Of an even number, the mean of the middle two, rounded to as many
+ * decimals as they have: of 3.05 and 3.06, 3.05 (the mean is 3.0549999999999997 in binary).
+ */
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  if (sorted.length % 2 === 1) return sorted[middle];
+  const [low, high] = [sorted[middle - 1], sorted[middle]];
+  return Number(((low + high) / 2).toFixed(Math.max(decimals(low), decimals(high))));
 };
 
 /** The median of each figure over repeated runs of one target (each figure on its own). */

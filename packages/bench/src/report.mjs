@@ -94,17 +94,18 @@ function loadPhases(result) {
 
 const figure = (value, digits = 2) => (value === undefined ? '–' : value.toFixed(digits));
 
-/** The end-to-end batch phase: each tree's medians and the ratios current/baseline. */
+/** The end-to-end batch phase: each tree's and the batch floor's medians, and the ratios. */
 function batchEndToEnd(e2e, machine) {
   const [first] = Object.values(e2e.medians);
   const ratios = e2e.current_over_baseline;
+  const rows = [...e2e.trees, ...(e2e.batch_floor ? [e2e.batch_floor] : [])];
   const lines = [
-    `End to end through the batch path: ${e2e.events} events of 1 KB, POST /events/batch with ${first.batch_size} per request, ${first.connections} requests in flight, ${e2e.shared_system ? 'on the system of the phases above, with a key of its own' : 'each tree on a system of its own'}, ${e2e.repetitions} repetition(s) interleaved; figures are medians (${machine.cores} cores, load average ${machine.load_average.start} at the start, ${machine.load_average.end} at the end). CPU is the utime + stime of the workerd processes (both Workers, the local queue and store) from the first send until every accepted event is stored, per stored event; peak is their VmHWM.`,
+    `End to end through the batch path: ${e2e.events} events of 1 KB, POST /events/batch with ${first.batch_size} per request, ${first.connections} requests in flight, ${e2e.shared_system ? 'on the system of the phases above, with a key of its own' : 'each tree on a system of its own'}, ${e2e.repetitions} repetition(s) interleaved${e2e.batch_floor ? ` with the batch durable floor (POST /batch of packages/bench/floor${e2e.shared_system ? ", on the floors' Worker of the phases above" : ', on a Worker of its own'})` : ''}; figures are medians (${machine.cores} cores, load average ${machine.load_average.start} at the start, ${machine.load_average.end} at the end). CPU is the utime + stime of the workerd processes (both Workers, the local queue and store) from the first send until every accepted event is stored, per stored event; peak is their VmHWM.`,
     '',
     '| tree | commit | store | accepted in s | all stored in s | events/s end to end | workerd CPU ms/event | peak RSS | lost | duplicated |',
     '|---|---|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
-  for (const { name, commit } of e2e.trees) {
+  for (const { name, commit } of rows) {
     const m = e2e.medians[name];
     const worst = (key) => Math.max(...e2e.runs[name].map((run) => run[key]));
     lines.push(
@@ -112,6 +113,13 @@ function batchEndToEnd(e2e, machine) {
     );
   }
   lines.push('');
+  for (const [name, over] of Object.entries(e2e.over_batch_floor ?? {})) {
+    if (!over) continue;
+    lines.push(
+      `${name[0].toUpperCase()}${name.slice(1)} / batch floor: events/s end to end **${figure(over.events_per_second)}**, workerd CPU per event ${figure(over.workerd_cpu_ms_per_event)}, peak RSS ${figure(over.peak_rss_bytes)}.`,
+    );
+  }
+  if (e2e.over_batch_floor) lines.push('');
   if (ratios) {
     lines.push(
       `Current / baseline: events/s end to end **${figure(ratios.events_per_second)}**, workerd CPU per event ${figure(ratios.workerd_cpu_ms_per_event)}, peak RSS ${figure(ratios.peak_rss_bytes)}.`,

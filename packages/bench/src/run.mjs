@@ -6,7 +6,7 @@
 //   pnpm bench --short         a few seconds per phase: proves the harness and its correctness checks
 //   pnpm bench --events 50000  events of the end-to-end batch phase (default 100,000; 1,000 with --short)
 //   pnpm bench --single-events 5000   events of the end-to-end single-event phase (default 20,000)
-//   pnpm bench --e2e-only      only the end-to-end batch phase, this tree against the baseline tree
+//   pnpm bench --e2e-only      only the end-to-end batch phase: this tree, the baseline tree, the batch floor
 //   pnpm bench --baseline-ref <git ref>   the previous design to compare end to end with (default:
 //                              the merge base with main, or HEAD^1 on main; none with --short
 //                              unless given; `none`: no baseline)
@@ -166,6 +166,23 @@ async function profileUnderLoad({ system, floor, headers, body }) {
 const loadAtStart = Number(loadavg()[0].toFixed(1));
 const scratch = mkdtempSync(join(tmpdir(), 'triggers-bench-'));
 const running = [];
+
+/**
+ * Starts the durable floors' Worker (`floor/`: the single-event floor and the batch floor) on a
+ * fresh state of its own, with a private dev registry, as the system's: its queues never reach
+ * another wrangler dev's.
+ */
+async function startFloor() {
+  const dir = mkdtempSync(join(scratch, 'floor-'));
+  const persistTo = join(dir, 'state');
+  const floor = await startWorkers({
+    configs: [floorConfig],
+    persistTo,
+    env: { WRANGLER_REGISTRY_PATH: join(dir, 'registry') },
+    readyPath: '/',
+  });
+  return { ...floor, persistTo };
+}
 const result = {
   time: new Date().toISOString(),
   machine: {
@@ -201,6 +218,8 @@ try {
     settings.baseline = { ref, commit, chosen };
   }
   const batchSettings = {
+    // The batch durable floor is this tree's code.
+    floor: { commit: trees[0].commit, start: startFloor },
     reps: settings.repetitions,
     count: settings.e2e_batch_events,
     rateLimit: settings.rate_limit_per_key,
@@ -214,13 +233,7 @@ try {
     // Started together: each is its own wrangler dev, and starting takes most of a --short run.
     const started = await Promise.allSettled([
       startWorkers({ configs: [baselineConfig], persistTo: join(scratch, 'baseline'), readyPath: '/' }),
-      startWorkers({
-        configs: [floorConfig],
-        persistTo: join(scratch, 'floor'),
-        // A private dev registry, as the system's: its queue never reaches another wrangler dev's.
-        env: { WRANGLER_REGISTRY_PATH: join(scratch, 'floor-registry') },
-        readyPath: '/',
-      }),
+      startFloor(),
       startSystem({
         rateLimit: settings.rate_limit_per_key,
         keys: { bench: { mode: 'test', name: 'bench' }, e2e: { mode: 'test', name: 'bench e2e' } },
@@ -360,9 +373,14 @@ try {
       floor_runtime_peak_rss_bytes: memoryOf(floor),
       baseline_runtime_peak_rss_bytes: memoryOf(baseline),
     });
-    // --short with no baseline: the batch phase on this system, with a key (tenant) of its own.
+    // --short with no baseline: the batch phase on this system, with a key (tenant) of its own,
+    // and the batch floor on the floors' Worker the other phases ran on (its batch store is empty).
     if (trees.length === 1 && short) {
-      batchE2e = await compareEndToEnd({ ...batchSettings, trees: [{ ...trees[0], running: system }] });
+      batchE2e = await compareEndToEnd({
+        ...batchSettings,
+        trees: [{ ...trees[0], running: system }],
+        floor: { ...batchSettings.floor, running: floor },
+      });
     }
     profiles = values.profile ? await profileUnderLoad({ system, floor, headers, body }) : undefined;
     await system.stop();
@@ -432,6 +450,9 @@ try {
   batchE2e ??= await compareEndToEnd({ ...batchSettings, trees });
   result.end_to_end_batch = batchE2e;
   for (const [name, runs] of Object.entries(batchE2e.runs)) {
+    if (runs.length !== settings.repetitions) {
+      problems.push(`end to end (batch), ${name}: ${runs.length} of ${settings.repetitions} repetitions ran`);
+    }
     for (const run of runs) {
       if (
         run.non2xx !== 0 ||
