@@ -16,6 +16,7 @@ import {
   replayEvent,
   replayFailed,
   restoreFailed,
+  type Sql,
   storeDelivered,
   tenantStore,
 } from '../src/index.ts';
@@ -54,6 +55,15 @@ async function tenant(outcomes: Outcome[], timestamp = (i: number) => at(i)) {
 }
 
 const ids = (page: { events: { event_id: string }[] }) => page.events.map((e) => e.event_id);
+
+/** SQLite's plan for `query` in `store`, one step a line. */
+async function planOf(store: D1Database, query: Sql): Promise<string> {
+  const { results } = await store
+    .prepare(`EXPLAIN QUERY PLAN ${query.text}`)
+    .bind(...query.params)
+    .all<{ detail: string }>();
+  return results.map((r) => r.detail).join('\n');
+}
 
 /** Every page of `query` in `store`, following `next` until it is null. */
 async function walkIn(
@@ -175,11 +185,7 @@ describe('listEvents', () => {
       51,
       4_000_000,
     );
-    const { results } = await db
-      .prepare(`EXPLAIN QUERY PLAN ${query.text}`)
-      .bind(...query.params)
-      .all<{ detail: string }>();
-    const plan = results.map((r) => r.detail).join('\n');
+    const plan = await planOf(db, query);
     // The day's (received_at, event_id) index and kept_events', each read in order up to the
     // page's size (no sort of either table: only the page's at most 2 × 51 rows are sorted).
     expect(plan).toContain('events_20261129_by_received');
@@ -266,11 +272,7 @@ describe('listEvents', () => {
       'events_20261130_unacked',
       'kept_events_unacked',
     ]);
-    const { results } = await own
-      .prepare(`EXPLAIN QUERY PLAN ${segment.text}`)
-      .bind(...segment.params)
-      .all<{ detail: string }>();
-    const plan = results.map((r) => r.detail).join('\n');
+    const plan = await planOf(own, segment);
     expect(plan).toContain('events_20261129_unacked');
     expect(plan).toContain('kept_events_unacked');
     // In the index's order (a range of it, or its end), never the table.
