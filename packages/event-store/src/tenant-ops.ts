@@ -31,25 +31,7 @@ import {
   rotateSubscriptionSecret,
   updateSubscription,
 } from './subscriptions.ts';
-import {
-  commit,
-  type DeadEvent,
-  type EventAttempt,
-  type FailedAttempt,
-  recordFailed,
-  recordRetry,
-  storeDelivered,
-} from './write.ts';
-
-/** One consumer batch's events of one tenant, as the consumer hands them over. */
-export interface EventWrites {
-  /** Events to store as delivered (a duplicate is reported as not stored now). */
-  delivered?: EventAttempt[];
-  /** Failed attempts to record as pending, with their error. */
-  retry?: FailedAttempt[];
-  /** Dead-lettered events to record as failed. */
-  failed?: DeadEvent[];
-}
+import { commit, type PreparedWrites, writePrepared } from './write.ts';
 
 /** The ids each kind of write changed now (a missing id was final already: a duplicate). */
 export interface WrittenEvents {
@@ -60,15 +42,14 @@ export interface WrittenEvents {
   subscribed: boolean;
 }
 
-/** Writes one tenant's share of a batch in one transaction of its store. */
-async function writeEvents(db: D1Database, writes: EventWrites, now: Date): Promise<WrittenEvents> {
-  const all = [...(writes.delivered ?? []), ...(writes.retry ?? []), ...(writes.failed ?? [])];
-  const tenants = [...new Set(all.map(({ event }) => event.api_key_id))];
+/**
+ * Writes one tenant's share of a batch in one transaction of its store. Its events come
+ * serialized ({@link PreparedWrites}): the client's `writeEvents` prepares them (client.ts).
+ */
+async function writeEvents(db: D1Database, prepared: PreparedWrites, now: Date): Promise<WrittenEvents> {
   const [delivered, retry, failed, subscribed] = await commit(db, [
-    storeDelivered(db, writes.delivered ?? [], now),
-    recordRetry(db, writes.retry ?? [], now),
-    recordFailed(db, writes.failed ?? [], now),
-    subscribedKeys(db, (writes.delivered ?? []).length > 0 ? tenants : []),
+    ...writePrepared(db, prepared, now),
+    subscribedKeys(db, prepared.deliveredTenants),
   ]);
   return {
     delivered: [...delivered],

@@ -229,7 +229,7 @@ function statements(db: D1Database, sql: string, elements: unknown[], ...params:
 type Element = ReturnType<typeof eventElement>;
 
 /** A group's events as the JSON arrays its statements bind, each with its event ids alone. */
-interface BoundArray {
+export interface BoundArray {
   text: string;
   ids: string;
 }
@@ -288,7 +288,7 @@ const neighbours = (day: string) => [KEPT_EVENTS, dayTable(addDays(day, -1)), da
 function writeDays(
   db: D1Database,
   outcome: Outcome,
-  elements: Element[],
+  prepared: readonly PreparedDay[],
   now: Date,
   { conflicts = false, fallback }: { conflicts?: boolean; fallback?: string } = {},
 ): StoreWrite {
@@ -296,11 +296,10 @@ function writeDays(
   const params = fallback === undefined ? [at] : [at, fallback];
   const out: D1PreparedStatement[] = [];
   const days: string[] = [];
-  for (const [day, group] of byDay(elements)) {
+  for (const { day, arrays } of prepared) {
     const table = dayTable(day);
     const elsewhere = neighbours(day);
     days.push(addDays(day, -1), day, addDays(day, 1));
-    const arrays = boundArrays(group);
     if (conflicts) {
       for (const t of [table, ...elsewhere])
         out.push(...boundStatements(db, arrays, (n) => countConflicts(t, n), []));
@@ -313,26 +312,85 @@ function writeDays(
 }
 
 /**
+ * One day's events of one outcome, serialized as its statements bind them: made where the
+ * events are ({@link prepareWrites}), so that what crosses to the tenant's object is a few
+ * strings, not an object per event for the RPC to copy.
+ */
+export interface PreparedDay {
+  day: string;
+  arrays: BoundArray[];
+}
+
+/** `elements` by the day they were received, each day serialized once ({@link boundArrays}). */
+const prepareDays = (elements: Element[]): PreparedDay[] =>
+  [...byDay(elements)].map(([day, group]) => ({ day, arrays: boundArrays(group) }));
+
+/** One consumer batch's events of one tenant, by what to record of them. */
+export interface EventWrites {
+  /** Events to store as delivered (a duplicate is reported as not stored now). */
+  delivered?: EventAttempt[];
+  /** Failed attempts to record as pending, with their error. */
+  retry?: FailedAttempt[];
+  /** Dead-lettered events to record as failed. */
+  failed?: DeadEvent[];
+}
+
+/** {@link EventWrites} serialized by {@link prepareWrites}, as `writeEvents` takes them. */
+export interface PreparedWrites {
+  delivered: PreparedDay[];
+  retry: PreparedDay[];
+  failed: PreparedDay[];
+  /** The tenants of the delivered events: whether one is subscribed is read in the same commit. */
+  deliveredTenants: string[];
+}
+
+const deliveredElements = (attempts: readonly EventAttempt[]) => attempts.map((a) => eventElement(a, null));
+const retryElements = (failures: readonly FailedAttempt[]) => failures.map((f) => eventElement(f, f.error));
+const failedElements = (dead: readonly DeadEvent[]) => dead.map((d) => eventElement(d, d.reason));
+
+/** Serializes `writes` where the caller holds them (the consumer), for the store's `writeEvents`. */
+export function prepareWrites(writes: EventWrites): PreparedWrites {
+  const delivered = writes.delivered ?? [];
+  return {
+    delivered: prepareDays(deliveredElements(delivered)),
+    retry: prepareDays(retryElements(writes.retry ?? [])),
+    failed: prepareDays(failedElements(writes.failed ?? [])),
+    deliveredTenants: [...new Set(delivered.map(({ event }) => event.api_key_id))],
+  };
+}
+
+/**
  * Stores events as `delivered`. The keys it reports are the events stored now, not duplicates.
  * A message whose event_id is stored with another payload or metadata (an idempotency key reused
  * for a different event) changes nothing but the row's `idempotency_conflicts` count.
  */
-export function storeDelivered(db: D1Database, attempts: EventAttempt[], now: Date): StoreWrite {
-  const elements = attempts.map((attempt) => eventElement(attempt, null));
-  return writeDays(db, DELIVERED, elements, now, { conflicts: true });
-}
+export const storeDelivered = (db: D1Database, attempts: EventAttempt[], now: Date): StoreWrite =>
+  storePrepared(db, prepareDays(deliveredElements(attempts)), now);
+
+const storePrepared = (db: D1Database, days: readonly PreparedDay[], now: Date): StoreWrite =>
+  writeDays(db, DELIVERED, days, now, { conflicts: true });
 
 /** Records failed attempts that will be retried: `pending`, with their attempts and error. */
-export function recordRetry(db: D1Database, failures: FailedAttempt[], now: Date): StoreWrite {
-  const elements = failures.map((failure) => eventElement(failure, failure.error));
-  return writeDays(db, RETRY, elements, now);
-}
+export const recordRetry = (db: D1Database, failures: FailedAttempt[], now: Date): StoreWrite =>
+  retryPrepared(db, prepareDays(retryElements(failures)), now);
+
+const retryPrepared = (db: D1Database, days: readonly PreparedDay[], now: Date): StoreWrite =>
+  writeDays(db, RETRY, days, now);
 
 /** Records dead-lettered events as `failed`, with their attempts and reason. */
-export function recordFailed(db: D1Database, dead: DeadEvent[], now: Date): StoreWrite {
-  const elements = dead.map((d) => eventElement(d, d.reason));
-  return writeDays(db, FAILED, elements, now, { fallback: RETRIES_EXHAUSTED });
-}
+export const recordFailed = (db: D1Database, dead: DeadEvent[], now: Date): StoreWrite =>
+  failedPrepared(db, prepareDays(failedElements(dead)), now);
+
+const failedPrepared = (db: D1Database, days: readonly PreparedDay[], now: Date): StoreWrite =>
+  writeDays(db, FAILED, days, now, { fallback: RETRIES_EXHAUSTED });
+
+/** The writes of {@link PreparedWrites}: delivered, retried, failed, in that order. */
+export const writePrepared = (db: D1Database, prepared: PreparedWrites, now: Date) =>
+  [
+    storePrepared(db, prepared.delivered, now),
+    retryPrepared(db, prepared.retry, now),
+    failedPrepared(db, prepared.failed, now),
+  ] as const;
 
 /** Keeps dead-lettered messages that are not events, body and all, in `dead_letters`. */
 export function recordUnreadable(db: D1Database, messages: UnreadableMessage[], now: Date): StoreWrite {

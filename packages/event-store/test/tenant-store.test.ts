@@ -1,6 +1,6 @@
 import { env, evictDurableObject, listDurableObjectIds, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { migrateStore, type TenantStore, tenantStore } from '../src/index.ts';
+import { migrateStore, prepareWrites, type TenantStore, tenantStore } from '../src/index.ts';
 import { MIGRATIONS } from '../src/schema.ts';
 
 const event = (apiKeyId: string, n: number) => ({
@@ -41,6 +41,40 @@ describe('tenant stores', () => {
     expect((await b.getEvent({ apiKeyId: 'key_b', eventId: 'evt_key_b_3' }))?.status).toBe('delivered');
     const again = await a.writeEvents({ delivered: [{ event: event('key_a', 1), attempts: 2 }] }, now);
     expect(again.delivered).toEqual([]);
+  });
+});
+
+describe('a batch handed to its store', () => {
+  it('crosses to the object as one JSON text per day received, stored as the events it holds', async () => {
+    const late = { ...event('key_days', 2), timestamp: '2026-12-06T00:00:01.000Z' };
+    const writes = {
+      delivered: [event('key_days', 1), late].map((e) => ({ event: e, attempts: 1 })),
+      retry: [{ event: event('key_days', 3), attempts: 1, error: 'upstream timeout' }],
+    };
+    const prepared = prepareWrites(writes);
+    // What the RPC copies: strings, one array per day and outcome, never an event object.
+    expect(prepared.delivered.map((d) => d.day)).toEqual(['20261205', '20261206']);
+    expect(prepared.retry.map((d) => d.day)).toEqual(['20261205']);
+    expect(prepared.failed).toEqual([]);
+    expect(prepared.deliveredTenants).toEqual(['key_days']);
+    for (const { arrays } of [...prepared.delivered, ...prepared.retry]) {
+      for (const array of arrays) {
+        expect(typeof array.text).toBe('string');
+        expect(JSON.parse(array.ids)).toEqual(JSON.parse(array.text).map((e: { event_id: string }) => e.event_id));
+      }
+    }
+    const store = tenantStore(env.TENANTS, 'key_days');
+    const written = await store.writeEvents(writes, new Date());
+    expect(written).toEqual({
+      delivered: ['evt_key_days_1', 'evt_key_days_2'],
+      retry: ['evt_key_days_3'],
+      failed: [],
+      subscribed: false,
+    });
+    const second = await store.getEvent({ apiKeyId: 'key_days', eventId: 'evt_key_days_2' });
+    expect(second).toMatchObject({ status: 'delivered', payload: { n: 2 }, received_at: late.timestamp });
+    const retried = await store.getEvent({ apiKeyId: 'key_days', eventId: 'evt_key_days_3' });
+    expect(retried).toMatchObject({ status: 'pending', last_error: 'upstream timeout' });
   });
 });
 
