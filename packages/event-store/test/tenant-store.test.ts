@@ -60,7 +60,9 @@ describe('a batch handed to its store', () => {
     for (const { arrays } of [...prepared.delivered, ...prepared.retry]) {
       for (const array of arrays) {
         expect(typeof array.text).toBe('string');
-        expect(JSON.parse(array.ids)).toEqual(JSON.parse(array.text).map((e: { event_id: string }) => e.event_id));
+        expect(JSON.parse(array.ids)).toEqual(
+          JSON.parse(array.text).map((e: { event_id: string }) => e.event_id),
+        );
       }
     }
     const store = tenantStore(env.TENANTS, 'key_days');
