@@ -359,37 +359,41 @@ export function prepareWrites(writes: EventWrites): PreparedWrites {
   };
 }
 
+/** How each kind of {@link EventWrites} is written: its outcome and its options of {@link writeDays}. */
+const KINDS = {
+  delivered: [DELIVERED, { conflicts: true }],
+  retry: [RETRY, {}],
+  failed: [FAILED, { fallback: RETRIES_EXHAUSTED }],
+} as const satisfies Record<
+  keyof EventWrites,
+  readonly [Outcome, { conflicts?: boolean; fallback?: string }]
+>;
+
+const writeKind = (db: D1Database, kind: keyof EventWrites, days: readonly PreparedDay[], now: Date) =>
+  writeDays(db, KINDS[kind][0], days, now, KINDS[kind][1]);
+
 /**
  * Stores events as `delivered`. The keys it reports are the events stored now, not duplicates.
  * A message whose event_id is stored with another payload or metadata (an idempotency key reused
  * for a different event) changes nothing but the row's `idempotency_conflicts` count.
  */
 export const storeDelivered = (db: D1Database, attempts: EventAttempt[], now: Date): StoreWrite =>
-  storePrepared(db, prepareDays(deliveredElements(attempts)), now);
-
-const storePrepared = (db: D1Database, days: readonly PreparedDay[], now: Date): StoreWrite =>
-  writeDays(db, DELIVERED, days, now, { conflicts: true });
+  writeKind(db, 'delivered', prepareDays(deliveredElements(attempts)), now);
 
 /** Records failed attempts that will be retried: `pending`, with their attempts and error. */
 export const recordRetry = (db: D1Database, failures: FailedAttempt[], now: Date): StoreWrite =>
-  retryPrepared(db, prepareDays(retryElements(failures)), now);
-
-const retryPrepared = (db: D1Database, days: readonly PreparedDay[], now: Date): StoreWrite =>
-  writeDays(db, RETRY, days, now);
+  writeKind(db, 'retry', prepareDays(retryElements(failures)), now);
 
 /** Records dead-lettered events as `failed`, with their attempts and reason. */
 export const recordFailed = (db: D1Database, dead: DeadEvent[], now: Date): StoreWrite =>
-  failedPrepared(db, prepareDays(failedElements(dead)), now);
-
-const failedPrepared = (db: D1Database, days: readonly PreparedDay[], now: Date): StoreWrite =>
-  writeDays(db, FAILED, days, now, { fallback: RETRIES_EXHAUSTED });
+  writeKind(db, 'failed', prepareDays(failedElements(dead)), now);
 
 /** The writes of {@link PreparedWrites}: delivered, retried, failed, in that order. */
 export const writePrepared = (db: D1Database, prepared: PreparedWrites, now: Date) =>
   [
-    storePrepared(db, prepared.delivered, now),
-    retryPrepared(db, prepared.retry, now),
-    failedPrepared(db, prepared.failed, now),
+    writeKind(db, 'delivered', prepared.delivered, now),
+    writeKind(db, 'retry', prepared.retry, now),
+    writeKind(db, 'failed', prepared.failed, now),
   ] as const;
 
 /** Keeps dead-lettered messages that are not events, body and all, in `dead_letters`. */
