@@ -13,6 +13,7 @@ export function toMarkdown(result) {
   ];
   if (result.throughput) lines.push(...loadPhases(result));
   if (result.end_to_end_batch) lines.push(...batchEndToEnd(result.end_to_end_batch, machine));
+  if (result.native_profile) lines.push(...nativeProfile(result.native_profile));
   return lines.join('\n');
 }
 
@@ -127,4 +128,17 @@ function batchEndToEnd(e2e, machine) {
     );
   }
   return lines;
+}
+
+/** `--native-profile`: the shares of perf's samples by what they were doing. */
+function nativeProfile(profile) {
+  if (profile.error) return [`Native profile: none (${profile.error}).`, ''];
+  return [
+    `Native profile of this tree (Linux perf at ${profile.frequency_hz} Hz, every thread of its workerd processes, one more end-to-end batch run of ${profile.events} events: ${profile.events_per_second_under_perf} events/s under the sampler, not a measured figure): ${profile.samples} samples, ${(profile.page_fault_share * 100).toFixed(1)} % of them in a page fault, whatever their category. Each sample counts once, in the first category any frame of its stack matches (packages/bench/src/native-profile.mjs); the stacks are in the run's \`-native.folded\` file.`,
+    '',
+    '| what the runtime was doing | share of samples |',
+    '|---|---:|',
+    ...profile.categories.map(({ category, share }) => `| ${category} | ${(share * 100).toFixed(1)} % |`),
+    '',
+  ];
 }

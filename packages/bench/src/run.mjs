@@ -13,6 +13,9 @@
 //   pnpm bench --concurrency 16 --duration 5   only these load levels, shorter phases
 //   pnpm bench --reps 5        interleaved repetitions per load level (default 3; 1 with --short)
 //   pnpm bench --profile       also CPU-profile the Workers under load (bench-results/*.cpuprofile)
+//   pnpm bench --native-profile   also sample this tree's workerd with Linux perf during one more
+//                              end-to-end batch run: where its CPU goes, native code included
+//                              (bench-results/*-native.folded)
 //   pnpm bench --local-observability   keep wrangler's local trace collector on (off by default)
 //
 // Writes bench-results/<time>.json and bench-results/<time>.md and prints the Markdown table.
@@ -25,10 +28,12 @@ import { parseArgs } from 'node:util';
 import { root, wranglerBin } from '@triggers/tooling';
 import { HARNESS_BATCH_TIMEOUT_SECONDS, startSystem, startWorkers } from '@triggers/tooling/system';
 import { baselineCommit, extractTree, startSystemOf } from './baseline-tree.mjs';
+import { batchEndToEnd, systemTarget } from './batch-e2e.mjs';
 import { compareEndToEnd } from './compare.mjs';
 import { cpuMs, untilIdle } from './cpu.mjs';
 import { drain, settle } from './drain.mjs';
 import { load, medianRun } from './load.mjs';
+import { categorize, foldedStacks, perfUnavailable, startNativeProfile } from './native-profile.mjs';
 import { currentRss, peakRss, runtimePids } from './proc.mjs';
 import { selfTimes, startProfiling, workerTargets } from './profile.mjs';
 import { toMarkdown } from './report.mjs';
@@ -44,6 +49,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string' },
     reps: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    'native-profile': { type: 'boolean', default: false },
     'local-observability': { type: 'boolean', default: false },
   },
 });
@@ -161,6 +167,52 @@ async function profileUnderLoad({ system, floor, headers, body }) {
     }
   }
   return { connections: 16, workers: summary, raw };
+}
+
+/** perf's sampling frequency: odd, so that it does not beat with the runtime's own timers. */
+const NATIVE_PROFILE_HZ = 499;
+
+/**
+ * `--native-profile`: one more end-to-end batch run of this tree, on a system of its own, with
+ * Linux perf sampling its workerd processes from the first send until every event is stored.
+ * After the measured repetitions, so the sampler's own cost reaches no figure. Answers the
+ * categories and the folded stacks, or why there are none (perf missing or not permitted: the run
+ * goes on without them).
+ * @param {{ startSystem: typeof startSystem }} tree
+ */
+async function nativeProfile(tree) {
+  const unavailable = perfUnavailable();
+  if (unavailable) return { error: unavailable };
+  const system = await tree.startSystem({
+    rateLimit: settings.rate_limit_per_key,
+    keys: { e2e: { mode: 'test', name: 'bench e2e' } },
+  });
+  try {
+    const count = settings.e2e_batch_events;
+    console.error(`[bench] --native-profile: ${count} events end to end under perf`);
+    const sampling = await startNativeProfile(
+      runtimePids(system.pid),
+      join(scratch, 'perf.data'),
+      NATIVE_PROFILE_HZ,
+    );
+    const run = await batchEndToEnd({
+      target: systemTarget(system, system.keys.e2e, system.keyIds.e2e),
+      count,
+      connections: settings.e2e_batch_concurrency,
+    });
+    const samples = await sampling.stop();
+    return {
+      events: count,
+      events_per_second_under_perf: run.events_per_second,
+      frequency_hz: NATIVE_PROFILE_HZ,
+      ...categorize(samples),
+      folded: foldedStacks(samples),
+    };
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    await system.stop();
+  }
 }
 
 const loadAtStart = Number(loadavg()[0].toFixed(1));
@@ -468,11 +520,21 @@ try {
       }
     }
   }
+  if (values['native-profile']) {
+    const profile = await nativeProfile(trees[0]);
+    if ('error' in profile) console.error(`[bench] --native-profile: none: ${profile.error}`);
+    result.native_profile = profile;
+  }
   result.machine.load_average.end = Number(loadavg()[0].toFixed(1));
 
   const outDir = join(root, 'bench-results');
   mkdirSync(outDir, { recursive: true });
   const stamp = result.time.replace(/[:.]/g, '-');
+  // The folded stacks go to a file of their own (flame graph tools read it), not into the JSON.
+  if (result.native_profile?.folded !== undefined) {
+    writeFileSync(join(outDir, `${stamp}-native.folded`), `${result.native_profile.folded}\n`);
+    delete result.native_profile.folded;
+  }
   const markdown = toMarkdown(result);
   writeFileSync(join(outDir, `${stamp}.json`), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(join(outDir, `${stamp}.md`), markdown);
