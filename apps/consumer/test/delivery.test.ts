@@ -8,6 +8,7 @@ import { env } from 'cloudflare:workers';
 import {
   type AttemptMessage,
   DELIVERY_QUEUE,
+  DELIVERY_QUEUE_CONSUMER,
   type Delivery,
   MAX_RESPONSE_EXCERPT_CHARS,
   MAX_SUBSCRIPTIONS_PER_KEY,
@@ -380,6 +381,37 @@ describe('the state machine', () => {
     expect(result.explicitAcks).toEqual(['m2']);
     expect(await received(down.token)).toEqual([]);
     expect(await received(up.token)).toHaveLength(1);
+  });
+
+  it('says which delivery stays pending when its message fails on the last retry the queue gives it', async () => {
+    const down = await deliveryTo('status/204');
+    failStoreOf(down.apiKeyId); // mocked: see failStoreOf
+    const errors: string[] = [];
+    vi.spyOn(console, 'error').mockImplementation((line: unknown) => {
+      errors.push(String(line));
+    });
+    const runOn = async (attempts: number) => {
+      const batch = createMessageBatch(DELIVERY_QUEUE, [
+        { id: `m${attempts}`, timestamp: new Date(), attempts, body: down.attempt },
+      ]);
+      const ctx = createExecutionContext();
+      await worker.queue(batch, envWith());
+      return getQueueResult(batch, ctx);
+    };
+    expect((await runOn(DELIVERY_QUEUE_CONSUMER.maxRetries)).retryMessages).toEqual([
+      { msgId: `m${DELIVERY_QUEUE_CONSUMER.maxRetries}` },
+    ]);
+    expect((await runOn(DELIVERY_QUEUE_CONSUMER.maxRetries + 1)).retryMessages).toHaveLength(1);
+    const lines = errors.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.map((line) => line.message)).toEqual([
+      'delivery dispatch failed',
+      'delivery message dropped: its retries ran out',
+    ]);
+    expect(lines[1]).toMatchObject({
+      api_key_id: down.apiKeyId,
+      delivery_id: down.attempt.delivery_id,
+      attempt: DELIVERY_QUEUE_CONSUMER.maxRetries + 1,
+    });
   });
 });
 

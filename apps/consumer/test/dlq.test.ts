@@ -1,10 +1,10 @@
 import { env } from 'cloudflare:workers';
-import { MAX_QUEUE_ATTEMPTS, type QueuedEvent } from '@triggers/event-schema';
+import { MAX_QUEUE_ATTEMPTS, MAX_SUBSCRIPTIONS_PER_KEY, type QueuedEvent } from '@triggers/event-schema';
 import { encodeBody, getDeadLetter, RETRIES_EXHAUSTED } from '@triggers/event-store';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type DeadLetter, deadLetterOf } from '../src/dead-letter.ts';
 import { PROCESSING_ERROR_REASON } from '../src/event-batch.ts';
-import { deliver, event, failStoreOf, message, row } from './queue.ts';
+import { deliver, event, failStoreOf, message, row, storeOf } from './queue.ts';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -125,5 +125,74 @@ describe('event-dlq', () => {
     vi.restoreAllMocks();
     expect(await row(e)).toMatchObject({ status: 'failed' });
     expect(await getDeadLetter(env.DB, messages[1]?.id ?? '')).toBeNull();
+  });
+});
+
+describe('event-dlq: the fan-out of an event stored before its message was moved', () => {
+  /** A subscribed key whose event was stored as delivered while delivery-queue refused its fan-out on every attempt, so Cloudflare moved the message to event-dlq. */
+  async function storedButNeverFannedOut() {
+    const key = `key_${crypto.randomUUID()}`;
+    await storeOf(key).createSubscription(
+      {
+        apiKeyId: key,
+        id: `sub_${'0'.repeat(24)}`,
+        url: 'https://hooks.example.com/',
+        eventTypes: null,
+        secret: 'whsec_eA==',
+      },
+      new Date(),
+      MAX_SUBSCRIPTIONS_PER_KEY,
+    );
+    const e = event({ api_key_id: key });
+    // Mocked: a local queue cannot be made to refuse a send on demand.
+    const refuse = vi
+      .spyOn(env.DELIVERY_QUEUE, 'sendBatch')
+      .mockRejectedValue(new Error('Queue unavailable'));
+    for (let attempts = 1; attempts <= MAX_QUEUE_ATTEMPTS; attempts++) {
+      const m = message(e, attempts);
+      expect((await deliver('event-queue', [m])).retryMessages.map((r) => r.msgId)).toEqual([m.id]);
+    }
+    refuse.mockRestore();
+    expect(await row(e)).toMatchObject({ status: 'delivered' });
+    return { key, e };
+  }
+
+  it('sends the fan-out of an event the store holds as delivered, then acks its moved message, so its webhooks are not lost', async () => {
+    const { key, e } = await storedButNeverFannedOut();
+    const sent: unknown[] = [];
+    // Spied, so that the test runtime's own consumer does not fan out behind the test's back.
+    vi.spyOn(env.DELIVERY_QUEUE, 'sendBatch').mockImplementation(async (messages) => {
+      sent.push(...[...messages].map((m) => m.body));
+      return {} as QueueSendBatchResponse;
+    });
+    const moved = message(e, 1);
+    expect(await deliver(DLQ, [moved])).toMatchObject({ explicitAcks: [moved.id], retryMessages: [] });
+    expect(sent).toEqual([{ api_key_id: key, fan_out: [e.event_id] }]);
+    expect(await row(e)).toMatchObject({ status: 'delivered' });
+
+    // The dispatcher's half of that fan-out creates the event's delivery.
+    const fanOut = message(sent[0]);
+    expect((await deliver('delivery-queue', [fanOut])).explicitAcks).toEqual([fanOut.id]);
+    const deliveries = await storeOf(key).listDeliveries({ apiKeyId: key, eventId: e.event_id });
+    expect(deliveries).toHaveLength(1);
+  });
+
+  it('retries the moved message when delivery-queue refuses that fan-out too (mocked: a local queue cannot be made to fail on demand)', async () => {
+    const { e } = await storedButNeverFannedOut();
+    vi.spyOn(env.DELIVERY_QUEUE, 'sendBatch').mockRejectedValue(new Error('Queue unavailable'));
+    const moved = message(e, 1);
+    const result = await deliver(DLQ, [moved]);
+    expect(result.explicitAcks).toEqual([]);
+    expect(result.retryMessages.map((r) => r.msgId)).toEqual([moved.id]);
+  });
+
+  it('sends no fan-out for a dead letter the store records as failed now, nor for a key without subscriptions', async () => {
+    const send = vi.spyOn(env.DELIVERY_QUEUE, 'sendBatch');
+    const e = event();
+    const m = message(letterFor(e, 'dlq_routing: on purpose'));
+    expect(await deliver(DLQ, [m])).toMatchObject({ explicitAcks: [m.id] });
+    const again = message(letterFor(e, 'dlq_routing: on purpose'));
+    expect(await deliver(DLQ, [again])).toMatchObject({ explicitAcks: [again.id] });
+    expect(send).not.toHaveBeenCalled();
   });
 });

@@ -73,6 +73,11 @@ export const DELIVERY_QUEUE_CONSUMER = {
   /** Small batches: each message is one HTTP request to a subscriber, run concurrently. */
   maxBatchSize: 10,
   maxBatchTimeout: 1,
-  /** Retries only for the dispatcher's own failures (D1 down); subscriber failures are rescheduled. */
-  maxRetries: 10,
+  /**
+   * Retries only for the dispatcher's own failures (its store or this queue down); subscriber
+   * failures are rescheduled as new messages. No queue is behind this one either, and a message
+   * deleted after its last retry leaves its delivery `pending` with nothing to move it: the
+   * platform's maximum, as for `event-dlq`, rides out about 8 hours of outage (backoff to 300 s).
+   */
+  maxRetries: 100,
 } as const;

@@ -49,7 +49,7 @@ export interface WrittenEvents {
 async function writeEvents(db: D1Database, prepared: PreparedWrites, now: Date): Promise<WrittenEvents> {
   const [delivered, retry, failed, subscribed] = await commit(db, [
     ...writePrepared(db, prepared, now),
-    subscribedKeys(db, prepared.deliveredTenants),
+    subscribedKeys(db, prepared.fanOutTenants),
   ]);
   return {
     delivered: [...delivered],

@@ -340,8 +340,11 @@ export interface PreparedWrites {
   delivered: PreparedDay[];
   retry: PreparedDay[];
   failed: PreparedDay[];
-  /** The tenants of the delivered events: whether one is subscribed is read in the same commit. */
-  deliveredTenants: string[];
+  /**
+   * The tenants of the delivered and the dead events: whether one is subscribed is read in the
+   * same commit. A dead event may be one stored already, whose fan-out the DLQ sends again.
+   */
+  fanOutTenants: string[];
 }
 
 const deliveredElements = (attempts: readonly EventAttempt[]) => attempts.map((a) => eventElement(a, null));
@@ -351,11 +354,12 @@ const failedElements = (dead: readonly DeadEvent[]) => dead.map((d) => eventElem
 /** Serializes `writes` where the caller holds them (the consumer), for the store's `writeEvents`. */
 export function prepareWrites(writes: EventWrites): PreparedWrites {
   const delivered = writes.delivered ?? [];
+  const failed = writes.failed ?? [];
   return {
     delivered: prepareDays(deliveredElements(delivered)),
     retry: prepareDays(retryElements(writes.retry ?? [])),
-    failed: prepareDays(failedElements(writes.failed ?? [])),
-    deliveredTenants: [...new Set(delivered.map(({ event }) => event.api_key_id))],
+    failed: prepareDays(failedElements(failed)),
+    fanOutTenants: [...new Set([...delivered, ...failed].map(({ event }) => event.api_key_id))],
   };
 }
 

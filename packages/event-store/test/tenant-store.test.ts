@@ -56,7 +56,7 @@ describe('a batch handed to its store', () => {
     expect(prepared.delivered.map((d) => d.day)).toEqual(['20261205', '20261206']);
     expect(prepared.retry.map((d) => d.day)).toEqual(['20261205']);
     expect(prepared.failed).toEqual([]);
-    expect(prepared.deliveredTenants).toEqual(['key_days']);
+    expect(prepared.fanOutTenants).toEqual(['key_days']);
     for (const { arrays } of [...prepared.delivered, ...prepared.retry]) {
       for (const array of arrays) {
         expect(typeof array.text).toBe('string');

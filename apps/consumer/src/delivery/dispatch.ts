@@ -1,4 +1,9 @@
-import { type AttemptMessage, DeliveryQueueMessage, type WebhookEvent } from '@triggers/event-schema';
+import {
+  type AttemptMessage,
+  DELIVERY_QUEUE_CONSUMER,
+  DeliveryQueueMessage,
+  type WebhookEvent,
+} from '@triggers/event-schema';
 import { type DeliveryWork, tenantStore } from '@triggers/event-store';
 import { describeError, type Logger, type LogLevel } from '@triggers/log';
 import { webhookBody, webhookUrlProblem } from '@triggers/webhooks';
@@ -251,7 +256,22 @@ export async function processDeliveryBatch(
         await dispatchAttempt(message, parsed.output, dispatcher);
       } catch (err) {
         // The store or the queue failed (a subscriber's failure never throws): try again later.
-        log.log('error', 'delivery dispatch failed', { message_id: message.id, error: describeError(err) });
+        // After the last retry the queue deletes the message, and its delivery stays pending:
+        // that line names it for the operator (docs/architecture.md, "Known gaps").
+        const last = message.attempts > DELIVERY_QUEUE_CONSUMER.maxRetries;
+        log.log(
+          'error',
+          last ? 'delivery message dropped: its retries ran out' : 'delivery dispatch failed',
+          {
+            message_id: message.id,
+            api_key_id: parsed.output.api_key_id,
+            ...('fan_out' in parsed.output
+              ? { fan_out: parsed.output.fan_out.length }
+              : { delivery_id: parsed.output.delivery_id }),
+            attempt: message.attempts,
+            error: describeError(err),
+          },
+        );
         message.retry({ delaySeconds: queueRetryDelaySeconds(message.attempts) });
       }
     }),
