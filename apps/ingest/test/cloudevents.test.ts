@@ -1,13 +1,16 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import type {
-  BatchAccepted,
-  EventAccepted,
-  EventDetails,
-  InboxPage,
-  QueuedEvent,
+import {
+  type BatchAccepted,
+  type EventAccepted,
+  type EventDetails,
+  type InboxPage,
+  MAX_IDENTITY_LENGTH,
+  MAX_JSON_DEPTH,
+  type QueuedEvent,
 } from '@triggers/event-schema';
 import { describe, expect, it } from 'vitest';
+import { MAX_ECHO_CHARS } from '../src/lib/echo.ts';
 import { call, expectError, newApiKey, queued, type TestKey } from './support/ingest.ts';
 import { storeQueued } from './support/store.ts';
 
@@ -159,6 +162,18 @@ describe('CloudEvents conformance: 400 naming the attribute', () => {
     ['source not a URI-reference', { source: 'not a uri' }, 'source'],
     ['type missing', { type: undefined }, 'type'],
     ['type empty', { type: '' }, 'type'],
+    ['type longer than an event type may be', { type: 'a'.repeat(MAX_IDENTITY_LENGTH + 1) }, 'type'],
+    ['type with a lone surrogate', { type: 'order.\ud800' }, 'type'],
+    [
+      'subject longer than an event subject may be',
+      { subject: 's'.repeat(MAX_IDENTITY_LENGTH + 1) },
+      'subject',
+    ],
+    [
+      'source longer than an event source may be',
+      { source: `/${'s'.repeat(MAX_IDENTITY_LENGTH)}` },
+      'source',
+    ],
     ['time not RFC 3339', { time: '2026-12-02 10:00' }, 'time'],
     ['time naming no real day', { time: '2026-02-30T10:00:00Z' }, 'time'],
     ['dataschema not an absolute URI', { dataschema: 'schemas/order.json' }, 'dataschema'],
@@ -193,6 +208,42 @@ describe('CloudEvents conformance: 400 naming the attribute', () => {
       'VALIDATION_ERROR',
     );
     expect(body.error.details?.issues?.map((issue) => issue.path)).toEqual(['headers.ce-subject']);
+  });
+
+  it('quotes a long attribute name that is not one cut to 64 characters, in structured and binary mode', async () => {
+    const key = await newApiKey();
+    const name = 'A'.repeat(5_000);
+    const structured = await expectError(
+      await postStructured(key, { ...base(), [name]: 1 }),
+      400,
+      'VALIDATION_ERROR',
+    );
+    const binary = await expectError(
+      await postBinary(key, { ...binaryHeaders(base()), [`ce-${'a-'.repeat(2_000)}`]: 'x' }),
+      400,
+      'VALIDATION_ERROR',
+    );
+    for (const body of [structured, binary]) {
+      const [issue] = body.error.details?.issues ?? [];
+      expect(issue?.path.length).toBeLessThanOrEqual(MAX_ECHO_CHARS + 1);
+      expect(body.error.message.length).toBeLessThan(300);
+    }
+  });
+
+  it('refuses binary-mode JSON data nested deeper than an event may be, as the JSON API does, whatever the depth', async () => {
+    const key = await newApiKey();
+    for (const levels of [MAX_JSON_DEPTH + 1, 60_000]) {
+      const body = await expectError(
+        await postBinary(
+          key,
+          { ...binaryHeaders(base()), 'content-type': 'application/json' },
+          '['.repeat(levels) + ']'.repeat(levels),
+        ),
+        400,
+        'VALIDATION_ERROR',
+      );
+      expect(body.error.details?.issues?.[0]?.path).toBe('data');
+    }
   });
 
   it('refuses an Idempotency-Key header on a CloudEvent, whose source and id are its key', async () => {
@@ -376,6 +427,20 @@ describe('event identity in the JSON API and the inbox', () => {
     });
     const body = await expectError(response, 400, 'VALIDATION_ERROR');
     expect(body.error.details?.issues?.map((issue) => issue.path)).toEqual(['source']);
+  });
+
+  it('refuses a JSON API type or subject with a lone surrogate, which could not be stored as sent, naming it', async () => {
+    const key = await newApiKey();
+    for (const field of ['type', 'subject']) {
+      const response = await call('/events', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' },
+        // Written as JSON text: JSON.stringify would escape the surrogate the same way.
+        body: `{"payload":{},"${field}":"order.\\ud800"}`,
+      });
+      const body = await expectError(response, 400, 'VALIDATION_ERROR');
+      expect(body.error.details?.issues?.map((issue) => issue.path)).toEqual([field]);
+    }
   });
 
   it('gives a JSON API event back as a CloudEvent: event_id as id, received_at as time, payload as data', async () => {

@@ -1,7 +1,7 @@
 import * as v from 'valibot';
-import { isUriReference, notReservedSource, uriReference } from './identity.ts';
+import { isUriReference, notReservedSource, uriReference, wellFormed } from './identity.ts';
 import { JsonValue } from './json.ts';
-import { MAX_BATCH_EVENTS } from './limits.ts';
+import { MAX_BATCH_EVENTS, MAX_IDENTITY_LENGTH } from './limits.ts';
 
 /**
  * What a stored event keeps of a CloudEvent beyond `type`, `source` and `subject` (which every
@@ -94,10 +94,19 @@ const required =
 const nonEmpty = (name: string) =>
   v.pipe(v.string(required(`must be a string (${name})`)), v.minLength(1, 'must not be empty'));
 
+/** `type` and `subject`: what the queue message's EventType / EventSubject accept (identity.ts). */
+const identity = (name: string) =>
+  v.pipe(
+    nonEmpty(name),
+    v.maxLength(MAX_IDENTITY_LENGTH, `must be at most ${MAX_IDENTITY_LENGTH} characters (${name})`),
+    wellFormed,
+  );
+
 /** A CloudEvent's `source`: a non-empty URI-reference. */
 const sourceAttribute = v.pipe(
   v.string(required('must be a string')),
   v.minLength(1, 'must not be empty'),
+  v.maxLength(MAX_IDENTITY_LENGTH, `must be at most ${MAX_IDENTITY_LENGTH} characters (the event source)`),
   uriReference,
 );
 
@@ -114,8 +123,8 @@ const cloudEventWith = (source: v.GenericSchema<string, string>) =>
       specversion: v.literal('1.0', required('must be "1.0": this API speaks CloudEvents 1.0')),
       id: nonEmpty('the event id'),
       source,
-      type: nonEmpty('the event type'),
-      subject: v.optional(nonEmpty('the subject')),
+      type: identity('the event type'),
+      subject: v.optional(identity('the subject')),
       time: v.optional(v.pipe(v.string('must be a string'), rfc3339)),
       datacontenttype: v.optional(nonEmpty('a media type, e.g. application/xml')),
       dataschema: v.optional(v.pipe(v.string('must be a string'), absoluteUri)),

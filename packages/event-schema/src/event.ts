@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { CloudEventContext } from './cloudevent.ts';
 import { Timestamp } from './envelope.ts';
-import { ClientEventSource, EventSource, EventSubject, EventType } from './identity.ts';
+import { ClientEventSource, EventSource, EventSubject, EventType, wellFormed } from './identity.ts';
 import { JsonObject, JsonValue } from './json.ts';
 import { MAX_BATCH_EVENTS, MAX_CORRELATION_ID_LENGTH, MAX_IDEMPOTENCY_KEY_LENGTH } from './limits.ts';
 
@@ -23,12 +23,13 @@ const jsonBody = <TEntries extends v.ObjectEntries>(entries: TEntries) =>
 /**
  * The optional identity fields of a JSON API event. Absent ones are stored as
  * {@link eventIdentity} says: type `triggers.event`, source `/api-keys/<api key id>`, no subject.
- * A reserved source (`/triggers`, {@link ClientEventSource}) is refused.
+ * A reserved source (`/triggers`, {@link ClientEventSource}) is refused, and so is a type or
+ * subject that is not well-formed Unicode ({@link wellFormed}; a source is ASCII already).
  */
 const identityFields = {
-  type: v.optional(EventType),
+  type: v.optional(v.pipe(EventType, wellFormed)),
   source: v.optional(ClientEventSource),
-  subject: v.optional(EventSubject),
+  subject: v.optional(v.pipe(EventSubject, wellFormed)),
 };
 
 /** Body of `POST /events`. */

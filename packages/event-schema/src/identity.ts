@@ -29,6 +29,17 @@ export function isUriReference(text: string): boolean {
   return scheme === undefined || SCHEME.test(scheme);
 }
 
+/**
+ * The check that a string is well-formed Unicode: a lone surrogate cannot be stored as UTF-8 (it
+ * would become U+FFFD, and the event's type would no longer be the one sent). Applied to what a
+ * client sends (`EventRequest`, CloudEvents), not to queue messages: one accepted before the
+ * check is stored as it was.
+ */
+export const wellFormed = v.check(
+  (text: string) => !/\p{Cs}/u.test(text),
+  'must be well-formed Unicode (no lone surrogates)',
+);
+
 const bounded = (what: string) =>
   v.pipe(
     v.string(`must be a string`),

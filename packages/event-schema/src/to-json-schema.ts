@@ -13,7 +13,7 @@ import type * as v from 'valibot';
 import { absoluteUri, rfc3339 } from './cloudevent.ts';
 import { BatchAccepted, ErrorEnvelope, EventAccepted } from './envelope.ts';
 import { BatchRequest, EventRequest, PackedEvents, QueuedEvent } from './event.ts';
-import { notReservedSource, RESERVED_SOURCE, uriReference } from './identity.ts';
+import { notReservedSource, RESERVED_SOURCE, uriReference, wellFormed } from './identity.ts';
 import { EventDetails, INSTANT_PATTERN, InboxPage, ReplayRequest, ReplayResult, TimeBound } from './inbox.ts';
 import { JsonObject, JsonValue } from './json.ts';
 import { MAX_JSON_DEPTH } from './limits.ts';
@@ -62,6 +62,8 @@ export function jsonSchemaConversion(typeMode: 'input' | 'output'): ConversionCo
       if (valibotAction === uriReference) return { ...jsonSchema, format: 'uri-reference' };
       if (valibotAction === rfc3339) return { ...jsonSchema, format: 'date-time' };
       if (valibotAction === absoluteUri) return { ...jsonSchema, format: 'uri' };
+      // JSON Schema strings are Unicode already: nothing to add.
+      if (valibotAction === wellFormed) return jsonSchema;
       if (valibotAction === notReservedSource) {
         return {
           ...jsonSchema,

@@ -7,12 +7,13 @@ import {
   type DataEncoding,
   type FieldIssue,
   isPlainObject,
-  type JsonValue,
+  JsonValue,
   MAX_EVENT_BYTES,
 } from '@triggers/event-schema';
 import type { StoredEvent } from '@triggers/event-store';
 import * as v from 'valibot';
 import { mediaTypeOf, parseJsonBytes, readBodyBytes, utf8Text } from './body.ts';
+import { echo } from './echo.ts';
 import { invalid, validate } from './validate.ts';
 
 /**
@@ -112,7 +113,7 @@ export function fromStructured(value: unknown, root?: string): CloudEventContent
   for (const name of Object.keys(value)) {
     if (name === 'data' || name === 'data_base64' || ATTRIBUTE_NAME.test(name)) continue;
     issues.push({
-      path: joined(root, name),
+      path: echo(joined(root, name)),
       message: 'is not an attribute name: lower-case letters and digits only',
     });
   }
@@ -141,7 +142,7 @@ export async function fromBinary(request: Request): Promise<CloudEventContent> {
     const name = header.slice(3);
     if (!ATTRIBUTE_NAME.test(name)) {
       issues.push({
-        path: `headers.${header}`,
+        path: echo(`headers.${header}`),
         message: 'is not an attribute name: lower-case letters and digits only',
       });
       continue;
@@ -179,7 +180,7 @@ export async function fromBinary(request: Request): Promise<CloudEventContent> {
   const bytes = await readBodyBytes(request, MAX_EVENT_BYTES);
   if (bytes.byteLength === 0) return content(event, null, undefined);
   if (contentType !== null && isJsonType(contentType))
-    return content(event, parseJsonBytes(bytes) as JsonValue, 'json');
+    return content(event, validate(JsonValue, parseJsonBytes(bytes), 'data'), 'json');
   const text = contentType !== null && isTextType(contentType) ? utf8Text(bytes) : null;
   return text === null ? content(event, toBase64(bytes), 'base64') : content(event, text, 'text');
 }
