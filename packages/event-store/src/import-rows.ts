@@ -1,12 +1,12 @@
 import { ensureDays } from './days.ts';
-import { dayOf, dayTable } from './partitions.ts';
+import { dayOf, dayTable, EVENTS_VIEW } from './partitions.ts';
 
 /**
  * Rows copied as they are into a tenant's store: how `POST /operator/migrate` (apps/ingest) moves
  * the old shared D1 store into the tenant stores, one page at a time. An event goes to the table
  * of its day received (partitions.ts), made if missing. Each row is written with
- * `INSERT OR IGNORE`, so a page imported twice writes nothing the second time: the migration can
- * be stopped and run again from any cursor.
+ * `INSERT OR IGNORE`, an event only if no events table holds its id, so a page imported twice
+ * writes nothing the second time: the migration can be stopped and run again from any cursor.
  */
 
 /** A row as D1 answers it: column name to value. */
@@ -34,14 +34,25 @@ const TABLES = ['events', 'subscriptions', 'deliveries', 'delivery_attempts'] as
 // so only plain identifiers are taken.
 const COLUMN = /^[a-z_][a-z0-9_]*$/;
 
-function insert(db: D1Database, table: string, row: ImportRow): D1PreparedStatement {
+/**
+ * `row` into `table` unless its key is there already. An event (`dayTable` set) is also left out
+ * when any events table holds its id: retention may have moved it from its day to kept_events
+ * since a first import, and its day's table, dropped then, is made again for this page.
+ */
+function insert(db: D1Database, table: string, row: ImportRow, dayTable?: string): D1PreparedStatement {
   const columns = Object.keys(row);
   for (const column of columns) {
     if (!COLUMN.test(column)) throw new Error(`importRows: ${table} has an unexpected column name`);
   }
   const placeholders = columns.map((_, i) => `?${i + 1}`).join(', ');
+  const id = columns.indexOf('event_id') + 1;
+  if (dayTable !== undefined && id === 0) throw new Error('importRows: an event without event_id');
+  const unheld =
+    dayTable === undefined ? '' : ` WHERE NOT EXISTS (SELECT 1 FROM ${EVENTS_VIEW} WHERE event_id = ?${id})`;
   return db
-    .prepare(`INSERT OR IGNORE INTO ${table} (${columns.join(', ')}) VALUES (${placeholders})`)
+    .prepare(
+      `INSERT OR IGNORE INTO ${dayTable ?? table} (${columns.join(', ')}) SELECT ${placeholders}${unheld}`,
+    )
     .bind(...columns.map((column) => row[column]));
 }
 
@@ -60,7 +71,9 @@ export async function importRows(db: D1Database, rows: ImportRows): Promise<Impo
   };
   await ensureDays(db, (rows.events ?? []).map(dayOfRow));
   const results = await db.batch(
-    statements.map(({ table, row }) => insert(db, table === 'events' ? dayTable(dayOfRow(row)) : table, row)),
+    statements.map(({ table, row }) =>
+      insert(db, table, row, table === 'events' ? dayTable(dayOfRow(row)) : undefined),
+    ),
   );
   statements.forEach(({ table }, i) => {
     counts[table] += results[i]?.meta.changes ?? 0;

@@ -200,11 +200,12 @@ export async function readPage(db: D1Database, query: EventQuery): Promise<PageR
       .bind(...segment.params)
       .all<{ bytes: number }>();
     const matched = results[0] === undefined ? 0 : v.parse(Matched, results[0]).matched;
-    cut = matched > results.length;
     for (const row of results) {
       rows.push(row);
       bytes += row.bytes;
     }
+    // Cut by the byte budget: within this day, or at its end, when no later day could add a row.
+    cut = matched > results.length || bytes >= maxBytes;
     next = addDays(day, desc ? -1 : 1);
   }
   const events = rows.slice(0, query.limit).map(toStoredEvent);

@@ -131,6 +131,15 @@ const FAILED_UNACKED = "(t.status = 'failed' AND t.acked_at IS NULL)";
 const FAILED_TO_PURGE = `(${FAILED_UNACKED} AND ${NO_PENDING_DELIVERY})`;
 // An event the policy lets go: ?1 the delivered cutoff, ?2 the failed one.
 const EXPIRED = `((t.received_at < ?1 AND ${DELIVERED_OR_ACKED}) OR (t.received_at < ?2 AND ${FAILED_TO_PURGE}))`;
+
+/**
+ * The end of each `INSERT … SELECT` into kept_events: a copy of an event already kept stays the
+ * one kept. Two copies of one event_id are both stored when they arrived more than 24 hours apart
+ * on days that do not touch (the dedup window, write.ts); keeping both would break kept_events'
+ * UNIQUE (event_id), and with it every later run of the tenant's retention. The later copy goes
+ * with its day.
+ */
+const KEEP_FIRST_COPY = 'ON CONFLICT (event_id) DO NOTHING';
 // RETURNING names no table (workerd's SQLite refuses a qualified column there).
 const KIND = "CASE WHEN status = 'failed' AND acked_at IS NULL THEN 'failed' ELSE 'delivered' END";
 
@@ -289,7 +298,9 @@ async function dropDay(
   }
   const others = (await storedDays(db)).filter((d) => d !== day);
   const keep = db
-    .prepare(`INSERT INTO ${KEPT_EVENTS} SELECT t.* FROM ${table} AS t WHERE NOT ${EXPIRED} RETURNING 1`)
+    .prepare(
+      `INSERT INTO ${KEPT_EVENTS} SELECT t.* FROM ${table} AS t WHERE NOT ${EXPIRED} ${KEEP_FIRST_COPY} RETURNING 1`,
+    )
     .bind(...cutoffs);
   // What goes: every row the INSERT does not keep.
   const count = db
@@ -583,7 +594,7 @@ async function passSurvivors(
   const [moved] = await db.batch([
     db
       .prepare(
-        `INSERT INTO ${KEPT_EVENTS} SELECT t.* FROM ${table} AS t WHERE ${scope.sql} AND ${survivor} RETURNING 1`,
+        `INSERT INTO ${KEPT_EVENTS} SELECT t.* FROM ${table} AS t WHERE ${scope.sql} AND ${survivor} ${KEEP_FIRST_COPY} RETURNING 1`,
       )
       .bind(...bounds),
     db.prepare(`DELETE FROM ${table} AS t WHERE ${scope.sql} AND ${survivor}`).bind(...bounds),

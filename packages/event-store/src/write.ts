@@ -125,11 +125,20 @@ const absentFrom = (tables: readonly string[]) =>
     .join(' AND ');
 
 /**
+ * Row `t` holds the payload and metadata of element `e`, compared as the upsert stores them: the
+ * payload as JSON text (`->`: a string, `null` or `true` payload too), the metadata as its value.
+ * A message of an event_id with other content is an idempotency key reused for another event: it
+ * changes nothing of the stored one but its `idempotency_conflicts` count ({@link countConflicts}).
+ */
+const SAME_CONTENT = `(t.payload IS e.value -> '$.payload' AND t.metadata IS e.value ->> '$.metadata')`;
+
+/**
  * `INSERT … SELECT … FROM jsonb_each(?1) … ON CONFLICT DO UPDATE … WHERE status = 'pending'` into
  * the day's table: a new event gets a row, unless it is stored in one of `elsewhere` (the
  * neighbouring days and kept_events, which {@link updateElsewhere} changes); an existing one
- * changes only while it is `pending` (see status.ts). `?2` is the write time. RETURNING lists the
- * rows actually inserted or changed.
+ * changes only while it is `pending` (see status.ts) and holds the message's content
+ * ({@link SAME_CONTENT}). `?2` is the write time. RETURNING lists the rows actually inserted or
+ * changed.
  *
  * Defence in depth: an existing row changes only for its own tenant (`api_key_id =
  * excluded.api_key_id`), and every subquery is scoped the same way. Event ids are assigned by the
@@ -147,6 +156,7 @@ WHERE ${absentFrom(elsewhere)}
 ON CONFLICT (event_id) DO UPDATE SET ${outcome.upsertSet},
   attempts = max(t.attempts, excluded.attempts), updated_at = excluded.updated_at
 WHERE t.status = 'pending' AND t.api_key_id = excluded.api_key_id
+  AND t.payload IS excluded.payload AND t.metadata IS excluded.metadata
 RETURNING event_id AS key`;
 }
 
@@ -160,6 +170,7 @@ function updateElsewhere(outcome: Outcome, table: string, idsParam: number): str
   attempts = max(t.attempts, e.value ->> '$.attempts'), updated_at = ?2
 FROM ${eachEventIfHeld(table, idsParam)}
 WHERE t.event_id = e.value ->> '$.event_id' AND t.api_key_id = e.value ->> '$.api_key_id' AND t.status = 'pending'
+  AND ${SAME_CONTENT}
 RETURNING event_id AS key`;
 }
 
@@ -196,7 +207,7 @@ const countConflicts = (
 ) => `UPDATE ${table} AS t SET idempotency_conflicts = idempotency_conflicts + 1
 FROM ${eachEventIfHeld(table, idsParam)}
 WHERE t.event_id = e.value ->> '$.event_id' AND t.api_key_id = e.value ->> '$.api_key_id'
-  AND (t.payload IS NOT e.value ->> '$.payload' OR t.metadata IS NOT e.value ->> '$.metadata')`;
+  AND NOT ${SAME_CONTENT}`;
 
 /** One element of the JSON array the event statements expand. */
 function eventElement({ event, attempts }: EventAttempt, error: string | null) {
@@ -280,17 +291,29 @@ function byDay(elements: Element[]): Map<string, Element[]> {
  */
 const neighbours = (day: string) => [KEPT_EVENTS, dayTable(addDays(day, -1)), dayTable(addDays(day, 1))];
 
+/** How {@link writeDays} writes one kind of outcome. */
+interface WriteOptions {
+  /** Count idempotency conflicts (on every table an existing copy may be in). */
+  conflicts?: boolean;
+  /** Some event_id comes twice among the events written ({@link repeatsAnId}). */
+  repeats?: boolean;
+  /** The `last_error` when no attempt recorded one. */
+  fallback?: string;
+}
+
 /**
  * The statements of one outcome for `elements`, per day received: the conflict count when
- * `conflicts` (on every table an existing copy may be in), the change of a pending copy stored
- * on a neighbouring day or kept, then the upsert into the day's own table.
+ * `conflicts`, the change of a pending copy stored on a neighbouring day or kept, then the upsert
+ * into the day's own table. The count runs before the upsert, where a table holding none of the
+ * ids is not even parsed (most of them, for new events); when the write `repeats` an id, after
+ * it, so that a second copy in the same batch is compared with the first, stored just before.
  */
 function writeDays(
   db: D1Database,
   outcome: Outcome,
   prepared: readonly PreparedDay[],
   now: Date,
-  { conflicts = false, fallback }: { conflicts?: boolean; fallback?: string } = {},
+  { conflicts = false, repeats = false, fallback }: WriteOptions = {},
 ): StoreWrite {
   const at = now.toISOString();
   const params = fallback === undefined ? [at] : [at, fallback];
@@ -300,16 +323,21 @@ function writeDays(
     const table = dayTable(day);
     const elsewhere = neighbours(day);
     days.push(addDays(day, -1), day, addDays(day, 1));
-    if (conflicts) {
-      for (const t of [table, ...elsewhere])
-        out.push(...boundStatements(db, arrays, (n) => countConflicts(t, n), []));
-    }
+    const counts = conflicts
+      ? [table, ...elsewhere].flatMap((t) => boundStatements(db, arrays, (n) => countConflicts(t, n), []))
+      : [];
+    if (!repeats) out.push(...counts);
     for (const t of elsewhere)
       out.push(...boundStatements(db, arrays, (n) => updateElsewhere(outcome, t, n), params));
     out.push(...boundStatements(db, arrays, upsertDay(outcome, table, elsewhere), params));
+    if (repeats) out.push(...counts);
   }
   return { statements: out, days };
 }
+
+/** Whether an event_id comes twice among `attempts`: two messages of one event in one batch. */
+const repeatsAnId = (attempts: readonly EventAttempt[]) =>
+  new Set(attempts.map(({ event }) => event.event_id)).size < attempts.length;
 
 /**
  * One day's events of one outcome, serialized as its statements bind them: made where the
@@ -345,6 +373,8 @@ export interface PreparedWrites {
    * same commit. A dead event may be one stored already, whose fan-out the DLQ sends again.
    */
   fanOutTenants: string[];
+  /** Whether an event_id comes twice among the delivered events. */
+  deliveredRepeats: boolean;
 }
 
 const deliveredElements = (attempts: readonly EventAttempt[]) => attempts.map((a) => eventElement(a, null));
@@ -360,6 +390,7 @@ export function prepareWrites(writes: EventWrites): PreparedWrites {
     retry: prepareDays(retryElements(writes.retry ?? [])),
     failed: prepareDays(failedElements(failed)),
     fanOutTenants: [...new Set([...delivered, ...failed].map(({ event }) => event.api_key_id))],
+    deliveredRepeats: repeatsAnId(delivered),
   };
 }
 
@@ -368,13 +399,15 @@ const KINDS = {
   delivered: [DELIVERED, { conflicts: true }],
   retry: [RETRY, {}],
   failed: [FAILED, { fallback: RETRIES_EXHAUSTED }],
-} as const satisfies Record<
-  keyof EventWrites,
-  readonly [Outcome, { conflicts?: boolean; fallback?: string }]
->;
+} as const satisfies Record<keyof EventWrites, readonly [Outcome, WriteOptions]>;
 
-const writeKind = (db: D1Database, kind: keyof EventWrites, days: readonly PreparedDay[], now: Date) =>
-  writeDays(db, KINDS[kind][0], days, now, KINDS[kind][1]);
+const writeKind = (
+  db: D1Database,
+  kind: keyof EventWrites,
+  days: readonly PreparedDay[],
+  now: Date,
+  repeats = false,
+) => writeDays(db, KINDS[kind][0], days, now, { ...KINDS[kind][1], repeats });
 
 /**
  * Stores events as `delivered`. The keys it reports are the events stored now, not duplicates.
@@ -382,7 +415,7 @@ const writeKind = (db: D1Database, kind: keyof EventWrites, days: readonly Prepa
  * for a different event) changes nothing but the row's `idempotency_conflicts` count.
  */
 export const storeDelivered = (db: D1Database, attempts: EventAttempt[], now: Date): StoreWrite =>
-  writeKind(db, 'delivered', prepareDays(deliveredElements(attempts)), now);
+  writeKind(db, 'delivered', prepareDays(deliveredElements(attempts)), now, repeatsAnId(attempts));
 
 /** Records failed attempts that will be retried: `pending`, with their attempts and error. */
 export const recordRetry = (db: D1Database, failures: FailedAttempt[], now: Date): StoreWrite =>
@@ -395,7 +428,7 @@ export const recordFailed = (db: D1Database, dead: DeadEvent[], now: Date): Stor
 /** The writes of {@link PreparedWrites}: delivered, retried, failed, in that order. */
 export const writePrepared = (db: D1Database, prepared: PreparedWrites, now: Date) =>
   [
-    writeKind(db, 'delivered', prepared.delivered, now),
+    writeKind(db, 'delivered', prepared.delivered, now, prepared.deliveredRepeats),
     writeKind(db, 'retry', prepared.retry, now),
     writeKind(db, 'failed', prepared.failed, now),
   ] as const;

@@ -432,7 +432,13 @@ describe('replayFailed', () => {
       store.replayFailed({ apiKeyId, limit: 15 }, LATER),
     ]);
     const moved = [...(a ?? []), ...(b ?? [])].map((e) => e.event_id);
-    expect(moved.sort()).toEqual([...all].sort());
+    // Each event is moved by one call at most. How many the second call moves depends on when
+    // the object takes it: under load it has read the same page as the first and moved none of
+    // it (seen twice on 6 December 2026). What the two leave failed, a later replay moves.
+    expect(new Set(moved).size).toBe(moved.length);
+    expect(moved.length).toBeGreaterThanOrEqual(15);
+    const rest = ((await store.replayFailed({ apiKeyId, limit: 20 }, LATER)) ?? []).map((e) => e.event_id);
+    expect([...moved, ...rest].sort()).toEqual([...all].sort());
   });
 
   it('stops early once payloads pass maxBytes', async () => {

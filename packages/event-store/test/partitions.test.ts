@@ -426,3 +426,128 @@ describe('an object of the layout before the day partitions', () => {
     expect((await getEvent(db, { apiKeyId: KEY, eventId: 'evt_2' }))?.status).toBe('delivered');
   });
 });
+
+/**
+ * Edge cases found in review, each once a failing test: the inbox's byte budget at a day's end,
+ * idempotency conflicts (redeliveries, copies in one batch, a reused id on a pending row), two
+ * kept copies of one event_id, and a migration page imported again after retention.
+ */
+describe('edges across partitions', () => {
+  it("gives a next cursor when a page's byte budget runs out exactly at the end of a day, so older days stay reachable", async () => {
+    await inObject(freshObject(), async (db) => {
+      // Payload {"p":"xxxx..."}: 100 bytes each, metadata none.
+      const payload = { p: 'x'.repeat(92) };
+      const e1 = event('2026-12-01T10:00:00.000Z', { payload, metadata: undefined });
+      const e2 = event('2026-12-02T10:00:00.000Z', { payload, metadata: undefined });
+      await delivered(db, [e1, e2], new Date('2026-12-02T12:00:00.000Z'));
+      const all = await listEvents(db, { apiKeyId: KEY, order: 'desc', limit: 10 });
+      expect(all.events.map((e) => e.event_id)).toEqual([e2.event_id, e1.event_id]);
+      // A page of at most 100 bytes: e2 alone fills it; e1 must be reachable through next.
+      const first = await listEvents(db, { apiKeyId: KEY, order: 'desc', limit: 10, maxBytes: 100 });
+      expect(first.events.map((e) => e.event_id)).toEqual([e2.event_id]);
+      expect(first.next).not.toBeNull();
+    });
+  });
+
+  it('counts no idempotency conflict for a true redelivery whose payload is a string, null or a boolean', async () => {
+    await inObject(freshObject(), async (db) => {
+      const at = '2026-12-01T10:00:00.000Z';
+      const seen: unknown[] = [];
+      for (const payload of ['<xml/>', null, true] as const) {
+        const e = event(at, { payload });
+        await delivered(db, [e], new Date(at));
+        await delivered(db, [e], new Date(at)); // the very same message again
+        seen.push({
+          payload,
+          conflicts: (await getEvent(db, { apiKeyId: KEY, eventId: e.event_id }))?.idempotency_conflicts,
+        });
+      }
+      expect(seen).toEqual([
+        { payload: '<xml/>', conflicts: 0 },
+        { payload: null, conflicts: 0 },
+        { payload: true, conflicts: 0 },
+      ]);
+    });
+  });
+
+  it('keeps the first of two copies of one event_id stored on days that do not touch, and retention runs on', async () => {
+    await inObject(freshObject(), async (db) => {
+      const id = crypto.randomUUID();
+      const first = event('2026-12-01T10:00:00.000Z', { event_id: id });
+      const again = event('2026-12-03T11:00:00.000Z', { event_id: id }); // same idempotency key, 49 h later
+      const dead = (e: QueuedEvent, now: string) =>
+        commit(db, [recordFailed(db, [{ event: e, attempts: 3, reason: 'boom' }], new Date(now))]);
+      await dead(first, '2026-12-01T10:05:00.000Z');
+      await dead(again, '2026-12-03T11:05:00.000Z');
+      // 12 days later: both days are past the 7-day age, both copies failed and unacked (30 days).
+      let error: unknown = null;
+      try {
+        await purgeExpired(db, new Date('2026-12-12T00:00:00.000Z'));
+      } catch (e) {
+        error = e;
+      }
+      expect(String(error)).toBe('null');
+      const kept = await getEvent(db, { apiKeyId: KEY, eventId: id });
+      expect(kept?.received_at).toBe('2026-12-01T10:00:00.000Z');
+    });
+  });
+
+  it('changes nothing of a pending event but its conflict count when a message reuses its id with another payload', async () => {
+    await inObject(freshObject(), async (db) => {
+      const at = '2026-12-01T10:00:00.000Z';
+      const a = event(at, { payload: { first: true } });
+      await commit(db, [recordRetry(db, [{ event: a, attempts: 1, error: 'store down' }], new Date(at))]);
+      const b = { ...a, payload: { second: true } }; // same idempotency key, other payload
+      const [stored] = await delivered(db, [b], new Date('2026-12-01T10:01:00.000Z'));
+      const row = await getEvent(db, { apiKeyId: KEY, eventId: a.event_id });
+      expect({
+        stored: [...stored],
+        status: row?.status,
+        conflicts: row?.idempotency_conflicts,
+        payload: row?.payload,
+      }).toEqual({ stored: [], status: 'pending', conflicts: 1, payload: { first: true } });
+    });
+  });
+
+  it('counts the conflict of two messages of one event_id with different payloads in one batch, keeping the first', async () => {
+    await inObject(freshObject(), async (db) => {
+      const at = '2026-12-01T10:00:00.000Z';
+      const a = event(at, { payload: { amount: 10 } });
+      const b = { ...a, payload: { amount: 99 } };
+      await delivered(db, [a, b], new Date(at));
+      const row = await getEvent(db, { apiKeyId: KEY, eventId: a.event_id });
+      expect({ payload: row?.payload, conflicts: row?.idempotency_conflicts }).toEqual({
+        payload: { amount: 10 },
+        conflicts: 1,
+      });
+    });
+  });
+
+  it('imports a page again as nothing after retention moved its event to kept_events and dropped its day', async () => {
+    await inObject(freshObject(), async (db) => {
+      const row = {
+        received_at: '2026-12-01T10:00:00.000Z',
+        event_id: crypto.randomUUID(),
+        api_key_id: KEY,
+        payload: '{"a":1}',
+        metadata: null,
+        status: 'pending',
+        attempts: 1,
+        last_error: null,
+        created_at: '2026-12-01T10:00:00.000Z',
+        updated_at: '2026-12-01T10:00:00.000Z',
+        correlation_id: 'c',
+        debug: null,
+        acked_at: null,
+        type: 'triggers.event',
+        source: '/x',
+        subject: null,
+        cloudevent: null,
+        idempotency_conflicts: 0,
+      };
+      expect((await TENANT_OPS.importRows(db, { events: [row] })).events).toBe(1);
+      await purgeExpired(db, new Date('2026-12-10T00:00:00.000Z')); // pending: kept
+      expect((await TENANT_OPS.importRows(db, { events: [row] })).events).toBe(0); // "writes nothing the second time"
+    });
+  });
+});
