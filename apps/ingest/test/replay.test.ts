@@ -200,6 +200,29 @@ describe('POST /dlq/replay', () => {
     expect(((await response.json()) as ReplayResult).data.replayed).toBe(2);
   });
 
+  it('reads an empty body sent without its length (chunked, or gzip of nothing) as no body', async () => {
+    const key = await newApiKey();
+    await store('failed', receivedInOrder(key.id, 2));
+    const empty = () => new Blob([]).stream();
+    const gzipOfNothing = () => new Blob([]).stream().pipeThrough(new CompressionStream('gzip'));
+    const replayed: number[] = [];
+    for (const [body, headers] of [
+      [empty(), {}],
+      [gzipOfNothing(), { 'content-encoding': 'gzip' }],
+    ] as const) {
+      const response = await workerFetch(
+        new Request(`${BASE_URL}/dlq/replay`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key.key}`, ...headers },
+          body,
+        }),
+      );
+      expect(response.status).toBe(200);
+      replayed.push(((await response.json()) as ReplayResult).data.replayed);
+    }
+    expect(replayed).toEqual([2, 0]);
+  });
+
   it(`re-enqueues every event exactly once, packed into as few messages as fit, in sendBatch calls of at most ${SEND_BATCH_MAX_MESSAGES} messages and ${SEND_BATCH_LIMIT_BYTES} bytes`, async () => {
     const key = await newApiKey();
     // 150 small events, then (received last, so replayed last) 5 too large to share a message.
