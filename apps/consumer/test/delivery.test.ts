@@ -459,3 +459,44 @@ describe('fan-out', () => {
     expect(batches.every((b) => b.length <= 100)).toBe(true);
   });
 });
+
+describe('duplicate messages of one attempt', () => {
+  it('sends an attempt once when two messages of it come in one batch (its event fanned out twice before it ran)', async () => {
+    const s = await deliveryTo('status/204');
+    const again = await storeOf(s.apiKeyId).fanOut(s.apiKeyId, [s.eventId], new Date());
+    expect(again).toEqual([s.attempt]);
+    const { result } = await dispatch([s.attempt, ...again]);
+    expect(result.explicitAcks).toHaveLength(2);
+    expect(await received(s.token)).toHaveLength(1);
+    expect((await deliveryOf(s)).attempt_log).toHaveLength(1);
+  });
+
+  it('counts a failed delivery once toward disabling its subscription when two copies of its last attempt record it at the same instant', async () => {
+    const s = await deliveryTo('status/204');
+    const store = storeOf(s.apiKeyId);
+    const subscriptionId = `sub_${s.token.replaceAll('-', '').slice(0, 24)}`;
+    const now = new Date();
+    const ended = {
+      apiKeyId: s.apiKeyId,
+      deliveryId: s.attempt.delivery_id,
+      subscriptionId,
+      round: s.attempt.round,
+      attempt: s.attempt.attempt,
+      attemptedAt: now,
+      httpStatus: 500,
+      error: null,
+      latencyMs: 0,
+      responseExcerpt: null,
+      status: 'failed' as const,
+      nextAttemptAt: null,
+      disableAfter: 2,
+    };
+    // A Worker's clock stands still while it computes: both copies carry the same instant.
+    expect(await store.recordAttempt(ended, now)).toBe(true);
+    expect(await store.recordAttempt(ended, now)).toBe(false);
+    expect(await store.getSubscription({ apiKeyId: s.apiKeyId, id: subscriptionId })).toMatchObject({
+      consecutive_failures: 1,
+      enabled: 1,
+    });
+  });
+});

@@ -321,22 +321,23 @@ export async function recordAttempt(db: D1Database, r: AttemptResult, now: Date)
       ),
   ];
   if (r.subscriptionId !== null && r.status !== 'pending') {
-    // Only when the UPDATE above moved the delivery, which then carries this call's stamp.
+    // Only when the UPDATE just before moved the delivery (`changes()`: the rows of the last
+    // statement that completed). Two copies of one attempt stamp the same instant (a Worker's
+    // clock stands still while it computes), so the stamp could not tell the copy that moved it.
     statements.push(
       db
         .prepare(
           `UPDATE subscriptions SET
-             consecutive_failures = CASE WHEN ?4 = 'succeeded' THEN 0 ELSE consecutive_failures + 1 END,
-             enabled = CASE WHEN ?4 = 'failed' AND consecutive_failures + 1 >= ?5 THEN 0 ELSE enabled END,
-             disabled_reason = CASE WHEN ?4 = 'failed' AND consecutive_failures + 1 >= ?5 AND enabled = 1
-               THEN 'disabled after ' || CAST(?5 AS INTEGER) || ' failed deliveries in a row' ELSE disabled_reason END,
-             disabled_at = CASE WHEN ?4 = 'failed' AND consecutive_failures + 1 >= ?5 AND enabled = 1
-               THEN ?6 ELSE disabled_at END,
-             updated_at = ?6
-           WHERE api_key_id = ?1 AND id = ?2 AND EXISTS (
-             SELECT 1 FROM deliveries WHERE api_key_id = ?1 AND id = ?3 AND status = ?4 AND updated_at = ?6)`,
+             consecutive_failures = CASE WHEN ?3 = 'succeeded' THEN 0 ELSE consecutive_failures + 1 END,
+             enabled = CASE WHEN ?3 = 'failed' AND consecutive_failures + 1 >= ?4 THEN 0 ELSE enabled END,
+             disabled_reason = CASE WHEN ?3 = 'failed' AND consecutive_failures + 1 >= ?4 AND enabled = 1
+               THEN 'disabled after ' || CAST(?4 AS INTEGER) || ' failed deliveries in a row' ELSE disabled_reason END,
+             disabled_at = CASE WHEN ?3 = 'failed' AND consecutive_failures + 1 >= ?4 AND enabled = 1
+               THEN ?5 ELSE disabled_at END,
+             updated_at = ?5
+           WHERE api_key_id = ?1 AND id = ?2 AND changes() > 0`,
         )
-        .bind(r.apiKeyId, r.subscriptionId, r.deliveryId, r.status, r.disableAfter, stamp),
+        .bind(r.apiKeyId, r.subscriptionId, r.status, r.disableAfter, stamp),
     );
   }
   const results = await db.batch(statements);

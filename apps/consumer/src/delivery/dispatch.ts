@@ -241,12 +241,22 @@ export async function processDeliveryBatch(
   clock: () => number = Date.now,
 ): Promise<void> {
   const dispatcher: Dispatcher = { env, settings: settingsOf(env), log, clock };
+  // The attempts this batch has taken already. Two messages of one attempt (an event fanned out
+  // twice before its first attempt ran, a successor queued twice) would otherwise both send it,
+  // at once: the store records one attempt, but the endpoint would get two requests.
+  const taken = new Set<string>();
   await Promise.all(
     batch.messages.map(async (message) => {
       const parsed = v.safeParse(DeliveryQueueMessage, message.body);
       if (!parsed.success) {
         log.log('error', 'unreadable delivery message dropped', { message_id: message.id });
         return message.ack();
+      }
+      if (!('fan_out' in parsed.output)) {
+        const { api_key_id, delivery_id, round, attempt } = parsed.output;
+        const key = `${api_key_id}/${delivery_id}/${round}/${attempt}`;
+        if (taken.has(key)) return message.ack();
+        taken.add(key);
       }
       try {
         if ('fan_out' in parsed.output) {
