@@ -523,6 +523,13 @@ async function readDay(
         .bind(day, end.received_at, end.event_id),
     }));
   }
+  // Nothing past what was read: every row of the day has been, so a write anywhere in it from now
+  // on is recorded (a read that ended on the day's last row left the mark on that row, and a
+  // write past it during this round's archive would be dropped with the day, never archived).
+  await db
+    .prepare('UPDATE retention_progress SET read_received_at = ?2, read_event_id = ?3 WHERE day = ?1')
+    .bind(day, dayStart(addDays(day, 1)), '')
+    .run();
   const late = await readRows(db, SELECT_LATE(table), cutoffs, [day, 0], policy);
   return settling(db, day, cutoffs, late, (settled) => ({
     scope: {

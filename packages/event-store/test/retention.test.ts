@@ -597,5 +597,38 @@ describe('purgeExpired with an archive', () => {
         [...events, ...late].map((e) => e.event_id).sort(),
       );
     });
+
+    it('hands the archive an event written past the last row read while a round of late rows is archived', async () => {
+      const key = `key_${crypto.randomUUID()}`;
+      // Exactly a round's rows: the read that reaches the day's last row cannot tell it is the last.
+      const events = [0, 2].map((s) => at(key, s));
+      await commit(db, [
+        storeDelivered(
+          db,
+          events.map((e) => ({ event: e, attempts: 1 })),
+          daysAgo(204),
+        ),
+      ]);
+      const behind = at(key, 1); // written behind what was read: recorded as late
+      const past = at(key, 9); // written past the last row read, during the round of late rows
+      const handed: StoredEvent[] = [];
+      let calls = 0;
+      const result = await purgeExpired(db, NOW, small, async (read) => {
+        calls++;
+        if (calls === 1)
+          await commit(db, [recordFailed(db, [{ event: behind, attempts: 4, reason: 'late' }], NOW)]);
+        if (calls === 2)
+          await commit(db, [recordFailed(db, [{ event: past, attempts: 4, reason: 'late' }], NOW)]);
+        handed.push(...mine(key, read));
+        return read;
+      });
+
+      expect(result.complete).toBe(true);
+      expect(await storedDays(db)).not.toContain(DAY);
+      expect(await stored(past, key)).toBeNull();
+      expect(handed.map((e) => e.event_id).sort()).toEqual(
+        [...events, behind, past].map((e) => e.event_id).sort(),
+      );
+    });
   });
 });
