@@ -80,7 +80,11 @@ export async function readOldSubscriptionPage(
   return results;
 }
 
-/** What the old store holds of a tenant, as `storeCounts` counts a tenant's store. */
+/**
+ * What the old store holds of a tenant, as `storeCounts` counts a tenant's store. Deliveries
+ * count only with their event: the old retention deleted an event before its deliveries, and the
+ * migration copies deliveries with their events, so one left without its event is never copied.
+ */
 export type OldStoreCounts = { events: number; subscriptions: number; deliveries: number };
 
 /** The tenants of the old store after `after`, at most `limit`, each with its counts there. */
@@ -102,8 +106,10 @@ export async function oldStoreTenants(
          WHERE api_key_id IN (SELECT value FROM json_each(?1)) GROUP BY api_key_id
        UNION ALL SELECT api_key_id, 'subscriptions', count(*) FROM subscriptions
          WHERE api_key_id IN (SELECT value FROM json_each(?1)) GROUP BY api_key_id
-       UNION ALL SELECT api_key_id, 'deliveries', count(*) FROM deliveries
-         WHERE api_key_id IN (SELECT value FROM json_each(?1)) GROUP BY api_key_id`,
+       UNION ALL SELECT d.api_key_id, 'deliveries', count(*) FROM deliveries AS d
+         WHERE d.api_key_id IN (SELECT value FROM json_each(?1))
+           AND EXISTS (SELECT 1 FROM events AS e WHERE e.api_key_id = d.api_key_id AND e.event_id = d.event_id)
+         GROUP BY d.api_key_id`,
     )
     .bind(JSON.stringify(tenants.map((t) => t.api_key_id)))
     .all<{ api_key_id: string; kind: keyof OldStoreCounts; n: number }>();
