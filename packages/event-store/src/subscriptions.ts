@@ -52,8 +52,13 @@ export function signingPreviousSecrets(column: string | null, now: Date): string
     .reverse();
 }
 
-/** A subscription as the API shows it: the secret reduced to its first characters. */
-export function toSubscription(row: SubscriptionRow): Subscription {
+/**
+ * A subscription as the API shows it at `now`: the secret reduced to its first characters, and
+ * when the last replaced secret that still signs stops (null once none does, though the column
+ * keeps the expired ones until the next rotation prunes them).
+ */
+export function toSubscription(row: SubscriptionRow, now: Date): Subscription {
+  const at = now.toISOString();
   return {
     id: row.id,
     url: row.url,
@@ -67,6 +72,7 @@ export function toSubscription(row: SubscriptionRow): Subscription {
     previous_secret_expires_at:
       previousSecrets(row.previous_secrets)
         .map((p) => p.expires_at)
+        .filter((expires) => expires > at)
         .sort()
         .at(-1) ?? null,
     created_at: row.created_at,

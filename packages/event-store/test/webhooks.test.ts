@@ -164,7 +164,7 @@ describe('fan-out with filters', () => {
     const a = tenant();
     const filter = { 'payload.region': { $in: ['eu', 'uk'] } };
     const sub = await subscribe(a, null, filter);
-    expect(toSubscription(sub).filter).toEqual(filter);
+    expect(toSubscription(sub, NOW).filter).toEqual(filter);
     const us = queuedEvent({ api_key_id: a, payload: { region: 'us' } });
     expect(await store([us])).toEqual([]);
 
@@ -174,11 +174,11 @@ describe('fan-out with filters', () => {
       { filter: { 'payload.region': 'us' } },
       NOW,
     );
-    expect(changed && toSubscription(changed).filter).toEqual({ 'payload.region': 'us' });
+    expect(changed && toSubscription(changed, NOW).filter).toEqual({ 'payload.region': 'us' });
     expect(await store([queuedEvent({ api_key_id: a, payload: { region: 'us' } })])).toHaveLength(1);
 
     const removed = await updateSubscription(db, { apiKeyId: a, id: sub.id }, { filter: null }, NOW);
-    expect(removed && toSubscription(removed).filter).toBeNull();
+    expect(removed && toSubscription(removed, NOW).filter).toBeNull();
     expect(await store([queuedEvent({ api_key_id: a, payload: { region: 'mars' } })])).toHaveLength(1);
     // Another change leaves the filter alone.
     const kept = await updateSubscription(
@@ -408,9 +408,12 @@ describe('subscriptions', () => {
     const halfway = new Date(NOW.getTime() + 30_000);
     await rotate(a, sub.id, 'whsec_c2Vjb25k', NOW);
     const second = await rotate(a, sub.id, 'whsec_dGhpcmQ=', halfway);
-    expect('row' in second && toSubscription(second.row).previous_secret_expires_at).toBe(
+    expect('row' in second && toSubscription(second.row, halfway).previous_secret_expires_at).toBe(
       new Date(halfway.getTime() + 60_000).toISOString(),
     );
+    // Once no replaced secret signs any more, none is said to.
+    const after = new Date(halfway.getTime() + 61_000);
+    expect('row' in second && toSubscription(second.row, after).previous_secret_expires_at).toBeNull();
     const [m] = (await store([queuedEvent({ api_key_id: a })])) as [AttemptMessage];
     const secretsAt = async (ms: number) =>
       (await loadDeliveryWork(db, m, new Date(NOW.getTime() + ms)))?.subscription?.secrets;

@@ -141,7 +141,7 @@ function found(row: SubscriptionRow | null, id: string): SubscriptionRow {
 }
 
 const withSecret = (row: SubscriptionRow): SubscriptionWithSecret => ({
-  ...toSubscription(row),
+  ...toSubscription(row, new Date()),
   secret: row.secret,
 });
 
@@ -238,7 +238,7 @@ async function listKeySubscriptions(request: AuthedRequest, env: IngestEnv): Pro
     }),
   );
   return ok<{ subscriptions: Subscription[]; next_cursor: string | null }>({
-    subscriptions: page.subscriptions.map(toSubscription),
+    subscriptions: page.subscriptions.map((row) => toSubscription(row, new Date())),
     next_cursor: page.next === null ? null : encodeSubscriptionCursor(page.next),
   });
 }
@@ -260,7 +260,10 @@ export const getSubscriptionRoute: RouteSpec = {
 async function getKeySubscription(request: AuthedRequest, env: IngestEnv): Promise<Response> {
   const key = subscriptionKey(request);
   return ok<Subscription>(
-    toSubscription(found(await fromStore(() => keyStore(request, env).getSubscription(key)), key.id)),
+    toSubscription(
+      found(await fromStore(() => keyStore(request, env).getSubscription(key)), key.id),
+      new Date(),
+    ),
   );
 }
 
@@ -301,7 +304,7 @@ async function patchSubscription(request: AuthedRequest, env: IngestEnv): Promis
       new Date(),
     ),
   );
-  return ok<Subscription>(toSubscription(found(row, key.id)));
+  return ok<Subscription>(toSubscription(found(row, key.id), new Date()));
 }
 
 export const deleteSubscriptionRoute: RouteSpec = {
@@ -489,6 +492,7 @@ async function testStoredSubscription(request: AuthedRequest, env: IngestEnv): P
   const sample = validate(SubscriptionTestSample, await readOptionalJsonBody(request, MAX_TEST_EVENTS_BYTES));
   const sub = toSubscription(
     found(await fromStore(() => keyStore(request, env).getSubscription(key)), key.id),
+    new Date(),
   );
   const rules = { eventTypes: sub.event_types, filter: sub.filter, transform: sub.transform };
   return answerTest(request, env, rules, sample);
