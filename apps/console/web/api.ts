@@ -69,6 +69,8 @@ export async function callRaw(
     credentials: 'omit',
     cache: 'no-store',
   });
+  // A 401 for the session's key signs the tab out here too, as every other call does.
+  if (response.status === 401 && key !== null) for (const listener of unauthorizedListeners) listener(key);
   const text = await response.text();
   let parsed: unknown = text;
   try {

@@ -12,8 +12,17 @@ export interface Route {
   params: string[];
 }
 
+/** A segment decoded; one whose percent-encoding is broken (a mangled link) is taken as it is. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 export function parseRoute(hash: string): Route {
-  const [view = '', ...params] = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  const [view = '', ...params] = hash.replace(/^#\/?/, '').split('/').map(decodeSegment);
   return { view: view === '' ? 'overview' : view, params };
 }
 

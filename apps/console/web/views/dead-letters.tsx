@@ -47,7 +47,8 @@ export function DeadLetters({ apiKey }: ViewProps) {
   const [applied, setApplied] = useState<Range>({ from: '', to: '' });
   const cursors = useCursors();
   const { cursor } = cursors;
-  const [pending, setPending] = useState<number | null>(null);
+  // The replay the dialog asks to confirm: how many, in which range (the one counted).
+  const [pending, setPending] = useState<{ count: number; range: Range } | null>(null);
 
   const page = useLoad(
     (signal) =>
@@ -66,19 +67,26 @@ export function DeadLetters({ apiKey }: ViewProps) {
       return `Event ${eventId.slice(0, 8)} was sent to the queue again.`;
     });
 
-  const askReplay = () =>
-    run(async () => {
-      const count = await countFailed(apiKey, applied);
+  // The range in the fields is the one replayed, applied first so the list shows it too: a
+  // range typed but not applied was ignored, and every failed event replayed.
+  const askReplay = () => {
+    const range = draft;
+    setApplied(range);
+    cursors.reset();
+    return run(async () => {
+      const count = await countFailed(apiKey, range);
       if (count === 0) return { kind: 'info', text: 'No failed event to replay in this range.' };
-      setPending(count);
+      setPending({ count, range });
       return null;
     });
+  };
 
   const replay = () => {
-    const limit = pending ?? 0;
+    if (pending === null) return;
+    const { count: limit, range } = pending;
     setPending(null);
     return run(async () => {
-      const result = await api(apiKey).dlq.replay({ ...bounds(applied), limit });
+      const result = await api(apiKey).dlq.replay({ ...bounds(range), limit });
       return `Replayed ${result.replayed} ${result.replayed === 1 ? 'event' : 'events'}: back on the queue, pending.`;
     });
   };
@@ -142,16 +150,16 @@ export function DeadLetters({ apiKey }: ViewProps) {
         id="replay"
         open={pending !== null}
         title="Replay dead letters?"
-        confirm={`Replay ${pending} ${pending === 1 ? 'event' : 'events'}`}
+        confirm={`Replay ${pending?.count} ${pending?.count === 1 ? 'event' : 'events'}`}
         onConfirm={replay}
         onClose={() => setPending(null)}
       >
         <p>
-          This sends <strong data-testid="replay-count">{pending}</strong> failed{' '}
-          {pending === 1 ? 'event' : 'events'}
+          This sends <strong data-testid="replay-count">{pending?.count}</strong> failed{' '}
+          {pending?.count === 1 ? 'event' : 'events'}
           {received} back to the queue, oldest first
-          {pending === MAX_INBOX_LIMIT ? ` (at most ${MAX_INBOX_LIMIT} per replay)` : ''}. Each shows as
-          pending until the consumer stores it or it fails again.
+          {pending?.count === MAX_INBOX_LIMIT ? ` (at most ${MAX_INBOX_LIMIT} per replay)` : ''}. Each shows
+          as pending until the consumer stores it or it fails again.
         </p>
       </ConfirmDialog>
     </>

@@ -91,8 +91,12 @@ export function Subscriptions({ apiKey }: ViewProps) {
 
   const recover = (sub: Subscription) =>
     change(async () => {
+      const from = new Date(since);
+      // An emptied field is the user's to fix, not the API being down (toISOString throws).
+      if (Number.isNaN(from.getTime()))
+        return { kind: 'error', text: 'Enter the time to recover failed deliveries since.' };
       const recovered = await api(apiKey).subscriptions.recover(sub.id, {
-        since: new Date(since).toISOString(),
+        since: from.toISOString(),
       });
       const more =
         recovered.remaining === 0
