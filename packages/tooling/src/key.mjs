@@ -8,7 +8,7 @@
 //
 // The key is printed once and never stored: AUTH_KV keeps only its SHA-256 hash. A running Worker
 // notices a revocation once its cached lookup of the key expires (KEY_CACHE_TTL_MS in the ingest
-// Worker's lib/key-cache.ts: 30 s).
+// Worker's lib/key-cache.ts: 30 s; deployed, KV's own edge cache adds up to 60 s).
 import { parseArgs } from 'node:util';
 import { createApiKey, idKey, recordKey } from '@triggers/api-keys';
 import { kvGet, kvPut, persistTo } from './local.mjs';
@@ -69,7 +69,10 @@ if (command === 'create') {
     process.exit(1);
   }
   kvPut([[recordKey(hash), JSON.stringify({ ...JSON.parse(raw), revoked: true })]], target);
-  console.log(`Revoked ${values.id} in ${where}. Running Workers refuse it within 30 s (their key cache).`);
+  console.log(
+    `Revoked ${values.id} in ${where}. Running Workers refuse it within 30 s (their key cache)` +
+      `${values.remote ? ', plus up to 60 s of KV edge caching' : ''}.`,
+  );
 } else {
   usage(command ? `Unknown command "${command}".` : 'Which command?');
 }
