@@ -1,7 +1,7 @@
 import * as v from 'valibot';
-import { isUriReference, notReservedSource, uriReference, wellFormed } from './identity.ts';
+import { identityLength, isUriReference, notReservedSource, uriReference, wellFormed } from './identity.ts';
 import { JsonValue } from './json.ts';
-import { MAX_BATCH_EVENTS, MAX_IDENTITY_LENGTH } from './limits.ts';
+import { MAX_BATCH_EVENTS } from './limits.ts';
 
 /**
  * What a stored event keeps of a CloudEvent beyond `type`, `source` and `subject` (which every
@@ -95,18 +95,13 @@ const nonEmpty = (name: string) =>
   v.pipe(v.string(required(`must be a string (${name})`)), v.minLength(1, 'must not be empty'));
 
 /** `type` and `subject`: what the queue message's EventType / EventSubject accept (identity.ts). */
-const identity = (name: string) =>
-  v.pipe(
-    nonEmpty(name),
-    v.maxLength(MAX_IDENTITY_LENGTH, `must be at most ${MAX_IDENTITY_LENGTH} characters (${name})`),
-    wellFormed,
-  );
+const identity = (name: string) => v.pipe(nonEmpty(name), identityLength(name), wellFormed);
 
 /** A CloudEvent's `source`: a non-empty URI-reference. */
 const sourceAttribute = v.pipe(
   v.string(required('must be a string')),
   v.minLength(1, 'must not be empty'),
-  v.maxLength(MAX_IDENTITY_LENGTH, `must be at most ${MAX_IDENTITY_LENGTH} characters (the event source)`),
+  identityLength('the event source'),
   uriReference,
 );
 

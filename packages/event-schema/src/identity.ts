@@ -40,12 +40,15 @@ export const wellFormed = v.check(
   'must be well-formed Unicode (no lone surrogates)',
 );
 
-const bounded = (what: string) =>
-  v.pipe(
-    v.string(`must be a string`),
-    v.minLength(1, 'must not be empty'),
-    v.maxLength(MAX_IDENTITY_LENGTH, `must be at most ${MAX_IDENTITY_LENGTH} characters (${what})`),
+/** The length bound of `type`, `source` and `subject`, wherever an event's identity is read. */
+export const identityLength = (what: string) =>
+  v.maxLength<string, typeof MAX_IDENTITY_LENGTH, string>(
+    MAX_IDENTITY_LENGTH,
+    `must be at most ${MAX_IDENTITY_LENGTH} characters (${what})`,
   );
+
+const bounded = (what: string) =>
+  v.pipe(v.string(`must be a string`), v.minLength(1, 'must not be empty'), identityLength(what));
 
 /** An event's kind, e.g. `order.created`. Reverse-DNS prefixes (`com.example.order.created`) are customary. */
 export const EventType = bounded('the event type');

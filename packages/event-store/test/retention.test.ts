@@ -496,8 +496,9 @@ describe('purgeExpired with an archive', () => {
     const stored = async (e: { event_id: string }, key: string) =>
       getEvent(db, { apiKeyId: key, eventId: e.event_id });
 
-    async function halfArchived(key: string, handed: StoredEvent[]) {
-      const events = [0, 2, 4, 6].map((s) => at(key, s));
+    /** Events of `key` stored as delivered on the day, at these seconds. */
+    async function storedAt(key: string, seconds: number[]) {
+      const events = seconds.map((s) => at(key, s));
       await commit(db, [
         storeDelivered(
           db,
@@ -505,6 +506,11 @@ describe('purgeExpired with an archive', () => {
           daysAgo(204),
         ),
       ]);
+      return events;
+    }
+
+    async function halfArchived(key: string, handed: StoredEvent[]) {
+      const events = await storedAt(key, [0, 2, 4, 6]);
       const first = await purgeExpired(db, NOW, { ...small, maxRounds: 1 }, async (read) => {
         handed.push(...mine(key, read));
         return read;
@@ -570,14 +576,7 @@ describe('purgeExpired with an archive', () => {
 
     it('hands an event written while the archive writes the last round before the day is dropped', async () => {
       const key = `key_${crypto.randomUUID()}`;
-      const events = [0, 2].map((s) => at(key, s));
-      await commit(db, [
-        storeDelivered(
-          db,
-          events.map((e) => ({ event: e, attempts: 1 })),
-          daysAgo(204),
-        ),
-      ]);
+      const events = await storedAt(key, [0, 2]);
       // Written while the archive writes the round that reads the day to its end: one behind
       // the last event read, one after it.
       const late = [at(key, 1), at(key, 9)];
@@ -601,14 +600,7 @@ describe('purgeExpired with an archive', () => {
     it('hands the archive an event written past the last row read while a round of late rows is archived', async () => {
       const key = `key_${crypto.randomUUID()}`;
       // Exactly a round's rows: the read that reaches the day's last row cannot tell it is the last.
-      const events = [0, 2].map((s) => at(key, s));
-      await commit(db, [
-        storeDelivered(
-          db,
-          events.map((e) => ({ event: e, attempts: 1 })),
-          daysAgo(204),
-        ),
-      ]);
+      const events = await storedAt(key, [0, 2]);
       const behind = at(key, 1); // written behind what was read: recorded as late
       const past = at(key, 9); // written past the last row read, during the round of late rows
       const handed: StoredEvent[] = [];

@@ -252,17 +252,15 @@ export async function processDeliveryBatch(
         log.log('error', 'unreadable delivery message dropped', { message_id: message.id });
         return message.ack();
       }
-      if (!('fan_out' in parsed.output)) {
-        const { api_key_id, delivery_id, round, attempt } = parsed.output;
-        const key = `${api_key_id}/${delivery_id}/${round}/${attempt}`;
-        if (taken.has(key)) return message.ack();
-        taken.add(key);
-      }
       try {
         if ('fan_out' in parsed.output) {
           await fanOutEvents(parsed.output, env, log, new Date(clock()));
           return message.ack();
         }
+        const { api_key_id, delivery_id, round, attempt } = parsed.output;
+        const key = `${api_key_id}/${delivery_id}/${round}/${attempt}`;
+        if (taken.has(key)) return message.ack();
+        taken.add(key);
         await dispatchAttempt(message, parsed.output, dispatcher);
       } catch (err) {
         // The store or the queue failed (a subscriber's failure never throws): try again later.
