@@ -7,6 +7,7 @@ import {
 } from '@triggers/event-store';
 import { describeError } from '@triggers/log';
 import type { ConsumerEnv } from './env.ts';
+import { settingsOf } from './settings.ts';
 
 /**
  * What committing a batch's D1 writes (the `dead_letters` of unreadable messages) came to: for
@@ -45,7 +46,7 @@ export type TenantShare<T> = { tenant: string; items: T[] } & (
  * with, and the other tenants' shares stand.
  */
 export async function writeByTenant<T>(
-  tenants: ConsumerEnv['TENANTS'],
+  env: ConsumerEnv,
   items: readonly T[],
   tenantOf: (item: T) => string,
   writesOf: (share: T[]) => EventWrites,
@@ -61,7 +62,8 @@ export async function writeByTenant<T>(
   return Promise.all(
     [...groups].map(async ([tenant, share]): Promise<TenantShare<T>> => {
       try {
-        const written = await tenantStore(tenants, tenant).writeEvents(writesOf(share), now);
+        const store = tenantStore(env.TENANTS, tenant, { splitBytes: settingsOf(env).storeSplitBytes });
+        const written = await store.writeEvents(writesOf(share), now);
         return { tenant, items: share, ok: true, written };
       } catch (err) {
         return { tenant, items: share, ok: false, reason: `event store unavailable: ${describeError(err)}` };

@@ -41,7 +41,7 @@ export async function processDeadLetterBatch(
   }
   const [shares, recorded] = await Promise.all([
     writeByTenant(
-      env.TENANTS,
+      env,
       events,
       ({ letter }) => letter.event.api_key_id,
       (share) => ({ failed: share.map(({ letter }) => deadEventOf(letter)) }),

@@ -16,6 +16,7 @@ export type ConsumerEnv = Omit<
   | 'RETENTION_DELIVERED_DAYS'
   | 'RETENTION_FAILED_DAYS'
   | 'STORE_WARN_BYTES'
+  | 'STORE_SPLIT_BYTES'
   | 'DELIVERY_SCHEDULE'
   | 'DELIVERY_TIMEOUT_MS'
   | 'DELIVERY_DISABLE_AFTER'
@@ -30,6 +31,7 @@ export type ConsumerEnv = Omit<
   RETENTION_DELIVERED_DAYS: number | string;
   RETENTION_FAILED_DAYS: number | string;
   STORE_WARN_BYTES: number | string;
+  STORE_SPLIT_BYTES: number | string;
   DELIVERY_SCHEDULE: string;
   DELIVERY_TIMEOUT_MS: number | string;
   DELIVERY_DISABLE_AFTER: number | string;

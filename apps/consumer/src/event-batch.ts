@@ -124,7 +124,7 @@ export async function processEventBatch(
   );
 
   const [shares, recorded, unsent] = await Promise.all([
-    writeByTenant(env.TENANTS, forTenants, eventOf, tenantWrites, now),
+    writeByTenant(env, forTenants, eventOf, tenantWrites, now),
     tryCommit(env.DB, [
       recordUnreadableLetters(
         env.DB,

@@ -14,6 +14,8 @@ export interface Settings {
   local: boolean;
   retention: { deliveredDays: number; failedDays: number };
   storeWarnBytes: number;
+  /** A write leaving a tenant's newest store at this size opens its next era (event-store eras.ts). */
+  storeSplitBytes: number;
   delivery: {
     /** Seconds before each attempt after the first. */
     schedule: readonly number[];
@@ -90,6 +92,13 @@ export function readSettings(env: ConsumerEnv): Settings {
       problems,
       'STORE_WARN_BYTES',
       env.STORE_WARN_BYTES,
+      [1, 10 * 10 ** 9],
+      'bytes',
+    ),
+    storeSplitBytes: wholeNumber(
+      problems,
+      'STORE_SPLIT_BYTES',
+      env.STORE_SPLIT_BYTES,
       [1, 10 * 10 ** 9],
       'bytes',
     ),

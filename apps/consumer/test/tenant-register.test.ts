@@ -1,5 +1,5 @@
 /**
- * A tenant's store reports its size and event count to D1's tenant register (`tenant_sizes`)
+ * A tenant's store reports its size and event count to D1's tenant register (`tenant_stores`)
  * from the size watch of its writes (src/tenant-store.ts): real store objects, real local D1.
  */
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
@@ -15,7 +15,7 @@ afterEach(() => {
 });
 
 const registered = (apiKeyId: string) =>
-  env.DB.prepare('SELECT * FROM tenant_sizes WHERE api_key_id = ?1').bind(apiKeyId).first<TenantSize>();
+  env.DB.prepare('SELECT * FROM tenant_stores WHERE api_key_id = ?1').bind(apiKeyId).first<TenantSize>();
 
 const write = (apiKeyId: string) =>
   storeOf(apiKeyId).writeEvents(

@@ -243,8 +243,16 @@ describe('operator routes', () => {
     const a = await seedOldStore(2, true);
     const b = await seedOldStore(1);
     await migrateAll(500);
-    await reportTenantSize(env.DB, { apiKeyId: a.tenant, bytes: 4096, events: 2, countedAt: NOW }, NOW);
-    await reportTenantSize(env.DB, { apiKeyId: b.tenant, bytes: 4096, events: 1, countedAt: NOW }, NOW);
+    await reportTenantSize(
+      env.DB,
+      { apiKeyId: a.tenant, store: a.tenant, bytes: 4096, events: 2, countedAt: NOW },
+      NOW,
+    );
+    await reportTenantSize(
+      env.DB,
+      { apiKeyId: b.tenant, store: b.tenant, bytes: 4096, events: 1, countedAt: NOW },
+      NOW,
+    );
     const response = await post(`/operator/tenants/${a.tenant}/erase`);
     expect(response.status).toBe(200);
     expect(((await response.json()) as { data: unknown }).data).toEqual({
@@ -271,13 +279,13 @@ describe('operator routes', () => {
 
 describe('GET /operator/tenants, the tenant register', () => {
   it('lists the tenants largest store first, page by page, with the totals of all tenants', async () => {
-    await env.DB.exec('DELETE FROM tenant_sizes');
+    await env.DB.exec('DELETE FROM tenant_stores');
     const sizes = [8192, 65536, 4096, 8192, 12288];
     const tenants = sizes.map((_, i) => `key_register${i}`);
     for (const [i, tenant] of tenants.entries())
       await reportTenantSize(
         env.DB,
-        { apiKeyId: tenant, bytes: sizes[i] ?? 0, events: 10, countedAt: NOW },
+        { apiKeyId: tenant, store: tenant, bytes: sizes[i] ?? 0, events: 10, countedAt: NOW },
         NOW,
       );
     const listed: string[] = [];
@@ -304,18 +312,34 @@ describe('GET /operator/tenants, the tenant register', () => {
       api_key_id: 'key_register1',
       bytes: 65536,
       events: 10,
+      stores: 1,
+      store_bytes: 65536,
       counted_at: NOW.toISOString(),
       updated_at: NOW.toISOString(),
       state: 'ok',
     });
   });
 
+  it("adds up a tenant's stores (its eras) in one line, its state the largest store's", async () => {
+    await env.DB.exec('DELETE FROM tenant_stores');
+    const { STORE_WARN_BYTES: warn } = env;
+    const era = (start: string) => `key_eras@${start}`;
+    const stores = { key_eras: warn - 1, [era('2026-12-01T00:00:00.000Z')]: warn - 1 };
+    for (const [store, bytes] of Object.entries(stores))
+      await reportTenantSize(env.DB, { apiKeyId: 'key_eras', store, bytes, events: 3, countedAt: NOW }, NOW);
+    const page = await tenantsPage();
+    expect(page.totals).toEqual({ tenants: 1, bytes: 2 * (warn - 1), events: 6 });
+    expect(page.tenants).toEqual([
+      expect.objectContaining({ api_key_id: 'key_eras', stores: 2, store_bytes: warn - 1, state: 'ok' }),
+    ]);
+  });
+
   it('says which stores are past STORE_WARN_BYTES and which are refused new events at STORE_FULL_BYTES', async () => {
-    await env.DB.exec('DELETE FROM tenant_sizes');
+    await env.DB.exec('DELETE FROM tenant_stores');
     const { STORE_WARN_BYTES: warn, STORE_FULL_BYTES: full } = env;
     const sizes = { key_full: full, key_warning: warn, key_ok: warn - 1 };
     for (const [apiKeyId, bytes] of Object.entries(sizes))
-      await reportTenantSize(env.DB, { apiKeyId, bytes, events: 1, countedAt: NOW }, NOW);
+      await reportTenantSize(env.DB, { apiKeyId, store: apiKeyId, bytes, events: 1, countedAt: NOW }, NOW);
     const page = await tenantsPage();
     expect(page.thresholds).toEqual({ warn_bytes: warn, full_bytes: full });
     expect(page.tenants.map((t) => [t.api_key_id, t.state])).toEqual([

@@ -74,6 +74,12 @@ export interface NewApiKey {
   record: ApiKeyRecord;
 }
 
+/**
+ * What a key id may hold: letters, digits, `_` and `-`. The id names the tenant's store objects,
+ * and an era's object adds `@<start>` to it (event-store's eras.ts), so no id can be another's era.
+ */
+export const API_KEY_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
 /** Builds a key and its record. `key` may be given to register a known key (local seeding). */
 export async function createApiKey(options: {
   name: string;
@@ -83,6 +89,9 @@ export async function createApiKey(options: {
 }): Promise<NewApiKey> {
   const key = options.key ?? `sk_${options.mode}_${randomToken(32)}`;
   if (parseApiKey(key) !== options.mode) throw new Error(`not a well-formed sk_${options.mode}_ key`);
+  if (options.id !== undefined && !API_KEY_ID.test(options.id)) {
+    throw new Error('a key id holds 1 to 128 letters, digits, _ or -');
+  }
   const hash = await hashApiKey(key);
   const record: ApiKeyRecord = {
     id: options.id ?? `key_${randomToken(16)}`,

@@ -63,6 +63,12 @@ describe('createApiKey', () => {
     await expect(createApiKey({ name: 'x', mode: 'live', key: 'sk_test_abc123xyz789' })).rejects.toThrow();
   });
 
+  it("refuses a given id that could name another tenant's store (an @, a space) or is empty", async () => {
+    for (const id of ['key_a@2026-12-05T12:00:00.000Z', 'key a', '']) {
+      await expect(createApiKey({ name: 'x', mode: 'test', id })).rejects.toThrow(/a key id holds/);
+    }
+  });
+
   it('names the store keys by hash and by id', () => {
     expect(recordKey('ab')).toBe('key:ab');
     expect(idKey('key_1')).toBe('key-id:key_1');

@@ -183,6 +183,11 @@ export const AttemptMessage = v.object({
   delivery_id: v.string(),
   round: v.pipe(v.number(), v.integer(), v.minValue(1)),
   attempt: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  /**
+   * The start of the tenant's era whose store holds the delivery (event-store's eras.ts); absent
+   * for the tenant's first store, its head.
+   */
+  era: v.optional(v.pipe(v.string(), v.isoTimestamp())),
 });
 export type AttemptMessage = v.InferOutput<typeof AttemptMessage>;
 

@@ -324,24 +324,71 @@ export async function recordAttempt(db: D1Database, r: AttemptResult, now: Date)
     // Only when the UPDATE just before moved the delivery (`changes()`: the rows of the last
     // statement that completed). Two copies of one attempt stamp the same instant (a Worker's
     // clock stands still while it computes), so the stamp could not tell the copy that moved it.
-    statements.push(
-      db
-        .prepare(
-          `UPDATE subscriptions SET
-             consecutive_failures = CASE WHEN ?3 = 'succeeded' THEN 0 ELSE consecutive_failures + 1 END,
-             enabled = CASE WHEN ?3 = 'failed' AND consecutive_failures + 1 >= ?4 THEN 0 ELSE enabled END,
-             disabled_reason = CASE WHEN ?3 = 'failed' AND consecutive_failures + 1 >= ?4 AND enabled = 1
-               THEN 'disabled after ' || CAST(?4 AS INTEGER) || ' failed deliveries in a row' ELSE disabled_reason END,
-             disabled_at = CASE WHEN ?3 = 'failed' AND consecutive_failures + 1 >= ?4 AND enabled = 1
-               THEN ?5 ELSE disabled_at END,
-             updated_at = ?5
-           WHERE api_key_id = ?1 AND id = ?2 AND changes() > 0`,
-        )
-        .bind(r.apiKeyId, r.subscriptionId, r.status, r.disableAfter, stamp),
-    );
+    statements.push(countOutcome(db, { ...r, subscriptionId: r.subscriptionId }, stamp, 'AND changes() > 0'));
   }
   const results = await db.batch(statements);
   return (results[1]?.results.length ?? 0) > 0;
+}
+
+/** A delivery's end, as its subscription's failure count takes it ({@link countOutcome}). */
+export interface DeliveryOutcome {
+  apiKeyId: string;
+  subscriptionId: string;
+  status: DeliveryStatus;
+  disableAfter: number;
+}
+
+/** A delivery's end by the attempt that ended it: what {@link countDeliveryOutcome} counts once. */
+export interface AttemptOutcome extends DeliveryOutcome {
+  deliveryId: string;
+  round: number;
+  attempt: number;
+}
+
+/**
+ * The subscription's failure count after a delivery ended: reset by a success, raised by a
+ * failure, which disables it at `disableAfter` (stamped `stamp`, the delivery's own end). `guard`
+ * is a condition more on the UPDATE.
+ */
+function countOutcome(db: D1Database, r: DeliveryOutcome, stamp: string, guard = ''): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE subscriptions SET
+         consecutive_failures = CASE WHEN ?3 = 'succeeded' THEN 0 ELSE consecutive_failures + 1 END,
+         enabled = CASE WHEN ?3 = 'failed' AND consecutive_failures + 1 >= ?4 THEN 0 ELSE enabled END,
+         disabled_reason = CASE WHEN ?3 = 'failed' AND consecutive_failures + 1 >= ?4 AND enabled = 1
+           THEN 'disabled after ' || CAST(?4 AS INTEGER) || ' failed deliveries in a row' ELSE disabled_reason END,
+         disabled_at = CASE WHEN ?3 = 'failed' AND consecutive_failures + 1 >= ?4 AND enabled = 1
+           THEN ?5 ELSE disabled_at END,
+         updated_at = ?5
+       WHERE api_key_id = ?1 AND id = ?2 ${guard}
+       RETURNING enabled`,
+    )
+    .bind(r.apiKeyId, r.subscriptionId, r.status, r.disableAfter, stamp);
+}
+
+/**
+ * Counts a delivery's end on its subscription, for a delivery stored in another of the tenant's
+ * stores than the subscription (eras.ts), before that store's {@link recordAttempt} moves it
+ * (without counting). Once per attempt (`counted_outcomes`), in one transaction: the call made
+ * again, its message retried, counts nothing. Answers whether this call disabled the subscription.
+ */
+export async function countDeliveryOutcome(db: D1Database, r: AttemptOutcome, now: Date): Promise<boolean> {
+  if (r.status === 'pending') return false;
+  const stamp = now.toISOString();
+  const [before, , after] = await db.batch<{ enabled: number }>([
+    db
+      .prepare('SELECT enabled FROM subscriptions WHERE api_key_id = ?1 AND id = ?2')
+      .bind(r.apiKeyId, r.subscriptionId),
+    db
+      .prepare(
+        `INSERT INTO counted_outcomes (delivery_id, round, attempt, counted_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT DO NOTHING`,
+      )
+      .bind(r.deliveryId, r.round, r.attempt, stamp),
+    countOutcome(db, r, stamp, 'AND changes() > 0'),
+  ]);
+  return before?.results[0]?.enabled === 1 && after?.results[0]?.enabled === 0;
 }
 
 /** What a delivery that ended failed gives its tenant to know (operational events' payloads). */

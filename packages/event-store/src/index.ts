@@ -2,6 +2,8 @@ export * from './ack.ts';
 export * from './client.ts';
 export * from './days.ts';
 export * from './deliveries.ts';
+export * from './era-ops.ts';
+export * from './eras.ts';
 export * from './import-rows.ts';
 export * from './inspect.ts';
 export * from './list.ts';

@@ -660,7 +660,8 @@ export async function holdsExpirable(db: D1Database): Promise<boolean> {
     .prepare(
       `SELECT EXISTS (SELECT 1 FROM ${EVENTS_VIEW}) OR EXISTS (SELECT 1 FROM deliveries)
               OR EXISTS (SELECT 1 FROM delivery_attempts)
-              OR EXISTS (SELECT 1 FROM subscriptions WHERE previous_secrets IS NOT NULL) AS held`,
+              OR EXISTS (SELECT 1 FROM subscriptions WHERE previous_secrets IS NOT NULL)
+              OR EXISTS (SELECT 1 FROM event_claims) OR EXISTS (SELECT 1 FROM counted_outcomes) AS held`,
     )
     .first<number>('held');
   return held === 1;

@@ -20,5 +20,13 @@ export const MIGRATIONS: readonly { name: string; sql: string }[] = [
   {
     "name": "0005_retention_late.sql",
     "sql": "-- Late writes to a day the archive is reading (src/retention.ts, \"Late writes\"): a row written to\n-- the day's table after the read passed its key is recorded here by the day's triggers, made when\n-- its archive starts, and handed to the archive before the day is dropped.\n--\n-- How far the read got (`read_*`), ahead of the mark (`received_at`, `event_id`, how far the\n-- archive took care of): the triggers record a write at or behind it. Past the day's last read it\n-- is the next day's first instant, behind which every row of the day is.\nALTER TABLE retention_progress ADD COLUMN read_received_at TEXT NOT NULL DEFAULT '';\nALTER TABLE retention_progress ADD COLUMN read_event_id TEXT NOT NULL DEFAULT '';\n-- One row per event written late, its `seq` new with each write (AUTOINCREMENT: never reused), so\n-- that a round deletes only the records it read, not one a write made again meanwhile. A day's\n-- rows go with its table.\nCREATE TABLE retention_late (\n  seq INTEGER PRIMARY KEY AUTOINCREMENT,\n  day TEXT NOT NULL,\n  event_id TEXT NOT NULL,\n  UNIQUE (day, event_id)\n) STRICT;\n-- A day whose archive began before this migration has no triggers, and writes behind its mark\n-- were not recorded: its archive starts again from the day's first event (those archived already\n-- are archived twice; none is lost).\nDELETE FROM retention_progress;\n"
+  },
+  {
+    "name": "0006_event_claims.sql",
+    "sql": "-- Eras (src/eras.ts): an event received in the first 24 hours of a tenant's newer store claims\n-- its id here, in each older store whose events it could duplicate. A claimed id is a duplicate\n-- to this store's writes, so two copies of an event on either side of an era's start are stored\n-- once. A claim is purged by retention once no copy can still arrive (src/eras.ts, CLAIM_KEEP_MS).\nCREATE TABLE event_claims (\n  event_id TEXT PRIMARY KEY,\n  claimed_at TEXT NOT NULL\n) STRICT, WITHOUT ROWID;\n"
+  },
+  {
+    "name": "0007_counted_outcomes.sql",
+    "sql": "-- Eras (src/eras.ts): the end of a delivery stored in an era is counted on its subscription here,\n-- in the head, in a call of its own. Each count is recorded by its attempt, so that the call\n-- made again (the dispatcher's message retried) counts nothing twice. Purged with the claims.\nCREATE TABLE counted_outcomes (\n  delivery_id TEXT NOT NULL,\n  round INTEGER NOT NULL,\n  attempt INTEGER NOT NULL,\n  counted_at TEXT NOT NULL,\n  PRIMARY KEY (delivery_id, round, attempt)\n) STRICT, WITHOUT ROWID;\n"
   }
 ];

@@ -8,6 +8,7 @@
 import { ackEvent } from './ack.ts';
 import {
   abandonDelivery,
+  countDeliveryOutcome,
   deliveryEnded,
   fanOut,
   listDeliveries,
@@ -18,6 +19,7 @@ import {
   subscribedKeys,
   unrestartDeliveries,
 } from './deliveries.ts';
+import { claimEvents, copySubscriptions, subscriptionRows } from './era-ops.ts';
 import { importRows } from './import-rows.ts';
 import { listEvents } from './list.ts';
 import { getEvent } from './read.ts';
@@ -98,6 +100,10 @@ export const TENANT_OPS = {
   writeEvents,
   storeCounts,
   importRows,
+  claimEvents,
+  subscriptionRows,
+  copySubscriptions,
+  countDeliveryOutcome,
 };
 
 export type TenantOps = typeof TENANT_OPS;

@@ -1,10 +1,11 @@
 /**
- * The tenant register: D1's `tenant_sizes` (migration 0008, D1 only), one row per tenant with
- * its store's size and event count, as the store reported them. What an operator reads to see
- * every tenant at once (GET /operator/tenants, `pnpm tenants:list`); no request path reads it.
+ * The tenant register: D1's `tenant_stores` (migration 0009, D1 only), one row per
+ * store object of a tenant (its head, and each era: eras.ts) with its size and event count, as
+ * the store reported them. What an operator reads to see every tenant at once (GET
+ * /operator/tenants, `pnpm tenants:list`, a tenant's stores added up); no request path reads it.
  *
- * - Bounded: one row per tenant, replaced by each report ({@link reportTenantSize}), removed when
- *   the tenant is erased ({@link deleteTenantSize}).
+ * - Bounded: one row per store, replaced by each report ({@link reportTenantSize}), removed when
+ *   the tenant is erased ({@link deleteTenantSize}) or the era retired.
  * - The sizes come from the stores themselves (apps/consumer's size watch): a row is as old as its
  *   `updated_at`, its count as old as its `counted_at`.
  * - Listing sorts the whole table, without an index on size: an index would cost a row written on
@@ -12,12 +13,19 @@
  */
 import * as v from 'valibot';
 
-/** One tenant's row of the register. */
+/** One tenant in the register: its stores added up. */
 export const TenantSize = v.object({
   api_key_id: v.string(),
+  /** Every store of the tenant together. */
   bytes: v.number(),
   events: v.number(),
+  /** How many store objects it has: 1, and one more per era (eras.ts). */
+  stores: v.number(),
+  /** Its largest store's size: what a store's bound (STORE_FULL_BYTES) applies to. */
+  store_bytes: v.number(),
+  /** The oldest of its stores' counts. */
   counted_at: v.string(),
+  /** Its latest report. */
   updated_at: v.string(),
 });
 export type TenantSize = v.InferOutput<typeof TenantSize>;
@@ -25,6 +33,8 @@ export type TenantSize = v.InferOutput<typeof TenantSize>;
 /** What a store reports: its size now, and its event count as of `countedAt`. */
 export interface SizeReport {
   apiKeyId: string;
+  /** The store object's name: the tenant's id for its head, `<tenant>@<start>` for an era. */
+  store: string;
   bytes: number;
   events: number;
   countedAt: Date;
@@ -41,15 +51,31 @@ export interface TenantSizePage {
   next: TenantSizeCursor | null;
 }
 
-/** Records a store's report: its tenant's row, inserted or replaced (one row per tenant). */
+/** Records a store's report: its row, inserted or replaced (one row per store). */
 export async function reportTenantSize(db: D1Database, report: SizeReport, now: Date): Promise<void> {
   await db
     .prepare(
-      `INSERT INTO tenant_sizes (api_key_id, bytes, events, counted_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
-       ON CONFLICT (api_key_id) DO UPDATE SET bytes = excluded.bytes, events = excluded.events,
+      `INSERT INTO tenant_stores (api_key_id, store, bytes, events, counted_at, updated_at)
+       VALUES (?1, ?6, ?2, ?3, ?4, ?5)
+       ON CONFLICT (api_key_id, store) DO UPDATE SET bytes = excluded.bytes, events = excluded.events,
          counted_at = excluded.counted_at, updated_at = excluded.updated_at`,
     )
-    .bind(report.apiKeyId, report.bytes, report.events, report.countedAt.toISOString(), now.toISOString())
+    .bind(
+      report.apiKeyId,
+      report.bytes,
+      report.events,
+      report.countedAt.toISOString(),
+      now.toISOString(),
+      report.store,
+    )
+    .run();
+}
+
+/** Removes one store's row: an era retired (eras.ts). */
+export async function deleteStoreSize(db: D1Database, apiKeyId: string, store: string): Promise<void> {
+  await db
+    .prepare('DELETE FROM tenant_stores WHERE api_key_id = ?1 AND store = ?2')
+    .bind(apiKeyId, store)
     .run();
 }
 
@@ -68,14 +94,18 @@ export async function listTenantSizes(
   const [page, totals] = await db.batch([
     db
       .prepare(
-        `SELECT api_key_id, bytes, events, counted_at, updated_at FROM tenant_sizes
+        `SELECT * FROM (
+           SELECT api_key_id, sum(bytes) AS bytes, sum(events) AS events, count(*) AS stores,
+                  max(bytes) AS store_bytes, min(counted_at) AS counted_at, max(updated_at) AS updated_at
+           FROM tenant_stores GROUP BY api_key_id)
          WHERE ?1 IS NULL OR bytes < ?1 OR (bytes = ?1 AND api_key_id > ?2)
          ORDER BY bytes DESC, api_key_id LIMIT ?3`,
       )
       .bind(bytes, id, query.limit + 1),
     db.prepare(
-      `SELECT count(*) AS tenants, coalesce(sum(bytes), 0) AS bytes, coalesce(sum(events), 0) AS events
-       FROM tenant_sizes`,
+      `SELECT count(DISTINCT api_key_id) AS tenants, coalesce(sum(bytes), 0) AS bytes,
+              coalesce(sum(events), 0) AS events
+       FROM tenant_stores`,
     ),
   ]);
   const rows = v.parse(v.array(TenantSize), page?.results ?? []);
@@ -88,9 +118,9 @@ export async function listTenantSizes(
   };
 }
 
-/** Removes a tenant's row (`pnpm tenant:erase`); answers whether there was one. */
+/** Removes a tenant's rows, every store's (`pnpm tenant:erase`); answers whether there was one. */
 export async function deleteTenantSize(db: D1Database, apiKeyId: string): Promise<boolean> {
-  const { meta } = await db.prepare('DELETE FROM tenant_sizes WHERE api_key_id = ?1').bind(apiKeyId).run();
+  const { meta } = await db.prepare('DELETE FROM tenant_stores WHERE api_key_id = ?1').bind(apiKeyId).run();
   return meta.changes > 0;
 }
 

@@ -13,6 +13,7 @@
  * - Every operation (tenant-ops.ts) runs on the object's own SQLite, one call at a time.
  */
 import { DurableObject } from 'cloudflare:workers';
+import { type EraList, eraName, nextEraStart } from './eras.ts';
 import {
   addDays,
   DAY_TABLES_SQL,
@@ -28,7 +29,8 @@ import {
 } from './partitions.ts';
 import { MIGRATIONS } from './schema.ts';
 import { sqliteAsD1 } from './sqlite-d1.ts';
-import { type OpArgs, type OpResult, TENANT_OPS, type TenantOp } from './tenant-ops.ts';
+import { type OpArgs, type OpResult, TENANT_OPS, type TenantOp, type WrittenEvents } from './tenant-ops.ts';
+import type { PreparedWrites } from './write.ts';
 
 /** Thrown when an object is called for a tenant other than its own. */
 export class WrongTenant extends Error {
@@ -149,6 +151,8 @@ export function migrateStore(storage: DurableObjectStorage): number {
 
 export class TenantStore<Env = unknown> extends DurableObject<Env> {
   protected readonly db: D1Database;
+  /** Set once a retired era erased itself: its tables are made again only if it is called again. */
+  #emptied = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -164,6 +168,11 @@ export class TenantStore<Env = unknown> extends DurableObject<Env> {
 
   /** Claims the object for `tenant` on its first call; refuses any other tenant after. */
   protected claim(tenant: string): void {
+    if (this.#emptied) {
+      // Retired (retireIfEmpty), then called again: by a list cached before the retirement.
+      migrateStore(this.ctx.storage);
+      this.#emptied = false;
+    }
     const owner = this.tenant();
     if (owner === null) this.ctx.storage.sql.exec('INSERT INTO store_owner (tenant) VALUES (?)', tenant);
     else if (owner !== tenant) throw new WrongTenant();
@@ -176,8 +185,43 @@ export class TenantStore<Env = unknown> extends DurableObject<Env> {
     this.claim(tenant);
     const fn = TENANT_OPS[op] as (db: D1Database, ...rest: unknown[]) => Promise<OpResult<K>>;
     const result = await fn(this.db, ...(args as unknown[]));
+    if (this.#starts().length > 0 && this.#changedSubscriptions(op, args as unknown[], result)) {
+      await this.copyToEras(tenant);
+    }
     await this.afterRun(op);
     return result;
+  }
+
+  /**
+   * Whether `op` (which answered `result`) changed a subscription as its eras' copies must know:
+   * any change through the API; a delivery's end only when it disabled the subscription (the
+   * failure count an era does not use, and copying it at every attempt would cost rows).
+   */
+  #changedSubscriptions(op: TenantOp, args: unknown[], result: unknown): boolean {
+    if (SUBSCRIPTION_CHANGES.has(op)) return true;
+    if (op === 'countDeliveryOutcome') return result === true;
+    if (op !== 'recordAttempt' || result !== true) return false;
+    const [attempt, now] = args as OpArgs<'recordAttempt'>;
+    if (attempt.status !== 'failed' || attempt.subscriptionId === null) return false;
+    const row = this.ctx.storage.sql
+      .exec<{ disabled: number }>(
+        'SELECT enabled = 0 AND disabled_at = ? AS disabled FROM subscriptions WHERE api_key_id = ? AND id = ?',
+        now.toISOString(),
+        attempt.apiKeyId,
+        attempt.subscriptionId,
+      )
+      .toArray()[0];
+    return row?.disabled === 1;
+  }
+
+  /** Writes a batch's share (`writeEvents`) and answers, with what it wrote, the store's size after. */
+  async write(
+    tenant: string,
+    prepared: PreparedWrites,
+    now: Date,
+  ): Promise<WrittenEvents & { bytes: number }> {
+    const written = await this.run(tenant, 'writeEvents', [prepared, now]);
+    return { ...written, bytes: this.ctx.storage.sql.databaseSize };
   }
 
   /** A hook after each operation (the consumer's subclass arms its retention alarm here). */
@@ -189,6 +233,144 @@ export class TenantStore<Env = unknown> extends DurableObject<Env> {
     return this.ctx.storage.sql.databaseSize;
   }
 
+  /** The starts of the tenant's eras (eras.ts), kept by its head; empty in any other store. */
+  #starts(): string[] {
+    return this.ctx.storage.kv.get<string[]>(ERA_STARTS) ?? [];
+  }
+
+  /** The tenant's eras, as its head (this object) holds them now. */
+  async eraList(tenant: string): Promise<EraList> {
+    this.claim(tenant);
+    return { starts: this.#starts(), asOf: Date.now() };
+  }
+
+  /**
+   * Opens an era of the tenant starting at `start` (default: {@link nextEraStart}, the only start
+   * that no cached list routes wrong; an earlier one is for tests and operators), unless one
+   * opened already starts in the future; copies the subscriptions to it. Answers the list.
+   */
+  async openEra(tenant: string, start?: string): Promise<EraList> {
+    this.claim(tenant);
+    const now = Date.now();
+    const starts = this.#starts();
+    const last = starts.at(-1);
+    if (last === undefined || Date.parse(last) <= now) {
+      // Canonical: the era's object is named by this text, and messages name it again.
+      const next = start === undefined ? nextEraStart(now) : new Date(start).toISOString();
+      if (last !== undefined && Date.parse(next) <= Date.parse(last)) {
+        throw new RangeError(`an era starts after ${last}`);
+      }
+      this.ctx.storage.kv.put(ERA_STARTS, [...starts, next]);
+      await this.copyToEras(tenant);
+    }
+    return { starts: this.#starts(), asOf: now };
+  }
+
+  /**
+   * The tenant's store objects, if the Worker hosting this class binds them as `TENANTS` (both
+   * Workers do; a copy of the subscriptions needs it).
+   */
+  #namespace(): DurableObjectNamespace<TenantStore> | null {
+    const env = this.env as { TENANTS?: DurableObjectNamespace<TenantStore> } | undefined;
+    return env?.TENANTS ?? null;
+  }
+
+  /**
+   * Copies the tenant's subscriptions, as the head (this object) now holds them, to each of its
+   * eras. One that fails marks the copy stale, and the next alarm copies again
+   * ({@link copyIfStale}): the change has committed here, and an era's copy follows within a minute.
+   */
+  protected copyToEras(tenant: string): Promise<void> {
+    // One copy at a time, each reading the rows when it starts: a copy never lands after a newer one.
+    const next = this.#copying.then(() => this.#copyNow(tenant));
+    this.#copying = next.catch(() => {});
+    return next;
+  }
+
+  #copying: Promise<void> = Promise.resolve();
+
+  async #copyNow(tenant: string): Promise<void> {
+    const namespace = this.#namespace();
+    const starts = this.#starts();
+    if (namespace === null || starts.length === 0) return;
+    const rows = await TENANT_OPS.subscriptionRows(this.db);
+    try {
+      await Promise.all(
+        starts.map((start) => {
+          // Typed as the client types it (client.ts): RPC types of this class recurse too deep.
+          const stub = namespace.get(namespace.idFromName(eraName(tenant, start))) as unknown as {
+            run(tenant: string, op: TenantOp, args: unknown[]): Promise<unknown>;
+          };
+          return stub.run(tenant, 'copySubscriptions', [rows]);
+        }),
+      );
+      this.ctx.storage.kv.delete(COPY_STALE);
+    } catch {
+      this.ctx.storage.kv.put(COPY_STALE, true);
+      const alarm = await this.ctx.storage.getAlarm();
+      const soon = Date.now() + COPY_RETRY_MS;
+      if (alarm === null || alarm > soon) await this.ctx.storage.setAlarm(soon);
+    }
+  }
+
+  /** Copies the subscriptions to the eras again if a copy failed (call it from the alarm). */
+  protected async copyIfStale(): Promise<void> {
+    const tenant = this.tenant();
+    if (tenant !== null && this.ctx.storage.kv.get(COPY_STALE) === true) await this.copyToEras(tenant);
+  }
+
+  /**
+   * Retires the era starting at `start` from the tenant's list (this object being its head), once
+   * it is not the newest and its span ended at least `afterMs` ago: no message can still carry an
+   * event of it. Answers whether it did, or when to ask again (ms since the epoch).
+   */
+  async retireEra(
+    tenant: string,
+    start: string,
+    afterMs: number,
+  ): Promise<{ retired: boolean; retryAt: number | null }> {
+    this.claim(tenant);
+    const starts = this.#starts();
+    const at = starts.indexOf(start);
+    if (at === -1) return { retired: true, retryAt: null };
+    const end = starts[at + 1];
+    if (end === undefined) return { retired: false, retryAt: null };
+    const retireAt = Date.parse(end) + afterMs;
+    if (Date.now() < retireAt) return { retired: false, retryAt: retireAt };
+    this.ctx.storage.kv.put(
+      ERA_STARTS,
+      starts.filter((s) => s !== start),
+    );
+    return { retired: true, retryAt: null };
+  }
+
+  /**
+   * For an era's store (not the head) holding nothing any more: asks its head to retire it
+   * ({@link retireEra}) and, once retired, erases itself. Answers `retired`, or when to ask again
+   * (ms since the epoch), or null when there is nothing to ask (the head, or the newest era).
+   */
+  protected async retireIfEmpty(afterMs: number): Promise<'retired' | number | null> {
+    const tenant = this.tenant();
+    const name = this.ctx.id.name;
+    const namespace = this.#namespace();
+    if (tenant === null || name === undefined || namespace === null || !name.startsWith(`${tenant}@`))
+      return null;
+    const start = name.slice(tenant.length + 1);
+    const head = namespace.get(namespace.idFromName(tenant)) as unknown as {
+      retireEra(
+        tenant: string,
+        start: string,
+        afterMs: number,
+      ): Promise<{ retired: boolean; retryAt: number | null }>;
+    };
+    const answer = await head.retireEra(tenant, start, afterMs);
+    if (!answer.retired) return answer.retryAt;
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.#emptied = true;
+    return 'retired';
+  }
+
   /**
    * Erases everything the tenant stored, at once (`deleteAll`), and starts again empty: a revoked
    * key's data (`pnpm tenant:erase`). Answers the counts it erased.
@@ -197,8 +379,27 @@ export class TenantStore<Env = unknown> extends DurableObject<Env> {
     this.claim(tenant);
     const counts = await TENANT_OPS.storeCounts(this.db);
     await this.ctx.storage.deleteAlarm();
+    const starts = this.#starts();
     await this.ctx.storage.deleteAll();
     migrateStore(this.ctx.storage);
+    // The head keeps naming its eras: one written again by a list cached elsewhere is still
+    // reached by the next erase, and retired by its alarm.
+    if (starts.length > 0) this.ctx.storage.kv.put(ERA_STARTS, starts);
     return counts;
   }
 }
+
+/** Where the head keeps its eras' starts (its key-value storage). */
+const ERA_STARTS = 'eras.starts';
+/** Set while an era's copy of the subscriptions is behind the head's. */
+const COPY_STALE = 'eras.copy_stale';
+/** How soon a failed copy of the subscriptions is tried again. */
+const COPY_RETRY_MS = 60_000;
+
+/** The operations that change subscriptions: after each, the head copies them to its eras. */
+const SUBSCRIPTION_CHANGES: ReadonlySet<TenantOp> = new Set<TenantOp>([
+  'createSubscription',
+  'updateSubscription',
+  'deleteSubscription',
+  'rotateSubscriptionSecret',
+]);

@@ -2,6 +2,9 @@ import { eventIdentity, jsonChunks, type QueuedEvent } from '@triggers/event-sch
 import { ensureDays } from './days.ts';
 import { addDays, dayOf, dayTable, KEPT_EVENTS } from './partitions.ts';
 
+/** The ids newer eras claimed (store-migrations/0006_event_claims.sql, era-ops.ts). */
+const EVENT_CLAIMS = 'event_claims';
+
 /**
  * Writes to the store, built as statements and run together by {@link commit}: everything a
  * queue batch changes goes to D1 in one round trip and one transaction.
@@ -299,6 +302,8 @@ interface WriteOptions {
   repeats?: boolean;
   /** The `last_error` when no attempt recorded one. */
   fallback?: string;
+  /** A newer era may have claimed some ids (eras.ts): an event claimed is a duplicate, not stored. */
+  claimed?: boolean;
 }
 
 /**
@@ -313,7 +318,7 @@ function writeDays(
   outcome: Outcome,
   prepared: readonly PreparedDay[],
   now: Date,
-  { conflicts = false, repeats = false, fallback }: WriteOptions = {},
+  { conflicts = false, repeats = false, fallback, claimed = false }: WriteOptions = {},
 ): StoreWrite {
   const at = now.toISOString();
   const params = fallback === undefined ? [at] : [at, fallback];
@@ -329,7 +334,8 @@ function writeDays(
     if (!repeats) out.push(...counts);
     for (const t of elsewhere)
       out.push(...boundStatements(db, arrays, (n) => updateElsewhere(outcome, t, n), params));
-    out.push(...boundStatements(db, arrays, upsertDay(outcome, table, elsewhere), params));
+    const absent = claimed ? [...elsewhere, EVENT_CLAIMS] : elsewhere;
+    out.push(...boundStatements(db, arrays, upsertDay(outcome, table, absent), params));
     if (repeats) out.push(...counts);
   }
   return { statements: out, days };
@@ -375,6 +381,11 @@ export interface PreparedWrites {
   fanOutTenants: string[];
   /** Whether an event_id comes twice among the delivered events. */
   deliveredRepeats: boolean;
+  /**
+   * Whether a newer era of the tenant may have claimed some of the events (eras.ts): set by the
+   * client for a store that is not the newest, so that only its writes pay the probe.
+   */
+  claimed?: boolean;
 }
 
 const deliveredElements = (attempts: readonly EventAttempt[]) => attempts.map((a) => eventElement(a, null));
@@ -407,7 +418,8 @@ const writeKind = (
   days: readonly PreparedDay[],
   now: Date,
   repeats = false,
-) => writeDays(db, KINDS[kind][0], days, now, { ...KINDS[kind][1], repeats });
+  claimed = false,
+) => writeDays(db, KINDS[kind][0], days, now, { ...KINDS[kind][1], repeats, claimed });
 
 /**
  * Stores events as `delivered`. The keys it reports are the events stored now, not duplicates.
@@ -428,9 +440,9 @@ export const recordFailed = (db: D1Database, dead: DeadEvent[], now: Date): Stor
 /** The writes of {@link PreparedWrites}: delivered, retried, failed, in that order. */
 export const writePrepared = (db: D1Database, prepared: PreparedWrites, now: Date) =>
   [
-    writeKind(db, 'delivered', prepared.delivered, now, prepared.deliveredRepeats),
-    writeKind(db, 'retry', prepared.retry, now),
-    writeKind(db, 'failed', prepared.failed, now),
+    writeKind(db, 'delivered', prepared.delivered, now, prepared.deliveredRepeats, prepared.claimed),
+    writeKind(db, 'retry', prepared.retry, now, false, prepared.claimed),
+    writeKind(db, 'failed', prepared.failed, now, false, prepared.claimed),
   ] as const;
 
 /** Keeps dead-lettered messages that are not events, body and all, in `dead_letters`. */

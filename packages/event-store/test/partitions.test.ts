@@ -392,6 +392,8 @@ describe('an object of the layout before the day partitions', () => {
           idempotency_conflicts INTEGER NOT NULL DEFAULT 0)`);
         sql.exec('DROP TABLE retention_progress');
         sql.exec('DROP TABLE retention_late');
+        sql.exec('DROP TABLE event_claims');
+        sql.exec('DROP TABLE counted_outcomes');
         sql.exec('DELETE FROM store_migrations');
         // What such an object recorded: the D1 migrations but the D1-only register's.
         for (const name of [

@@ -37,7 +37,7 @@ try {
   );
   const { warn_bytes, full_bytes } = page.thresholds;
   console.log(`state: warning from ${warn_bytes} bytes, full (new events refused) from ${full_bytes}.`);
-  const header = ['api_key_id', 'state', 'bytes', 'events', 'counted_at', 'updated_at'];
+  const header = ['api_key_id', 'state', 'bytes', 'events', 'stores', 'counted_at', 'updated_at'];
   /** @type {string[][]} */
   const rows = [
     header,

@@ -57,6 +57,8 @@ const plain = (/** @type {Record<string, unknown>} */ row) => ({ ...row });
 /**
  * Every tenant object of the local state, tenant id (its API key id) to its SQLite file: the
  * tenant its `store_owner` table names. Objects never called yet hold no tenant and are left out.
+ * One file per tenant: a tenant's eras (a store past `STORE_SPLIT_BYTES`, 6 GB, docs/scaling.md)
+ * name the same tenant, and only one of its files is kept; local state never holds one that large.
  * @param {{ persistTo?: string }} [options]
  * @returns {Map<string, string>}
  */

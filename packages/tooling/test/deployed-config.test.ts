@@ -162,6 +162,22 @@ describe('the store full threshold', () => {
   );
 });
 
+/**
+ * A tenant's store opens its next era at STORE_SPLIT_BYTES (the consumer's, event-store eras.ts),
+ * before the warning: the two hours until the era starts fill the room between the split and the
+ * ingest's STORE_FULL_BYTES (docs/scaling.md#eras-a-tenant-past-one-object-built).
+ */
+describe('the store split threshold', () => {
+  it.each(environments(wranglerConfig('consumer')))(
+    '%s: STORE_SPLIT_BYTES lies below STORE_WARN_BYTES',
+    (_name, section) => {
+      const split = section.vars?.STORE_SPLIT_BYTES;
+      expect(split).toEqual(expect.any(Number));
+      expect(split).toBeLessThan(Number(section.vars?.STORE_WARN_BYTES));
+    },
+  );
+});
+
 describe('committed Worker configs', () => {
   it.each(['ingest', 'consumer'] as const)(
     'ship %s with fault injection off, in every environment',

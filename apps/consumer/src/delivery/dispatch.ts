@@ -119,7 +119,7 @@ async function dispatchAttempt(message: Message<unknown>, job: AttemptMessage, d
   const { env, settings, log, clock } = d;
   const now = clock();
   // The delivery's tenant is the message's key: its store is the only one the message can reach.
-  const store = tenantStore(env.TENANTS, job.api_key_id);
+  const store = tenantStore(env.TENANTS, job.api_key_id).era(job.era);
   const work = await store.loadDeliveryWork(job, new Date(now));
   const step = nextStep(job, work, { redelivered: message.attempts > 1, now, local: settings.local });
   const ids = {
@@ -213,7 +213,7 @@ async function dispatchAttempt(message: Message<unknown>, job: AttemptMessage, d
  * when it no longer ended so. Throws when the store or the queue fails.
  */
 async function announceEnded(job: AttemptMessage, { env, log }: Dispatcher): Promise<void> {
-  const store = tenantStore(env.TENANTS, job.api_key_id);
+  const store = tenantStore(env.TENANTS, job.api_key_id).era(job.era);
   const ended = await store.deliveryEnded({
     apiKeyId: job.api_key_id,
     deliveryId: job.delivery_id,

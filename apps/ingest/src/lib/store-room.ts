@@ -8,11 +8,13 @@ import { keyStore } from './stored-events.ts';
  * Durable Object holds `STORE_FULL_BYTES`, so that nothing is accepted that the store could no
  * longer keep. Past the platform's 10 GB an object's writes fail, and events accepted then would be
  * retried, dead-lettered and in the end dropped: an answer now is better than a loss later
- * (docs/scaling.md#at-the-bound-of-one-tenant).
+ * (docs/scaling.md#capacity-as-built).
  *
  * The size is the object's own (`databaseSize`, which falls as soon as retention drops a day),
- * asked of the tenant's store, never of a global table. Each isolate keeps what it learned for
- * {@link STORE_SIZE_TTL_MS}: a tenant's first send in an isolate waits for one call to its object,
+ * asked of the tenant's store receiving events now (its newest era that has started, event-store
+ * eras.ts), never of a global table. Each isolate keeps what it learned for
+ * {@link STORE_SIZE_TTL_MS}: a tenant's first send in an isolate waits for that call (and, once in
+ * two hours, one to its head for its list of eras),
  * a stale size is used once more while it is asked again in the background. So a store that
  * crosses the threshold is refused within about a minute per isolate, and the margin to 10 GB
  * (1 GB by default) holds the events accepted meanwhile: at one object's write rate, minutes of

@@ -1,3 +1,4 @@
+import { API_KEY_ID } from '@triggers/api-keys';
 import {
   deleteOldTenantRows,
   deleteTenantSize,
@@ -40,7 +41,7 @@ import { methodNotAllowed } from './fallback.ts';
  * - `GET /operator/migrate/verify?after=&limit=`: per tenant of the old store, its counts there and
  *   in its tenant store; a tenant whose store holds fewer rows of a table is listed in
  *   `mismatches`. Pages through the tenants (`next_after`).
- * - `GET /operator/tenants?limit=&cursor=`: the tenant register (D1's `tenant_sizes`, as the
+ * - `GET /operator/tenants?limit=&cursor=`: the tenant register (D1's `tenant_stores`, as the
  *   stores last reported), largest store first, a page at a time, with the totals of all tenants
  *   and each store's state against STORE_WARN_BYTES and STORE_FULL_BYTES.
  * - `POST /operator/tenants/{id}/erase`: erases the tenant's store whole, its rows still in the
@@ -84,7 +85,7 @@ const TenantsQuery = v.strictObject(
 /** A page's position: the (bytes, api_key_id) of the last tenant listed. */
 const TenantsCursor = v.tuple([v.pipe(v.number(), v.integer(), v.minValue(0)), v.string()]);
 
-const TenantId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be an API key id'));
+const TenantId = v.pipe(v.string(), v.regex(API_KEY_ID, 'must be an API key id'));
 
 const noCounts = (): ImportedCounts => ({ events: 0, subscriptions: 0, deliveries: 0, delivery_attempts: 0 });
 
@@ -175,11 +176,12 @@ async function tenants(request: IngestRequest, env: IngestEnv): Promise<Response
   const warn = Number(env.STORE_WARN_BYTES);
   const full = Number(env.STORE_FULL_BYTES);
   return ok({
-    // Each store as it last reported: `full` is refused new events (STORE_FULL), `warning` past
-    // STORE_WARN_BYTES. The ingest Worker decides from the store's size now, not from this row.
+    // Each tenant's stores added up, as they last reported; its largest store decides: `full` is
+    // refused new events (STORE_FULL), `warning` past STORE_WARN_BYTES. The ingest Worker decides
+    // from the size now of the store receiving events, not from this row.
     tenants: page.tenants.map((t) => ({
       ...t,
-      state: t.bytes >= full ? 'full' : t.bytes >= warn ? 'warning' : 'ok',
+      state: t.store_bytes >= full ? 'full' : t.store_bytes >= warn ? 'warning' : 'ok',
     })),
     thresholds: { warn_bytes: warn, full_bytes: full },
     totals: page.totals,

@@ -85,8 +85,10 @@ describe('the operator commands against both Workers under wrangler dev', () => 
     expect(result.stdout).toMatch(
       /^state: warning from 8000000000 bytes, full \(new events refused\) from 9000000000\.$/m,
     );
-    expect(result.stdout).toMatch(/^api_key_id\s+state\s+bytes\s+events\s+counted_at\s+updated_at$/m);
-    expect(result.stdout).toMatch(/^key_(alpha|beta)\s+ok\s+\d+\s+\d+\s+\S+Z\s+\S+Z$/m);
+    expect(result.stdout).toMatch(
+      /^api_key_id\s+state\s+bytes\s+events\s+stores\s+counted_at\s+updated_at$/m,
+    );
+    expect(result.stdout).toMatch(/^key_(alpha|beta)\s+ok\s+\d+\s+\d+\s+1\s+\S+Z\s+\S+Z$/m);
     const next = /--cursor (\S+)$/m.exec(result.stdout)?.[1] ?? '';
     const rest = runCommand('tenants-list', ['--url', system.url, '--cursor', next], operator());
     expect(rest.status, rest.stderr).toBe(0);
