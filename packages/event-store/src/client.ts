@@ -100,6 +100,15 @@ export function tenantStore<T extends TenantStoreClass>(
   /** Every era of the tenant, oldest first, by a list exact for `at` (ms; default now). */
   const all = async (at = Date.now()) =>
     eras(tenant, await eraListFor(head, tenant, Math.max(at, Date.now())));
+  /**
+   * Every era as the head holds them now, not as cached: for the operator's counts and erase,
+   * which must not miss an era another isolate opened within the cache's two hours.
+   */
+  const current = async () => {
+    const list = await head.eraList(tenant);
+    lists.set(tenant, list);
+    return eras(tenant, list);
+  };
   const run = <K extends TenantOp>(era: Era, op: K, args: unknown[]) =>
     stubOf(era.name).run(tenant, op, args) as Promise<OpResult<K>>;
   const onHead = (op: string, args: unknown[]) => head.run(tenant, op, args);
@@ -220,13 +229,8 @@ export function tenantStore<T extends TenantStoreClass>(
       return per.flatMap((messages, i) => tagged(list[i] as Era, messages));
     },
     async storeCounts() {
-      const list = await all();
-      const counts = await Promise.all(list.map((era) => run(era, 'storeCounts', [])));
-      return counts.reduce((sum, c) => ({
-        events: sum.events + c.events,
-        subscriptions: Math.max(sum.subscriptions, c.subscriptions),
-        deliveries: sum.deliveries + c.deliveries,
-      }));
+      const list = await current();
+      return addStoreCounts(await Promise.all(list.map((era) => run(era, 'storeCounts', []))));
     },
     async writeEvents(writes: EventWrites, now: Date): Promise<WrittenEvents> {
       const latest = Math.max(...eventsOf(writes).map((a) => Date.parse(a.event.timestamp)), now.getTime());
@@ -246,15 +250,11 @@ export function tenantStore<T extends TenantStoreClass>(
       return stubOf(eraAt(list, Date.now()).name).size(tenant);
     },
     async erase() {
-      const list = await all();
+      const list = await current();
       const counts = await Promise.all(list.slice(1).map((era) => stubOf(era.name).erase(tenant)));
       counts.push(await head.erase(tenant));
       lists.delete(tenant);
-      return counts.reduce((sum, c) => ({
-        events: sum.events + c.events,
-        subscriptions: Math.max(sum.subscriptions, c.subscriptions),
-        deliveries: sum.deliveries + c.deliveries,
-      }));
+      return addStoreCounts(counts);
     },
     eraList: () => head.eraList(tenant),
     async openEra(start?: string) {
@@ -395,6 +395,14 @@ function eraHandle(stub: Stub, tenant: string, head: Stub): TenantStoreHandle {
     },
   }) as unknown as TenantStoreHandle;
 }
+
+/** What several eras hold, as one store's counts: the subscriptions are copies of the head's. */
+const addStoreCounts = (counts: OpResult<'storeCounts'>[]): OpResult<'storeCounts'> =>
+  counts.reduce((sum, c) => ({
+    events: sum.events + c.events,
+    subscriptions: Math.max(sum.subscriptions, c.subscriptions),
+    deliveries: sum.deliveries + c.deliveries,
+  }));
 
 /** The start of a non-head era, as its messages name it. */
 const startOf = (era: Era): string => new Date(era.from).toISOString();

@@ -8,6 +8,7 @@ import {
   eraAt,
   eraName,
   eras,
+  prepareWrites,
   type StoredEvent,
   type TenantStore,
   tenantStore,
@@ -422,5 +423,19 @@ describe('erasing a tenant', () => {
     // The head still names its eras: one written again through a list cached elsewhere is
     // reached by the next erase (era-lifecycle.test.ts).
     expect((await store.eraList()).starts).toEqual([START]);
+  });
+
+  it('erases an era another isolate opened within the two hours this one caches its list', async () => {
+    const key = tenant();
+    const store = tenantStore(env.TENANTS, key);
+    // This isolate caches the list: the head alone.
+    expect(await store.getEvent({ apiKeyId: key, eventId: 'none' })).toBeNull();
+    // Another isolate opens an era and writes to it (here: the objects called directly).
+    const stub = (name: string) => env.TENANTS.get(env.TENANTS.idFromName(name));
+    await stub(key).openEra(key, START);
+    const prepared = prepareWrites(delivered(event(key, 'elsewhere', '2026-12-05T13:00:00.000Z')));
+    await stub(`${key}@${START}`).write(key, prepared, NOW);
+    expect(await store.erase()).toMatchObject({ events: 1 });
+    expect(await heldBy(`${key}@${START}`)).toEqual([]);
   });
 });
