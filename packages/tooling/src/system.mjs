@@ -119,12 +119,35 @@ export function harnessBatchTimeout(queue) {
  *   env?: NodeJS.ProcessEnv,
  *   args?: string[],
  *   whileStarting?: () => unknown,
+ *   ports?: () => Promise<[number, number]>,
  * }} options `args` go to wrangler dev as they are (`--test-scheduled`); `whileStarting` runs
  *   once wrangler dev is spawned, while it boots (seconds that other wrangler commands can use),
- *   and is awaited before the Workers are.
+ *   and is awaited before the Workers are; `ports` picks the Worker's port and the inspector's,
+ *   at each try (default: two {@link freePort}s).
  * @returns {Promise<Workers>}
  */
-export async function startWorkers({
+export async function startWorkers(options) {
+  // A port free a moment ago can be taken before wrangler binds it (by another process's own
+  // ephemeral port): wrangler then exits at once, and a new pair of ports is tried, twice more.
+  // What `whileStarting` did stands: it runs with the first try only.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(attempt === 1 ? options : { ...options, whileStarting: undefined });
+    } catch (err) {
+      if (attempt >= 3 || !(err instanceof PortTaken)) throw err;
+    }
+  }
+}
+
+/** wrangler dev exited because its port was taken meanwhile. */
+class PortTaken extends Error {}
+
+/**
+ * One try of {@link startWorkers}.
+ * @param {Parameters<typeof startWorkers>[0]} options
+ * @returns {Promise<Workers>}
+ */
+async function startOnce({
   configs,
   persistTo,
   vars = {},
@@ -133,8 +156,9 @@ export async function startWorkers({
   env = {},
   args: extra = [],
   whileStarting = () => {},
+  ports = async () => [await freePort(), await freePort()],
 }) {
-  const [port, inspectorPort] = [await freePort(), await freePort()];
+  const [port, inspectorPort] = await ports();
   const args = ['--inspector-port', String(inspectorPort), ...extra];
   for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`);
   const child = spawnDev({
@@ -200,9 +224,13 @@ export async function startWorkers({
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited (${child.exitCode}):\n${output}`);
+    if (child.exitCode !== null) {
+      const message = `wrangler dev exited (${child.exitCode}):\n${output}`;
+      throw /Address already in use/.test(output) ? new PortTaken(message) : new Error(message);
+    }
     try {
-      const response = await fetch(`${url}${readyPath}`);
+      // Bounded: whatever else holds the port (see startWorkers) may never answer.
+      const response = await fetch(`${url}${readyPath}`, { signal: AbortSignal.timeout(5_000) });
       await response.arrayBuffer();
       break;
     } catch {}
