@@ -13,7 +13,7 @@ const DAY_MS = 86_400_000;
 /** wrangler.toml's RETENTION_FAILED_DAYS. */
 const FAILED_DAYS = 30;
 
-const eraStub = (key: string, start: string) => env.TENANTS.get(env.TENANTS.idFromName(`${key}@${start}`));
+const eraObject = (key: string, start: string) => env.TENANTS.get(env.TENANTS.idFromName(`${key}@${start}`));
 const daysAgo = (days: number) => new Date(Date.now() - days * DAY_MS).toISOString();
 const registered = (key: string, store: string) =>
   env.DB.prepare('SELECT bytes FROM tenant_stores WHERE api_key_id = ?1 AND store = ?2')
@@ -37,10 +37,10 @@ describe('retiring an era', () => {
     const { key, store, first } = await tenantWithEras(daysAgo(60), daysAgo(50));
     const [, second] = (await store.eraList()).starts;
     expect(await registered(key, `${key}@${first}`)).not.toBeNull();
-    expect(await runDurableObjectAlarm(eraStub(key, first))).toBe(true);
+    expect(await runDurableObjectAlarm(eraObject(key, first))).toBe(true);
     expect((await store.eraList()).starts).toEqual([second]);
     // Erased whole: no table, no alarm; and gone from the register.
-    const left = await runInDurableObject(eraStub(key, first), async (_: TenantStore, state) => ({
+    const left = await runInDurableObject(eraObject(key, first), async (_: TenantStore, state) => ({
       tables: state.storage.sql.exec("SELECT name FROM sqlite_master WHERE name = 'store_owner'").toArray()
         .length,
       alarm: await state.storage.getAlarm(),
@@ -52,9 +52,9 @@ describe('retiring an era', () => {
   it('keeps an emptied era whose span ended too recently, and asks again when it may retire', async () => {
     const { key, store, first } = await tenantWithEras(daysAgo(20), daysAgo(10));
     const second = (await store.eraList()).starts[1] as string;
-    expect(await runDurableObjectAlarm(eraStub(key, first))).toBe(true);
+    expect(await runDurableObjectAlarm(eraObject(key, first))).toBe(true);
     expect((await store.eraList()).starts).toEqual([first, second]);
-    const alarm = await runInDurableObject(eraStub(key, first), (_: TenantStore, state) =>
+    const alarm = await runInDurableObject(eraObject(key, first), (_: TenantStore, state) =>
       state.storage.getAlarm(),
     );
     expect(alarm).toBe(Date.parse(second) + eraRetireAfterMs(FAILED_DAYS));
@@ -62,9 +62,9 @@ describe('retiring an era', () => {
 
   it('never retires the newest era, however empty', async () => {
     const { key, store, first } = await tenantWithEras(daysAgo(60));
-    expect(await runDurableObjectAlarm(eraStub(key, first))).toBe(true);
+    expect(await runDurableObjectAlarm(eraObject(key, first))).toBe(true);
     expect((await store.eraList()).starts).toEqual([first]);
-    const owner = await runInDurableObject(eraStub(key, first), (_: TenantStore, state) =>
+    const owner = await runInDurableObject(eraObject(key, first), (_: TenantStore, state) =>
       state.storage.sql.exec('SELECT tenant FROM store_owner').toArray(),
     );
     expect(owner).toEqual([{ tenant: key }]);

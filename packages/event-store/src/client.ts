@@ -331,15 +331,7 @@ export function tenantStore<T extends TenantStoreClass>(
   const handleOf = (start: string | null | undefined): TenantStoreHandle =>
     start === null || start === undefined ? handle : eraHandle(stubOf(`${tenant}@${start}`), tenant, head);
 
-  const handle = new Proxy(routed, {
-    get(target, op: string | symbol) {
-      // Not a thenable (`await handle` answers the handle), and no symbol is an operation.
-      if (typeof op === 'symbol' || op === 'then') return undefined;
-      if (op === 'era') return handleOf;
-      if (Object.hasOwn(target, op)) return target[op];
-      return (...args: unknown[]) => onHead(op, args);
-    },
-  }) as unknown as TenantStoreHandle;
+  const handle = asHandle({ ...routed, era: handleOf }, onHead);
   return handle;
 }
 
@@ -387,11 +379,22 @@ function eraHandle(stub: Stub, tenant: string, head: Stub): TenantStoreHandle {
       };
     },
   };
-  return new Proxy(calls, {
+  return asHandle(calls, (op, args) => stub.run(tenant, op, args));
+}
+
+/**
+ * A handle whose operations are `own`'s, and any other one `other(op, args)`: one RPC. Not a
+ * thenable (`await handle` answers the handle), and no symbol is an operation.
+ */
+function asHandle(
+  own: Partial<Record<string, unknown>>,
+  other: (op: string, args: unknown[]) => Promise<unknown>,
+): TenantStoreHandle {
+  return new Proxy(own, {
     get(target, op: string | symbol) {
       if (typeof op === 'symbol' || op === 'then') return undefined;
       if (Object.hasOwn(target, op)) return target[op];
-      return (...args: unknown[]) => stub.run(tenant, op, args);
+      return (...args: unknown[]) => other(op, args);
     },
   }) as unknown as TenantStoreHandle;
 }
