@@ -11,7 +11,9 @@ export interface Loaded<T> {
 
 /**
  * The result of `load`, loaded when `deps` (or `everyMs`) change and again every `everyMs` when given. A load
- * still running when a newer one starts (or the view closes) is aborted and its answer dropped.
+ * still running when a newer one starts (or the view closes) is aborted and its answer dropped. A load that
+ * fails drops the answer before it too: the view shows the error, never an older page, filter or reading
+ * as if it were the current one (and a pager reads no `next_cursor` from it); `reload` asks again.
  */
 export function useLoad<T>(
   load: (signal: AbortSignal) => Promise<T>,
@@ -34,7 +36,7 @@ export function useLoad<T>(
     latest
       .current(controller.signal)
       .then((data) => !controller.signal.aborted && setState({ data, error: undefined, loading: false }))
-      .catch((error) => !controller.signal.aborted && setState((s) => ({ ...s, error, loading: false })));
+      .catch((error) => !controller.signal.aborted && setState({ data: undefined, error, loading: false }));
     const timer = everyMs === undefined ? undefined : setTimeout(reload, everyMs);
     return () => {
       controller.abort();

@@ -169,6 +169,36 @@ describe('the console, on answers given by the test', () => {
     expect(text).not.toMatch(/could not be reached/);
   });
 
+  it('a subscriptions list that fails to load again shows the error and none of the subscriptions it showed before', async () => {
+    // Answered by the test: `GET /subscriptions` takes no parameter the API could refuse and spends
+    // no budget short of the key's 1,000 requests per 10 s, and the real Workers are shared with the
+    // other suites, so no real failure of it can be had on demand (the inbox's real ones are in
+    // list-failures.system.test.ts).
+    const { page } = browser;
+    await page.goto(`${ORIGIN}/#/subscriptions`);
+    const row = page.locator(`tr[data-subscription-id="${subscription.id}"]`);
+    await row.waitFor();
+    overrides = {
+      'PATCH /subscriptions/sub_1': { status: 200, body: ok({ ...subscription, enabled: false }) },
+      'GET /subscriptions': {
+        status: 500,
+        body: {
+          error: {
+            code: 'INTERNAL_ERROR',
+            message: 'The list broke.',
+            timestamp: NOW,
+            correlation_id: 'c500',
+          },
+        },
+      },
+    };
+    // A change reads the list again (useChange's `after`): that read fails.
+    await page.getByRole('button', { name: `Disable ${subscription.url}` }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('The list broke.');
+    expect(await row.count()).toBe(0);
+    overrides = {};
+  });
+
   it('a 401 answered to the Send view signs the tab out, as the README says', async () => {
     const { page } = browser;
     overrides = {
