@@ -314,23 +314,43 @@ describe('GET /operator/tenants, the tenant register', () => {
       events: 10,
       stores: 1,
       store_bytes: 65536,
+      receiving_bytes: 65536,
       counted_at: NOW.toISOString(),
       updated_at: NOW.toISOString(),
       state: 'ok',
     });
   });
 
-  it("adds up a tenant's stores (its eras) in one line, its state the largest store's", async () => {
+  it("adds up a tenant's stores (its eras) in one line, its state the store's receiving its events", async () => {
     await env.DB.exec('DELETE FROM tenant_stores');
-    const { STORE_WARN_BYTES: warn } = env;
-    const era = (start: string) => `key_eras@${start}`;
-    const stores = { key_eras: warn - 1, [era('2026-12-01T00:00:00.000Z')]: warn - 1 };
-    for (const [store, bytes] of Object.entries(stores))
-      await reportTenantSize(env.DB, { apiKeyId: 'key_eras', store, bytes, events: 3, countedAt: NOW }, NOW);
+    const { STORE_WARN_BYTES: warn, STORE_FULL_BYTES: full } = env;
+    const era = (tenant: string, start: string) => `${tenant}@${start}`;
+    // key_old_full: its head filled up, then an era took over, which refuses nothing.
+    // key_new_warning: its head is small, its era (started) is past the warning.
+    const stores = {
+      key_old_full: { key_old_full: full, [era('key_old_full', '2026-12-01T00:00:00.000Z')]: 1024 },
+      key_new_warning: { key_new_warning: 1024, [era('key_new_warning', '2026-12-01T00:00:00.000Z')]: warn },
+    };
+    for (const [apiKeyId, sizes] of Object.entries(stores))
+      for (const [store, bytes] of Object.entries(sizes))
+        await reportTenantSize(env.DB, { apiKeyId, store, bytes, events: 3, countedAt: NOW }, NOW);
     const page = await tenantsPage();
-    expect(page.totals).toEqual({ tenants: 1, bytes: 2 * (warn - 1), events: 6 });
+    expect(page.totals).toEqual({ tenants: 2, bytes: full + warn + 2048, events: 12 });
     expect(page.tenants).toEqual([
-      expect.objectContaining({ api_key_id: 'key_eras', stores: 2, store_bytes: warn - 1, state: 'ok' }),
+      expect.objectContaining({
+        api_key_id: 'key_old_full',
+        stores: 2,
+        store_bytes: full,
+        receiving_bytes: 1024,
+        state: 'ok',
+      }),
+      expect.objectContaining({
+        api_key_id: 'key_new_warning',
+        stores: 2,
+        store_bytes: warn,
+        receiving_bytes: warn,
+        state: 'warning',
+      }),
     ]);
   });
 

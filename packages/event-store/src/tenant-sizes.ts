@@ -21,8 +21,14 @@ export const TenantSize = v.object({
   events: v.number(),
   /** How many store objects it has: 1, and one more per era (eras.ts). */
   stores: v.number(),
-  /** Its largest store's size: what a store's bound (STORE_FULL_BYTES) applies to. */
+  /** Its largest store's size. */
   store_bytes: v.number(),
+  /**
+   * The size of the store receiving its events now: its newest store whose era has started (its
+   * head until then), as it last reported; 0 when that store has not reported yet. What the
+   * store's bound (STORE_FULL_BYTES) applies to: an older era past it refuses nothing.
+   */
+  receiving_bytes: v.number(),
   /** The oldest of its stores' counts. */
   counted_at: v.string(),
   /** Its latest report. */
@@ -84,24 +90,32 @@ const Totals = v.object({ tenants: v.number(), bytes: v.number(), events: v.numb
 /**
  * Up to `limit` tenants after `after` (from the largest when absent), by size then id, and the
  * register's totals, in one round trip. A store that reports between two pages may move past the
- * cursor: a listing is a view of moving sizes, not a snapshot.
+ * cursor: a listing is a view of moving sizes, not a snapshot. `now` decides which era of a
+ * tenant has started (`receiving_bytes`).
  */
 export async function listTenantSizes(
   db: D1Database,
-  query: { after?: TenantSizeCursor; limit: number },
+  query: { after?: TenantSizeCursor; limit: number; now?: Date },
 ): Promise<TenantSizePage> {
   const [bytes, id] = query.after ?? [null, null];
+  const now = (query.now ?? new Date()).toISOString();
   const [page, totals] = await db.batch([
     db
       .prepare(
         `SELECT * FROM (
-           SELECT api_key_id, sum(bytes) AS bytes, sum(events) AS events, count(*) AS stores,
-                  max(bytes) AS store_bytes, min(counted_at) AS counted_at, max(updated_at) AS updated_at
-           FROM tenant_stores GROUP BY api_key_id)
+           SELECT g.api_key_id, sum(g.bytes) AS bytes, sum(g.events) AS events, count(*) AS stores,
+                  max(g.bytes) AS store_bytes, min(g.counted_at) AS counted_at, max(g.updated_at) AS updated_at,
+                  -- An era's name is its tenant's id, '@' and its start (eras.ts), so names sort
+                  -- by start, the head (the id alone) first.
+                  coalesce((SELECT s.bytes FROM tenant_stores AS s
+                            WHERE s.api_key_id = g.api_key_id
+                              AND (s.store = s.api_key_id OR substr(s.store, length(s.api_key_id) + 2) <= ?4)
+                            ORDER BY s.store DESC LIMIT 1), 0) AS receiving_bytes
+           FROM tenant_stores AS g GROUP BY g.api_key_id)
          WHERE ?1 IS NULL OR bytes < ?1 OR (bytes = ?1 AND api_key_id > ?2)
          ORDER BY bytes DESC, api_key_id LIMIT ?3`,
       )
-      .bind(bytes, id, query.limit + 1),
+      .bind(bytes, id, query.limit + 1, now),
     db.prepare(
       `SELECT count(DISTINCT api_key_id) AS tenants, coalesce(sum(bytes), 0) AS bytes,
               coalesce(sum(events), 0) AS events

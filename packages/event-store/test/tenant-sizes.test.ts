@@ -103,6 +103,31 @@ describe('the tenant register in D1', () => {
     expect(seen.map((t) => t.api_key_id)).toEqual(expected);
   });
 
+  it("names as receiving the tenant's newest store whose era has started: not a larger older one, nor one opened ahead", async () => {
+    await env.DB.exec('DELETE FROM tenant_stores');
+    const tenant = newTenant();
+    const stores = {
+      // The head, grown large before its first era started.
+      [tenant]: 65536,
+      [`${tenant}@2026-12-04T00:00:00.000Z`]: 32768,
+      // The era receiving now: the latest start at or before AT.
+      [`${tenant}@2026-12-05T12:00:00.000Z`]: 8192,
+      // Opened two hours ahead, not receiving yet.
+      [`${tenant}@2026-12-05T14:00:00.000Z`]: 4096,
+    };
+    for (const [store, bytes] of Object.entries(stores))
+      await reportTenantSize(env.DB, { apiKeyId: tenant, store, bytes, events: 1, countedAt: AT }, AT);
+    const receiving = async (now: Date) =>
+      (await listTenantSizes(env.DB, { limit: 10, now })).tenants[0]?.receiving_bytes;
+    expect(await receiving(AT)).toBe(8192);
+    expect(await receiving(new Date('2026-12-05T11:59:59.999Z'))).toBe(32768);
+    expect(await receiving(new Date('2026-12-03T00:00:00.000Z'))).toBe(65536);
+    expect(await receiving(new Date('2026-12-05T14:00:00.000Z'))).toBe(4096);
+    // Before any store of it reported, nothing receives: 0.
+    await env.DB.prepare('DELETE FROM tenant_stores WHERE store = ?1').bind(tenant).run();
+    expect(await receiving(new Date('2026-12-03T00:00:00.000Z'))).toBe(0);
+  });
+
   it('lists a tenant of several stores (its eras) once, their sizes and counts added up', async () => {
     await env.DB.exec('DELETE FROM tenant_stores');
     const [big, small] = [newTenant(), newTenant()];
@@ -110,19 +135,20 @@ describe('the tenant register in D1', () => {
     await report(big, 4096, 3);
     await reportTenantSize(env.DB, { apiKeyId: big, store: era, bytes: 16384, events: 5, countedAt: AT }, AT);
     await report(small, 8192, 1);
-    const page = await listTenantSizes(env.DB, { limit: 10 });
+    const page = await listTenantSizes(env.DB, { limit: 10, now: AT });
     expect(page.totals).toEqual({ tenants: 2, bytes: 28672, events: 9 });
     expect(
-      page.tenants.map(({ api_key_id, bytes, events, stores, store_bytes }) => ({
+      page.tenants.map(({ api_key_id, bytes, events, stores, store_bytes, receiving_bytes }) => ({
         api_key_id,
         bytes,
         events,
         stores,
         store_bytes,
+        receiving_bytes,
       })),
     ).toEqual([
-      { api_key_id: big, bytes: 20480, events: 8, stores: 2, store_bytes: 16384 },
-      { api_key_id: small, bytes: 8192, events: 1, stores: 1, store_bytes: 8192 },
+      { api_key_id: big, bytes: 20480, events: 8, stores: 2, store_bytes: 16384, receiving_bytes: 16384 },
+      { api_key_id: small, bytes: 8192, events: 1, stores: 1, store_bytes: 8192, receiving_bytes: 8192 },
     ]);
     expect(await deleteTenantSize(env.DB, big)).toBe(true);
     expect((await listTenantSizes(env.DB, { limit: 10 })).tenants.map((t) => t.api_key_id)).toEqual([small]);

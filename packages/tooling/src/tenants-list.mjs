@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // @ts-check
 // Lists the tenant register (every tenant's store size and event count, as each store last
-// reported them) through the ingest Worker's `GET /operator/tenants`, largest store first, one
-// page per run, with the totals of all tenants:
+// reported them) through the ingest Worker's `GET /operator/tenants`, largest tenant (its stores
+// added up) first, one page per run, with the totals of all tenants:
 //
 //   pnpm tenants:list                               # pnpm dev's Workers, the 50 largest
 //   pnpm tenants:list --limit 200 --cursor CURSOR   # the next page, as the previous run printed

@@ -176,12 +176,12 @@ async function tenants(request: IngestRequest, env: IngestEnv): Promise<Response
   const warn = Number(env.STORE_WARN_BYTES);
   const full = Number(env.STORE_FULL_BYTES);
   return ok({
-    // Each tenant's stores added up, as they last reported; its largest store decides: `full` is
-    // refused new events (STORE_FULL), `warning` past STORE_WARN_BYTES. The ingest Worker decides
-    // from the size now of the store receiving events, not from this row.
+    // Each tenant's stores added up, as they last reported; the store receiving its events decides:
+    // `full` is refused new events (STORE_FULL), `warning` past STORE_WARN_BYTES. The ingest
+    // Worker decides from that store's size now, not from this row.
     tenants: page.tenants.map((t) => ({
       ...t,
-      state: t.store_bytes >= full ? 'full' : t.store_bytes >= warn ? 'warning' : 'ok',
+      state: t.receiving_bytes >= full ? 'full' : t.receiving_bytes >= warn ? 'warning' : 'ok',
     })),
     thresholds: { warn_bytes: warn, full_bytes: full },
     totals: page.totals,
