@@ -14,6 +14,7 @@ export function toMarkdown(result) {
   if (result.throughput) lines.push(...loadPhases(result));
   if (result.end_to_end_batch) lines.push(...batchEndToEnd(result.end_to_end_batch, machine));
   if (result.native_profile) lines.push(...nativeProfile(result.native_profile));
+  if (result.e2e_profile) lines.push(...e2eProfile(result.e2e_profile));
   return lines.join('\n');
 }
 
@@ -78,19 +79,40 @@ function loadPhases(result) {
     '',
   );
   for (const [name, profile] of Object.entries(result.profiles?.workers ?? {})) {
-    if (profile.attributed_ms === 0) continue;
     lines.push(
-      `Profile of ${name} (load at concurrency ${result.profiles.connections}, ${profile.requests} requests): ${profile.total_ms} ms sampled (${profile.not_running_ms ?? 0} ms more with no code running, not counted), ${profile.runtime_ms} ms of it outside JavaScript (the runtime, or waiting for a CPU), ${profile.attributed_ms} ms in functions${profile.heap_used_bytes ? `; JavaScript heap ${mib(profile.heap_used_bytes)} after the load` : ''}; top functions by self time:`,
-      '',
-      '| function | where | self ms | share of functions |',
-      '|---|---|---:|---:|',
-      ...profile.functions.map(
-        (f) => `| ${f.name} | ${f.where} | ${f.self_ms} | ${(f.share * 100).toFixed(1)} % |`,
+      ...workerProfile(
+        profile,
+        `Profile of ${name} (load at concurrency ${result.profiles.connections}, ${profile.requests} requests)`,
       ),
-      '',
     );
   }
   return lines;
+}
+
+/** One Worker's profile (`selfTimes` of profile.mjs): what was sampled, and its top functions. */
+function workerProfile(profile, title) {
+  if (profile.attributed_ms === 0) return [];
+  return [
+    `${title}: ${profile.total_ms} ms sampled (${profile.not_running_ms ?? 0} ms more with no code running, not counted), ${profile.runtime_ms} ms of it outside JavaScript (the runtime, or waiting for a CPU), ${profile.attributed_ms} ms in functions${profile.heap_used_bytes ? `; JavaScript heap ${mib(profile.heap_used_bytes)} after the load` : ''}; top functions by self time:`,
+    '',
+    '| function | where | self ms | share of functions |',
+    '|---|---|---:|---:|',
+    ...profile.functions.map(
+      (f) => `| ${f.name} | ${f.where} | ${f.self_ms} | ${(f.share * 100).toFixed(1)} % |`,
+    ),
+    '',
+  ];
+}
+
+/** `--e2e-profile`: each Worker's top functions during one more end-to-end batch run. */
+function e2eProfile(profile) {
+  if (profile.error) return [`End-to-end profile: none (${profile.error}).`, ''];
+  return Object.entries(profile.workers).flatMap(([name, worker]) =>
+    workerProfile(
+      worker,
+      `End-to-end profile of ${name} (one more batch run of this tree, ${profile.events} events: ${profile.events_per_second_under_profiler} events/s under the profiler, not a measured figure; the bundle's lines are those of \`wrangler dev\`'s build)`,
+    ),
+  );
 }
 
 const figure = (value, digits = 2) => (value === undefined ? '–' : value.toFixed(digits));
