@@ -2,6 +2,7 @@ import {
   countEvents,
   deleteStoreSize,
   holdsExpirable,
+  isEraName,
   purgeClaims,
   reportTenantSize,
   TenantStore as StoreObject,
@@ -73,7 +74,7 @@ export class TenantStore extends StoreObject<ConsumerEnv> {
       // An era's object read again after it was retired (a list cached elsewhere) is made again:
       // its alarm must find it, or it stays forever.
       const name = this.ctx.id.name;
-      if (name?.includes('@') && (await this.ctx.storage.getAlarm()) === null) {
+      if (name !== undefined && isEraName(name) && (await this.ctx.storage.getAlarm()) === null) {
         await this.ctx.storage.setAlarm(now + RETENTION_INTERVAL_MS);
       }
       return;

@@ -388,13 +388,13 @@ describe('a retired era called again through a cached list', () => {
     await store.openEra(second);
     const old = event({ api_key_id: key, timestamp: new Date(Date.parse(first) + HOUR_MS).toISOString() });
     await store.writeEvents({ delivered: [{ event: old, attempts: 1 }] }, new Date(old.timestamp));
-    const eraStub = env.TENANTS.get(env.TENANTS.idFromName(`${key}@${first}`));
-    expect(await runDurableObjectAlarm(eraStub)).toBe(true);
+    const eraObject = env.TENANTS.get(env.TENANTS.idFromName(`${key}@${first}`));
+    expect(await runDurableObjectAlarm(eraObject)).toBe(true);
     expect((await store.eraList()).starts).toEqual([second]);
 
     // This isolate's list still names the retired era (cached two hours): a lookup by id probes it.
     expect(await store.getEvent({ apiKeyId: key, eventId: 'nothing' })).toBeNull();
-    const left = await runInDurableObject(eraStub, async (_: TenantStore, state) => ({
+    const left = await runInDurableObject(eraObject, async (_: TenantStore, state) => ({
       tables: state.storage.sql.exec("SELECT name FROM sqlite_master WHERE name = 'store_owner'").toArray()
         .length,
       alarm: await state.storage.getAlarm(),

@@ -156,7 +156,7 @@ function batchEndToEnd(e2e, machine) {
 function nativeProfile(profile) {
   if (profile.error) return [`Native profile: none (${profile.error}).`, ''];
   return [
-    `Native profile of this tree (Linux perf at ${profile.frequency_hz} Hz, every thread of its workerd processes, one more end-to-end batch run of ${profile.events} events: ${profile.events_per_second_under_perf} events/s under the sampler, not a measured figure): ${profile.samples} samples, ${(profile.page_fault_share * 100).toFixed(1)} % of them in a page fault, whatever their category. Each sample counts once, in the first category any frame of its stack matches (packages/bench/src/native-profile.mjs); the stacks are in the run's \`-native.folded\` file.`,
+    `Native profile of this tree (Linux perf at ${profile.frequency_hz} Hz, every thread of its workerd processes, one more end-to-end batch run of ${profile.events} events: ${profile.events_per_second_under_profiler} events/s under the sampler, not a measured figure): ${profile.samples} samples, ${(profile.page_fault_share * 100).toFixed(1)} % of them in a page fault, whatever their category. Each sample counts once, in the first category any frame of its stack matches (packages/bench/src/native-profile.mjs); the stacks are in the run's \`-native.folded\` file.`,
     '',
     '| what the runtime was doing | share of samples |',
     '|---|---:|',

@@ -177,40 +177,34 @@ async function profileUnderLoad({ system, floor, headers, body }) {
 const NATIVE_PROFILE_HZ = 499;
 
 /**
- * `--native-profile`: one more end-to-end batch run of this tree, on a system of its own, with
- * Linux perf sampling its workerd processes from the first send until every event is stored.
- * After the measured repetitions, so the sampler's own cost reaches no figure. Answers the
- * categories and the folded stacks, or why there are none (perf missing or not permitted: the run
- * goes on without them).
+ * One more end-to-end batch run of this tree, on a system of its own, observed by a profiler:
+ * `attach(system)` starts it before the first send and answers `stop`, called once every event
+ * is stored, which answers what the run's report keeps. After the measured repetitions, so the
+ * profiler's own cost reaches no figure, and the run's rate under it is none. Answers that, or
+ * why there is none.
  * @param {{ startSystem: typeof startSystem }} tree
+ * @param {string} flag
+ * @param {(system: Awaited<ReturnType<typeof startSystem>>) => Promise<{ error: string } | { what: string, stop: () => Promise<object> }>} attach
  */
-async function nativeProfile(tree) {
-  const unavailable = perfUnavailable();
-  if (unavailable) return { error: unavailable };
+async function profiledRun(tree, flag, attach) {
   const system = await tree.startSystem({
     rateLimit: settings.rate_limit_per_key,
     keys: { e2e: { mode: 'test', name: 'bench e2e' } },
   });
   try {
+    const profiler = await attach(system);
+    if ('error' in profiler) return profiler;
     const count = settings.e2e_batch_events;
-    console.error(`[bench] --native-profile: ${count} events end to end under perf`);
-    const sampling = await startNativeProfile(
-      runtimePids(system.pid),
-      join(scratch, 'perf.data'),
-      NATIVE_PROFILE_HZ,
-    );
+    console.error(`[bench] ${flag}: ${count} events end to end, ${profiler.what}`);
     const run = await batchEndToEnd({
       target: systemTarget(system, system.keys.e2e, system.keyIds.e2e),
       count,
       connections: settings.e2e_batch_concurrency,
     });
-    const samples = await sampling.stop();
     return {
       events: count,
-      events_per_second_under_perf: run.events_per_second,
-      frequency_hz: NATIVE_PROFILE_HZ,
-      ...categorize(samples),
-      folded: foldedStacks(samples),
+      events_per_second_under_profiler: run.events_per_second,
+      ...(await profiler.stop()),
     };
   } catch (err) {
     return { error: err instanceof Error ? err.message : String(err) };
@@ -220,44 +214,55 @@ async function nativeProfile(tree) {
 }
 
 /**
- * `--e2e-profile`: one more end-to-end batch run of this tree, on a system of its own, with the
- * inspector's sampling profiler attached to both of its Workers (the tenant stores run in the
- * consumer's isolate) from the first send until every event is stored. After the measured
- * repetitions, like `--native-profile`: the profiler slows the run, so its rate is no figure.
- * Answers each Worker's top functions by self time and its raw profile, or why there is none.
+ * `--native-profile`: Linux perf samples the workerd processes during {@link profiledRun}.
+ * Answers the categories and the folded stacks, or why there are none (perf missing or not
+ * permitted: the run goes on without them).
  * @param {{ startSystem: typeof startSystem }} tree
  */
-async function e2eProfile(tree) {
-  const system = await tree.startSystem({
-    rateLimit: settings.rate_limit_per_key,
-    keys: { e2e: { mode: 'test', name: 'bench e2e' } },
+async function nativeProfile(tree) {
+  const unavailable = perfUnavailable();
+  if (unavailable) return { error: unavailable };
+  return profiledRun(tree, '--native-profile', async (system) => {
+    const sampling = await startNativeProfile(
+      runtimePids(system.pid),
+      join(scratch, 'perf.data'),
+      NATIVE_PROFILE_HZ,
+    );
+    return {
+      what: 'under perf',
+      async stop() {
+        const samples = await sampling.stop();
+        return { frequency_hz: NATIVE_PROFILE_HZ, ...categorize(samples), folded: foldedStacks(samples) };
+      },
+    };
   });
-  try {
+}
+
+/**
+ * `--e2e-profile`: the inspector's sampling profiler on both Workers of the system (the tenant
+ * stores run in the consumer's isolate) during {@link profiledRun}. Answers each Worker's top
+ * functions by self time and its raw profile, or why there is none.
+ * @param {{ startSystem: typeof startSystem }} tree
+ */
+function e2eProfile(tree) {
+  return profiledRun(tree, '--e2e-profile', async (system) => {
     const targets = new Map(
       [...(await workerTargets(system, 'triggers-ingest'))].filter(([name]) => name.startsWith('triggers-')),
     );
     if (targets.size === 0) return { error: "no Worker found on the runtime's inspector" };
-    const count = settings.e2e_batch_events;
-    console.error(
-      `[bench] --e2e-profile: ${count} events end to end, profiling ${[...targets.keys()].join(' + ')}`,
-    );
     // Every 500 µs: in the runs of 7 December 2026 the sessions answered at that interval (4 of 4)
     // and lost both Workers at the default 1,000 (2 of 2); a session that does not answer still
     // only leaves its Worker out, as with --profile.
     const profiling = await startProfiling(targets, 500);
-    const run = await batchEndToEnd({
-      target: systemTarget(system, system.keys.e2e, system.keyIds.e2e),
-      count,
-      connections: settings.e2e_batch_concurrency,
-    });
-    const raw = new Map([...(await profiling.stop())].filter(([, profile]) => profile.samples?.length));
-    const workers = Object.fromEntries([...raw].map(([name, profile]) => [name, selfTimes(profile)]));
-    return { events: count, events_per_second_under_profiler: run.events_per_second, workers, raw };
-  } catch (err) {
-    return { error: err instanceof Error ? err.message : String(err) };
-  } finally {
-    await system.stop();
-  }
+    return {
+      what: `profiling ${[...targets.keys()].join(' + ')}`,
+      async stop() {
+        const raw = new Map([...(await profiling.stop())].filter(([, profile]) => profile.samples?.length));
+        const workers = Object.fromEntries([...raw].map(([name, profile]) => [name, selfTimes(profile)]));
+        return { workers, raw };
+      },
+    };
+  });
 }
 
 const loadAtStart = Number(loadavg()[0].toFixed(1));

@@ -3,22 +3,18 @@
  * through them in order, and their counts added up. Pure functions of what each era answered;
  * the handle (client.ts) makes the calls.
  */
-import { type EventCounts, MAX_INBOX_PAGE_BYTES, type StatsWindow } from '@triggers/event-schema';
+import { type EventCounts, jsonBytes, MAX_INBOX_PAGE_BYTES, type StatsWindow } from '@triggers/event-schema';
 import type { Era } from './eras.ts';
 import type { EventCursor, EventPage, EventQuery } from './list.ts';
 import type { StoredEvent } from './read.ts';
-
-const utf8 = new TextEncoder();
 
 /**
  * Bytes of payload and metadata of `event` as a store's page budget counts them (list.ts): the
  * UTF-8 bytes of their JSON text, no metadata counting 0.
  */
 export const storedBytes = (event: StoredEvent): number =>
-  utf8.encode(JSON.stringify(event.payload ?? null)).length +
-  (event.metadata === null || event.metadata === undefined
-    ? 0
-    : utf8.encode(JSON.stringify(event.metadata)).length);
+  jsonBytes(event.payload ?? null) +
+  (event.metadata === null || event.metadata === undefined ? 0 : jsonBytes(event.metadata));
 
 /**
  * One page of the inbox across eras (`list`, holding disjoint spans of time): each era in the

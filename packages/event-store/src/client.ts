@@ -12,7 +12,7 @@
  */
 import { type AttemptMessage, MAX_INBOX_PAGE_BYTES, type QueuedEvent } from '@triggers/event-schema';
 import { addCounts, pageAcross, storedBytes } from './across-eras.ts';
-import { claimEras, type Era, type EraList, eraAt, eras, listCovers } from './eras.ts';
+import { claimEras, type Era, type EraList, eraAt, eraName, eras, listCovers } from './eras.ts';
 import type { EventPage, EventQuery } from './list.ts';
 import type { EventKey, StoredEvent } from './read.ts';
 import type { OpArgs, OpResult, TenantOp, TenantOps, WrittenEvents } from './tenant-ops.ts';
@@ -113,8 +113,8 @@ export function tenantStore<T extends TenantStoreClass>(
     stubOf(era.name).run(tenant, op, args) as Promise<OpResult<K>>;
   const onHead = (op: string, args: unknown[]) => head.run(tenant, op, args);
   /** Tags the delivery messages of an era with its start, for the dispatcher's calls. */
-  const tagged = (era: Era, messages: AttemptMessage[]): AttemptMessage[] =>
-    era.index === 0 ? messages : messages.map((m) => ({ ...m, era: startOf(era) }));
+  const tagged = ({ start }: Era, messages: AttemptMessage[]): AttemptMessage[] =>
+    start === null ? messages : messages.map((m) => ({ ...m, era: start }));
 
   /** The era holding `eventId`, probing them all at once; null when none does. */
   async function eraOfEvent(key: EventKey, list: Era[]): Promise<{ era: Era; event: StoredEvent } | null> {
@@ -329,7 +329,7 @@ export function tenantStore<T extends TenantStoreClass>(
   }
 
   const handleOf = (start: string | null | undefined): TenantStoreHandle =>
-    start === null || start === undefined ? handle : eraHandle(stubOf(`${tenant}@${start}`), tenant, head);
+    start === null || start === undefined ? handle : eraHandle(stubOf(eraName(tenant, start)), tenant, head);
 
   const handle = asHandle({ ...routed, era: handleOf }, onHead);
   return handle;
@@ -357,13 +357,7 @@ function eraHandle(stub: Stub, tenant: string, head: Stub): TenantStoreHandle {
       if (ended === null || ended.disabled !== null) return ended;
       const sub = (await head.run(tenant, 'getSubscription', [
         { apiKeyId: key.apiKeyId, id: ended.exhausted.subscription_id },
-      ])) as {
-        enabled: number;
-        disabled_at?: string | null;
-        url: string;
-        disabled_reason: string | null;
-        consecutive_failures: number;
-      } | null;
+      ])) as (OpResult<'getSubscription'> & { disabled_at?: string | null }) | null;
       if (sub === null || sub.enabled !== 0 || sub.disabled_at !== ended.exhausted.failed_at) return ended;
       const { subscription_id: _s, url: _u, ...delivery } = ended.exhausted;
       return {
@@ -406,9 +400,6 @@ const addStoreCounts = (counts: OpResult<'storeCounts'>[]): OpResult<'storeCount
     subscriptions: Math.max(sum.subscriptions, c.subscriptions),
     deliveries: sum.deliveries + c.deliveries,
   }));
-
-/** The start of a non-head era, as its messages name it. */
-const startOf = (era: Era): string => new Date(era.from).toISOString();
 
 /** Every event attempt of `writes`. */
 const eventsOf = (writes: EventWrites): EventAttempt[] => [

@@ -47,6 +47,8 @@ export interface Era {
   index: number;
   /** The object's name: the tenant's id for the head, `<tenant>@<start>` for the others. */
   name: string;
+  /** Its start as its name and its delivery messages (`AttemptMessage.era`) carry it; null for the head. */
+  start: string | null;
   /** Its first instant, ms since the epoch; -Infinity for the head. */
   from: number;
   /** The first instant of the next era, ms; Infinity for the newest. */
@@ -57,12 +59,20 @@ export interface Era {
 export const eraName = (tenant: string, start: string | null): string =>
   start === null ? tenant : `${tenant}@${start}`;
 
+/** Whether `name` names an era rather than a head: a tenant's id never holds `@` (API_KEY_ID). */
+export const isEraName = (name: string): boolean => name.includes('@');
+
+/** The start of the era of `tenant` named `name` ({@link eraName}); null for its head or another name. */
+export const eraStartOf = (tenant: string, name: string): string | null =>
+  name.startsWith(`${tenant}@`) ? name.slice(tenant.length + 1) : null;
+
 /** Every era of `list`, oldest first: the head, then one per start. */
 export function eras(tenant: string, list: EraList): Era[] {
   const starts = list.starts.map((s) => Date.parse(s));
   return [null, ...list.starts].map((start, index) => ({
     index,
     name: eraName(tenant, start),
+    start,
     from: index === 0 ? Number.NEGATIVE_INFINITY : (starts[index - 1] as number),
     to: starts[index] ?? Number.POSITIVE_INFINITY,
   }));

@@ -13,7 +13,7 @@
  * - Every operation (tenant-ops.ts) runs on the object's own SQLite, one call at a time.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { type EraList, eraName, nextEraStart } from './eras.ts';
+import { type EraList, eraName, eraStartOf, nextEraStart } from './eras.ts';
 import {
   addDays,
   DAY_TABLES_SQL,
@@ -353,9 +353,8 @@ export class TenantStore<Env = unknown> extends DurableObject<Env> {
     const tenant = this.tenant();
     const name = this.ctx.id.name;
     const namespace = this.#namespace();
-    if (tenant === null || name === undefined || namespace === null || !name.startsWith(`${tenant}@`))
-      return null;
-    const start = name.slice(tenant.length + 1);
+    const start = tenant === null || name === undefined ? null : eraStartOf(tenant, name);
+    if (tenant === null || start === null || namespace === null) return null;
     const head = namespace.get(namespace.idFromName(tenant)) as unknown as {
       retireEra(
         tenant: string,

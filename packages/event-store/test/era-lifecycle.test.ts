@@ -6,6 +6,7 @@ import {
   event,
   failedAttempt,
   fannedOut,
+  firstAttempt,
   NOW,
   START,
   sql,
@@ -75,12 +76,7 @@ describe('deliveries in an era', () => {
     // The dispatcher's message is retried: the delivery is found ended by this attempt (`announce`),
     // or the attempt recorded again; either way, the head must end up having counted it.
     await dispatcherStore.recordAttempt(failedAttempt(key, message.delivery_id), NOW);
-    const ended = await dispatcherStore.deliveryEnded({
-      apiKeyId: key,
-      deliveryId: message.delivery_id,
-      round: 1,
-      attempt: 1,
-    });
+    const ended = await dispatcherStore.deliveryEnded(firstAttempt(key, message.delivery_id));
     expect(ended?.exhausted).toMatchObject({ subscription_id: 'sub_1' });
     // disableAfter 1: this failed delivery must have disabled the subscription.
     expect(await store.getSubscription({ apiKeyId: key, id: 'sub_1' })).toMatchObject({
@@ -106,12 +102,7 @@ describe('deliveries in an era', () => {
     expect(await era.recordAttempt(failedAttempt(key, message.delivery_id), NOW)).toBe(true);
     expect(await store.getSubscription({ apiKeyId: key, id: 'sub_1' })).toMatchObject({ enabled: 0 });
     // What the dispatcher sends next (announceEnded): the subscription.disabled event's payload.
-    const ended = await era.deliveryEnded({
-      apiKeyId: key,
-      deliveryId: message.delivery_id,
-      round: 1,
-      attempt: 1,
-    });
+    const ended = await era.deliveryEnded(firstAttempt(key, message.delivery_id));
     expect(ended?.disabled).toMatchObject({ subscription_id: 'sub_1' });
   });
 });

@@ -79,6 +79,14 @@ export const failedAttempt = (key: string, deliveryId: string) => ({
   disableAfter: 1,
 });
 
+/** Which attempt of a delivery `deliveryEnded` asks about: the first, as {@link failedAttempt} made it. */
+export const firstAttempt = (key: string, deliveryId: string) => ({
+  apiKeyId: key,
+  deliveryId,
+  round: 1,
+  attempt: 1,
+});
+
 /**
  * A tenant subscribed (`sub_1`) with an era from {@link START}, its event `id` received at
  * `receivedAt` stored and fanned out: its handle and the delivery's first attempt message.

@@ -19,6 +19,7 @@ import {
   event,
   failedAttempt,
   fannedOut,
+  firstAttempt,
   heldBy,
   NOW,
   START,
@@ -359,12 +360,7 @@ describe("an era's subscriptions and deliveries", () => {
     expect(await store.getSubscription({ apiKeyId: key, id: 'sub_1' })).toMatchObject({ enabled: 0 });
     // The era's copy follows, so its dispatcher announces the disable the delivery caused.
     expect(await subscriptionsOf(`${key}@${START}`)).toEqual([{ id: 'sub_1', enabled: 0 }]);
-    const ended = await era.deliveryEnded({
-      apiKeyId: key,
-      deliveryId: message.delivery_id,
-      round: 1,
-      attempt: 1,
-    });
+    const ended = await era.deliveryEnded(firstAttempt(key, message.delivery_id));
     expect(ended?.disabled).toMatchObject({ subscription_id: 'sub_1' });
     expect(await store.listDeliveries({ apiKeyId: key, eventId: 'recent' })).toHaveLength(1);
   });
